@@ -1,0 +1,5 @@
+//! Skiff: a Kafka-wire-compatible broker.
+#![deny(missing_docs)]
+#![forbid(unsafe_code)]
+
+pub mod storage;

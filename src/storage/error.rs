@@ -1,0 +1,65 @@
+//! Errors of the storage layer.
+
+use std::io;
+
+/// Everything the storage engine can fail with. The API layer maps these to Kafka
+/// error codes in one place.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// The requested offset lies outside `[log start offset, log end offset]`.
+    #[error("offset {offset} out of range [{start}, {end}]")]
+    OffsetOutOfRange {
+        /// The offset asked for.
+        offset: i64,
+        /// The log start offset.
+        start: i64,
+        /// The log end offset.
+        end: i64,
+    },
+    /// The log was closed and takes no more calls.
+    #[error("log is closed")]
+    LogClosed,
+    /// The log's files are corrupt beyond what recovery repairs.
+    #[error("log is corrupted: {0}")]
+    LogCorrupted(String),
+    /// An offset that can never be valid (for example negative).
+    #[error("invalid offset {0}")]
+    InvalidOffset(i64),
+    /// No segment holds the requested position.
+    #[error("segment not found for offset {0}")]
+    SegmentNotFound(i64),
+    /// A record batch's CRC32C does not match its contents.
+    #[error("checksum mismatch: stored {stored:#010x}, computed {computed:#010x}")]
+    ChecksumMismatch {
+        /// The CRC written in the batch.
+        stored: u32,
+        /// The CRC computed over the batch.
+        computed: u32,
+    },
+    /// A record batch that is not a well-formed Kafka v2 batch.
+    #[error("invalid record batch: {0}")]
+    InvalidBatch(String),
+    /// A batch or message larger than the configured limit.
+    #[error("record batch of {size} bytes exceeds the limit of {max}")]
+    BatchTooLarge {
+        /// The batch's size in bytes.
+        size: usize,
+        /// The limit in bytes.
+        max: usize,
+    },
+    /// A compression codec that is unknown or whose data does not decode.
+    #[error("compression error: {0}")]
+    Compression(String),
+    /// The topic-partition is not known to the storage.
+    #[error("unknown partition {0}")]
+    UnknownPartition(String),
+    /// A key-value state store record failed its checks.
+    #[error("state store corrupted: {0}")]
+    StateCorrupted(String),
+    /// An operating-system I/O error.
+    #[error("i/o error: {0}")]
+    Io(#[from] io::Error),
+}
+
+/// Result alias of the storage layer.
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;

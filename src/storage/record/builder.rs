@@ -185,7 +185,8 @@ impl BatchBuilder {
         BATCH_HEADER_LEN + self.records.len()
     }
 
-    /// Appends a record at the next offset.
+    /// Appends a record at the next offset. Timestamps are milliseconds; -1 (no
+    /// timestamp) is allowed, other negative values are refused as Kafka refuses them.
     pub fn push(
         &mut self,
         key: Option<&[u8]>,
@@ -193,6 +194,11 @@ impl BatchBuilder {
         headers: &[Header],
         timestamp: i64,
     ) -> Result<()> {
+        if timestamp < -1 {
+            return Err(StorageError::InvalidBatch(format!(
+                "invalid negative timestamp {timestamp}"
+            )));
+        }
         let offset_delta = self.count;
         let next = self
             .count
@@ -437,6 +443,16 @@ mod tests {
         assert!(h.is_log_append_time());
         assert_eq!(h.max_timestamp, 99_999);
         assert_eq!(h.base_timestamp, 5);
+    }
+
+    #[test]
+    fn negative_timestamps_other_than_none_are_refused() {
+        let mut b = BatchBuilder::new(Compression::None);
+        assert!(b.push(None, None, &[], -2).is_err());
+        assert!(b.is_empty());
+        b.push(None, None, &[], -1).unwrap();
+        let h = BatchHeader::parse_and_validate(&b.build().unwrap()).unwrap();
+        assert_eq!((h.base_timestamp, h.max_timestamp), (-1, -1));
     }
 
     #[test]

@@ -196,4 +196,48 @@ mod tests {
         )
         .is_err());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn varint_round_trips(v: i32) {
+            let out = enc_varint(v);
+            proptest::prop_assert_eq!(out.len(), varint_len(v));
+            proptest::prop_assert_eq!(get_varint(&mut &out[..]).unwrap(), v);
+        }
+
+        #[test]
+        fn varlong_round_trips(v: i64) {
+            let mut out = Vec::new();
+            put_varlong(&mut out, v);
+            proptest::prop_assert_eq!(out.len(), varlong_len(v));
+            proptest::prop_assert_eq!(get_varlong(&mut &out[..]).unwrap(), v);
+        }
+
+        #[test]
+        fn unsigned_varint_round_trips(v: u32) {
+            let mut out = Vec::new();
+            put_unsigned_varint(&mut out, v);
+            proptest::prop_assert_eq!(out.len(), unsigned_varint_len(v));
+            proptest::prop_assert_eq!(get_unsigned_varint(&mut &out[..]).unwrap(), v);
+        }
+
+        #[test]
+        fn any_prefix_of_an_encoding_is_truncated(v: i64) {
+            let mut out = Vec::new();
+            put_varlong(&mut out, v);
+            for cut in 0..out.len() {
+                proptest::prop_assert!(get_varlong(&mut &out[..cut]).is_err());
+            }
+        }
+
+        #[test]
+        fn garbage_reads_never_panic(data: Vec<u8>) {
+            let mut s = &data[..];
+            let _ = get_varint(&mut s);
+            let mut s = &data[..];
+            let _ = get_varlong(&mut s);
+            let mut s = &data[..];
+            let _ = get_unsigned_varint(&mut s);
+        }
+    }
 }

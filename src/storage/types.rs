@@ -184,26 +184,31 @@ impl MessageBatch {
     /// Iterates over the raw records (relative offsets and timestamps). Keys and values
     /// are slices of the batch, or of its decompressed records section.
     pub fn records(&self, max_decompressed: usize) -> crate::storage::Result<RecordIter> {
-        let count = usize::try_from(self.header.record_count).unwrap_or(0);
-        Ok(RecordIter::new(
-            self.records_section(max_decompressed)?,
-            count,
-        ))
+        Ok(self.record_iter_over(self.records_section(max_decompressed)?))
     }
 
     /// Iterates lazily over the messages, decompressing the records section once up front.
     pub fn message_iter(&self, max_decompressed: usize) -> crate::storage::Result<MessageIter> {
+        Ok(self.message_iter_over(self.records_section(max_decompressed)?))
+    }
+
+    fn record_iter_over(&self, section: Bytes) -> RecordIter {
+        let count = usize::try_from(self.header.record_count).unwrap_or(0);
+        RecordIter::new(section, count)
+    }
+
+    fn message_iter_over(&self, section: Bytes) -> MessageIter {
         let log_append_time = self
             .header
             .is_log_append_time()
             .then_some(self.header.max_timestamp);
-        Ok(MessageIter::new(
-            self.records(max_decompressed)?,
+        MessageIter::new(
+            self.record_iter_over(section),
             self.header.base_offset,
             self.header.base_timestamp,
             log_append_time,
             self.header.crc,
-        ))
+        )
     }
 
     /// Decodes every message: offsets are `base_offset + offsetDelta`, timestamps
@@ -218,6 +223,13 @@ impl MessageBatch {
         &self,
         max_decompressed: usize,
     ) -> crate::storage::Result<Vec<Message>> {
-        self.message_iter(max_decompressed)?.collect()
+        let section = self.records_section(max_decompressed)?;
+        // The smallest record takes 7 bytes; don't let a lying count size the vector.
+        let count = usize::try_from(self.header.record_count).unwrap_or(0);
+        let mut out = Vec::with_capacity(count.min(section.len() / 7));
+        for m in self.message_iter_over(section) {
+            out.push(m?);
+        }
+        Ok(out)
     }
 }

@@ -10,7 +10,7 @@ use super::batch::{
 use super::compression::{compress, decompress};
 use super::records::{encode_record, RecordIter};
 use crate::storage::error::{Result, StorageError};
-use crate::storage::types::{Compression, Header};
+use crate::storage::types::{Compression, Header, MessageBatch};
 
 /// Byte offset of the attributes field, where the CRC's coverage starts.
 const CRC_START: usize = 21;
@@ -254,6 +254,14 @@ impl BatchBuilder {
         assemble(&fields, &self.records, self.compression)
     }
 
+    /// [`BatchBuilder::build`], wrapped as a [`MessageBatch`] without re-checking the CRC
+    /// it just computed.
+    pub fn build_batch(&self) -> Result<MessageBatch> {
+        let bytes = self.build()?;
+        let header = BatchHeader::parse(&bytes)?;
+        Ok(MessageBatch::from_parts(bytes, header))
+    }
+
     /// Encodes an uncompressed, transactional control batch holding one end-transaction
     /// marker (a commit or abort), as the transaction coordinator writes them.
     pub fn end_txn_marker(
@@ -432,6 +440,18 @@ mod tests {
         );
         assert_eq!(h.compression_id(), Compression::Gzip.id());
         assert!(h.is_transactional() && !h.is_control() && !h.is_log_append_time());
+    }
+
+    #[test]
+    fn build_batch_wraps_the_same_bytes() {
+        let mut b = BatchBuilder::new(Compression::Snappy).base_offset(3);
+        b.push(Some(b"k"), Some(b"v"), &[], 10).unwrap();
+        let batch = b.build_batch().unwrap();
+        assert_eq!(batch.bytes(), &b.build().unwrap());
+        assert_eq!(
+            batch,
+            MessageBatch::from_bytes(batch.bytes().clone()).unwrap()
+        );
     }
 
     #[test]

@@ -108,11 +108,21 @@ pub fn decompress(codec: Compression, data: &[u8], max_decompressed: usize) -> R
             hint,
         ),
         Compression::Zstd => {
-            let dec = zstd::stream::read::Decoder::with_buffer(data)
+            let mut dec = zstd::stream::read::Decoder::with_buffer(data)
+                .map_err(|e| codec_error(codec, e))?;
+            dec.window_log_max(zstd_window_log_max(max_decompressed))
                 .map_err(|e| codec_error(codec, e))?;
             read_bounded(codec, dec, max_decompressed, hint)
         }
     }
+}
+
+/// The largest zstd window (as a power of two) accepted when at most `max` bytes may come
+/// out: enough for `max`, never below 8 MiB (what ordinary compression levels use) nor
+/// above zstd's own default limit of 128 MiB. This bounds the decoder's memory as well.
+fn zstd_window_log_max(max: usize) -> u32 {
+    let needed = usize::BITS - max.saturating_sub(1).leading_zeros();
+    needed.clamp(23, 27)
 }
 
 /// Whether `data` starts with the xerial snappy header.
@@ -248,6 +258,34 @@ mod tests {
         for cut in [17, 20, 100, framed.len() - 1] {
             assert!(decompress(Compression::Snappy, &framed[..cut], 1 << 24).is_err());
         }
+    }
+
+    #[test]
+    fn zstd_window_limit_follows_the_output_limit_within_bounds() {
+        assert_eq!(zstd_window_log_max(0), 23);
+        assert_eq!(zstd_window_log_max(1 << 20), 23);
+        assert_eq!(zstd_window_log_max((1 << 25) + 1), 26);
+        assert_eq!(zstd_window_log_max(usize::MAX), 27);
+    }
+
+    #[test]
+    fn zstd_frame_with_a_window_above_the_limit_is_refused_below_it_decodes() {
+        let data = sample();
+        let mut enc = zstd::stream::write::Encoder::new(Vec::new(), 3).unwrap();
+        enc.set_parameter(zstd::zstd_safe::CParameter::WindowLog(25))
+            .unwrap();
+        enc.set_parameter(zstd::zstd_safe::CParameter::EnableLongDistanceMatching(
+            true,
+        ))
+        .unwrap();
+        enc.write_all(&data).unwrap();
+        let framed = enc.finish().unwrap();
+        // A 32 MiB window for a 1 MiB limit is refused; a 64 MiB limit allows it.
+        assert!(decompress(Compression::Zstd, &framed, 1 << 20).is_err());
+        assert_eq!(
+            decompress(Compression::Zstd, &framed, 64 << 20).unwrap(),
+            data
+        );
     }
 
     #[test]

@@ -33,9 +33,9 @@ fn invalid(msg: impl Into<String>) -> StorageError {
     StorageError::InvalidBatch(msg.into())
 }
 
-/// Reads a nullable length-prefixed byte string from `body` (a slice of `src` starting at
-/// `src.len() - body.len()`), returning a zero-copy slice of `src`.
-fn get_nullable(src: &Bytes, body: &mut &[u8], what: &str) -> Result<Option<Bytes>> {
+/// Reads a nullable length-prefixed byte string from `body` (the slice of `src` that ends
+/// at `end`), returning a zero-copy slice of `src`.
+fn get_nullable(src: &Bytes, end: usize, body: &mut &[u8], what: &str) -> Result<Option<Bytes>> {
     let len = get_varint(body)?;
     if len < 0 {
         if len != -1 {
@@ -50,7 +50,7 @@ fn get_nullable(src: &Bytes, body: &mut &[u8], what: &str) -> Result<Option<Byte
             body.len()
         )));
     }
-    let start = src.len() - body.len();
+    let start = end - body.len();
     *body = body.get(len..).unwrap_or_default();
     Ok(Some(src.slice(start..start + len)))
 }
@@ -70,9 +70,8 @@ pub fn decode_record(src: &Bytes, pos: &mut usize) -> Result<Record> {
     }
     let body_start = src.len() - cursor.len();
     let body_end = body_start + len as usize;
-    // Decode from a slice of `src` that ends at the record's end, so fields can't overrun it.
-    let record_src = src.slice(..body_end);
-    let mut body = record_src.get(body_start..).unwrap_or_default();
+    // Decode from a slice that ends at the record's end, so fields can't overrun it.
+    let mut body = src.get(body_start..body_end).unwrap_or_default();
 
     let (&attributes, rest) = body
         .split_first()
@@ -80,8 +79,8 @@ pub fn decode_record(src: &Bytes, pos: &mut usize) -> Result<Record> {
     body = rest;
     let timestamp_delta = get_varlong(&mut body)?;
     let offset_delta = get_varint(&mut body)?;
-    let key = get_nullable(&record_src, &mut body, "key")?;
-    let value = get_nullable(&record_src, &mut body, "value")?;
+    let key = get_nullable(src, body_end, &mut body, "key")?;
+    let value = get_nullable(src, body_end, &mut body, "value")?;
     let count = get_varint(&mut body)?;
     if count < 0 {
         return Err(invalid(format!("header count {count}")));
@@ -98,7 +97,7 @@ pub fn decode_record(src: &Bytes, pos: &mut usize) -> Result<Record> {
         let key = std::str::from_utf8(key_bytes)
             .map_err(|_| invalid("header key is not UTF-8"))?
             .to_owned();
-        let value = get_nullable(&record_src, &mut body, "header value")?;
+        let value = get_nullable(src, body_end, &mut body, "header value")?;
         headers.push(Header { key, value });
     }
     if !body.is_empty() {

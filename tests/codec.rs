@@ -385,6 +385,22 @@ fn a_zstd_bomb_is_refused() {
     ));
 }
 
+/// Writes one BatchBuilder batch per codec (the fixture record set) into the directory
+/// named by SKIFF_CODEC_OUT, for compat/fixtures-gen's VerifyBatches to read with the Java
+/// client. Run by hand: it checks nothing itself.
+#[test]
+#[ignore = "writes files for the Java verifier; run with --ignored and SKIFF_CODEC_OUT"]
+fn write_batches_for_java() {
+    let dir = std::env::var("SKIFF_CODEC_OUT").unwrap();
+    std::fs::create_dir_all(&dir).unwrap();
+    for codec in ALL {
+        let mut b = builder_like_java(codec, false, BASE_OFFSET);
+        push_set(&mut b, RECORDS);
+        let path = format!("{dir}/{}.bin", codec_name(codec));
+        std::fs::write(path, b.build().unwrap()).unwrap();
+    }
+}
+
 fn any_codec() -> impl Strategy<Value = Compression> {
     prop::sample::select(ALL.to_vec())
 }

@@ -50,6 +50,13 @@ pub enum StorageError {
     /// A compression codec that is unknown or whose data does not decode.
     #[error("compression error: {0}")]
     Compression(String),
+    /// Decompressing a batch would produce more than the allowed number of bytes (a
+    /// decompression bomb, or a limit set too low).
+    #[error("decompressed records exceed the limit of {max} bytes")]
+    DecompressedTooLarge {
+        /// The limit in bytes.
+        max: usize,
+    },
     /// The topic-partition is not known to the storage.
     #[error("unknown partition {0}")]
     UnknownPartition(String),

@@ -2,6 +2,7 @@
 //! batch codec, and the keyed state store (WAL, MemTable, SSTable).
 
 pub mod error;
+pub mod kv;
 pub mod record;
 pub mod types;
 

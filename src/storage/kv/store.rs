@@ -1,0 +1,797 @@
+//! The state store facade: a durable, ordered map of byte keys to byte values.
+//!
+//! A write is appended to the write-ahead log, then applied to the active memtable. A full
+//! memtable becomes immutable; immutable memtables are flushed to level-0 SSTables, the
+//! manifest is replaced, and the log is truncated up to the flushed writes. Reads merge the
+//! memtables and tables, newest first. Flushes and compactions are serialised by one
+//! maintenance lock and run on the calling thread; the table list and memtables sit behind
+//! a read-write lock held only briefly, never across table I/O.
+
+use std::collections::{HashSet, VecDeque};
+use std::fs;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use parking_lot::{Mutex, RwLock};
+
+use super::batch::{BatchOp, WriteBatch};
+use super::compaction::{self, CompactionResult, Plan, TableView};
+use super::config::StateStoreConfig;
+use super::manifest::{Manifest, TableRecord};
+use super::memtable::{bounds_empty, Entry, MemTable};
+use super::merge::{MemSource, MergeIter, Source};
+use super::sstable::{SsTable, SsTableWriter};
+use super::wal::{sync_dir, Wal};
+use crate::storage::{Result, StorageError};
+
+/// Most compactions one `compact` call (or one flush) runs back to back.
+const MAX_COMPACTIONS_PER_CALL: usize = 64;
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+fn table_path(dir: &Path, id: u64) -> PathBuf {
+    dir.join(format!("{id:020}.sst"))
+}
+
+#[derive(Debug, Clone)]
+struct TableHandle {
+    record: TableRecord,
+    table: Arc<SsTable>,
+}
+
+impl TableHandle {
+    fn view(&self) -> TableView<'_> {
+        TableView {
+            id: self.record.id,
+            level: self.record.level,
+            max_seq: self.record.max_seq,
+            created_ms: self.record.created_ms,
+            size: self.table.size(),
+            first_key: self.table.first_key(),
+            last_key: self.table.last_key(),
+        }
+    }
+}
+
+/// Sorts tables into read order: level ascending, newest writes first.
+fn sort_read_order(tables: &mut [TableHandle]) {
+    tables.sort_by(|a, b| {
+        a.record
+            .level
+            .cmp(&b.record.level)
+            .then(b.record.max_seq.cmp(&a.record.max_seq))
+            .then(b.record.id.cmp(&a.record.id))
+    });
+}
+
+struct Core {
+    wal: Wal,
+    active: MemTable,
+    /// Oldest first.
+    immutables: VecDeque<Arc<MemTable>>,
+    /// In read order.
+    tables: Vec<TableHandle>,
+    replay_from: u64,
+    closed: bool,
+}
+
+impl Core {
+    fn check_open(&self) -> Result<()> {
+        if self.closed {
+            Err(StorageError::StateStoreClosed)
+        } else {
+            Ok(())
+        }
+    }
+
+    fn rotate(&mut self) {
+        if !self.active.is_empty() {
+            let full = std::mem::take(&mut self.active);
+            self.immutables.push_back(Arc::new(full));
+        }
+    }
+}
+
+/// Description of one live SSTable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableInfo {
+    /// Table id.
+    pub id: u64,
+    /// Level.
+    pub level: u32,
+    /// File path.
+    pub path: PathBuf,
+    /// File size in bytes.
+    pub size: u64,
+    /// Entries, tombstones included.
+    pub entries: u64,
+}
+
+/// A snapshot of the store's shape.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoreStats {
+    /// Bytes held by the active memtable.
+    pub memtable_bytes: u64,
+    /// Immutable memtables waiting for their flush.
+    pub immutable_memtables: usize,
+    /// Live tables in read order.
+    pub tables: Vec<TableInfo>,
+    /// Offset the next write-ahead log record gets.
+    pub wal_next_offset: u64,
+    /// Write-ahead log segment files, oldest first.
+    pub wal_segments: Vec<PathBuf>,
+}
+
+/// A durable, crash-safe, ordered key-value store; share it through an `Arc`.
+pub struct StateStore {
+    dir: PathBuf,
+    config: StateStoreConfig,
+    core: RwLock<Core>,
+    maintenance: Mutex<()>,
+    next_table_id: AtomicU64,
+}
+
+impl std::fmt::Debug for StateStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StateStore")
+            .field("dir", &self.dir)
+            .finish()
+    }
+}
+
+/// The smallest key greater than every key starting with `prefix`, if any.
+fn prefix_end(prefix: &[u8]) -> Bound<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last != u8::MAX {
+            end.push(last + 1);
+            return Bound::Excluded(end);
+        }
+    }
+    Bound::Unbounded
+}
+
+fn apply(mem: &mut MemTable, batch: &WriteBatch, seq: u64) {
+    for op in batch.ops() {
+        match op {
+            BatchOp::Put { key, value } => mem.put(key, value),
+            BatchOp::Delete { key } => mem.delete(key),
+        }
+    }
+    mem.set_max_seq(seq);
+}
+
+impl StateStore {
+    /// Opens the store in `dir`, creating it if needed: loads the manifest, removes files a
+    /// crash left behind, opens the tables and replays the write-ahead log.
+    pub fn open(dir: impl AsRef<Path>, config: StateStoreConfig) -> Result<StateStore> {
+        let dir = dir.as_ref().to_path_buf();
+        fs::create_dir_all(&dir)?;
+        let manifest = match Manifest::load(&dir)? {
+            Some(m) => m,
+            None => {
+                let m = Manifest::default();
+                m.store(&dir)?;
+                m
+            }
+        };
+        let live: HashSet<u64> = manifest.tables.iter().map(|t| t.id).collect();
+        let mut max_id = manifest.next_table_id;
+        for entry in fs::read_dir(&dir)? {
+            let path = entry?.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("sst") {
+                continue;
+            }
+            let id = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .and_then(|s| s.parse::<u64>().ok());
+            match id {
+                Some(id) if live.contains(&id) => {}
+                Some(id) => {
+                    tracing::info!(table = %path.display(), "removing a table no manifest lists");
+                    fs::remove_file(&path)?;
+                    max_id = max_id.max(id + 1);
+                }
+                None => {}
+            }
+        }
+        let mut tables = Vec::with_capacity(manifest.tables.len());
+        for record in &manifest.tables {
+            let table = Arc::new(SsTable::open(&table_path(&dir, record.id))?);
+            max_id = max_id.max(record.id + 1);
+            tables.push(TableHandle {
+                record: *record,
+                table,
+            });
+        }
+        sort_read_order(&mut tables);
+        let wal_dir = config.wal.dir.clone().unwrap_or_else(|| dir.join("wal"));
+        let wal = Wal::open(&wal_dir, config.wal.clone(), manifest.replay_from)?;
+        let mut active = MemTable::new();
+        let mut immutables = VecDeque::new();
+        wal.replay(manifest.replay_from, |seq, payload| {
+            let batch = WriteBatch::decode(payload)?;
+            apply(&mut active, &batch, seq);
+            if active.size() >= config.memtable.max_size {
+                immutables.push_back(Arc::new(std::mem::take(&mut active)));
+            }
+            Ok(())
+        })?;
+        let need_flush = immutables.len() > config.memtable.num_immutable;
+        let store = StateStore {
+            dir,
+            core: RwLock::new(Core {
+                wal,
+                active,
+                immutables,
+                tables,
+                replay_from: manifest.replay_from,
+                closed: false,
+            }),
+            config,
+            maintenance: Mutex::new(()),
+            next_table_id: AtomicU64::new(max_id),
+        };
+        if need_flush {
+            let _guard = store.maintenance.lock();
+            store.flush_immutables()?;
+        }
+        Ok(store)
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Sets `key` to `value`.
+    pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        let mut b = WriteBatch::new();
+        b.put(key, value);
+        self.write(&b)
+    }
+
+    /// Deletes `key`.
+    pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
+        let mut b = WriteBatch::new();
+        b.delete(key);
+        self.write(&b)
+    }
+
+    /// Applies a batch atomically: one write-ahead log record, visible all at once.
+    pub fn write(&self, batch: &WriteBatch) -> Result<()> {
+        if batch.is_empty() {
+            return self.core.read().check_open();
+        }
+        let payload = batch.encode()?;
+        let need_flush = {
+            let mut core = self.core.write();
+            core.check_open()?;
+            let seq = core.wal.append(&payload)?;
+            apply(&mut core.active, batch, seq);
+            if core.active.size() >= self.config.memtable.max_size {
+                core.rotate();
+            }
+            core.immutables.len() > self.config.memtable.num_immutable
+        };
+        if need_flush {
+            let _guard = self.maintenance.lock();
+            self.flush_immutables()?;
+            self.compact_picked()?;
+        }
+        Ok(())
+    }
+
+    /// The value of `key`, if set.
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        let key = key.as_ref();
+        let tables = {
+            let core = self.core.read();
+            core.check_open()?;
+            if let Some(v) = core.active.get(key) {
+                return Ok(v.map(<[u8]>::to_vec));
+            }
+            for mem in core.immutables.iter().rev() {
+                if let Some(v) = mem.get(key) {
+                    return Ok(v.map(<[u8]>::to_vec));
+                }
+            }
+            core.tables
+                .iter()
+                .map(|t| Arc::clone(&t.table))
+                .collect::<Vec<_>>()
+        };
+        for table in tables {
+            if let Some(v) = table.get(key)? {
+                return Ok(v);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Iterates the live keys within the bounds in key order, with their values. The view
+    /// is a snapshot taken at the call.
+    pub fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Result<StoreIter> {
+        let start = start.map(<[u8]>::to_vec);
+        let end = end.map(<[u8]>::to_vec);
+        self.range_owned(start, end)
+    }
+
+    /// Iterates the live keys starting with `prefix`, in key order.
+    pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<StoreIter> {
+        let prefix = prefix.as_ref();
+        self.range_owned(Bound::Included(prefix.to_vec()), prefix_end(prefix))
+    }
+
+    /// Iterates every live key in key order.
+    pub fn iter(&self) -> Result<StoreIter> {
+        self.range_owned(Bound::Unbounded, Bound::Unbounded)
+    }
+
+    fn range_owned(&self, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>) -> Result<StoreIter> {
+        let s = start.as_ref().map(Vec::as_slice);
+        let e = end.as_ref().map(Vec::as_slice);
+        if bounds_empty(s, e) {
+            return Ok(StoreIter {
+                inner: MergeIter::new(Vec::new(), true),
+            });
+        }
+        let mut sources: Vec<Source> = Vec::new();
+        let core = self.core.read();
+        core.check_open()?;
+        sources.push(Box::new(
+            core.active.range_entries(s, e).into_iter().map(Ok),
+        ));
+        for mem in core.immutables.iter().rev() {
+            sources.push(Box::new(MemSource::new(
+                Arc::clone(mem),
+                start.clone(),
+                end.clone(),
+            )));
+        }
+        for handle in &core.tables {
+            let t = &handle.table;
+            let below_start = match s {
+                Bound::Included(k) => t.last_key() < k,
+                Bound::Excluded(k) => t.last_key() <= k,
+                Bound::Unbounded => false,
+            };
+            let above_end = match e {
+                Bound::Included(k) => t.first_key() > k,
+                Bound::Excluded(k) => t.first_key() >= k,
+                Bound::Unbounded => false,
+            };
+            if t.entries() == 0 || below_start || above_end {
+                continue;
+            }
+            sources.push(Box::new(t.range(start.clone(), end.clone())));
+        }
+        drop(core);
+        Ok(StoreIter {
+            inner: MergeIter::new(sources, true),
+        })
+    }
+
+    /// Forces every write to disk (a no-op beyond an fsync under `WalSyncMode::Always`).
+    pub fn sync(&self) -> Result<()> {
+        let mut core = self.core.write();
+        core.check_open()?;
+        core.wal.sync()
+    }
+
+    /// Writes every memtable to SSTables, truncates the write-ahead log, then runs the
+    /// compactions the strategy wants.
+    pub fn flush(&self) -> Result<()> {
+        let _guard = self.maintenance.lock();
+        {
+            let mut core = self.core.write();
+            core.check_open()?;
+            core.rotate();
+        }
+        self.flush_immutables()?;
+        self.compact_picked()?;
+        Ok(())
+    }
+
+    /// Runs the compactions the strategy wants until it wants none; returns their sum.
+    pub fn compact(&self) -> Result<CompactionResult> {
+        let _guard = self.maintenance.lock();
+        self.core.read().check_open()?;
+        self.compact_picked()
+    }
+
+    /// Merges every table into one sorted run at the bottom level, dropping tombstones and
+    /// shadowed versions. Memtables are not flushed first.
+    pub fn compact_full(&self) -> Result<CompactionResult> {
+        let _guard = self.maintenance.lock();
+        let plan = {
+            let core = self.core.read();
+            core.check_open()?;
+            let views: Vec<TableView<'_>> = core.tables.iter().map(TableHandle::view).collect();
+            compaction::full(&self.config.compaction, &views)
+        };
+        match plan {
+            Some(plan) => self.run_compaction(&plan),
+            None => Ok(CompactionResult::default()),
+        }
+    }
+
+    /// The store's current shape.
+    pub fn stats(&self) -> StoreStats {
+        let core = self.core.read();
+        StoreStats {
+            memtable_bytes: core.active.size(),
+            immutable_memtables: core.immutables.len(),
+            tables: core
+                .tables
+                .iter()
+                .map(|h| TableInfo {
+                    id: h.record.id,
+                    level: h.record.level,
+                    path: h.table.path().to_path_buf(),
+                    size: h.table.size(),
+                    entries: h.table.entries(),
+                })
+                .collect(),
+            wal_next_offset: core.wal.next_offset(),
+            wal_segments: core.wal.segment_paths(),
+        }
+    }
+
+    /// Syncs the write-ahead log and closes the store; later calls fail with
+    /// `StateStoreClosed`. Memtables are not flushed: the log replays them on open.
+    pub fn close(&self) -> Result<()> {
+        let _guard = self.maintenance.lock();
+        let mut core = self.core.write();
+        if core.closed {
+            return Ok(());
+        }
+        core.closed = true;
+        core.wal.close()
+    }
+
+    fn manifest_of(&self, tables: &[TableHandle], replay_from: u64) -> Manifest {
+        Manifest {
+            next_table_id: self.next_table_id.load(Ordering::SeqCst),
+            replay_from,
+            tables: tables.iter().map(|t| t.record).collect(),
+        }
+    }
+
+    fn new_table_id(&self) -> u64 {
+        self.next_table_id.fetch_add(1, Ordering::SeqCst)
+    }
+
+    /// Flushes every immutable memtable. The caller holds the maintenance lock.
+    fn flush_immutables(&self) -> Result<()> {
+        let mems: Vec<Arc<MemTable>> = {
+            let core = self.core.read();
+            core.check_open()?;
+            core.immutables.iter().cloned().collect()
+        };
+        if mems.is_empty() {
+            return Ok(());
+        }
+        let mut built = Vec::new();
+        let mut replay_from = None;
+        for mem in &mems {
+            if let Some(seq) = mem.max_seq() {
+                replay_from = Some(seq + 1);
+            }
+            if mem.is_empty() {
+                continue;
+            }
+            let id = self.new_table_id();
+            let path = table_path(&self.dir, id);
+            let mut w = SsTableWriter::create(&path, &self.config.sstable)?;
+            for (k, v) in mem.iter() {
+                w.add(k, v)?;
+            }
+            let table = Arc::new(w.finish()?);
+            built.push(TableHandle {
+                record: TableRecord {
+                    id,
+                    level: 0,
+                    max_seq: mem.max_seq().unwrap_or(0),
+                    created_ms: now_ms(),
+                },
+                table,
+            });
+        }
+        let mut core = self.core.write();
+        core.check_open()?;
+        let replay_from = replay_from.map_or(core.replay_from, |r| r.max(core.replay_from));
+        let mut tables = core.tables.clone();
+        tables.extend(built);
+        sort_read_order(&mut tables);
+        // The manifest (and the directory entries of the new tables) must be durable
+        // before the log records they replace are dropped.
+        self.manifest_of(&tables, replay_from).store(&self.dir)?;
+        core.tables = tables;
+        core.replay_from = replay_from;
+        for mem in &mems {
+            if core.immutables.front().is_some_and(|m| Arc::ptr_eq(m, mem)) {
+                core.immutables.pop_front();
+            }
+        }
+        core.wal.truncate(replay_from)?;
+        Ok(())
+    }
+
+    /// Runs picked compactions until none is wanted. The caller holds the maintenance lock.
+    fn compact_picked(&self) -> Result<CompactionResult> {
+        let mut total = CompactionResult::default();
+        for _ in 0..MAX_COMPACTIONS_PER_CALL {
+            let plan = {
+                let core = self.core.read();
+                let views: Vec<TableView<'_>> = core.tables.iter().map(TableHandle::view).collect();
+                compaction::pick(&self.config.compaction, &views, now_ms())
+            };
+            match plan {
+                Some(plan) => total.absorb(self.run_compaction(&plan)?),
+                None => break,
+            }
+        }
+        Ok(total)
+    }
+
+    /// Merges the plan's inputs into new tables and swaps them in. The caller holds the
+    /// maintenance lock, so the table list changes only here.
+    fn run_compaction(&self, plan: &Plan) -> Result<CompactionResult> {
+        let inputs: Vec<TableHandle> = {
+            let core = self.core.read();
+            core.check_open()?;
+            core.tables
+                .iter()
+                .filter(|t| plan.inputs.contains(&t.record.id))
+                .cloned()
+                .collect()
+        };
+        if inputs.is_empty() {
+            return Ok(CompactionResult::default());
+        }
+        let max_seq = inputs.iter().map(|t| t.record.max_seq).max().unwrap_or(0);
+        let created_ms = inputs
+            .iter()
+            .map(|t| t.record.created_ms)
+            .max()
+            .unwrap_or(0);
+        let sources: Vec<Source> = inputs
+            .iter()
+            .map(|t| Box::new(t.table.range(Bound::Unbounded, Bound::Unbounded)) as Source)
+            .collect();
+        let merged = MergeIter::new(sources, plan.drop_tombstones);
+        let mut outputs: Vec<TableHandle> = Vec::new();
+        let mut writer: Option<(u64, SsTableWriter)> = None;
+        let finish = |w: (u64, SsTableWriter), outputs: &mut Vec<TableHandle>| -> Result<()> {
+            let (id, w) = w;
+            let table = Arc::new(w.finish()?);
+            outputs.push(TableHandle {
+                record: TableRecord {
+                    id,
+                    level: plan.output_level,
+                    max_seq,
+                    created_ms,
+                },
+                table,
+            });
+            Ok(())
+        };
+        let result = (|| -> Result<()> {
+            for entry in merged {
+                let (k, v): Entry = entry?;
+                if writer.is_none() {
+                    let id = self.new_table_id();
+                    let w =
+                        SsTableWriter::create(&table_path(&self.dir, id), &self.config.sstable)?;
+                    writer = Some((id, w));
+                }
+                if let Some((_, w)) = writer.as_mut() {
+                    w.add(&k, v.as_deref())?;
+                    if plan.split_bytes.is_some_and(|limit| w.written() >= limit) {
+                        if let Some(done) = writer.take() {
+                            finish(done, &mut outputs)?;
+                        }
+                    }
+                }
+            }
+            if let Some(done) = writer.take() {
+                finish(done, &mut outputs)?;
+            }
+            Ok(())
+        })();
+        if let Err(e) = result {
+            // Leave the inputs live; partial outputs are removed now or at the next open.
+            for o in &outputs {
+                let _ = fs::remove_file(o.table.path());
+            }
+            return Err(e);
+        }
+        let out = CompactionResult {
+            merged_entries: outputs.iter().map(|o| o.table.entries()).sum(),
+            input_tables: inputs.len(),
+            output_size: outputs.iter().map(|o| o.table.size()).sum(),
+        };
+        {
+            let mut core = self.core.write();
+            core.check_open()?;
+            let mut tables: Vec<TableHandle> = core
+                .tables
+                .iter()
+                .filter(|t| !plan.inputs.contains(&t.record.id))
+                .cloned()
+                .collect();
+            tables.extend(outputs);
+            sort_read_order(&mut tables);
+            self.manifest_of(&tables, core.replay_from)
+                .store(&self.dir)?;
+            core.tables = tables;
+        }
+        for t in &inputs {
+            if let Err(e) = fs::remove_file(t.table.path()) {
+                tracing::warn!(table = %t.table.path().display(), error = %e, "could not remove a compacted table");
+            }
+        }
+        sync_dir(&self.dir)?;
+        Ok(out)
+    }
+}
+
+impl Drop for StateStore {
+    fn drop(&mut self) {
+        let _ = self.close();
+    }
+}
+
+/// An iterator over live keys and values in key order; yields an error (and then ends)
+/// when a table fails its checks.
+pub struct StoreIter {
+    inner: MergeIter,
+}
+
+impl std::fmt::Debug for StoreIter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoreIter").finish_non_exhaustive()
+    }
+}
+
+impl Iterator for StoreIter {
+    type Item = Result<(Vec<u8>, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            match self.inner.next()? {
+                Ok((k, Some(v))) => return Some(Ok((k, v))),
+                Ok((_, None)) => continue,
+                Err(e) => return Some(Err(e)),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::kv::config::{CompactionStrategy, WalSyncMode};
+
+    fn small(strategy: CompactionStrategy) -> StateStoreConfig {
+        let mut c = StateStoreConfig::default();
+        c.memtable.max_size = 2048;
+        c.memtable.num_immutable = 1;
+        c.sstable.block_size = 256;
+        c.wal.segment_bytes = 4096;
+        c.wal.sync_mode = WalSyncMode::Manual;
+        c.compaction.strategy = strategy;
+        c.compaction.level0_trigger = 2;
+        c.compaction.level1_bytes = 8192;
+        c.compaction.target_table_bytes = 4096;
+        c.compaction.min_merge_tables = 2;
+        c
+    }
+
+    fn collect(it: StoreIter) -> Vec<(Vec<u8>, Vec<u8>)> {
+        it.collect::<Result<_>>().unwrap()
+    }
+
+    #[test]
+    fn prefix_end_handles_ff_bytes() {
+        assert_eq!(prefix_end(b"ab"), Bound::Excluded(b"ac".to_vec()));
+        assert_eq!(prefix_end(b"a\xff"), Bound::Excluded(b"b".to_vec()));
+        assert_eq!(prefix_end(b"\xff\xff"), Bound::Unbounded);
+        assert_eq!(prefix_end(b""), Bound::Unbounded);
+    }
+
+    #[test]
+    fn put_get_delete_scan_across_flushes_and_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path(), small(CompactionStrategy::Leveled)).unwrap();
+        for i in 0..300u32 {
+            store
+                .put(format!("offsets/g{}/t-{i:04}", i % 3), i.to_le_bytes())
+                .unwrap();
+        }
+        store.delete("offsets/g1/t-0001").unwrap();
+        assert!(store.stats().tables.len() > 1);
+        assert_eq!(
+            store.get("offsets/g0/t-0003").unwrap(),
+            Some(3u32.to_le_bytes().to_vec())
+        );
+        assert_eq!(store.get("offsets/g1/t-0001").unwrap(), None);
+        let g1 = collect(store.scan_prefix("offsets/g1/").unwrap());
+        assert_eq!(g1.len(), 99);
+        assert!(g1.windows(2).all(|w| w[0].0 < w[1].0));
+        store.close().unwrap();
+        assert!(matches!(
+            store.get("x"),
+            Err(StorageError::StateStoreClosed)
+        ));
+        drop(store);
+
+        let store = StateStore::open(dir.path(), small(CompactionStrategy::Leveled)).unwrap();
+        assert_eq!(collect(store.scan_prefix("offsets/g1/").unwrap()).len(), 99);
+        assert_eq!(collect(store.iter().unwrap()).len(), 299);
+        let r = collect(
+            store
+                .range(
+                    Bound::Included(b"offsets/g2/"),
+                    Bound::Excluded(b"offsets/g2/t-0100"),
+                )
+                .unwrap(),
+        );
+        assert_eq!(r.len(), 33);
+    }
+
+    #[test]
+    fn write_batches_are_atomic_and_ordered() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path(), small(CompactionStrategy::SizeTiered)).unwrap();
+        let mut b = WriteBatch::new();
+        b.put("a", "1").put("b", "2").delete("a").put("c", "3");
+        store.write(&b).unwrap();
+        assert_eq!(store.get("a").unwrap(), None);
+        assert_eq!(store.stats().wal_next_offset, 1);
+        drop(store);
+        let store = StateStore::open(dir.path(), small(CompactionStrategy::SizeTiered)).unwrap();
+        assert_eq!(
+            collect(store.iter().unwrap()),
+            vec![
+                (b"b".to_vec(), b"2".to_vec()),
+                (b"c".to_vec(), b"3".to_vec())
+            ]
+        );
+    }
+
+    #[test]
+    fn flush_truncates_the_wal_and_full_compaction_drops_tombstones() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path(), small(CompactionStrategy::Leveled)).unwrap();
+        for i in 0..2000u32 {
+            store.put(format!("k{i:05}"), [7u8; 16]).unwrap();
+        }
+        for i in 0..2000u32 {
+            store.delete(format!("k{i:05}")).unwrap();
+        }
+        store.flush().unwrap();
+        assert!(store.stats().wal_segments.len() <= 2);
+        let r = store.compact_full().unwrap();
+        assert!(r.input_tables >= 1);
+        assert_eq!(r.merged_entries, 0);
+        assert!(store.stats().tables.is_empty());
+        assert_eq!(collect(store.iter().unwrap()), vec![]);
+    }
+
+    #[test]
+    fn the_store_is_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<StateStore>();
+        assert_send_sync::<Arc<StateStore>>();
+    }
+}

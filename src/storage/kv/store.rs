@@ -72,7 +72,6 @@ fn sort_read_order(tables: &mut [TableHandle]) {
 }
 
 struct Core {
-    wal: Wal,
     active: MemTable,
     /// Oldest first.
     immutables: VecDeque<Arc<MemTable>>,
@@ -133,6 +132,10 @@ pub struct StoreStats {
 pub struct StateStore {
     dir: PathBuf,
     config: StateStoreConfig,
+    /// Held across append-and-apply so log order and memtable order agree; taken before
+    /// `core` when both are needed. Readers never wait on it, so an fsync does not stall
+    /// gets and scans.
+    wal: Mutex<Wal>,
     core: RwLock<Core>,
     maintenance: Mutex<()>,
     next_table_id: AtomicU64,
@@ -228,8 +231,8 @@ impl StateStore {
         let need_flush = immutables.len() > config.memtable.num_immutable;
         let store = StateStore {
             dir,
+            wal: Mutex::new(wal),
             core: RwLock::new(Core {
-                wal,
                 active,
                 immutables,
                 tables,
@@ -273,9 +276,10 @@ impl StateStore {
         }
         let payload = batch.encode()?;
         let need_flush = {
+            let mut wal = self.wal.lock();
+            self.core.read().check_open()?;
+            let seq = wal.append(&payload)?;
             let mut core = self.core.write();
-            core.check_open()?;
-            let seq = core.wal.append(&payload)?;
             apply(&mut core.active, batch, seq);
             if core.active.size() >= self.config.memtable.max_size {
                 core.rotate();
@@ -382,9 +386,9 @@ impl StateStore {
 
     /// Forces every write to disk (a no-op beyond an fsync under `WalSyncMode::Always`).
     pub fn sync(&self) -> Result<()> {
-        let mut core = self.core.write();
-        core.check_open()?;
-        core.wal.sync()
+        let mut wal = self.wal.lock();
+        self.core.read().check_open()?;
+        wal.sync()
     }
 
     /// Writes every memtable to SSTables, truncates the write-ahead log, then runs the
@@ -426,6 +430,7 @@ impl StateStore {
 
     /// The store's current shape.
     pub fn stats(&self) -> StoreStats {
+        let wal = self.wal.lock();
         let core = self.core.read();
         StoreStats {
             memtable_bytes: core.active.size(),
@@ -441,8 +446,8 @@ impl StateStore {
                     entries: h.table.entries(),
                 })
                 .collect(),
-            wal_next_offset: core.wal.next_offset(),
-            wal_segments: core.wal.segment_paths(),
+            wal_next_offset: wal.next_offset(),
+            wal_segments: wal.segment_paths(),
         }
     }
 
@@ -450,12 +455,13 @@ impl StateStore {
     /// `StateStoreClosed`. Memtables are not flushed: the log replays them on open.
     pub fn close(&self) -> Result<()> {
         let _guard = self.maintenance.lock();
+        let mut wal = self.wal.lock();
         let mut core = self.core.write();
         if core.closed {
             return Ok(());
         }
         core.closed = true;
-        core.wal.close()
+        wal.close()
     }
 
     fn manifest_of(&self, tables: &[TableHandle], replay_from: u64) -> Manifest {
@@ -522,7 +528,8 @@ impl StateStore {
                 core.immutables.pop_front();
             }
         }
-        core.wal.truncate(replay_from)?;
+        drop(core);
+        self.wal.lock().truncate(replay_from)?;
         Ok(())
     }
 

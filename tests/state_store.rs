@@ -63,6 +63,9 @@ enum Op {
     Compact,
     CompactFull,
     Reopen,
+    /// Copy the files of the open store (as a process crash would leave them) and go on
+    /// with a store opened from the copy.
+    Crash,
 }
 
 fn key_strategy() -> impl Strategy<Value = Vec<u8>> {
@@ -96,6 +99,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
         1 => Just(Op::Compact),
         1 => Just(Op::CompactFull),
         1 => Just(Op::Reopen),
+        1 => Just(Op::Crash),
     ]
 }
 
@@ -121,7 +125,7 @@ fn model_range(
 }
 
 fn run_model(ops: Vec<Op>, config: StateStoreConfig) -> Result<(), TestCaseError> {
-    let dir = tempfile::tempdir().unwrap();
+    let mut dir = tempfile::tempdir().unwrap();
     let mut store = StateStore::open(dir.path(), config.clone()).unwrap();
     let mut model: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     for op in ops {
@@ -195,6 +199,14 @@ fn run_model(ops: Vec<Op>, config: StateStoreConfig) -> Result<(), TestCaseError
                 store.close().unwrap();
                 drop(store);
                 store = StateStore::open(dir.path(), config.clone()).unwrap();
+            }
+            Op::Crash => {
+                let next = tempfile::tempdir().unwrap();
+                copy_dir(dir.path(), next.path());
+                let recovered = StateStore::open(next.path(), config.clone()).unwrap();
+                drop(store);
+                store = recovered;
+                dir = next;
             }
         }
     }

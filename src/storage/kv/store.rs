@@ -139,6 +139,8 @@ pub struct StateStore {
     core: RwLock<Core>,
     maintenance: Mutex<()>,
     next_table_id: AtomicU64,
+    /// The directory's `LOCK` file, exclusively locked while the store is open.
+    _lock: fs::File,
 }
 
 impl std::fmt::Debug for StateStore {
@@ -177,6 +179,21 @@ impl StateStore {
     pub fn open(dir: impl AsRef<Path>, config: StateStoreConfig) -> Result<StateStore> {
         let dir = dir.as_ref().to_path_buf();
         fs::create_dir_all(&dir)?;
+        let lock = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("LOCK"))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(fs::TryLockError::WouldBlock) => {
+                return Err(StorageError::InvalidStateRequest(format!(
+                    "{} is already open",
+                    dir.display()
+                )))
+            }
+            Err(fs::TryLockError::Error(e)) => return Err(e.into()),
+        }
         let manifest = match Manifest::load(&dir)? {
             Some(m) => m,
             None => {
@@ -242,6 +259,7 @@ impl StateStore {
             config,
             maintenance: Mutex::new(()),
             next_table_id: AtomicU64::new(max_id),
+            _lock: lock,
         };
         if need_flush {
             let _guard = store.maintenance.lock();
@@ -793,6 +811,18 @@ mod tests {
         assert_eq!(r.merged_entries, 0);
         assert!(store.stats().tables.is_empty());
         assert_eq!(collect(store.iter().unwrap()), vec![]);
+    }
+
+    #[test]
+    fn a_directory_opens_once_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path(), small(CompactionStrategy::Leveled)).unwrap();
+        assert!(matches!(
+            StateStore::open(dir.path(), small(CompactionStrategy::Leveled)),
+            Err(StorageError::InvalidStateRequest(_))
+        ));
+        drop(store);
+        StateStore::open(dir.path(), small(CompactionStrategy::Leveled)).unwrap();
     }
 
     #[test]

@@ -814,6 +814,32 @@ mod tests {
     }
 
     #[test]
+    fn an_iterator_is_a_snapshot_that_outlives_compaction() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::open(dir.path(), small(CompactionStrategy::Leveled)).unwrap();
+        for i in 0..100u32 {
+            store.put(format!("k{i:03}"), "old").unwrap();
+        }
+        store.flush().unwrap();
+        store.put("k000", "newer").unwrap();
+        let mut it = store.iter().unwrap();
+        assert_eq!(
+            it.next().unwrap().unwrap(),
+            (b"k000".to_vec(), b"newer".to_vec())
+        );
+        store.put("k001", "after-snapshot").unwrap();
+        store.delete("k002").unwrap();
+        store.flush().unwrap();
+        store.compact_full().unwrap();
+        let rest: Vec<_> = it.collect::<Result<_>>().unwrap();
+        assert_eq!(rest.len(), 99);
+        assert_eq!(rest[0], (b"k001".to_vec(), b"old".to_vec()));
+        assert_eq!(rest[1].0, b"k002".to_vec());
+        assert_eq!(store.get("k001").unwrap(), Some(b"after-snapshot".to_vec()));
+        assert_eq!(store.get("k002").unwrap(), None);
+    }
+
+    #[test]
     fn a_directory_opens_once_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::open(dir.path(), small(CompactionStrategy::Leveled)).unwrap();

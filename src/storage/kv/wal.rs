@@ -293,7 +293,13 @@ impl Wal {
         len.copy_from_slice(&header[..4]);
         let mut crc = [0u8; 4];
         crc.copy_from_slice(&header[4..]);
-        let mut payload = vec![0u8; u32::from_le_bytes(len) as usize];
+        let n = u32::from_le_bytes(len) as u64;
+        if pos + FRAME_HEADER as u64 + n > seg.size {
+            return Err(corrupt(format!(
+                "wal: record {offset} overruns its segment"
+            )));
+        }
+        let mut payload = vec![0u8; n as usize];
         file.read_exact_at(&mut payload, pos + FRAME_HEADER as u64)?;
         if frame_crc(len, &payload) != u32::from_le_bytes(crc) {
             return Err(corrupt(format!("wal: record {offset} fails its checksum")));

@@ -7,7 +7,7 @@
 //! maintenance lock and run on the calling thread; the table list and memtables sit behind
 //! a read-write lock held only briefly, never across table I/O.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fs;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
@@ -15,9 +15,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use parking_lot::{Mutex, RwLock};
+use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
 
 use super::batch::{BatchOp, WriteBatch};
+use super::codec::len_u32;
 use super::compaction::{self, CompactionResult, Plan, TableView};
 use super::config::StateStoreConfig;
 use super::manifest::{Manifest, TableRecord};
@@ -98,6 +99,28 @@ impl Core {
     }
 }
 
+/// Writers waiting to be committed. The first writer to find no leader commits every
+/// queued batch with one log write and one fsync, then wakes the others.
+#[derive(Default)]
+struct CommitQueue {
+    pending: Vec<(u64, WriteBatch, Vec<u8>)>,
+    next_ticket: u64,
+    /// Outcome per ticket: whether a flush is due, or the error.
+    done: HashMap<u64, Result<bool>>,
+    leader: bool,
+}
+
+/// A copy of an error for each writer of a failed group.
+fn error_copy(e: &StorageError) -> StorageError {
+    match e {
+        StorageError::StateStoreClosed => StorageError::StateStoreClosed,
+        StorageError::Io(io) => StorageError::Io(std::io::Error::new(io.kind(), io.to_string())),
+        StorageError::InvalidStateRequest(m) => StorageError::InvalidStateRequest(m.clone()),
+        StorageError::Compression(m) => StorageError::Compression(m.clone()),
+        other => StorageError::StateCorrupted(other.to_string()),
+    }
+}
+
 /// Description of one live SSTable.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TableInfo {
@@ -138,6 +161,8 @@ pub struct StateStore {
     wal: Mutex<Wal>,
     core: RwLock<Core>,
     maintenance: Mutex<()>,
+    commits: Mutex<CommitQueue>,
+    committed: Condvar,
     next_table_id: AtomicU64,
     /// The directory's `LOCK` file, exclusively locked while the store is open.
     _lock: fs::File,
@@ -258,6 +283,8 @@ impl StateStore {
             }),
             config,
             maintenance: Mutex::new(()),
+            commits: Mutex::new(CommitQueue::default()),
+            committed: Condvar::new(),
             next_table_id: AtomicU64::new(max_id),
             _lock: lock,
         };
@@ -287,29 +314,74 @@ impl StateStore {
         self.write(&b)
     }
 
-    /// Applies a batch atomically: one write-ahead log record, visible all at once.
+    /// Applies a batch atomically: one write-ahead log record, visible all at once, and
+    /// (under `WalSyncMode::Always`) durable before it is visible. Concurrent writers are
+    /// committed in groups sharing one fsync.
     pub fn write(&self, batch: &WriteBatch) -> Result<()> {
         if batch.is_empty() {
             return self.core.read().check_open();
         }
         let payload = batch.encode()?;
-        let need_flush = {
-            let mut wal = self.wal.lock();
-            self.core.read().check_open()?;
-            let seq = wal.append(&payload)?;
-            let mut core = self.core.write();
-            apply(&mut core.active, batch, seq);
-            if core.active.size() >= self.config.memtable.max_size {
-                core.rotate();
-            }
-            core.immutables.len() > self.config.memtable.num_immutable
-        };
+        len_u32(payload.len())?;
+        let need_flush = self.commit(batch.clone(), payload)?;
         if need_flush {
             let _guard = self.maintenance.lock();
             self.flush_immutables()?;
             self.compact_picked()?;
         }
         Ok(())
+    }
+
+    /// Queues a batch and waits until a leader (perhaps this writer) has committed it.
+    fn commit(&self, batch: WriteBatch, payload: Vec<u8>) -> Result<bool> {
+        let mut queue = self.commits.lock();
+        let ticket = queue.next_ticket;
+        queue.next_ticket += 1;
+        queue.pending.push((ticket, batch, payload));
+        loop {
+            if let Some(outcome) = queue.done.remove(&ticket) {
+                return outcome;
+            }
+            if queue.leader {
+                self.committed.wait(&mut queue);
+                continue;
+            }
+            queue.leader = true;
+            let group = std::mem::take(&mut queue.pending);
+            let outcomes = MutexGuard::unlocked(&mut queue, || self.commit_group(group));
+            queue.leader = false;
+            queue.done.extend(outcomes);
+            self.committed.notify_all();
+        }
+    }
+
+    /// Appends a group of batches to the log (one write, one fsync) and applies them to
+    /// the memtable in log order.
+    fn commit_group(&self, group: Vec<(u64, WriteBatch, Vec<u8>)>) -> Vec<(u64, Result<bool>)> {
+        let outcome = (|| -> Result<bool> {
+            let mut wal = self.wal.lock();
+            self.core.read().check_open()?;
+            let payloads: Vec<&[u8]> = group.iter().map(|(_, _, p)| p.as_slice()).collect();
+            let first = wal.append_many(&payloads)?;
+            let mut core = self.core.write();
+            for (seq, (_, batch, _)) in (first..).zip(group.iter()) {
+                apply(&mut core.active, batch, seq);
+                if core.active.size() >= self.config.memtable.max_size {
+                    core.rotate();
+                }
+            }
+            Ok(core.immutables.len() > self.config.memtable.num_immutable)
+        })();
+        group
+            .iter()
+            .map(|(ticket, _, _)| {
+                let copy = match &outcome {
+                    Ok(flush) => Ok(*flush),
+                    Err(e) => Err(error_copy(e)),
+                };
+                (*ticket, copy)
+            })
+            .collect()
     }
 
     /// The value of `key`, if set.

@@ -234,20 +234,30 @@ impl Wal {
 
     /// Appends a record and returns its offset.
     pub fn append(&mut self, payload: &[u8]) -> Result<u64> {
+        self.append_many(&[payload])
+    }
+
+    /// Appends records with one write and (under `WalSyncMode::Always`) one fsync: a group
+    /// commit. All are appended or none; returns the offset of the first.
+    pub fn append_many(&mut self, payloads: &[&[u8]]) -> Result<u64> {
         self.check_open()?;
-        let len = len_u32(payload.len())?.to_le_bytes();
+        let mut frames = Vec::with_capacity(payloads.iter().map(|p| FRAME_HEADER + p.len()).sum());
+        let mut starts = Vec::with_capacity(payloads.len());
+        for payload in payloads {
+            let len = len_u32(payload.len())?.to_le_bytes();
+            starts.push(frames.len() as u64);
+            frames.extend_from_slice(&len);
+            frames.extend_from_slice(&frame_crc(len, payload).to_le_bytes());
+            frames.extend_from_slice(payload);
+        }
         {
             let seg = self.active_segment()?;
             if !seg.positions.is_empty() && seg.size >= self.config.segment_bytes {
                 self.roll()?;
             }
         }
-        let mut frame = Vec::with_capacity(FRAME_HEADER + payload.len());
-        frame.extend_from_slice(&len);
-        frame.extend_from_slice(&frame_crc(len, payload).to_le_bytes());
-        frame.extend_from_slice(payload);
         let pos = self.active_segment()?.size;
-        if let Err(e) = self.active.write_all(&frame) {
+        if let Err(e) = self.active.write_all(&frames) {
             if self.active.set_len(pos).is_err() {
                 self.failed = true;
             }
@@ -255,16 +265,16 @@ impl Wal {
         }
         if self.config.sync_mode == WalSyncMode::Always {
             if let Err(e) = self.active.sync_data() {
-                // The record may or may not be durable; never append behind it.
+                // The records may or may not be durable; never append behind them.
                 self.failed = true;
                 return Err(e.into());
             }
         }
         let seg = self.active_segment()?;
-        let offset = seg.next_offset();
-        seg.positions.push(pos);
-        seg.size = pos + frame.len() as u64;
-        Ok(offset)
+        let first = seg.next_offset();
+        seg.positions.extend(starts.iter().map(|s| pos + s));
+        seg.size = pos + frames.len() as u64;
+        Ok(first)
     }
 
     /// Reads the record at `offset`.
@@ -413,9 +423,12 @@ mod tests {
     fn append_read_and_reopen() {
         let dir = tempfile::tempdir().unwrap();
         let mut wal = Wal::open(dir.path(), cfg(100), 0).unwrap();
-        for i in 0..50 {
+        for i in 0..40 {
             assert_eq!(wal.append(&record(i)).unwrap(), i);
         }
+        let group: Vec<Vec<u8>> = (40..50).map(record).collect();
+        let refs: Vec<&[u8]> = group.iter().map(Vec::as_slice).collect();
+        assert_eq!(wal.append_many(&refs).unwrap(), 40);
         assert!(wal.segment_paths().len() > 1);
         assert_eq!(wal.read(17).unwrap(), record(17));
         assert!(matches!(

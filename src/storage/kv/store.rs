@@ -222,6 +222,15 @@ impl StateStore {
         let manifest = match Manifest::load(&dir)? {
             Some(m) => m,
             None => {
+                let has_tables = fs::read_dir(&dir)?.any(|e| {
+                    e.is_ok_and(|e| e.path().extension().and_then(|x| x.to_str()) == Some("sst"))
+                });
+                if has_tables {
+                    return Err(StorageError::StateCorrupted(format!(
+                        "{} holds tables but no manifest",
+                        dir.display()
+                    )));
+                }
                 let m = Manifest::default();
                 m.store(&dir)?;
                 m
@@ -474,7 +483,7 @@ impl StateStore {
         })
     }
 
-    /// Forces every write to disk (a no-op beyond an fsync under `WalSyncMode::Always`).
+    /// Forces every appended write to disk (what `WalSyncMode::Manual` defers).
     pub fn sync(&self) -> Result<()> {
         let mut wal = self.wal.lock();
         self.core.read().check_open()?;
@@ -909,6 +918,33 @@ mod tests {
         assert_eq!(rest[1].0, b"k002".to_vec());
         assert_eq!(store.get("k001").unwrap(), Some(b"after-snapshot".to_vec()));
         assert_eq!(store.get("k002").unwrap(), None);
+    }
+
+    #[test]
+    fn tables_without_a_manifest_are_not_deleted() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = StateStore::open(dir.path(), small(CompactionStrategy::Leveled)).unwrap();
+            store.put("k", "v").unwrap();
+            store.flush().unwrap();
+        }
+        fs::remove_file(dir.path().join("MANIFEST")).unwrap();
+        assert!(matches!(
+            StateStore::open(dir.path(), small(CompactionStrategy::Leveled)),
+            Err(StorageError::StateCorrupted(_))
+        ));
+        assert_eq!(
+            fs::read_dir(dir.path())
+                .unwrap()
+                .filter(|e| e
+                    .as_ref()
+                    .unwrap()
+                    .path()
+                    .extension()
+                    .is_some_and(|x| x == "sst"))
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -29,6 +29,7 @@ fn small_config(strategy: CompactionStrategy, compression: Compression) -> State
     c.compaction.max_levels = 4;
     c.compaction.target_table_bytes = 512;
     c.compaction.min_merge_tables = 2;
+    c.background_maintenance = false;
     c
 }
 
@@ -200,6 +201,12 @@ fn run_model(ops: Vec<Op>, config: StateStoreConfig) -> Result<(), TestCaseError
                 drop(store);
                 store = StateStore::open(dir.path(), config.clone()).unwrap();
             }
+            Op::Crash if config.background_maintenance => {
+                // A file-by-file copy is no point-in-time image while the background
+                // thread writes tables; a clean reopen stands in.
+                drop(store);
+                store = StateStore::open(dir.path(), config.clone()).unwrap();
+            }
             Op::Crash => {
                 let next = tempfile::tempdir().unwrap();
                 copy_dir(dir.path(), next.path());
@@ -236,9 +243,11 @@ proptest! {
         ops in prop::collection::vec(op_strategy(), 1..120),
         compression in compression_strategy(),
         num_immutable in 0usize..3,
+        background in any::<bool>(),
     ) {
         let mut c = small_config(CompactionStrategy::Leveled, compression);
         c.memtable.num_immutable = num_immutable;
+        c.background_maintenance = background;
         run_model(ops, c)?;
     }
 
@@ -247,9 +256,11 @@ proptest! {
         ops in prop::collection::vec(op_strategy(), 1..120),
         compression in compression_strategy(),
         bloom in any::<bool>(),
+        background in any::<bool>(),
     ) {
         let mut c = small_config(CompactionStrategy::SizeTiered, compression);
         c.sstable.bloom_filter_enabled = bloom;
+        c.background_maintenance = background;
         run_model(ops, c)?;
     }
 
@@ -257,8 +268,10 @@ proptest! {
     fn time_window_store_agrees_with_a_btreemap(
         ops in prop::collection::vec(op_strategy(), 1..120),
         compression in compression_strategy(),
+        background in any::<bool>(),
     ) {
         let mut c = small_config(CompactionStrategy::TimeWindow, compression);
+        c.background_maintenance = background;
         c.compaction.time_window = std::time::Duration::from_millis(1);
         run_model(ops, c)?;
     }
@@ -462,13 +475,9 @@ fn a_corrupt_sstable_block_is_reported_not_skipped() {
 #[test]
 fn threads_share_one_store() {
     let dir = tempfile::tempdir().unwrap();
-    let store = Arc::new(
-        StateStore::open(
-            dir.path(),
-            small_config(CompactionStrategy::SizeTiered, Compression::Lz4),
-        )
-        .unwrap(),
-    );
+    let mut config = small_config(CompactionStrategy::SizeTiered, Compression::Lz4);
+    config.background_maintenance = true;
+    let store = Arc::new(StateStore::open(dir.path(), config.clone()).unwrap());
     let handles: Vec<_> = (0..4)
         .map(|t| {
             let store = Arc::clone(&store);
@@ -496,11 +505,7 @@ fn threads_share_one_store() {
     }
     store.close().unwrap();
     drop(store);
-    let store = StateStore::open(
-        dir.path(),
-        small_config(CompactionStrategy::SizeTiered, Compression::Lz4),
-    )
-    .unwrap();
+    let store = StateStore::open(dir.path(), config).unwrap();
     assert_eq!(all(&store).len(), 800);
 }
 

@@ -136,7 +136,7 @@ impl Default for CompactionConfig {
 }
 
 /// Configuration of a [`StateStore`](super::StateStore).
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct StateStoreConfig {
     /// Write-ahead log.
     pub wal: WalConfig,
@@ -146,6 +146,22 @@ pub struct StateStoreConfig {
     pub sstable: SsTableConfig,
     /// Compaction.
     pub compaction: CompactionConfig,
+    /// Flush immutable memtables and compact on a background thread (default true).
+    /// Writers still flush inline when more than `memtable.num_immutable` memtables wait,
+    /// and always when this is off.
+    pub background_maintenance: bool,
+}
+
+impl Default for StateStoreConfig {
+    fn default() -> Self {
+        StateStoreConfig {
+            wal: WalConfig::default(),
+            memtable: MemTableConfig::default(),
+            sstable: SsTableConfig::default(),
+            compaction: CompactionConfig::default(),
+            background_maintenance: true,
+        }
+    }
 }
 
 #[cfg(test)]

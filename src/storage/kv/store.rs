@@ -105,8 +105,8 @@ impl Core {
 struct CommitQueue {
     pending: Vec<(u64, WriteBatch, Vec<u8>)>,
     next_ticket: u64,
-    /// Outcome per ticket: whether a flush is due, or the error.
-    done: HashMap<u64, Result<bool>>,
+    /// Outcome per ticket: immutable memtables waiting for a flush, or the error.
+    done: HashMap<u64, Result<usize>>,
     leader: bool,
 }
 
@@ -151,8 +151,21 @@ pub struct StoreStats {
     pub wal_segments: Vec<PathBuf>,
 }
 
+/// Wake-ups of the background maintenance thread.
+#[derive(Default)]
+struct WorkerSignal {
+    pending: bool,
+    shutdown: bool,
+}
+
 /// A durable, crash-safe, ordered key-value store; share it through an `Arc`.
 pub struct StateStore {
+    inner: Arc<Inner>,
+    worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+}
+
+/// The store's state, shared with the background maintenance thread.
+struct Inner {
     dir: PathBuf,
     config: StateStoreConfig,
     /// Held across append-and-apply so log order and memtable order agree; taken before
@@ -166,13 +179,148 @@ pub struct StateStore {
     next_table_id: AtomicU64,
     /// The directory's `LOCK` file, exclusively locked while the store is open.
     _lock: fs::File,
+    signal: Mutex<WorkerSignal>,
+    signalled: Condvar,
 }
 
 impl std::fmt::Debug for StateStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StateStore")
-            .field("dir", &self.dir)
+            .field("dir", &self.inner.dir)
             .finish()
+    }
+}
+
+impl StateStore {
+    /// Opens the store in `dir`, creating it if needed: loads the manifest, removes files a
+    /// crash left behind, opens the tables and replays the write-ahead log. Starts the
+    /// background maintenance thread when the config asks for it.
+    pub fn open(dir: impl AsRef<Path>, config: StateStoreConfig) -> Result<StateStore> {
+        let background = config.background_maintenance;
+        let inner = Arc::new(Inner::open(dir.as_ref(), config)?);
+        let worker = if background {
+            let shared = Arc::clone(&inner);
+            Some(
+                std::thread::Builder::new()
+                    .name("state-store-maintenance".into())
+                    .spawn(move || shared.maintain())?,
+            )
+        } else {
+            None
+        };
+        Ok(StateStore {
+            inner,
+            worker: Mutex::new(worker),
+        })
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// Sets `key` to `value`.
+    pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
+        let mut b = WriteBatch::new();
+        b.put(key, value);
+        self.write(&b)
+    }
+
+    /// Deletes `key`.
+    pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
+        let mut b = WriteBatch::new();
+        b.delete(key);
+        self.write(&b)
+    }
+
+    /// Applies a batch atomically: one write-ahead log record, visible all at once, and
+    /// (under `WalSyncMode::Always`) durable before it is visible. Concurrent writers are
+    /// committed in groups sharing one fsync.
+    pub fn write(&self, batch: &WriteBatch) -> Result<()> {
+        let waiting = self.inner.write(batch)?;
+        if waiting > self.inner.config.memtable.num_immutable || (waiting > 0 && !self.has_worker())
+        {
+            let _guard = self.inner.maintenance.lock();
+            self.inner.flush_immutables()?;
+            self.inner.compact_picked()?;
+        } else if waiting > 0 {
+            self.inner.wake_worker();
+        }
+        Ok(())
+    }
+
+    fn has_worker(&self) -> bool {
+        self.worker.lock().is_some()
+    }
+
+    /// The value of `key`, if set.
+    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
+        self.inner.get(key.as_ref())
+    }
+
+    /// Iterates the live keys within the bounds in key order, with their values. The view
+    /// is a snapshot taken at the call.
+    pub fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Result<StoreIter> {
+        let start = start.map(<[u8]>::to_vec);
+        let end = end.map(<[u8]>::to_vec);
+        self.inner.range_owned(start, end)
+    }
+
+    /// Iterates the live keys starting with `prefix`, in key order.
+    pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<StoreIter> {
+        let prefix = prefix.as_ref();
+        self.inner
+            .range_owned(Bound::Included(prefix.to_vec()), prefix_end(prefix))
+    }
+
+    /// Iterates every live key in key order.
+    pub fn iter(&self) -> Result<StoreIter> {
+        self.inner.range_owned(Bound::Unbounded, Bound::Unbounded)
+    }
+
+    /// Forces every appended write to disk (what `WalSyncMode::Manual` defers).
+    pub fn sync(&self) -> Result<()> {
+        self.inner.sync()
+    }
+
+    /// Writes every memtable to SSTables, truncates the write-ahead log, then runs the
+    /// compactions the strategy wants.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.flush()
+    }
+
+    /// Runs the compactions the strategy wants until it wants none; returns their sum.
+    pub fn compact(&self) -> Result<CompactionResult> {
+        self.inner.compact()
+    }
+
+    /// Merges every table into one sorted run at the bottom level, dropping tombstones and
+    /// shadowed versions. Memtables are not flushed first.
+    pub fn compact_full(&self) -> Result<CompactionResult> {
+        self.inner.compact_full()
+    }
+
+    /// The store's current shape.
+    pub fn stats(&self) -> StoreStats {
+        self.inner.stats()
+    }
+
+    /// Stops the background thread, syncs the write-ahead log and closes the store; later
+    /// calls fail with `StateStoreClosed`. Memtables are not flushed: the log replays them
+    /// on open.
+    pub fn close(&self) -> Result<()> {
+        let worker = self.worker.lock().take();
+        if let Some(worker) = worker {
+            {
+                let mut signal = self.inner.signal.lock();
+                signal.shutdown = true;
+            }
+            self.inner.signalled.notify_all();
+            if worker.join().is_err() {
+                tracing::error!("the state store maintenance thread panicked");
+            }
+        }
+        self.inner.close()
     }
 }
 
@@ -198,11 +346,9 @@ fn apply(mem: &mut MemTable, batch: &WriteBatch, seq: u64) {
     mem.set_max_seq(seq);
 }
 
-impl StateStore {
-    /// Opens the store in `dir`, creating it if needed: loads the manifest, removes files a
-    /// crash left behind, opens the tables and replays the write-ahead log.
-    pub fn open(dir: impl AsRef<Path>, config: StateStoreConfig) -> Result<StateStore> {
-        let dir = dir.as_ref().to_path_buf();
+impl Inner {
+    fn open(dir: &Path, config: StateStoreConfig) -> Result<Inner> {
+        let dir = dir.to_path_buf();
         fs::create_dir_all(&dir)?;
         let lock = fs::OpenOptions::new()
             .create(true)
@@ -280,7 +426,7 @@ impl StateStore {
             Ok(())
         })?;
         let need_flush = immutables.len() > config.memtable.num_immutable;
-        let store = StateStore {
+        let store = Inner {
             dir,
             wal: Mutex::new(wal),
             core: RwLock::new(Core {
@@ -296,6 +442,8 @@ impl StateStore {
             committed: Condvar::new(),
             next_table_id: AtomicU64::new(max_id),
             _lock: lock,
+            signal: Mutex::new(WorkerSignal::default()),
+            signalled: Condvar::new(),
         };
         if need_flush {
             let _guard = store.maintenance.lock();
@@ -304,45 +452,46 @@ impl StateStore {
         Ok(store)
     }
 
-    /// The store's directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
+    /// The background thread: flushes and compacts whenever woken, until shutdown.
+    fn maintain(&self) {
+        loop {
+            {
+                let mut signal = self.signal.lock();
+                while !signal.pending && !signal.shutdown {
+                    self.signalled.wait(&mut signal);
+                }
+                if signal.shutdown {
+                    return;
+                }
+                signal.pending = false;
+            }
+            let _guard = self.maintenance.lock();
+            let outcome = self.flush_immutables().and_then(|()| self.compact_picked());
+            match outcome {
+                Ok(_) | Err(StorageError::StateStoreClosed) => {}
+                Err(e) => tracing::error!(error = %e, "state store background maintenance failed"),
+            }
+        }
     }
 
-    /// Sets `key` to `value`.
-    pub fn put(&self, key: impl AsRef<[u8]>, value: impl AsRef<[u8]>) -> Result<()> {
-        let mut b = WriteBatch::new();
-        b.put(key, value);
-        self.write(&b)
+    fn wake_worker(&self) {
+        self.signal.lock().pending = true;
+        self.signalled.notify_all();
     }
 
-    /// Deletes `key`.
-    pub fn delete(&self, key: impl AsRef<[u8]>) -> Result<()> {
-        let mut b = WriteBatch::new();
-        b.delete(key);
-        self.write(&b)
-    }
-
-    /// Applies a batch atomically: one write-ahead log record, visible all at once, and
-    /// (under `WalSyncMode::Always`) durable before it is visible. Concurrent writers are
-    /// committed in groups sharing one fsync.
-    pub fn write(&self, batch: &WriteBatch) -> Result<()> {
+    /// Commits a batch; returns how many immutable memtables wait for a flush.
+    fn write(&self, batch: &WriteBatch) -> Result<usize> {
         if batch.is_empty() {
-            return self.core.read().check_open();
+            self.core.read().check_open()?;
+            return Ok(0);
         }
         let payload = batch.encode()?;
         len_u32(payload.len())?;
-        let need_flush = self.commit(batch.clone(), payload)?;
-        if need_flush {
-            let _guard = self.maintenance.lock();
-            self.flush_immutables()?;
-            self.compact_picked()?;
-        }
-        Ok(())
+        self.commit(batch.clone(), payload)
     }
 
     /// Queues a batch and waits until a leader (perhaps this writer) has committed it.
-    fn commit(&self, batch: WriteBatch, payload: Vec<u8>) -> Result<bool> {
+    fn commit(&self, batch: WriteBatch, payload: Vec<u8>) -> Result<usize> {
         let mut queue = self.commits.lock();
         let ticket = queue.next_ticket;
         queue.next_ticket += 1;
@@ -366,8 +515,8 @@ impl StateStore {
 
     /// Appends a group of batches to the log (one write, one fsync) and applies them to
     /// the memtable in log order.
-    fn commit_group(&self, group: Vec<(u64, WriteBatch, Vec<u8>)>) -> Vec<(u64, Result<bool>)> {
-        let outcome = (|| -> Result<bool> {
+    fn commit_group(&self, group: Vec<(u64, WriteBatch, Vec<u8>)>) -> Vec<(u64, Result<usize>)> {
+        let outcome = (|| -> Result<usize> {
             let mut wal = self.wal.lock();
             self.core.read().check_open()?;
             let payloads: Vec<&[u8]> = group.iter().map(|(_, _, p)| p.as_slice()).collect();
@@ -379,13 +528,13 @@ impl StateStore {
                     core.rotate();
                 }
             }
-            Ok(core.immutables.len() > self.config.memtable.num_immutable)
+            Ok(core.immutables.len())
         })();
         group
             .iter()
             .map(|(ticket, _, _)| {
                 let copy = match &outcome {
-                    Ok(flush) => Ok(*flush),
+                    Ok(waiting) => Ok(*waiting),
                     Err(e) => Err(error_copy(e)),
                 };
                 (*ticket, copy)
@@ -393,9 +542,7 @@ impl StateStore {
             .collect()
     }
 
-    /// The value of `key`, if set.
-    pub fn get(&self, key: impl AsRef<[u8]>) -> Result<Option<Vec<u8>>> {
-        let key = key.as_ref();
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>> {
         let tables = {
             let core = self.core.read();
             core.check_open()?;
@@ -418,25 +565,6 @@ impl StateStore {
             }
         }
         Ok(None)
-    }
-
-    /// Iterates the live keys within the bounds in key order, with their values. The view
-    /// is a snapshot taken at the call.
-    pub fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Result<StoreIter> {
-        let start = start.map(<[u8]>::to_vec);
-        let end = end.map(<[u8]>::to_vec);
-        self.range_owned(start, end)
-    }
-
-    /// Iterates the live keys starting with `prefix`, in key order.
-    pub fn scan_prefix(&self, prefix: impl AsRef<[u8]>) -> Result<StoreIter> {
-        let prefix = prefix.as_ref();
-        self.range_owned(Bound::Included(prefix.to_vec()), prefix_end(prefix))
-    }
-
-    /// Iterates every live key in key order.
-    pub fn iter(&self) -> Result<StoreIter> {
-        self.range_owned(Bound::Unbounded, Bound::Unbounded)
     }
 
     fn range_owned(&self, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>) -> Result<StoreIter> {
@@ -483,16 +611,13 @@ impl StateStore {
         })
     }
 
-    /// Forces every appended write to disk (what `WalSyncMode::Manual` defers).
-    pub fn sync(&self) -> Result<()> {
+    fn sync(&self) -> Result<()> {
         let mut wal = self.wal.lock();
         self.core.read().check_open()?;
         wal.sync()
     }
 
-    /// Writes every memtable to SSTables, truncates the write-ahead log, then runs the
-    /// compactions the strategy wants.
-    pub fn flush(&self) -> Result<()> {
+    fn flush(&self) -> Result<()> {
         let _guard = self.maintenance.lock();
         {
             let mut core = self.core.write();
@@ -504,16 +629,13 @@ impl StateStore {
         Ok(())
     }
 
-    /// Runs the compactions the strategy wants until it wants none; returns their sum.
-    pub fn compact(&self) -> Result<CompactionResult> {
+    fn compact(&self) -> Result<CompactionResult> {
         let _guard = self.maintenance.lock();
         self.core.read().check_open()?;
         self.compact_picked()
     }
 
-    /// Merges every table into one sorted run at the bottom level, dropping tombstones and
-    /// shadowed versions. Memtables are not flushed first.
-    pub fn compact_full(&self) -> Result<CompactionResult> {
+    fn compact_full(&self) -> Result<CompactionResult> {
         let _guard = self.maintenance.lock();
         let plan = {
             let core = self.core.read();
@@ -527,8 +649,7 @@ impl StateStore {
         }
     }
 
-    /// The store's current shape.
-    pub fn stats(&self) -> StoreStats {
+    fn stats(&self) -> StoreStats {
         let wal = self.wal.lock();
         let core = self.core.read();
         StoreStats {
@@ -550,9 +671,7 @@ impl StateStore {
         }
     }
 
-    /// Syncs the write-ahead log and closes the store; later calls fail with
-    /// `StateStoreClosed`. Memtables are not flushed: the log replays them on open.
-    pub fn close(&self) -> Result<()> {
+    fn close(&self) -> Result<()> {
         let _guard = self.maintenance.lock();
         let mut wal = self.wal.lock();
         let mut core = self.core.write();
@@ -800,6 +919,7 @@ mod tests {
         c.compaction.level1_bytes = 8192;
         c.compaction.target_table_bytes = 4096;
         c.compaction.min_merge_tables = 2;
+        c.background_maintenance = false;
         c
     }
 

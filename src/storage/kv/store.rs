@@ -1041,6 +1041,67 @@ mod tests {
     }
 
     #[test]
+    fn compaction_keeps_the_newest_version_and_reports_its_work() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = small(CompactionStrategy::SizeTiered);
+        c.compaction.min_merge_tables = 10;
+        let store = StateStore::open(dir.path(), c).unwrap();
+        for round in 0..3u32 {
+            for i in 0..20u32 {
+                store.put(format!("k{i:02}"), format!("r{round}")).unwrap();
+            }
+            store.flush().unwrap();
+        }
+        assert_eq!(store.stats().tables.len(), 3);
+        let r = store.compact_full().unwrap();
+        assert_eq!(r.input_tables, 3);
+        assert_eq!(r.merged_entries, 20);
+        let stats = store.stats();
+        assert_eq!(stats.tables.len(), 1);
+        assert_eq!(r.output_size, stats.tables[0].size);
+        assert_eq!(store.get("k07").unwrap(), Some(b"r2".to_vec()));
+    }
+
+    #[test]
+    fn leveled_compaction_builds_deeper_levels() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = small(CompactionStrategy::Leveled);
+        c.compaction.level1_bytes = 4096;
+        c.compaction.size_ratio = 2;
+        let store = StateStore::open(dir.path(), c.clone()).unwrap();
+        for i in 0..3000u32 {
+            store
+                .put(format!("k{:05}", (i * 7919) % 3000), [1u8; 24])
+                .unwrap();
+        }
+        store.flush().unwrap();
+        let stats = store.stats();
+        assert!(stats.tables.iter().any(|t| t.level >= 2), "{stats:?}");
+        // Within a level below 0 the tables' key ranges do not overlap.
+        let tables: Vec<_> = {
+            let core = store.inner.core.read();
+            core.tables
+                .iter()
+                .map(|t| {
+                    (
+                        t.record.level,
+                        t.table.first_key().to_vec(),
+                        t.table.last_key().to_vec(),
+                    )
+                })
+                .collect()
+        };
+        for a in &tables {
+            for b in &tables {
+                if a != b && a.0 == b.0 && a.0 > 0 {
+                    assert!(a.2 < b.1 || b.2 < a.1, "overlap in level {}", a.0);
+                }
+            }
+        }
+        assert_eq!(collect(store.iter().unwrap()).len(), 3000);
+    }
+
+    #[test]
     fn tables_without_a_manifest_are_not_deleted() {
         let dir = tempfile::tempdir().unwrap();
         {

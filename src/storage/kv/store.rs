@@ -704,41 +704,57 @@ impl Inner {
         if mems.is_empty() {
             return Ok(());
         }
-        let mut built = Vec::new();
+        let mut built: Vec<TableHandle> = Vec::new();
         let mut replay_from = None;
-        for mem in &mems {
-            if let Some(seq) = mem.max_seq() {
-                replay_from = Some(seq + 1);
+        let outcome = (|| -> Result<()> {
+            for mem in &mems {
+                if let Some(seq) = mem.max_seq() {
+                    replay_from = Some(seq + 1);
+                }
+                if mem.is_empty() {
+                    continue;
+                }
+                let id = self.new_table_id();
+                let path = table_path(&self.dir, id);
+                let mut w = SsTableWriter::create(&path, &self.config.sstable)?;
+                for (k, v) in mem.iter() {
+                    w.add(k, v)?;
+                }
+                let table = Arc::new(w.finish()?);
+                built.push(TableHandle {
+                    record: TableRecord {
+                        id,
+                        level: 0,
+                        max_seq: mem.max_seq().unwrap_or(0),
+                        created_ms: now_ms(),
+                    },
+                    table,
+                });
             }
-            if mem.is_empty() {
-                continue;
+            Ok(())
+        })();
+        // Only this thread (holding the maintenance lock) changes the table list and the
+        // replay point, so they can be read now and installed after the manifest is
+        // durable, without blocking readers during its fsyncs.
+        let (mut tables, replay_from) = {
+            let core = self.core.read();
+            let r = replay_from.map_or(core.replay_from, |r| r.max(core.replay_from));
+            (core.tables.clone(), r)
+        };
+        if let Err(e) = outcome {
+            for t in &built {
+                let _ = fs::remove_file(t.table.path());
             }
-            let id = self.new_table_id();
-            let path = table_path(&self.dir, id);
-            let mut w = SsTableWriter::create(&path, &self.config.sstable)?;
-            for (k, v) in mem.iter() {
-                w.add(k, v)?;
-            }
-            let table = Arc::new(w.finish()?);
-            built.push(TableHandle {
-                record: TableRecord {
-                    id,
-                    level: 0,
-                    max_seq: mem.max_seq().unwrap_or(0),
-                    created_ms: now_ms(),
-                },
-                table,
-            });
+            return Err(e);
         }
-        let mut core = self.core.write();
-        core.check_open()?;
-        let replay_from = replay_from.map_or(core.replay_from, |r| r.max(core.replay_from));
-        let mut tables = core.tables.clone();
         tables.extend(built);
         sort_read_order(&mut tables);
         // The manifest (and the directory entries of the new tables) must be durable
-        // before the log records they replace are dropped.
+        // before the log records they replace are dropped. Should storing it fail, the new
+        // tables stay on disk: the rename may have happened, and open removes any table
+        // the manifest does not list.
         self.manifest_of(&tables, replay_from).store(&self.dir)?;
+        let mut core = self.core.write();
         core.tables = tables;
         core.replay_from = replay_from;
         for mem in &mems {
@@ -846,19 +862,23 @@ impl Inner {
             output_size: outputs.iter().map(|o| o.table.size()).sum(),
         };
         {
-            let mut core = self.core.write();
-            core.check_open()?;
-            let mut tables: Vec<TableHandle> = core
-                .tables
-                .iter()
-                .filter(|t| !plan.inputs.contains(&t.record.id))
-                .cloned()
-                .collect();
+            // As in a flush: read, make the manifest durable, then install.
+            let (mut tables, replay_from) = {
+                let core = self.core.read();
+                core.check_open()?;
+                let kept: Vec<TableHandle> = core
+                    .tables
+                    .iter()
+                    .filter(|t| !plan.inputs.contains(&t.record.id))
+                    .cloned()
+                    .collect();
+                (kept, core.replay_from)
+            };
             tables.extend(outputs);
             sort_read_order(&mut tables);
-            self.manifest_of(&tables, core.replay_from)
-                .store(&self.dir)?;
-            core.tables = tables;
+            // On failure the outputs stay (see flush); the inputs stay live in memory.
+            self.manifest_of(&tables, replay_from).store(&self.dir)?;
+            self.core.write().tables = tables;
         }
         for t in &inputs {
             if let Err(e) = fs::remove_file(t.table.path()) {

@@ -33,6 +33,14 @@ fn small_config(strategy: CompactionStrategy, compression: Compression) -> State
     c
 }
 
+fn sync_mode_strategy() -> impl Strategy<Value = WalSyncMode> {
+    prop::sample::select(vec![
+        WalSyncMode::Manual,
+        WalSyncMode::Always,
+        WalSyncMode::Interval(std::time::Duration::from_millis(1)),
+    ])
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     fs::create_dir_all(to).unwrap();
     for entry in fs::read_dir(from).unwrap() {
@@ -244,8 +252,10 @@ proptest! {
         compression in compression_strategy(),
         num_immutable in 0usize..3,
         background in any::<bool>(),
+        sync_mode in sync_mode_strategy(),
     ) {
         let mut c = small_config(CompactionStrategy::Leveled, compression);
+        c.wal.sync_mode = sync_mode;
         c.memtable.num_immutable = num_immutable;
         c.background_maintenance = background;
         run_model(ops, c)?;
@@ -269,9 +279,11 @@ proptest! {
         ops in prop::collection::vec(op_strategy(), 1..120),
         compression in compression_strategy(),
         background in any::<bool>(),
+        sync_mode in sync_mode_strategy(),
     ) {
         let mut c = small_config(CompactionStrategy::TimeWindow, compression);
         c.background_maintenance = background;
+        c.wal.sync_mode = sync_mode;
         c.compaction.time_window = std::time::Duration::from_millis(1);
         run_model(ops, c)?;
     }

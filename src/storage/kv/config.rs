@@ -11,8 +11,11 @@ pub enum WalSyncMode {
     /// fsync after every append: an acknowledged write survives a power loss.
     #[default]
     Always,
-    /// fsync only on an explicit `sync`, on a flush, on a segment roll and on close: a
-    /// process crash loses nothing, a power loss may lose the unsynced tail.
+    /// fsync at most this long after a write, from the store's background thread (which
+    /// runs for this mode even without `background_maintenance`); otherwise as `Manual`.
+    Interval(Duration),
+    /// fsync only on an explicit `sync`, on a segment roll and on close: a process crash
+    /// loses nothing, a power loss may lose the unsynced tail.
     Manual,
 }
 

@@ -13,14 +13,14 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::{Condvar, Mutex, MutexGuard, RwLock};
 
 use super::batch::{BatchOp, WriteBatch};
 use super::codec::len_u32;
 use super::compaction::{self, CompactionResult, Plan, TableView};
-use super::config::StateStoreConfig;
+use super::config::{StateStoreConfig, WalSyncMode};
 use super::manifest::{Manifest, TableRecord};
 use super::memtable::{bounds_empty, Entry, MemTable};
 use super::merge::{MemSource, MergeIter, Source};
@@ -162,6 +162,8 @@ struct WorkerSignal {
 pub struct StateStore {
     inner: Arc<Inner>,
     worker: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// Whether flushes and compactions are left to the worker.
+    background: bool,
 }
 
 /// The store's state, shared with the background maintenance thread.
@@ -197,8 +199,9 @@ impl StateStore {
     /// background maintenance thread when the config asks for it.
     pub fn open(dir: impl AsRef<Path>, config: StateStoreConfig) -> Result<StateStore> {
         let background = config.background_maintenance;
+        let interval = matches!(config.wal.sync_mode, WalSyncMode::Interval(_));
         let inner = Arc::new(Inner::open(dir.as_ref(), config)?);
-        let worker = if background {
+        let worker = if background || interval {
             let shared = Arc::clone(&inner);
             Some(
                 std::thread::Builder::new()
@@ -211,6 +214,7 @@ impl StateStore {
         Ok(StateStore {
             inner,
             worker: Mutex::new(worker),
+            background,
         })
     }
 
@@ -238,8 +242,7 @@ impl StateStore {
     /// committed in groups sharing one fsync.
     pub fn write(&self, batch: &WriteBatch) -> Result<()> {
         let waiting = self.inner.write(batch)?;
-        if waiting > self.inner.config.memtable.num_immutable || (waiting > 0 && !self.has_worker())
-        {
+        if waiting > self.inner.config.memtable.num_immutable || (waiting > 0 && !self.background) {
             let _guard = self.inner.maintenance.lock();
             self.inner.flush_immutables()?;
             self.inner.compact_picked()?;
@@ -247,10 +250,6 @@ impl StateStore {
             self.inner.wake_worker();
         }
         Ok(())
-    }
-
-    fn has_worker(&self) -> bool {
-        self.worker.lock().is_some()
     }
 
     /// The value of `key`, if set.
@@ -452,18 +451,47 @@ impl Inner {
         Ok(store)
     }
 
-    /// The background thread: flushes and compacts whenever woken, until shutdown.
+    /// The background thread: flushes and compacts whenever woken, and under
+    /// `WalSyncMode::Interval` syncs the log on time, until shutdown.
     fn maintain(&self) {
+        let interval = match self.config.wal.sync_mode {
+            WalSyncMode::Interval(d) => Some(d.max(Duration::from_millis(1))),
+            _ => None,
+        };
+        let mut next_sync = interval.map(|d| Instant::now() + d);
         loop {
+            let mut woken = false;
             {
                 let mut signal = self.signal.lock();
-                while !signal.pending && !signal.shutdown {
-                    self.signalled.wait(&mut signal);
+                loop {
+                    if signal.shutdown {
+                        return;
+                    }
+                    if signal.pending {
+                        signal.pending = false;
+                        woken = true;
+                        break;
+                    }
+                    match next_sync {
+                        Some(at) if Instant::now() >= at => break,
+                        Some(at) => {
+                            self.signalled.wait_until(&mut signal, at);
+                        }
+                        None => self.signalled.wait(&mut signal),
+                    }
                 }
-                if signal.shutdown {
-                    return;
+            }
+            if let (Some(d), Some(at)) = (interval, next_sync) {
+                if Instant::now() >= at {
+                    match self.sync() {
+                        Ok(()) | Err(StorageError::StateStoreClosed) => {}
+                        Err(e) => tracing::error!(error = %e, "state store log sync failed"),
+                    }
+                    next_sync = Some(Instant::now() + d);
                 }
-                signal.pending = false;
+            }
+            if !woken {
+                continue;
             }
             let _guard = self.maintenance.lock();
             let outcome = self.flush_immutables().and_then(|()| self.compact_picked());
@@ -925,7 +953,7 @@ impl Iterator for StoreIter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::kv::config::{CompactionStrategy, WalSyncMode};
+    use crate::storage::kv::config::CompactionStrategy;
 
     fn small(strategy: CompactionStrategy) -> StateStoreConfig {
         let mut c = StateStoreConfig::default();

@@ -63,6 +63,12 @@ pub enum StorageError {
     /// A key-value state store record failed its checks.
     #[error("state store corrupted: {0}")]
     StateCorrupted(String),
+    /// The state store was closed and takes no more calls.
+    #[error("state store is closed")]
+    StateStoreClosed,
+    /// A state store request that can never succeed (for example a key too large to frame).
+    #[error("invalid state store request: {0}")]
+    InvalidStateRequest(String),
     /// An operating-system I/O error.
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),

@@ -5,6 +5,7 @@ pub mod config;
 pub mod error;
 pub mod fsync;
 pub mod index;
+pub mod kv;
 pub mod leader_epoch;
 pub mod log;
 pub mod partitions;

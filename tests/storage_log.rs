@@ -502,3 +502,22 @@ fn crash_with_sigkill_loses_no_acknowledged_batch() {
         drop(log);
     }
 }
+
+#[test]
+fn offset_by_timestamp_is_record_exact_within_a_compressed_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path(), cfg(1 << 30)).unwrap();
+    // Record timestamps inside the batch are not monotonic: 10, 40, 20, 30, 50.
+    let ts = [10i64, 40, 20, 30, 50];
+    log.append(
+        batch_with(1, 5, |i| ts[i], kafka_protocol::records::Compression::Gzip),
+        0,
+        TimestampType::CreateTime,
+    )
+    .unwrap();
+    assert_eq!(log.find_offset_by_timestamp(5).unwrap(), Some((0, 10)));
+    assert_eq!(log.find_offset_by_timestamp(15).unwrap(), Some((1, 40)));
+    assert_eq!(log.find_offset_by_timestamp(45).unwrap(), Some((4, 50)));
+    assert_eq!(log.find_offset_by_timestamp(51).unwrap(), None);
+    assert_eq!(log.max_timestamp().unwrap(), Some((4, 50)));
+}

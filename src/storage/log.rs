@@ -19,6 +19,7 @@ use crate::storage::record::batch::{
 };
 use crate::storage::record::BatchHeader;
 use crate::storage::segment::Segment;
+use crate::storage::types::{MessageBatch, DEFAULT_MAX_DECOMPRESSED};
 
 /// Marker file written by a clean close; its absence on open means crash recovery.
 const CLEAN_SHUTDOWN_FILE: &str = ".clean-shutdown";
@@ -472,10 +473,7 @@ impl Log {
         let inner = self.inner.read();
         self.check_open()?;
         for seg in &inner.segments {
-            if let Some((pos, h)) = seg.find_by_timestamp(timestamp)? {
-                if h.last_offset() < inner.log_start_offset {
-                    continue;
-                }
+            if let Some((pos, h)) = seg.find_by_timestamp(timestamp, inner.log_start_offset)? {
                 return Ok(Some(seg.read_at(pos, h.total_len())?));
             }
         }
@@ -499,6 +497,40 @@ impl Log {
             Some((pos, h)) => Ok(Some(seg.read_at(pos, h.total_len())?)),
             None => Ok(None),
         }
+    }
+
+    /// ListOffsets by timestamp: the first record at or after the log start whose timestamp is
+    /// ≥ `timestamp`, as `(offset, timestamp)`; `None` when no record qualifies.
+    pub fn find_offset_by_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
+        let Some(bytes) = self.find_batch_by_timestamp(timestamp)? else {
+            return Ok(None);
+        };
+        let start = self.log_start_offset();
+        let batch = MessageBatch::from_bytes(bytes)?;
+        for m in batch.message_iter(DEFAULT_MAX_DECOMPRESSED)? {
+            let m = m?;
+            if m.offset >= start && m.timestamp >= timestamp {
+                return Ok(Some((m.offset, m.timestamp)));
+            }
+        }
+        Ok(Some((batch.last_offset(), batch.timestamp())))
+    }
+
+    /// ListOffsets MAX_TIMESTAMP: the first record carrying the largest timestamp in the log,
+    /// as `(offset, timestamp)`; `None` for an empty log.
+    pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>> {
+        let Some(bytes) = self.find_max_timestamp_batch()? else {
+            return Ok(None);
+        };
+        let batch = MessageBatch::from_bytes(bytes)?;
+        let mut best: Option<(i64, i64)> = None;
+        for m in batch.message_iter(DEFAULT_MAX_DECOMPRESSED)? {
+            let m = m?;
+            if best.is_none_or(|(_, ts)| m.timestamp > ts) {
+                best = Some((m.offset, m.timestamp));
+            }
+        }
+        Ok(best)
     }
 
     /// The latest leader epoch, or -1 if none was recorded.

@@ -346,19 +346,25 @@ impl Segment {
         Ok(Some(Bytes::from(buf)))
     }
 
-    /// Position and header of the first batch whose max timestamp is ≥ `timestamp`.
-    pub fn find_by_timestamp(&self, timestamp: i64) -> Result<Option<(u64, BatchHeader)>> {
-        if self.max_timestamp < timestamp {
+    /// Position and header of the first batch whose max timestamp is ≥ `timestamp` and whose
+    /// last offset is ≥ `min_offset` (the log start offset).
+    pub fn find_by_timestamp(
+        &self,
+        timestamp: i64,
+        min_offset: i64,
+    ) -> Result<Option<(u64, BatchHeader)>> {
+        if self.max_timestamp < timestamp || self.next_offset <= min_offset {
             return Ok(None);
         }
-        let mut pos = self
+        let by_time = self
             .time_index
             .lookup_before(timestamp)
-            .map(|e| e.position)
-            .unwrap_or(0);
+            .map_or(0, |e| e.position);
+        let by_offset = self.index.lookup(min_offset).map_or(0, |e| e.position);
+        let mut pos = by_time.max(by_offset);
         while pos < self.size {
             let h = self.read_header(pos)?;
-            if h.max_timestamp >= timestamp {
+            if h.max_timestamp >= timestamp && h.last_offset() >= min_offset {
                 return Ok(Some((pos, h)));
             }
             pos += h.total_len() as u64;

@@ -66,11 +66,12 @@ class Rec:
         )
 
 
-def make_records(n: int, partitions: int, base_ts: int, salt: str) -> List[Rec]:
+def make_records(n: int, partitions: int, base_ts: int, salt: str, null_header_values: bool = True) -> List[Rec]:
     """n records spread round-robin over the partitions, with every shape a client must
     round-trip: null/empty keys, null/empty values, duplicate header keys in order, a null
     header value, no headers, a large incompressible value and compressible text.
-    Timestamps increase by 10 ms from base_ts, so offsets_for_times has exact answers."""
+    Timestamps increase by 10 ms from base_ts, so offsets_for_times has exact answers.
+    null_header_values=False leaves out the null header value (kafka-python cannot send one)."""
     recs = []
     for i in range(n):
         if i % 17 == 5:
@@ -91,6 +92,8 @@ def make_records(n: int, partitions: int, base_ts: int, salt: str) -> List[Rec]:
             headers: List[Header] = [("dup", b"1"), ("other", b"x"), ("dup", b"2"), ("dup", b"3")]
         elif i % 3 == 1:
             headers = [("empty", b""), ("nullv", None), ("bin", bytes([0, 255, i % 256]))]
+            if not null_header_values:
+                headers = [h for h in headers if h[1] is not None]
         else:
             headers = []
         recs.append(Rec(i % partitions, key, value, headers, base_ts + 10 * i))

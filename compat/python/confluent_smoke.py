@@ -183,23 +183,29 @@ def scenario_codec(bootstrap: str, codec: str):
         for p in range(nparts):
             lo, hi = c.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
             check((lo, hi) == (0, len(want[p])), f"{codec} p{p}: watermarks {(lo, hi)}, want {(0, len(want[p]))}")
-        queries = []  # (partition, timestamp, expected offset)
+        # Six lookups, each asking every partition at once: (timestamp, expected offset).
+        cases = []
         for p in range(nparts):
             rs = want[p]
             mid = rs[len(rs) // 2]
-            queries += [
-                (p, 0, 0),
-                (p, rs[0].timestamp, 0),
-                (p, mid.timestamp, mid.offset),
-                (p, mid.timestamp - 1, mid.offset),  # between two records: the later one
-                (p, rs[-1].timestamp, rs[-1].offset),
-                (p, rs[-1].timestamp + 1, OFFSET_END),  # past the last: -1
-            ]
-        for p, ts, off in queries:
-            res = c.offsets_for_times([TopicPartition(topic, p, ts)], timeout=10)
-            check(len(res) == 1, f"offsets_for_times returned {res}")
-            check(res[0].error is None, f"{codec} p{p}: offsets_for_times({ts}) error {res[0].error}")
-            check(res[0].offset == off, f"{codec} p{p}: offsets_for_times({ts}) = {res[0].offset}, want {off}")
+            cases.append(
+                [
+                    (0, 0),
+                    (rs[0].timestamp, 0),
+                    (mid.timestamp, mid.offset),
+                    (mid.timestamp - 1, mid.offset),  # between two records: the later one
+                    (rs[-1].timestamp, rs[-1].offset),
+                    (rs[-1].timestamp + 1, OFFSET_END),  # past the last: -1
+                ]
+            )
+        for k in range(len(cases[0])):
+            asked = [TopicPartition(topic, p, cases[p][k][0]) for p in range(nparts)]
+            res = sorted(c.offsets_for_times(asked, timeout=10), key=lambda tp: tp.partition)
+            check([tp.partition for tp in res] == list(range(nparts)), f"offsets_for_times returned {res}")
+            for p, tp in enumerate(res):
+                ts, off = cases[p][k]
+                check(tp.error is None, f"{codec} p{p}: offsets_for_times({ts}) error {tp.error}")
+                check(tp.offset == off, f"{codec} p{p}: offsets_for_times({ts}) = {tp.offset}, want {off}")
     finally:
         c.close()
     return topic, nparts, want

@@ -6,13 +6,15 @@
 #   --skiff       start target/release/skiff (built if missing)   [default]
 #   --kafka       start the reference Apache Kafka (KRaft, fetched into target/kafka-libs)
 #   --bootstrap   use a broker that is already running; nothing is started or stopped
-#   --suite       which scenarios: smoke (default; the only suite so far)
-#   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python
+#   --suite       which scenarios: smoke (default: the client scenarios), wire (raw-protocol
+#                 probe compared with the reference Kafka's recorded answers), all (both)
+#   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python,
+#                 wire-probe
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #
 # Prints one PASS/FAIL line per scenario and a closing "compat: N passed, M failed" line;
 # exits non-zero if any scenario failed or the broker died. Scenario output goes to
-# target/compat-logs/<broker>-<suite>-<time>/<scenario>.log (printed in full on failure).
+# target/compat-logs/<broker>-<suite>-<time>/<scenario>.log (its last 60 lines are printed on failure).
 # Env: COMPAT_SCENARIO_TIMEOUT (seconds per scenario, default 300).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -27,22 +29,26 @@ while [ $# -gt 0 ]; do
     --suite) suite="$2"; shift 2 ;;
     --only) only+=("$2"); shift 2 ;;
     --keep-logs) keep_logs=1; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
 done
 
 PY="$COMPAT_VENV/bin/python"
 # Scenario table for each suite: name|command (run from the repo root, bootstrap appended).
+smoke=(
+  "kcat|$COMPAT_DIR/kcat/smoke.sh"
+  "confluent-kafka|$PY $COMPAT_DIR/python/confluent_smoke.py"
+  "kafka-python|$PY $COMPAT_DIR/python/kafka_python_smoke.py"
+)
+wire=(
+  "wire-probe|$PY $COMPAT_DIR/wire/probe.py --expect $COMPAT_DIR/wire/reference-kafka-4.1.1.json"
+)
 case "$suite" in
-  smoke)
-    scenarios=(
-      "kcat|$COMPAT_DIR/kcat/smoke.sh"
-      "confluent-kafka|$PY $COMPAT_DIR/python/confluent_smoke.py"
-      "kafka-python|$PY $COMPAT_DIR/python/kafka_python_smoke.py"
-    )
-    ;;
-  *) die "unknown suite: $suite (known: smoke)" ;;
+  smoke) scenarios=("${smoke[@]}") ;;
+  wire) scenarios=("${wire[@]}") ;;
+  all) scenarios=("${smoke[@]}" "${wire[@]}") ;;
+  *) die "unknown suite: $suite (known: smoke, wire, all)" ;;
 esac
 
 install_cleanup_trap

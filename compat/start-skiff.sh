@@ -43,7 +43,8 @@ fi
 [ -x "$bin" ] || die "no skiff binary at $bin"
 
 [ -n "$port" ] || port="$(free_port)"
-[ -n "$workdir" ] || workdir="$(mktemp -d "${TMPDIR:-/tmp}/skiff-compat-skiff.XXXXXX")"
+made_workdir=0
+[ -n "$workdir" ] || made_workdir=1 workdir="$(mktemp -d "${TMPDIR:-/tmp}/skiff-compat-skiff.XXXXXX")"
 mkdir -p "$workdir/data"
 
 log "starting $bin serve on 127.0.0.1:$port (data in $workdir/data)"
@@ -55,7 +56,10 @@ pid=$!
 if ! wait_for_broker "127.0.0.1:$port" "$pid" "${SKIFF_START_TIMEOUT:-60}"; then
   tail -n 40 "$workdir/skiff.log" >&2 || true
   stop_pid "$pid" 10
-  die "skiff did not start (log: $workdir/skiff.log)"
+  keep="$REPO_ROOT/target/compat-logs/skiff-start-failure-$(date -u +%Y%m%dT%H%M%S).log"
+  mkdir -p "$(dirname "$keep")" && cp "$workdir/skiff.log" "$keep" 2>/dev/null || true
+  [ "$made_workdir" = 0 ] || rm -rf "$workdir"
+  die "skiff did not start (log: $keep)"
 fi
 log "skiff answered after $((SECONDS - started))s"
 

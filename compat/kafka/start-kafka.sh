@@ -43,7 +43,8 @@ mapfile -t ports < <(free_ports 2)
 [ -n "$port" ] || port="${ports[0]}"
 cport="${ports[1]}"
 [ "$cport" != "$port" ] || cport="$(free_port)"
-[ -n "$workdir" ] || workdir="$(mktemp -d "${TMPDIR:-/tmp}/skiff-compat-kafka.XXXXXX")"
+made_workdir=0
+[ -n "$workdir" ] || made_workdir=1 workdir="$(mktemp -d "${TMPDIR:-/tmp}/skiff-compat-kafka.XXXXXX")"
 mkdir -p "$workdir/data"
 
 cat >"$workdir/server.properties" <<EOF
@@ -114,7 +115,10 @@ pid=$!
 if ! wait_for_broker "127.0.0.1:$port" "$pid" "${KAFKA_START_TIMEOUT:-180}"; then
   tail -n 40 "$workdir/kafka.log" >&2 || true
   stop_pid "$pid" 10
-  die "Kafka did not start (log: $workdir/kafka.log)"
+  keep="$REPO_ROOT/target/compat-logs/kafka-start-failure-$(date -u +%Y%m%dT%H%M%S).log"
+  mkdir -p "$(dirname "$keep")" && cp "$workdir/kafka.log" "$keep" 2>/dev/null || true
+  [ "$made_workdir" = 0 ] || rm -rf "$workdir"
+  die "Kafka did not start (log: $keep)"
 fi
 log "Kafka answered after $((SECONDS - started))s"
 

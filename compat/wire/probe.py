@@ -457,7 +457,11 @@ def main():
     if not bootstrap:
         print("usage: probe.py HOST:PORT [--record FILE] [--expect FILE]", file=sys.stderr)
         return 2
-    cases = run_cases(bootstrap)
+    try:
+        cases = run_cases(bootstrap)
+    except OSError as e:
+        print(f"wire probe FAILED: cannot talk to {bootstrap}: {e}", file=sys.stderr)
+        return 1
     width = max(len(k) for k in cases)
     for k, v in cases.items():
         print(f"{k:<{width}}  {v}")

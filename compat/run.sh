@@ -7,9 +7,10 @@
 #   --kafka       start the reference Apache Kafka (KRaft, fetched into target/kafka-libs)
 #   --bootstrap   use a broker that is already running; nothing is started or stopped
 #   --suite       which scenarios: smoke (default: the client scenarios), wire (raw-protocol
-#                 probe compared with the reference Kafka's recorded answers), all (both)
+#                 probe compared with the reference Kafka's recorded answers), extended
+#                 (consumer groups with commits, idempotent producers), all (all three)
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python,
-#                 wire-probe
+#                 wire-probe, confluent-groups, kafka-python-groups
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #
 # Prints one PASS/FAIL line per scenario and a closing "compat: N passed, M failed" line;
@@ -44,11 +45,16 @@ smoke=(
 wire=(
   "wire-probe|$PY $COMPAT_DIR/wire/probe.py --expect $COMPAT_DIR/wire/reference-kafka-4.1.1.json"
 )
+extended=(
+  "confluent-groups|$PY $COMPAT_DIR/python/confluent_groups.py"
+  "kafka-python-groups|$PY $COMPAT_DIR/python/kafka_python_groups.py"
+)
 case "$suite" in
   smoke) scenarios=("${smoke[@]}") ;;
   wire) scenarios=("${wire[@]}") ;;
-  all) scenarios=("${smoke[@]}" "${wire[@]}") ;;
-  *) die "unknown suite: $suite (known: smoke, wire, all)" ;;
+  extended) scenarios=("${extended[@]}") ;;
+  all) scenarios=("${smoke[@]}" "${wire[@]}" "${extended[@]}") ;;
+  *) die "unknown suite: $suite (known: smoke, wire, extended, all)" ;;
 esac
 
 install_cleanup_trap

@@ -96,18 +96,18 @@ for entry in "${scenarios[@]}"; do
   secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
   if [ $rc = 0 ]; then
     passed=$((passed + 1))
-    printf 'PASS  %-16s %6ss  %s\n' "$name" "$secs" "$broker_version"
+    printf 'PASS  %-20s %6ss  %s\n' "$name" "$secs" "$broker_version"
   else
     failed=$((failed + 1)) failed_names+=("$name")
     [ $rc = 124 ] && echo "(timed out after ${COMPAT_SCENARIO_TIMEOUT:-300}s)" >>"$logdir/$name.log"
-    printf 'FAIL  %-16s %6ss  %s  (exit %s, log %s)\n' "$name" "$secs" "$broker_version" "$rc" "$logdir/$name.log"
+    printf 'FAIL  %-20s %6ss  %s  (exit %s, log %s)\n' "$name" "$secs" "$broker_version" "$rc" "$logdir/$name.log"
     sed 's/^/    | /' "$logdir/$name.log" | tail -n 60
   fi
 done
 
 if [ -n "$broker_pid" ] && ! kill -0 "$broker_pid" 2>/dev/null; then
   failed=$((failed + 1)) failed_names+=("broker-alive")
-  echo "FAIL  broker-alive      $broker_version exited during the suite (log in $broker_dir)"
+  echo "FAIL  broker-alive          $broker_version exited during the suite (log in $broker_dir)"
 fi
 suite_secs=$(awk -v a="$suite_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 

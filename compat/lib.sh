@@ -137,3 +137,17 @@ ensure_venv() {
     cp "$COMPAT_DIR/requirements.txt" "$stamp"
   fi
 }
+
+# ensure_kafka_libs: Apache Kafka's jars (broker and Java client, see compat/kafka/pom.xml)
+# in $KAFKA_LIBS = target/kafka-libs/, fetched with Maven on first use or when the pom changed.
+KAFKA_LIBS="$REPO_ROOT/target/kafka-libs"
+export KAFKA_LIBS
+ensure_kafka_libs() {
+  local pom="$COMPAT_DIR/kafka/pom.xml" stamp="$KAFKA_LIBS/.pom.xml"
+  if ! cmp -s "$pom" "$stamp" || ! ls "$KAFKA_LIBS"/kafka_2.13-*.jar >/dev/null 2>&1; then
+    log "fetching Apache Kafka jars into $KAFKA_LIBS"
+    rm -rf "$KAFKA_LIBS"
+    mvn -q -B -Dstyle.color=never -f "$pom" -Dkafka.libs.dir="$KAFKA_LIBS" dependency:copy-dependencies >&2
+    cp "$pom" "$stamp"
+  fi
+}

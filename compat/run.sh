@@ -9,7 +9,7 @@
 #   --suite       which scenarios: smoke (default: the client scenarios), wire (raw-protocol
 #                 probe compared with the reference Kafka's recorded answers), extended
 #                 (consumer groups with commits, idempotent producers), all (all three)
-#   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python,
+#   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
 #                 wire-probe, confluent-groups, kafka-python-groups
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #
@@ -41,6 +41,7 @@ smoke=(
   "kcat|$COMPAT_DIR/kcat/smoke.sh"
   "confluent-kafka|$PY $COMPAT_DIR/python/confluent_smoke.py"
   "kafka-python|$PY $COMPAT_DIR/python/kafka_python_smoke.py"
+  "java|$COMPAT_DIR/java/smoke.sh"
 )
 wire=(
   "wire-probe|$PY $COMPAT_DIR/wire/probe.py --expect $COMPAT_DIR/wire/reference-kafka-4.1.1.json"

@@ -27,15 +27,8 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-LIBS="$REPO_ROOT/target/kafka-libs"
-POM="$COMPAT_DIR/kafka/pom.xml"
-stamp="$LIBS/.pom.xml"
-if ! cmp -s "$POM" "$stamp" || ! ls "$LIBS"/kafka_2.13-*.jar >/dev/null 2>&1; then
-  log "fetching Apache Kafka jars into $LIBS"
-  rm -rf "$LIBS"
-  mvn -q -B -f "$POM" -Dkafka.libs.dir="$LIBS" dependency:copy-dependencies >&2
-  cp "$POM" "$stamp"
-fi
+ensure_kafka_libs
+LIBS="$KAFKA_LIBS"
 kafka_jar="$(ls "$LIBS"/kafka_2.13-*.jar | head -n1)"
 KAFKA_VERSION="$(basename "$kafka_jar" .jar)"; KAFKA_VERSION="${KAFKA_VERSION#kafka_2.13-}"
 

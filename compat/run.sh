@@ -10,7 +10,7 @@
 #                 probe compared with the reference Kafka's recorded answers), extended
 #                 (consumer groups with commits, idempotent producers), all (all three)
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
-#                 wire-probe, confluent-groups, kafka-python-groups
+#                 wire-probe, confluent-groups, kafka-python-groups, java-groups-admin
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #
 # Prints one PASS/FAIL line per scenario and a closing "compat: N passed, M failed" line;
@@ -41,7 +41,7 @@ smoke=(
   "kcat|$COMPAT_DIR/kcat/smoke.sh"
   "confluent-kafka|$PY $COMPAT_DIR/python/confluent_smoke.py"
   "kafka-python|$PY $COMPAT_DIR/python/kafka_python_smoke.py"
-  "java|$COMPAT_DIR/java/smoke.sh"
+  "java|$COMPAT_DIR/java/scenario.sh JavaSmoke.java"
 )
 wire=(
   "wire-probe|$PY $COMPAT_DIR/wire/probe.py --expect $COMPAT_DIR/wire/reference-kafka-4.1.1.json"
@@ -49,6 +49,7 @@ wire=(
 extended=(
   "confluent-groups|$PY $COMPAT_DIR/python/confluent_groups.py"
   "kafka-python-groups|$PY $COMPAT_DIR/python/kafka_python_groups.py"
+  "java-groups-admin|$COMPAT_DIR/java/scenario.sh JavaGroupsAdmin.java"
 )
 case "$suite" in
   smoke) scenarios=("${smoke[@]}") ;;

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers for the compat scripts. Source it: `. "$(dirname "$0")/lib.sh"`.
 # Every function is safe under `set -euo pipefail`.
 

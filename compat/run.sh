@@ -18,6 +18,7 @@
 # target/compat-logs/<broker>-<suite>-<time>/<scenario>.log (its last 60 lines are printed on failure).
 # Env: COMPAT_SCENARIO_TIMEOUT (seconds per scenario, default 300).
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 broker=skiff bootstrap="" suite=smoke keep_logs=0
@@ -74,7 +75,8 @@ if [ "$broker" != external ]; then
   [ "$broker" = kafka ] && start="$COMPAT_DIR/kafka/start-kafka.sh"
   t0=$SECONDS
   env_out="$("$start")" || die "could not start $broker"
-  eval "$env_out"
+  eval "$env_out" # sets BOOTSTRAP, PID, WORKDIR, BROKER_VERSION
+  # shellcheck disable=SC2153
   bootstrap="$BOOTSTRAP" broker_pid="$PID" broker_dir="$WORKDIR" broker_version="$BROKER_VERSION"
   on_exit stop_broker
   log "$broker_version up at $bootstrap (pid $broker_pid) in $((SECONDS - t0))s"
@@ -91,6 +93,8 @@ for entry in "${scenarios[@]}"; do
   if [ ${#only[@]} -gt 0 ] && [[ ! " ${only[*]} " == *" $name "* ]]; then continue; fi
   t0=$(date +%s.%N)
   set +e
+  # $cmd is a command line from the table above: split it into words on purpose.
+  # shellcheck disable=SC2086
   (cd "$REPO_ROOT" && BOOTSTRAP="$bootstrap" timeout "${COMPAT_SCENARIO_TIMEOUT:-300}" $cmd "$bootstrap") \
     >"$logdir/$name.log" 2>&1
   rc=$?

@@ -14,6 +14,7 @@
 # Stop it with `kill PID` (SIGTERM shuts it down gracefully), then remove WORKDIR.
 # Env: SKIFF_START_TIMEOUT (seconds, default 60).
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 port="" workdir=""
@@ -57,7 +58,8 @@ if ! wait_for_broker "127.0.0.1:$port" "$pid" "${SKIFF_START_TIMEOUT:-60}"; then
   tail -n 40 "$workdir/skiff.log" >&2 || true
   stop_pid "$pid" 10
   keep="$REPO_ROOT/target/compat-logs/skiff-start-failure-$(date -u +%Y%m%dT%H%M%S).log"
-  mkdir -p "$(dirname "$keep")" && cp "$workdir/skiff.log" "$keep" 2>/dev/null || true
+  mkdir -p "$(dirname "$keep")"
+  cp "$workdir/skiff.log" "$keep" 2>/dev/null || true
   [ "$made_workdir" = 0 ] || rm -rf "$workdir"
   die "skiff did not start (log: $keep)"
 fi

@@ -14,6 +14,7 @@
 # Env: KAFKA_HEAP_OPTS (default -Xmx512m -Xms256m), KAFKA_JVM_OPTS (extra JVM flags),
 #      KAFKA_START_TIMEOUT (seconds, default 180).
 set -euo pipefail
+# shellcheck source=SCRIPTDIR/../lib.sh
 . "$(dirname "$0")/../lib.sh"
 
 port="" workdir="" partitions=4
@@ -29,7 +30,7 @@ done
 
 ensure_kafka_libs
 LIBS="$KAFKA_LIBS"
-kafka_jar="$(ls "$LIBS"/kafka_2.13-*.jar | head -n1)"
+kafka_jar="$(find "$LIBS" -maxdepth 1 -name "kafka_2.13-*.jar" | head -n1)"
 KAFKA_VERSION="$(basename "$kafka_jar" .jar)"; KAFKA_VERSION="${KAFKA_VERSION#kafka_2.13-}"
 
 mapfile -t ports < <(free_ports 2)
@@ -83,6 +84,8 @@ Configuration:
         level: WARN
 EOF
 
+# The *_OPTS variables hold several JVM flags: split them on spaces on purpose.
+# shellcheck disable=SC2206
 JAVA_ARGS=(
   ${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}
   -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:ActiveProcessorCount=2
@@ -109,7 +112,8 @@ if ! wait_for_broker "127.0.0.1:$port" "$pid" "${KAFKA_START_TIMEOUT:-180}"; the
   tail -n 40 "$workdir/kafka.log" >&2 || true
   stop_pid "$pid" 10
   keep="$REPO_ROOT/target/compat-logs/kafka-start-failure-$(date -u +%Y%m%dT%H%M%S).log"
-  mkdir -p "$(dirname "$keep")" && cp "$workdir/kafka.log" "$keep" 2>/dev/null || true
+  mkdir -p "$(dirname "$keep")"
+  cp "$workdir/kafka.log" "$keep" 2>/dev/null || true
   [ "$made_workdir" = 0 ] || rm -rf "$workdir"
   die "Kafka did not start (log: $keep)"
 fi

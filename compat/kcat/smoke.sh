@@ -125,7 +125,7 @@ while read -r off ts; do
   want="$(awk -v t="$ts" '$2 >= t { print $1; exit }' "$work/ts0")"
   got="$(query "$ts")"
   [ "$got" = "$want" ] || fail "-Q at timestamp $ts (record $off): want offset $want, got $got"
-done <"$work/ts0"
+done < <(cat "$work/ts0")
 max_ts="$(awk '{ print $2 }' "$work/ts0" | sort -n | tail -n1)"
 got="$(query $((max_ts + 1)))"
 [ "$got" = -1 ] || fail "-Q past the last timestamp: want -1, got $got"

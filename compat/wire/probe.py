@@ -249,7 +249,8 @@ def metadata_topic_errors(data):
         r.i8()  # internal
         parts = []
         for _ in range(r.i32()):
-            perr, pidx, _leader = r.i16(), r.i32(), r.i32()
+            perr, pidx = r.i16(), r.i32()
+            r.i32()  # leader
             for _ in range(r.i32()):
                 r.i32()
             for _ in range(r.i32()):

@@ -181,9 +181,10 @@ def api_versions_v3_body():
     return compact_string("skiff-probe") + compact_string("1.0") + b"\x00"
 
 
-def exchange(bootstrap, raw, shutdown_write=False):
+def exchange(bootstrap, raw, shutdown_write=False, responses=1):
     """Send raw bytes on a fresh connection; return ('response', bytes-after-size),
-    ('disconnect', None) or ('no answer', None)."""
+    ('disconnect', None) or ('no answer', None). With responses=k > 1 the payload is the
+    list of the k response bodies, read in arrival order."""
     host, port = bootstrap.rsplit(":", 1)
     with socket.create_connection((host, int(port)), timeout=READ_TIMEOUT) as s:
         try:
@@ -203,8 +204,11 @@ def exchange(bootstrap, raw, shutdown_write=False):
             return buf
 
         try:
-            (size,) = struct.unpack(">i", read(4))
-            return "response", read(size)
+            got = []
+            for _ in range(responses):
+                (size,) = struct.unpack(">i", read(4))
+                got.append(read(size))
+            return "response", got[0] if responses == 1 else got
         except (EOFError, ConnectionResetError):
             return "disconnect", None
         except socket.timeout:
@@ -295,6 +299,60 @@ def fetch_error(data):
     r.i32()
     r.i32()
     return r.i16()
+
+
+def fetch_v4_partition(data):
+    """(error, high watermark, last stable offset, records length or -1 for null)."""
+    r = Reader(data)
+    r.i32()
+    r.i32()  # throttle
+    r.i32()
+    r.string()
+    r.i32()
+    r.i32()  # partition
+    err, hw, lso = r.i16(), r.i64(), r.i64()
+    n = r.i32()
+    for _ in range(max(n, 0)):
+        r.i64(), r.i64()
+    return err, hw, lso, r.i32()
+
+
+def fetch_v11(topic, partition, offset, current_leader_epoch):
+    body = i32(-1) + i32(100) + i32(1) + i32(1_048_576) + i8(0) + i32(0) + i32(-1)
+    body += array([string(topic) + array([i32(partition) + i32(current_leader_epoch) + i64(offset) + i64(-1) + i32(1_048_576)])])
+    body += array([]) + string("")
+    return request(1, 11, body)
+
+
+def fetch_v11_partition(data):
+    """(top-level error, partition error, high watermark, log start offset)."""
+    r = Reader(data)
+    r.i32()
+    r.i32()  # throttle
+    top = r.i16()
+    r.i32()  # session id
+    r.i32()
+    r.string()
+    r.i32()
+    r.i32()  # partition
+    err, hw, _lso, lso_start = r.i16(), r.i64(), r.i64(), r.i64()
+    return top, err, hw, lso_start
+
+
+def offset_for_leader_epoch_v3(topic, partition, current_leader_epoch, leader_epoch):
+    body = i32(-1) + array([string(topic) + array([i32(partition) + i32(current_leader_epoch) + i32(leader_epoch)])])
+    return request(23, 3, body)
+
+
+def offset_for_leader_epoch_result(data):
+    r = Reader(data)
+    r.i32()
+    r.i32()  # throttle
+    r.i32()
+    r.string()
+    r.i32()
+    err, _part, epoch, end = r.i16(), r.i32(), r.i32(), r.i64()
+    return f"error {err}; leader epoch {epoch}; end offset {end}"
 
 
 def list_offsets_v1(topic, partition, ts):
@@ -424,6 +482,41 @@ def run_cases(bootstrap):
     def lo(d):
         err, off = list_offsets_result(d)
         return f"error {err}; offset {off}"
+
+    def f4(d):
+        err, hw, lso, n = fetch_v4_partition(d)
+        return f"error {err}; high watermark {hw}; last stable {lso}; records {'null' if n < 0 else f'{n} B' if n == 0 else 'non-empty'}"
+
+    case("Fetch v4 at the end offset (4): empty records", fetch_v4(topic, 0, 4), f4)
+
+    def f11(d):
+        top, err, hw, start = fetch_v11_partition(d)
+        return f"error {top}/{err}; high watermark {hw}; log start {start}"
+
+    case("Fetch v11 current leader epoch 0", fetch_v11(topic, 0, 0, 0), f11)
+    case("Fetch v11 current leader epoch -1 (no check)", fetch_v11(topic, 0, 0, -1), f11)
+    case("Fetch v11 current leader epoch 99 (future)", fetch_v11(topic, 0, 0, 99), f11)
+    case("OffsetForLeaderEpoch v3 epoch 0", offset_for_leader_epoch_v3(topic, 0, -1, 0), offset_for_leader_epoch_result)
+    case("OffsetForLeaderEpoch v3 epoch 5 (unknown, above current)", offset_for_leader_epoch_v3(topic, 0, -1, 5), offset_for_leader_epoch_result)
+    case("OffsetForLeaderEpoch v3 current leader epoch 99", offset_for_leader_epoch_v3(topic, 0, 99, 0), offset_for_leader_epoch_result)
+    case("OffsetForLeaderEpoch v3 partition 99", offset_for_leader_epoch_v3(topic, 99, -1, 0), offset_for_leader_epoch_result)
+
+    # Connection semantics: acks=0 gets no response; pipelined requests answer in order.
+    def corr_ids(d):
+        bodies = d if isinstance(d, list) else [d]
+        return "responses with correlation ids " + ",".join(str(struct.unpack_from(">i", b)[0]) for b in bodies)
+
+    acks0 = produce_v7(topic, 1, record_batch([b"a0"]), acks=0)
+    acks0 = acks0[:8] + i32(21) + acks0[12:]  # correlation id 21
+    case("Produce acks=0 (corr 21) then ApiVersions (corr 22)", acks0 + request(18, 0, b"", corr=22), corr_ids)
+    pipelined = (
+        request(18, 0, b"", corr=31)
+        + metadata_v4([topic], False)[:8] + i32(32) + metadata_v4([topic], False)[12:]
+        + list_offsets_v1(topic, 0, -1)[:8] + i32(33) + list_offsets_v1(topic, 0, -1)[12:]
+        + fetch_v4(topic, 0, 0)[:8] + i32(34) + fetch_v4(topic, 0, 0)[12:]
+    )
+    kind, data = exchange(bootstrap, pipelined, responses=4)
+    cases["4 pipelined requests on one connection"] = corr_ids(data) if kind == "response" else kind
 
     case("ListOffsets v1 latest", list_offsets_v1(topic, 0, -1), lo)
     case("ListOffsets v1 earliest", list_offsets_v1(topic, 0, -2), lo)

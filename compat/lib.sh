@@ -148,7 +148,12 @@ ensure_kafka_libs() {
   if ! cmp -s "$pom" "$stamp" || ! ls "$KAFKA_LIBS"/kafka_2.13-*.jar >/dev/null 2>&1; then
     log "fetching Apache Kafka jars into $KAFKA_LIBS"
     rm -rf "$KAFKA_LIBS"
-    mvn -q -B -Dstyle.color=never -f "$pom" -Dkafka.libs.dir="$KAFKA_LIBS" dependency:copy-dependencies >&2
+    mkdir -p "$REPO_ROOT/target"
+    if ! mvn -q -B -f "$pom" -Dkafka.libs.dir="$KAFKA_LIBS" dependency:copy-dependencies \
+      >"$REPO_ROOT/target/kafka-libs-mvn.log" 2>&1; then
+      cat "$REPO_ROOT/target/kafka-libs-mvn.log" >&2
+      die "mvn could not fetch Kafka's jars (compat/kafka/pom.xml)"
+    fi
     cp "$pom" "$stamp"
   fi
 }

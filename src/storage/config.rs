@@ -30,3 +30,26 @@ impl Default for LogConfig {
         }
     }
 }
+
+/// The whole engine's configuration (the seed's `Config`): where data lives, how partition
+/// logs behave by default, and the keyed state store's WAL, memtable, SSTable and compaction
+/// settings (seed defaults: 64 MiB memtable, 4 KiB blocks).
+#[derive(Debug, Clone)]
+pub struct StorageConfig {
+    /// Directory holding one folder per partition and the state store's folder.
+    pub data_dir: std::path::PathBuf,
+    /// Defaults for partition logs.
+    pub log: LogConfig,
+    /// The keyed state store.
+    pub state: crate::storage::kv::StateStoreConfig,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            data_dir: std::path::PathBuf::from("data"),
+            log: LogConfig::default(),
+            state: crate::storage::kv::StateStoreConfig::default(),
+        }
+    }
+}

@@ -21,6 +21,7 @@ fn config() -> LogConfig {
         index_interval_bytes: 4096,
         max_batch_bytes: 1 << 20,
         fsync: FsyncPolicy::Never,
+        ..LogConfig::default()
     }
 }
 

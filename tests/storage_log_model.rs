@@ -47,6 +47,7 @@ fn config() -> LogConfig {
         index_interval_bytes: 200,
         max_batch_bytes: 1 << 20,
         fsync: FsyncPolicy::Never,
+        ..LogConfig::default()
     }
 }
 

@@ -16,6 +16,7 @@ fn config() -> LogConfig {
         index_interval_bytes: 512,
         max_batch_bytes: 1 << 20,
         fsync: FsyncPolicy::Interval(Duration::from_millis(5)),
+        ..LogConfig::default()
     }
 }
 

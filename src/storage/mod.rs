@@ -13,7 +13,7 @@ pub mod record;
 pub mod segment;
 pub mod types;
 
-pub use config::{LogConfig, StorageConfig};
+pub use config::{CleanupPolicy, LogConfig, StorageConfig};
 pub use error::{Result, StorageError};
 pub use fsync::FsyncPolicy;
 pub use log::{AppendInfo, Log, SegmentInfo, TimestampType};

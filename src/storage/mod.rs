@@ -9,6 +9,7 @@ pub mod kv;
 pub mod leader_epoch;
 pub mod log;
 pub mod partitions;
+pub mod producer_state;
 pub mod record;
 pub mod retention;
 pub mod segment;

@@ -1,0 +1,3 @@
+//! The broker layer: partitions, group coordinator, producer ids and transactions.
+
+pub mod txn;

@@ -1,7 +1,6 @@
 //! Byte-level helpers of the state store's files: a bounds-checked reader, CRC'd block
 //! framing and block compression.
 
-
 use crate::storage::{Compression, Result, StorageError};
 
 /// Builds a corruption error with a message.

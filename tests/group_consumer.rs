@@ -191,10 +191,10 @@ async fn fourth_member_gets_partitions_only_after_revocation() {
     // Every old member heartbeats once: someone is told to give a partition up, but keeps
     // its old epoch until it acknowledges.
     let mut revoker = None;
-    for i in 0..3 {
-        let before = clients[i].owned.clone();
-        let r = clients[i].beat(&c, &topics);
-        if clients[i].owned != before {
+    for (i, client) in clients.iter_mut().enumerate().take(3) {
+        let before = client.owned.clone();
+        let r = client.beat(&c, &topics);
+        if client.owned != before {
             assert_eq!(r.member_epoch, 3, "epoch unchanged while revoking");
             revoker = Some((i, before));
         }

@@ -816,7 +816,6 @@ pub(crate) fn check_instance(
     if let Some(inst) = instance {
         match g.static_members.get(inst) {
             Some(id) if id != member_id => return Err(GroupError::FencedInstanceId),
-            None if g.members.contains_key(member_id) => return Err(GroupError::FencedInstanceId),
             _ => {}
         }
     }

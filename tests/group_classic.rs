@@ -381,3 +381,88 @@ async fn empty_assignment_is_valid() {
     assert_eq!(f.error, None);
     assert!(f.assignment.is_empty());
 }
+
+#[tokio::test(start_paused = true)]
+async fn initial_rebalance_delay_is_extended_by_new_members() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = GroupConfig {
+        initial_rebalance_delay: Duration::from_secs(3),
+        ..test_config()
+    };
+    let (_store, c) = open(dir.path(), config);
+    let a = member_id(&c, "g").await;
+    let b = member_id(&c, "g").await;
+    let mut ja = Box::pin(c.join_group(join("g", &a, None)));
+    assert!(poll_once(&mut ja).await.is_none());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut jb = Box::pin(c.join_group(join("g", &b, None)));
+    assert!(poll_once(&mut jb).await.is_none());
+    // The first delay ends at 3 s; b joined meanwhile, so another 3 s follow.
+    tokio::time::sleep(Duration::from_millis(3900)).await; // t = 5.9 s
+    assert!(poll_once(&mut ja).await.is_none());
+    assert!(poll_once(&mut jb).await.is_none());
+    tokio::time::sleep(Duration::from_millis(200)).await; // t = 6.1 s
+    let ra = poll_once(&mut ja).await.expect("joined");
+    let rb = poll_once(&mut jb).await.expect("joined");
+    assert_eq!((ra.generation_id, rb.generation_id), (1, 1));
+    assert_eq!(ra.leader, a, "the first member to join leads");
+    assert_eq!(ra.members.len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn members_that_do_not_rejoin_are_dropped_after_the_rebalance_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, c) = open(dir.path(), test_config());
+    let (ids, _) = stable_three(&c, "g").await;
+    let d = member_id(&c, "g").await;
+    let mut fourth = Box::pin(c.join_group(join("g", &d, None)));
+    assert!(poll_once(&mut fourth).await.is_none());
+    // Two old members rejoin; the third keeps heartbeating but never rejoins.
+    let mut r0 = Box::pin(c.join_group(join("g", &ids[0], None)));
+    let mut r1 = Box::pin(c.join_group(join("g", &ids[1], None)));
+    assert!(poll_once(&mut r0).await.is_none());
+    assert!(poll_once(&mut r1).await.is_none());
+    for _ in 0..6 {
+        tokio::time::sleep(Duration::from_secs(3)).await; // rebalance timeout is 20 s
+        assert_eq!(
+            c.heartbeat(heartbeat("g", 1, &ids[2])),
+            Err(GroupError::RebalanceInProgress)
+        );
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let joined = vec![r0.await, r1.await, fourth.await];
+    assert!(joined
+        .iter()
+        .all(|r| r.generation_id == 2 && r.error.is_none()));
+    let leader = joined.iter().find(|r| r.member_id == r.leader).unwrap();
+    assert_eq!(leader.members.len(), 3);
+    assert!(leader.members.iter().all(|m| m.member_id != ids[2]));
+    assert_eq!(
+        c.heartbeat(heartbeat("g", 2, &ids[2])),
+        Err(GroupError::UnknownMemberId)
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_leader_that_never_syncs_is_removed_and_followers_rejoin() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, c) = open(dir.path(), test_config());
+    let a = member_id(&c, "g").await;
+    let b = member_id(&c, "g").await;
+    let joined = join_all(&c, vec![join("g", &a, None), join("g", &b, None)]).await;
+    let leader = joined[0].leader.clone();
+    let follower = if leader == a { b.clone() } else { a.clone() };
+    let mut s = Box::pin(c.sync_group(sync("g", 1, &follower, vec![])));
+    assert!(poll_once(&mut s).await.is_none());
+    // After the rebalance timeout the leader is dropped and the follower told to rejoin.
+    let s = s.await;
+    assert_eq!(s.error, Some(GroupError::RebalanceInProgress));
+    let r = c.join_group(join("g", &follower, None)).await;
+    assert_eq!(r.error, None);
+    assert_eq!(r.generation_id, 2);
+    assert_eq!(r.leader, follower);
+    assert_eq!(
+        c.heartbeat(heartbeat("g", 2, &leader)),
+        Err(GroupError::UnknownMemberId)
+    );
+}

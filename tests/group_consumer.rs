@@ -376,3 +376,45 @@ async fn session_timeout_fences_consumer_member() {
     let d = &c.consumer_group_describe(&["g".into()])[0];
     assert_eq!(d.members.len(), 1);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_member_that_never_revokes_is_fenced_after_its_rebalance_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, c) = open(dir.path(), test_config());
+    let t = Uuid::new_v4();
+    let topics = snapshot(&[("t", t, 4)]);
+    let mut clients = vec![join_client(&c, &topics).await];
+    settle(&c, &mut clients, &topics);
+    let stubborn_owned = clients[0].owned.clone();
+    let stubborn_epoch = clients[0].epoch;
+    let mut newcomer = join_client(&c, &topics).await;
+    // The first member keeps heartbeating but keeps reporting all four partitions.
+    let r = c.consumer_group_heartbeat(
+        hb("g", &clients[0].id, stubborn_epoch, Some(&stubborn_owned)),
+        &topics,
+    );
+    assert_eq!(
+        r.assignment.as_ref().map(|a| a[0].partitions.len()),
+        Some(2)
+    );
+    let mut fenced = false;
+    for _ in 0..14 {
+        tokio::time::sleep(std::time::Duration::from_secs(5)).await; // rebalance timeout 60 s
+        newcomer.beat(&c, &topics);
+        let r = c.consumer_group_heartbeat(
+            hb("g", &clients[0].id, stubborn_epoch, Some(&stubborn_owned)),
+            &topics,
+        );
+        if r.error == Some(GroupError::UnknownMemberId) {
+            fenced = true;
+            break;
+        }
+        assert!(
+            newcomer.owned.is_empty(),
+            "nothing moves before the revocation"
+        );
+    }
+    assert!(fenced);
+    newcomer.beat(&c, &topics);
+    assert_eq!(newcomer.owned.get(&t).map(BTreeSet::len), Some(4));
+}

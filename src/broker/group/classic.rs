@@ -767,6 +767,7 @@ impl Inner {
                         _ => TimerNext::Done,
                     }
                 }
+                TimerKind::Revocation { .. } => TimerNext::Done,
                 TimerKind::Pending { member_id } => {
                     if g.pending_members.remove(member_id) {
                         ctx.try_complete_join(g, &mut next);

@@ -452,7 +452,26 @@ impl Inner {
             g.bump_and_assign(Some(topics), default);
         }
         let owned = req.topic_partitions.as_deref().map(to_assignment);
+        let revocation_before = g
+            .members
+            .get(&member_id)
+            .and_then(|m| m.revocation_deadline);
         let changed = g.reconcile(&member_id, owned.as_ref(), now);
+        if let Some(m) = g.members.get(&member_id) {
+            if let Some(deadline) = m
+                .revocation_deadline
+                .filter(|_| revocation_before.is_none())
+            {
+                self.spawn_timer(
+                    &req.group_id,
+                    TimerKind::Revocation {
+                        member_id: member_id.clone(),
+                        timer_id: m.timer_id,
+                    },
+                    deadline,
+                );
+            }
+        }
         let m = g
             .members
             .get(&member_id)
@@ -478,10 +497,14 @@ impl Inner {
         let now = Instant::now();
         let now_ms = self.now_ms();
         let default = self.config.consumer_default_assignor;
-        let TimerKind::Member {
+        let (TimerKind::Member {
             member_id,
             timer_id,
-        } = kind
+        }
+        | TimerKind::Revocation {
+            member_id,
+            timer_id,
+        }) = kind
         else {
             return TimerNext::Done;
         };
@@ -499,6 +522,9 @@ impl Inner {
             .filter(|_| !m.pending_revocation.is_empty());
         let expired = m.session_deadline <= now || revocation.is_some_and(|r| r <= now);
         if !expired {
+            if matches!(kind, TimerKind::Revocation { .. }) {
+                return TimerNext::Done;
+            }
             let next = revocation.map_or(m.session_deadline, |r| r.min(m.session_deadline));
             return TimerNext::At(next);
         }

@@ -149,6 +149,8 @@ pub(crate) enum TimerNext {
 pub(crate) enum TimerKind {
     /// A classic member's session (or a KIP-848 member's session / revocation deadline).
     Member { member_id: String, timer_id: u64 },
+    /// A KIP-848 member's deadline to acknowledge a revocation (its rebalance timeout).
+    Revocation { member_id: String, timer_id: u64 },
     /// A MEMBER_ID_REQUIRED member that never came back.
     Pending { member_id: String },
     /// The join phase of a classic rebalance.

@@ -358,7 +358,8 @@ impl Inner {
                 };
                 match st.groups.get(id).map(|g| &g.kind) {
                     None => dead(None),
-                    Some(GroupKind::Consumer(_)) => dead(Some(GroupError::GroupIdNotFound)),
+                    // Not a classic group: described as Dead, as Kafka does up to v5.
+                    Some(GroupKind::Consumer(_)) => dead(None),
                     Some(GroupKind::Classic(g)) => {
                         let stable = g.state == ClassicState::Stable;
                         let protocol = g.protocol_name.clone().unwrap_or_default();

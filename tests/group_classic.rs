@@ -430,7 +430,7 @@ async fn members_that_do_not_rejoin_are_dropped_after_the_rebalance_timeout() {
         );
     }
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let joined = vec![r0.await, r1.await, fourth.await];
+    let joined = [r0.await, r1.await, fourth.await];
     assert!(joined
         .iter()
         .all(|r| r.generation_id == 2 && r.error.is_none()));

@@ -18,7 +18,27 @@
 //!
 //! # Concurrency
 //!
-//! One mutex guards all groups; it is never held across an await.
+//! One mutex guards all groups; it is never held across an await. Offset writes are
+//! ordered by a second lock and sync to disk without holding the first.
+//!
+//! # What the API layer calls
+//!
+//! | request | call |
+//! | --- | --- |
+//! | JoinGroup v0–v9 | [`GroupCoordinator::join_group`] (v0: rebalance timeout = session timeout; `require_known_member_id` = v4+; `supports_skip_assignment` = v9) |
+//! | SyncGroup v0–v5 | [`GroupCoordinator::sync_group`] |
+//! | Heartbeat v0–v4 | [`GroupCoordinator::heartbeat`] |
+//! | LeaveGroup v0–v5 | [`GroupCoordinator::leave_group`] (v0–v2: one member, its error top-level) |
+//! | OffsetCommit v2–v9 | [`GroupCoordinator::commit_offsets`] (unknown topics are the caller's check) |
+//! | OffsetFetch v1–v9 | [`GroupCoordinator::fetch_offsets`], once per group from v8 |
+//! | OffsetDelete | [`GroupCoordinator::delete_offsets`] |
+//! | ListGroups v0–v5 | [`GroupCoordinator::list_groups`] |
+//! | DescribeGroups v0–v5 | [`GroupCoordinator::describe_groups`] |
+//! | DeleteGroups | [`GroupCoordinator::delete_groups`] |
+//! | ConsumerGroupHeartbeat | [`GroupCoordinator::consumer_group_heartbeat`] with a [`TopicsSnapshot`] |
+//! | ConsumerGroupDescribe | [`GroupCoordinator::consumer_group_describe`] |
+//!
+//! Every error is a [`GroupError`]; [`GroupError::code`] is its Kafka code.
 
 pub mod assignor;
 mod classic;
@@ -117,6 +137,8 @@ pub(crate) struct Inner {
     config: GroupConfig,
     store: Arc<StateStore>,
     state: Mutex<State>,
+    /// Orders offset writes (taken before `state`, never while holding it).
+    commit_lock: Mutex<()>,
     clock: Clock,
     handle: Handle,
     me: Weak<Inner>,
@@ -165,11 +187,12 @@ impl GroupCoordinator {
     pub fn open(store: Arc<StateStore>, config: GroupConfig) -> Result<GroupCoordinator> {
         let handle = Handle::try_current().map_err(|_| GroupError::CoordinatorNotAvailable)?;
         let clock = Clock::new();
-        let state = load(&store)?;
+        let state = load(&store, clock.now_ms())?;
         let inner = Arc::new_cyclic(|me| Inner {
             config,
             store,
             state: Mutex::new(state),
+            commit_lock: Mutex::new(()),
             clock,
             handle,
             me: me.clone(),
@@ -316,7 +339,9 @@ pub(crate) enum Outcome<T> {
     Wait(tokio::sync::oneshot::Receiver<T>),
 }
 
-fn load(store: &StateStore) -> Result<State> {
+/// Reloads groups (without members: a restart counts as the moment they became empty, so
+/// retention restarts from it) and their offsets.
+fn load(store: &StateStore, now_ms: i64) -> Result<State> {
     let mut state = State::default();
     for item in store.scan_prefix(codec::GROUP_PREFIX)? {
         let (key, value) = item?;
@@ -325,14 +350,14 @@ fn load(store: &StateStore) -> Result<State> {
         let rec = GroupRecord::decode(&value)?;
         let kind = match rec.group_type {
             GroupType::Classic => {
-                let mut g = ClassicGroup::new(rec.state_since_ms);
+                let mut g = ClassicGroup::new(now_ms.max(rec.state_since_ms));
                 g.generation = rec.generation;
                 g.protocol_type = rec.protocol_type;
                 g.protocol_name = None;
                 GroupKind::Classic(g)
             }
             GroupType::Consumer => {
-                let mut g = ConsumerGroup::new(rec.state_since_ms, Assignor::default());
+                let mut g = ConsumerGroup::new(now_ms.max(rec.state_since_ms), Assignor::default());
                 g.group_epoch = rec.generation;
                 g.assignment_epoch = rec.generation;
                 GroupKind::Consumer(g)
@@ -351,7 +376,7 @@ fn load(store: &StateStore) -> Result<State> {
         let (group, topic, partition) = codec::parse_offset_key(&key)?;
         let rec = OffsetRecord::decode(&value)?;
         let entry = state.groups.entry(group).or_insert_with(|| Group {
-            kind: GroupKind::Classic(ClassicGroup::new(rec.commit_timestamp_ms)),
+            kind: GroupKind::Classic(ClassicGroup::new(now_ms)),
             offsets: BTreeMap::new(),
         });
         entry

@@ -110,6 +110,9 @@ impl Inner {
     }
 
     pub(crate) fn commit_offsets(&self, req: OffsetCommitRequest) -> PartitionResults {
+        // Commits are ordered by the commit lock; the group lock is released while the
+        // store syncs, so heartbeats and joins never wait for a disk.
+        let _commit = self.commit_lock.lock();
         let mut st = self.state.lock();
         let checked = self.validate_commit(&mut st, &req);
         self.flush_dirty(&mut st);
@@ -159,6 +162,7 @@ impl Inner {
         if batch.is_empty() {
             return results;
         }
+        drop(st);
         if let Err(e) = self.store.write(&batch) {
             tracing::error!(group = req.group_id, error = %e, "offset commit failed");
             let err = GroupError::from(e);
@@ -171,6 +175,7 @@ impl Inner {
             }
             return results;
         }
+        let mut st = self.state.lock();
         if let Some(group) = st.groups.get_mut(&req.group_id) {
             for (topic, partition, rec) in accepted {
                 group
@@ -264,6 +269,7 @@ impl Inner {
         group_id: &str,
         topics: &[TopicPartitionsRequest],
     ) -> Result<PartitionResults> {
+        let _commit = self.commit_lock.lock();
         let mut st = self.state.lock();
         let group = st
             .groups
@@ -402,6 +408,7 @@ impl Inner {
     }
 
     pub(crate) fn delete_groups(&self, ids: &[String]) -> Vec<(String, Option<GroupError>)> {
+        let _commit = self.commit_lock.lock();
         let mut st = self.state.lock();
         ids.iter()
             .map(|id| {
@@ -433,6 +440,7 @@ impl Inner {
     }
 
     pub(crate) fn expire_offsets(&self) -> usize {
+        let _commit = self.commit_lock.lock();
         let mut st = self.state.lock();
         let now_ms = self.now_ms();
         let retention = self.config.offsets_retention.as_millis() as i64;

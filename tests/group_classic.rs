@@ -466,3 +466,44 @@ async fn a_leader_that_never_syncs_is_removed_and_followers_rejoin() {
         Err(GroupError::UnknownMemberId)
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn group_max_size_is_enforced() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = GroupConfig {
+        max_size: 2,
+        ..test_config()
+    };
+    let (_store, c) = open(dir.path(), config);
+    member_id(&c, "g").await;
+    member_id(&c, "g").await;
+    let r = c.join_group(join("g", "", None)).await;
+    assert_eq!(r.error, Some(GroupError::GroupMaxSizeReached));
+    assert_eq!(r.error.unwrap().code(), 81);
+    // KIP-848 groups too.
+    let topics = TopicsSnapshot::new();
+    let join848 = || ConsumerGroupHeartbeatRequest {
+        group_id: "k".into(),
+        member_id: String::new(),
+        member_epoch: 0,
+        instance_id: None,
+        rack_id: None,
+        rebalance_timeout_ms: 1000,
+        subscribed_topic_names: Some(vec!["t".into()]),
+        subscribed_topic_regex: None,
+        server_assignor: Some("range".into()),
+        topic_partitions: Some(vec![]),
+        client_id: "c".into(),
+        client_host: "h".into(),
+    };
+    assert_eq!(c.consumer_group_heartbeat(join848(), &topics).error, None);
+    assert_eq!(c.consumer_group_heartbeat(join848(), &topics).error, None);
+    assert_eq!(
+        c.consumer_group_heartbeat(join848(), &topics).error,
+        Some(GroupError::GroupMaxSizeReached)
+    );
+    assert_eq!(
+        c.consumer_group_describe(&["k".into()])[0].assignor_name,
+        "range"
+    );
+}

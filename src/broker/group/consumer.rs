@@ -365,6 +365,9 @@ impl Inner {
                 m.member_epoch = 0;
                 m.previous_epoch = 0;
             } else {
+                if g.members.len() >= self.config.max_size {
+                    return Err(GroupError::GroupMaxSizeReached);
+                }
                 g.members.insert(
                     member_id.clone(),
                     ConsumerMember {

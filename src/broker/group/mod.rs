@@ -250,7 +250,10 @@ impl GroupCoordinator {
         self.inner.leave_group(group_id, members)
     }
 
-    /// KIP-848 ConsumerGroupHeartbeat; `topics` is the current metadata snapshot.
+    /// KIP-848 ConsumerGroupHeartbeat. `topics` is the current metadata snapshot; it must
+    /// cover every topic any member of the group subscribes to (pass the whole topic
+    /// registry), since a change in the subscribed topics' partition counts triggers a new
+    /// target assignment.
     pub fn consumer_group_heartbeat(
         &self,
         request: ConsumerGroupHeartbeatRequest,
@@ -345,8 +348,10 @@ fn load(store: &StateStore, now_ms: i64) -> Result<State> {
     let mut state = State::default();
     for item in store.scan_prefix(codec::GROUP_PREFIX)? {
         let (key, value) = item?;
-        let id = String::from_utf8(key[codec::GROUP_PREFIX.len()..].to_vec())
-            .map_err(|_| GroupError::UnknownServerError("group key not utf-8".into()))?;
+        let id = key
+            .strip_prefix(codec::GROUP_PREFIX)
+            .and_then(|k| String::from_utf8(k.to_vec()).ok())
+            .ok_or_else(|| GroupError::UnknownServerError("malformed group key".into()))?;
         let rec = GroupRecord::decode(&value)?;
         let kind = match rec.group_type {
             GroupType::Classic => {

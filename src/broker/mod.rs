@@ -1,3 +1,4 @@
-//! The broker layer: partitions, group coordinator, producer ids and transactions.
+//! The broker: partition registry, group coordinator, producer state and transactions.
 
+pub mod group;
 pub mod txn;

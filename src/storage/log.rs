@@ -12,8 +12,9 @@ use tokio::sync::watch;
 
 use crate::storage::config::LogConfig;
 use crate::storage::error::{Result, StorageError};
+use crate::storage::fs_util::{sync_dir, write_atomically};
 use crate::storage::fsync::FsyncPolicy;
-use crate::storage::leader_epoch::{write_atomically, LeaderEpochCache};
+use crate::storage::leader_epoch::LeaderEpochCache;
 use crate::storage::producer_state::{
     load_snapshot, write_snapshot, AbortedTxn, ProducerStateManager, SequenceCheck,
 };
@@ -118,11 +119,6 @@ fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    fs::File::open(dir)?.sync_all()?;
-    Ok(())
 }
 
 impl Log {

@@ -3,6 +3,7 @@
 
 pub mod config;
 pub mod error;
+pub mod fs_util;
 pub mod fsync;
 pub mod index;
 pub mod kv;

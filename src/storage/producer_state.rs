@@ -9,7 +9,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use crate::storage::error::{Result, StorageError};
-use crate::storage::leader_epoch::write_atomically;
+use crate::storage::fs_util::write_atomically;
 use crate::storage::record::{BatchHeader, ControlRecordType};
 
 /// How many recent batches per producer are remembered for duplicate detection (Kafka's 5,

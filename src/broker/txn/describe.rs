@@ -86,7 +86,8 @@ impl TxnCoordinator {
             .collect()
     }
 
-    /// ListTransactions: transactions matching every given filter.
+    /// ListTransactions: transactions matching every given filter (Dead ones never). State
+    /// filters that name no state are reported back and match nothing.
     pub fn list_transactions(&self, filter: &ListTransactionsFilter) -> ListTransactionsResult {
         let mut states = Vec::new();
         let mut unknown_state_filters = Vec::new();
@@ -100,14 +101,12 @@ impl TxnCoordinator {
         let mut transactions: Vec<TxnListing> = self
             .all_metadata()
             .into_iter()
-            .filter(|m| states.is_empty() || states.contains(&m.state))
+            .filter(|m| filter.states.is_empty() || states.contains(&m.state))
             .filter(|m| {
                 filter.producer_ids.is_empty() || filter.producer_ids.contains(&m.producer_id)
             })
-            .filter(|m| {
-                filter.duration_ms < 0
-                    || (m.txn_start_ms >= 0 && now - m.txn_start_ms >= filter.duration_ms)
-            })
+            // As Kafka: a transaction with no start time (-1) passes any duration filter.
+            .filter(|m| filter.duration_ms < 0 || now - m.txn_start_ms >= filter.duration_ms)
             .map(|m| TxnListing {
                 transactional_id: m.transactional_id,
                 producer_id: m.producer_id,

@@ -20,13 +20,16 @@ use skiff::storage::{
 };
 use tempfile::TempDir;
 
+/// A marker written: (topic, partition, producer id, producer epoch, result).
+pub type Written = (String, i32, i64, i16, TxnResult);
+
 /// A marker writer over the logs that fails while `fail` is set.
 pub struct SwitchableWriter {
     inner: LogMarkerWriter,
     pub fail: AtomicBool,
     /// Fails only for this partition.
     pub fail_on: Mutex<Option<(String, i32)>>,
-    pub written: Mutex<Vec<(String, i32, i64, i16, TxnResult)>>,
+    pub written: Mutex<Vec<Written>>,
 }
 
 impl MarkerWriter for SwitchableWriter {

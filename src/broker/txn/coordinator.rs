@@ -139,6 +139,17 @@ pub struct TxnOffsetCommitRequest {
 
 type Entry = Arc<Mutex<TxnMetadata>>;
 
+/// Running counts of the coordinator's background work (metrics; tests wait on them).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TxnStats {
+    /// Transactions aborted because they outlived their timeout.
+    pub timed_out: u64,
+    /// Transactional ids expired.
+    pub expired: u64,
+    /// Commits and aborts completed after their markers first failed (or a restart).
+    pub completed_late: u64,
+}
+
 /// The transaction coordinator of the broker (one for all transactional ids).
 pub struct TxnCoordinator {
     config: TxnConfig,
@@ -148,7 +159,7 @@ pub struct TxnCoordinator {
     offsets: Arc<dyn OffsetSink>,
     clock: Arc<dyn Clock>,
     txns: Mutex<HashMap<String, Entry>>,
-    timeout_aborts: watch::Sender<u64>,
+    stats: watch::Sender<TxnStats>,
 }
 
 impl std::fmt::Debug for TxnCoordinator {
@@ -192,7 +203,7 @@ impl TxnCoordinator {
             offsets,
             clock,
             txns: Mutex::new(txns),
-            timeout_aborts: watch::channel(0).0,
+            stats: watch::channel(TxnStats::default()).0,
         });
         coordinator.complete_pending_transactions();
         Ok(coordinator)
@@ -223,10 +234,9 @@ impl TxnCoordinator {
             .collect()
     }
 
-    /// Counts transactions aborted because they outlived their timeout; tests and metrics
-    /// wait on it.
-    pub fn subscribe_timeout_aborts(&self) -> watch::Receiver<u64> {
-        self.timeout_aborts.subscribe()
+    /// The counts of background work done so far, updated as it happens.
+    pub fn subscribe_stats(&self) -> watch::Receiver<TxnStats> {
+        self.stats.subscribe()
     }
 
     /// The time as the coordinator sees it.
@@ -783,6 +793,9 @@ impl TxnCoordinator {
                 }
             }
         }
+        if done > 0 {
+            self.stats.send_modify(|s| s.completed_late += done as u64);
+        }
         done
     }
 
@@ -807,7 +820,7 @@ impl TxnCoordinator {
             }
         }
         if aborted > 0 {
-            self.timeout_aborts.send_modify(|n| *n += aborted as u64);
+            self.stats.send_modify(|s| s.timed_out += aborted as u64);
         }
         aborted
     }
@@ -839,6 +852,11 @@ impl TxnCoordinator {
         }
         for id in &expired {
             txns.remove(id);
+        }
+        drop(txns);
+        if !expired.is_empty() {
+            self.stats
+                .send_modify(|s| s.expired += expired.len() as u64);
         }
         expired.len()
     }

@@ -4,9 +4,9 @@ mod txn_support;
 
 use bytes::Bytes;
 use skiff::broker::txn::{
-    describe_producers, AddPartitionsRequest, InitProducerIdRequest, ListTransactionsFilter,
-    ProducerIdAndEpoch, TxnApi, TxnError, TxnOffsetCommitPartition, TxnOffsetCommitRequest,
-    TxnPartition, TxnResult, TxnState,
+    describe_producers, expire_idle_producers, AddPartitionsRequest, InitProducerIdRequest,
+    ListTransactionsFilter, ProducerIdAndEpoch, TxnApi, TxnError, TxnOffsetCommitPartition,
+    TxnOffsetCommitRequest, TxnPartition, TxnResult, TxnState,
 };
 use skiff::storage::producer_state::AbortedTxn;
 use skiff::storage::record::ControlRecordType;
@@ -545,4 +545,95 @@ fn describe_producers_reads_the_partition_state() {
             TxnResult::Commit
         )]
     );
+}
+
+#[test]
+fn verify_produce_accepts_only_added_partitions_of_the_current_epoch() {
+    let h = Harness::new();
+    let c = h.coord();
+    let p = h.init("tx");
+    assert_eq!(
+        c.verify_produce("tx", p.producer_id, p.producer_epoch, "orders", 0),
+        Err(TxnError::InvalidTxnState),
+        "no transaction open"
+    );
+    h.add_ok("tx", p, &[("orders", 0)]);
+    assert_eq!(
+        c.verify_produce("tx", p.producer_id, p.producer_epoch, "orders", 0),
+        Ok(())
+    );
+    assert_eq!(
+        c.verify_produce("tx", p.producer_id, p.producer_epoch, "orders", 1),
+        Err(TxnError::InvalidTxnState)
+    );
+    assert_eq!(
+        c.verify_produce("tx", p.producer_id, p.producer_epoch + 1, "orders", 0),
+        Err(TxnError::ProducerFenced)
+    );
+    assert_eq!(
+        c.verify_produce("other", p.producer_id, p.producer_epoch, "orders", 0),
+        Err(TxnError::InvalidProducerIdMapping)
+    );
+}
+
+#[test]
+fn pending_offsets_make_the_partition_unstable_until_the_end() {
+    let h = Harness::new();
+    let c = h.coord();
+    let p = h.init("tx");
+    c.add_offsets_to_txn("tx", p.producer_id, p.producer_epoch, "g")
+        .unwrap();
+    let r = c.txn_offset_commit(&TxnOffsetCommitRequest {
+        transactional_id: "tx".into(),
+        group_id: "g".into(),
+        producer_id: p.producer_id,
+        producer_epoch: p.producer_epoch,
+        generation_id: -1,
+        member_id: String::new(),
+        group_instance_id: None,
+        offsets: vec![TxnOffsetCommitPartition {
+            topic: "orders".into(),
+            partition: 1,
+            committed_offset: 3,
+            committed_leader_epoch: -1,
+            committed_metadata: None,
+        }],
+    });
+    assert_eq!(r[0].result, Ok(()));
+    assert!(c.has_pending_offset("g", "orders", 1).unwrap());
+    assert!(!c.has_pending_offset("g", "orders", 0).unwrap());
+    assert!(!c.has_pending_offset("other", "orders", 1).unwrap());
+    end(&h, "tx", p, true).unwrap();
+    assert!(!c.has_pending_offset("g", "orders", 1).unwrap());
+}
+
+#[test]
+fn idle_producers_expire_from_partition_state_unless_in_a_transaction() {
+    let h = Harness::new();
+    let idle = h.init("idle");
+    h.add_ok("idle", idle, &[("orders", 0)]);
+    h.produce("orders", 0, idle, 0, 1).unwrap();
+    end(&h, "idle", idle, true).unwrap();
+    let open = h.init("open");
+    h.add_ok("open", open, &[("orders", 0)]);
+    h.produce("orders", 0, open, 0, 1).unwrap();
+
+    let now = h.coord().now_ms();
+    assert_eq!(
+        expire_idle_producers(&h.storage, now, now),
+        0,
+        "nothing older"
+    );
+    // The commit marker (stamped now) was the idle producer's last write.
+    assert_eq!(expire_idle_producers(&h.storage, now, 86_400_000), 0);
+    assert_eq!(
+        expire_idle_producers(&h.storage, now + 86_400_001, 86_400_000),
+        1
+    );
+    let left: Vec<i64> = describe_producers(&h.storage, "orders", 0)
+        .unwrap()
+        .iter()
+        .map(|p| p.producer_id)
+        .collect();
+    assert_eq!(left, vec![open.producer_id]);
 }

@@ -15,7 +15,7 @@ use crate::broker::txn::markers::{Clock, MarkerWriter, OffsetSink};
 use crate::broker::txn::producer_ids::{ProducerIdManager, DEFAULT_BLOCK_SIZE};
 use crate::broker::txn::state::{
     pending_offset_key, pending_offsets_prefix, txn_key, PendingOffset, TxnMetadata, TxnOffset,
-    TxnPartition, TxnResult, TxnState, TXN_PREFIX,
+    TxnPartition, TxnResult, TxnState, TXN_OFFSETS_PREFIX, TXN_PREFIX,
 };
 use crate::storage::kv::{StateStore, WriteBatch};
 
@@ -568,6 +568,30 @@ impl TxnCoordinator {
             .collect()
     }
 
+    /// KIP-890 verification of a transactional produce: Ok only if `topic-partition` was
+    /// added to the producer's open transaction with this producer id and epoch. The produce
+    /// path calls it before appending a transactional batch, so that no batch lands in a
+    /// partition that will never get a marker (a stuck last stable offset).
+    pub fn verify_produce(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        topic: &str,
+        partition: i32,
+    ) -> Result<(), TxnError> {
+        let req = AddPartitionsRequest {
+            transactional_id: transactional_id.to_string(),
+            producer_id,
+            producer_epoch,
+            verify_only: true,
+            partitions: vec![(topic.to_string(), partition)],
+        };
+        self.verify_partitions(&req)
+            .pop()
+            .map_or(Err(TxnError::UnknownServerError), |r| r.result)
+    }
+
     /// AddOffsetsToTxn: adds the group's offsets to the transaction, so that the
     /// TxnOffsetCommits that follow are committed or dropped with it.
     pub fn add_offsets_to_txn(
@@ -664,6 +688,25 @@ impl TxnCoordinator {
             out.push(PendingOffset::decode(&v)?);
         }
         Ok(out)
+    }
+
+    /// Whether an open transaction holds a pending offset for the group's partition:
+    /// OffsetFetch with `require_stable` answers UNSTABLE_OFFSET_COMMIT for it.
+    pub fn has_pending_offset(
+        &self,
+        group_id: &str,
+        topic: &str,
+        partition: i32,
+    ) -> Result<bool, TxnError> {
+        for item in self.store.scan_prefix(TXN_OFFSETS_PREFIX)? {
+            let (_, v) = item?;
+            let p = PendingOffset::decode(&v)?;
+            if p.group_id == group_id && p.offset.topic == topic && p.offset.partition == partition
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     // ---- EndTxn -------------------------------------------------------------------

@@ -12,6 +12,11 @@
 //! - DescribeTransactions / ListTransactions → [`TxnCoordinator::describe_transactions`] /
 //!   [`TxnCoordinator::list_transactions`]
 //! - DescribeProducers → [`describe_producers`]
+//! - Produce of a transactional batch → [`TxnCoordinator::verify_produce`] first (KIP-890)
+//! - OffsetFetch with `require_stable` → [`TxnCoordinator::has_pending_offset`]
+//!
+//! Background work: [`TxnCoordinator::start`] (timeouts, late completions, id expiry) and
+//! [`spawn_producer_expiry`] (`producer.id.expiration.ms` over the partition logs).
 //!
 //! and maps each [`TxnError`] to its code with [`TxnError::code_for`].
 
@@ -19,6 +24,7 @@ pub mod coordinator;
 pub mod describe;
 pub mod error;
 pub mod markers;
+pub mod producer_expiry;
 pub mod producer_ids;
 pub mod state;
 
@@ -32,5 +38,6 @@ pub use describe::{
 };
 pub use error::{error_code, TxnApi, TxnError};
 pub use markers::{Clock, LogMarkerWriter, MarkerWriter, OffsetSink, TokioClock};
+pub use producer_expiry::{expire_idle_producers, spawn_producer_expiry};
 pub use producer_ids::ProducerIdManager;
 pub use state::{PendingOffset, TxnMetadata, TxnOffset, TxnPartition, TxnResult, TxnState};

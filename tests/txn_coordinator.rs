@@ -324,7 +324,15 @@ fn verify_only_checks_membership_without_adding() {
     };
     let r = verify("tx", p);
     assert_eq!(r[0].result, Ok(()));
-    assert_eq!(r[1].result, Err(TxnError::InvalidTxnState));
+    assert_eq!(r[1].result, Err(TxnError::TransactionAbortable));
+    assert_eq!(
+        TxnError::TransactionAbortable.code_for(TxnApi::AddPartitionsToTxn, 5),
+        121
+    );
+    assert_eq!(
+        TxnError::TransactionAbortable.code_for(TxnApi::AddPartitionsToTxn, 4),
+        48
+    );
     assert_eq!(
         h.coord().metadata("tx").unwrap().partitions.len(),
         1,
@@ -568,7 +576,7 @@ fn verify_produce_accepts_only_added_partitions_of_the_current_epoch() {
     );
     assert_eq!(
         c.verify_produce("tx", p.producer_id, p.producer_epoch + 1, "orders", 0),
-        Err(TxnError::ProducerFenced)
+        Err(TxnError::InvalidProducerEpoch)
     );
     assert_eq!(
         c.verify_produce("other", p.producer_id, p.producer_epoch, "orders", 0),

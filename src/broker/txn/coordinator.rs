@@ -486,7 +486,7 @@ impl TxnCoordinator {
 
     /// AddPartitionsToTxn for one transaction (call it per entry of a v4+ batched request).
     /// Adds the partitions (the transaction becomes Ongoing), or with `verify_only` checks
-    /// they were added (INVALID_TXN_STATE for those that were not). Unknown partitions get
+    /// they were added (TRANSACTION_ABORTABLE for those that were not, as Kafka). Unknown partitions get
     /// UNKNOWN_TOPIC_OR_PARTITION and the others OPERATION_NOT_ATTEMPTED.
     pub fn add_partitions_to_txn(&self, req: &AddPartitionsRequest) -> Vec<PartitionResult> {
         let all = |result: Result<(), TxnError>| -> Vec<PartitionResult> {
@@ -562,7 +562,7 @@ impl TxnCoordinator {
                     {
                         Ok(())
                     }
-                    Ok(_) => Err(TxnError::InvalidTxnState),
+                    Ok(_) => Err(TxnError::TransactionAbortable),
                 },
             })
             .collect()
@@ -571,7 +571,9 @@ impl TxnCoordinator {
     /// KIP-890 verification of a transactional produce: Ok only if `topic-partition` was
     /// added to the producer's open transaction with this producer id and epoch. The produce
     /// path calls it before appending a transactional batch, so that no batch lands in a
-    /// partition that will never get a marker (a stuck last stable offset).
+    /// partition that will never get a marker (a stuck last stable offset). Errors are the
+    /// ones Kafka gives producers: INVALID_PRODUCER_EPOCH for a fenced producer,
+    /// INVALID_TXN_STATE for a partition not in the transaction.
     pub fn verify_produce(
         &self,
         transactional_id: &str,
@@ -587,9 +589,15 @@ impl TxnCoordinator {
             verify_only: true,
             partitions: vec![(topic.to_string(), partition)],
         };
-        self.verify_partitions(&req)
+        let result = self
+            .verify_partitions(&req)
             .pop()
-            .map_or(Err(TxnError::UnknownServerError), |r| r.result)
+            .map_or(Err(TxnError::UnknownServerError), |r| r.result);
+        result.map_err(|e| match e {
+            TxnError::ProducerFenced => TxnError::InvalidProducerEpoch,
+            TxnError::TransactionAbortable => TxnError::InvalidTxnState,
+            other => other,
+        })
     }
 
     /// AddOffsetsToTxn: adds the group's offsets to the transaction, so that the

@@ -2,6 +2,9 @@
 
 use kafka_protocol::ResponseError;
 
+/// Kafka's TRANSACTION_ABORTABLE error code (KIP-890).
+pub const TRANSACTION_ABORTABLE: i16 = 121;
+
 /// What a transactional request can fail with. Every variant is one Kafka error code
 /// ([`TxnError::code`]); the API layer puts it in the response as it is, except that the
 /// producer-fenced code is downgraded for old request versions ([`TxnError::code_for`]).
@@ -27,6 +30,10 @@ pub enum TxnError {
     /// committing one being aborted).
     #[error("invalid transaction state")]
     InvalidTxnState,
+    /// KIP-890 verification: the partition is not in the producer's transaction, which must
+    /// be aborted (code 121, AddPartitionsToTxn v5; older versions get INVALID_TXN_STATE).
+    #[error("transaction abortable")]
+    TransactionAbortable,
     /// The previous transaction is still completing: retry later.
     #[error("a concurrent transaction operation is in progress")]
     ConcurrentTransactions,
@@ -76,6 +83,8 @@ impl TxnError {
             TxnError::InvalidProducerEpoch => ResponseError::InvalidProducerEpoch,
             TxnError::InvalidTxnState => ResponseError::InvalidTxnState,
             TxnError::ConcurrentTransactions => ResponseError::ConcurrentTransactions,
+            // Not in kafka-protocol 0.15's list.
+            TxnError::TransactionAbortable => ResponseError::Unknown(TRANSACTION_ABORTABLE),
             TxnError::TransactionalIdNotFound => ResponseError::TransactionalIdNotFound,
             TxnError::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
             TxnError::OperationNotAttempted => ResponseError::OperationNotAttempted,
@@ -93,7 +102,11 @@ impl TxnError {
     /// The code to send for `api` at request `version`: PRODUCER_FENCED (KIP-588) is only
     /// understood from InitProducerId v4, AddPartitionsToTxn / AddOffsetsToTxn / EndTxn v2 and
     /// TxnOffsetCommit v3; older clients get INVALID_PRODUCER_EPOCH, as Kafka sends them.
+    /// TRANSACTION_ABORTABLE needs AddPartitionsToTxn v5; before it is INVALID_TXN_STATE.
     pub fn code_for(self, api: TxnApi, version: i16) -> i16 {
+        if self == TxnError::TransactionAbortable && version < 5 {
+            return TxnError::InvalidTxnState.code();
+        }
         let first_fenced_version = match api {
             TxnApi::InitProducerId => 4,
             TxnApi::AddPartitionsToTxn | TxnApi::AddOffsetsToTxn | TxnApi::EndTxn => 2,

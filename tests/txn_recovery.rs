@@ -250,3 +250,59 @@ fn fencing_an_exhausted_open_transaction_aborts_it_then_rotates() {
         vec![("orders".to_string(), 0, old_id, i16::MAX, TxnResult::Abort)]
     );
 }
+
+const CRASH_CHILD_ENV: &str = "SKIFF_TXN_CRASH_CHILD_DIR";
+
+#[test]
+fn producer_ids_never_repeat_after_a_crash() {
+    use std::io::Write;
+    use std::process::Command;
+
+    if let Ok(dir) = std::env::var(CRASH_CHILD_ENV) {
+        // The child: hand out ids, report them, die without closing anything.
+        let store = std::sync::Arc::new(
+            skiff::storage::kv::StateStore::open(
+                std::path::Path::new(&dir).join("state"),
+                skiff::storage::kv::StateStoreConfig {
+                    background_maintenance: false,
+                    ..Default::default()
+                },
+            )
+            .unwrap(),
+        );
+        let ids = ProducerIdManager::new(store, 1000);
+        let mut out = std::io::stdout().lock();
+        for _ in 0..5 {
+            writeln!(out, "ID {}", ids.generate().unwrap()).unwrap();
+        }
+        out.flush().unwrap();
+        std::process::abort();
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "producer_ids_never_repeat_after_a_crash",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CRASH_CHILD_ENV, dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success(), "the child was to crash");
+    let handed_out: Vec<i64> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        // The harness's "test … " prefix may share the first line.
+        .filter_map(|l| l.rfind("ID ").map(|at| &l[at + 3..]))
+        .map(|n| n.parse().unwrap())
+        .collect();
+    assert_eq!(handed_out, vec![0, 1, 2, 3, 4]);
+
+    let ids = ProducerIdManager::new(open_store(&dir), 1000);
+    let next = ids.generate().unwrap();
+    assert_eq!(
+        next, 1000,
+        "the crashed process's block is skipped, not reused"
+    );
+}

@@ -15,10 +15,26 @@
 //! - Produce of a transactional batch → [`TxnCoordinator::verify_produce`] first (KIP-890)
 //! - OffsetFetch with `require_stable` → [`TxnCoordinator::has_pending_offset`]
 //!
+//! Each [`TxnError`] becomes its code through [`TxnError::code_for`] (version-dependent
+//! downgrades of PRODUCER_FENCED and TRANSACTION_ABORTABLE).
+//!
+//! Setting up: `TxnCoordinator::open(config, state_store, Arc::new(LogMarkerWriter::new(storage)),
+//! group_offset_sink, Arc::new(TokioClock::new()))` (the state store should sync its WAL on
+//! every write, the default), then `coordinator.start()` inside the runtime. FindCoordinator
+//! with key type 1 (transaction) answers with this broker.
+//!
+//! Request mapping notes: InitProducerId errors go out with producer id -1 and epoch -1;
+//! AddPartitionsToTxn v0–v3 is one [`AddPartitionsRequest`] built from the top-level fields,
+//! v4+ one per entry of `transactions`; DescribeTransactions shows
+//! [`TxnPartition::GroupOffsets`] as the group's `__consumer_offsets` partition.
+//! [`OffsetSink`] methods run while the transaction is locked: they must not call back into
+//! the coordinator's request methods.
+//!
+//! The request methods are synchronous and may wait for fsyncs (state store, markers): from
+//! async handlers call them directly for small work or through `spawn_blocking`.
+//!
 //! Background work: [`TxnCoordinator::start`] (timeouts, late completions, id expiry) and
 //! [`spawn_producer_expiry`] (`producer.id.expiration.ms` over the partition logs).
-//!
-//! and maps each [`TxnError`] to its code with [`TxnError::code_for`].
 
 pub mod coordinator;
 pub mod describe;
@@ -30,7 +46,7 @@ pub mod state;
 
 pub use coordinator::{
     AddPartitionsRequest, InitProducerIdRequest, PartitionResult, ProducerIdAndEpoch, TxnConfig,
-    TxnCoordinator, TxnOffsetCommitPartition, TxnOffsetCommitRequest,
+    TxnCoordinator, TxnOffsetCommitPartition, TxnOffsetCommitRequest, TxnStats,
 };
 pub use describe::{
     describe_producers, ListTransactionsFilter, ListTransactionsResult, ProducerDescription,

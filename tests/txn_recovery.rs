@@ -306,3 +306,39 @@ fn producer_ids_never_repeat_after_a_crash() {
         "the crashed process's block is skipped, not reused"
     );
 }
+
+#[test]
+fn a_retried_bump_onto_the_last_usable_epoch_gets_it_again() {
+    let mut h = Harness::new();
+    let id = 3_000_000;
+    h.restart_with(|store| {
+        let mut m = exhausted(id, TxnState::CompleteCommit, &[]);
+        m.producer_epoch = MAX_USABLE_EPOCH - 1;
+        store.put(txn_key("tx"), m.encode()).unwrap();
+    });
+    let req = |epoch: i16| InitProducerIdRequest {
+        producer_id: id,
+        producer_epoch: epoch,
+        ..init_request("tx", 60_000)
+    };
+    let p = h
+        .coord()
+        .init_producer_id(&req(MAX_USABLE_EPOCH - 1))
+        .unwrap();
+    assert_eq!((p.producer_id, p.producer_epoch), (id, MAX_USABLE_EPOCH));
+    // The answer was lost: the retry gets the same epoch, an older one is fenced.
+    assert_eq!(
+        h.coord()
+            .init_producer_id(&req(MAX_USABLE_EPOCH - 1))
+            .unwrap(),
+        p
+    );
+    assert_eq!(
+        h.coord().init_producer_id(&req(MAX_USABLE_EPOCH - 2)),
+        Err(skiff::broker::txn::TxnError::ProducerFenced)
+    );
+    // From the exhausted epoch itself, the next bump rotates the producer id.
+    let q = h.coord().init_producer_id(&req(MAX_USABLE_EPOCH)).unwrap();
+    assert_ne!(q.producer_id, id);
+    assert_eq!(q.producer_epoch, 0);
+}

@@ -367,8 +367,11 @@ impl TxnCoordinator {
                     next.partitions.clear();
                     next.txn_start_ms = -1;
                 } else if TxnMetadata::is_epoch_exhausted(m.producer_epoch) {
-                    // A retry from an older epoch of an exhausted producer id.
-                    return Err(TxnError::ProducerFenced);
+                    // An older epoch of an exhausted producer id: a retry of the bump that
+                    // reached the exhausted epoch gets it again; anything else is fenced.
+                    if expected.is_none_or(|e| e.producer_epoch != m.last_producer_epoch) {
+                        return Err(TxnError::ProducerFenced);
+                    }
                 } else {
                     let bumped = m.producer_epoch + 1;
                     match expected {

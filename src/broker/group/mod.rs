@@ -47,6 +47,7 @@ mod consumer;
 pub mod error;
 mod offsets;
 pub mod state;
+mod txn_offsets;
 pub mod types;
 
 use std::collections::BTreeMap;

@@ -952,3 +952,236 @@ proptest! {
         prop_assert_eq!(got, live);
     }
 }
+
+#[test]
+fn hundred_thousand_records_over_a_thousand_keys() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path(), cfg(256 * 1024)).unwrap();
+    let mut last: HashMap<u32, (i64, bool)> = HashMap::new();
+    let mut offset = 0i64;
+    for b in 0..1_000u32 {
+        let mut builder = BatchBuilder::new(Compression::Lz4);
+        for i in 0..100u32 {
+            let n = b * 100 + i;
+            let k = (n.wrapping_mul(2_654_435_761) >> 7) % 1_000;
+            let tombstone = n % 97 == 0;
+            let value = format!("value-{n}-{}", "x".repeat((n % 50) as usize));
+            let value = (!tombstone).then_some(value.as_bytes());
+            builder
+                .push(
+                    Some(format!("key-{k}").as_bytes()),
+                    value,
+                    &[],
+                    1_000 + b as i64,
+                )
+                .unwrap();
+            last.insert(k, (offset, !tombstone));
+            offset += 1;
+        }
+        log.append(
+            BytesMut::from(&builder.build().unwrap()[..]),
+            0,
+            TimestampType::CreateTime,
+        )
+        .unwrap();
+    }
+    log.roll_now().unwrap();
+    let size_before = log.size_bytes();
+    let stats = log.compact(1_000_000).unwrap();
+    assert_eq!(stats.records_read, 100_000);
+    let got: BTreeMap<i64, bool> = read_all(&log)
+        .iter()
+        .map(|r| (r.offset, r.value.is_some()))
+        .collect();
+    let want: BTreeMap<i64, bool> = last.values().copied().collect();
+    assert_eq!(got, want);
+    assert!(
+        log.size_bytes() * 20 < size_before,
+        "{} vs {size_before}",
+        log.size_bytes()
+    );
+    // After delete.retention.ms the tombstones are gone too.
+    log.compact(1_000_000 + RETENTION).unwrap();
+    let got: BTreeMap<i64, bool> = read_all(&log)
+        .iter()
+        .map(|r| (r.offset, r.value.is_some()))
+        .collect();
+    let live: BTreeMap<i64, bool> = want.into_iter().filter(|(_, v)| *v).collect();
+    assert_eq!(got, live);
+    assert_eq!(log.log_end_offset(), 100_000);
+}
+
+// ---- SIGKILL during cleaning ----
+
+/// The records of batch `tag`: (key, tombstone?) for each of 5 records.
+fn crash_records(tag: u64) -> Vec<(String, bool)> {
+    (0..5)
+        .map(|i| {
+            let n = tag * 5 + i;
+            (format!("key-{}", n % 23), i == 4 && tag % 3 == 0)
+        })
+        .collect()
+}
+
+fn crash_cfg() -> LogConfig {
+    cfg(6_000)
+}
+
+/// Child side of the SIGKILL test: appends batches tagged in a header, compacting every other
+/// batch, and prints "<tag> <base offset>" once each append returned.
+#[test]
+#[ignore = "run only as the child process of a_kill_during_cleaning_leaves_a_consistent_log"]
+fn crash_child_cleaner() {
+    let Ok(dir) = std::env::var("SKIFF_CLEAN_CRASH_DIR") else {
+        return;
+    };
+    let log = Log::open(Path::new(&dir), crash_cfg()).unwrap();
+    let start: u64 = std::env::var("SKIFF_CLEAN_CRASH_START")
+        .unwrap()
+        .parse()
+        .unwrap();
+    let stdout = std::io::stdout();
+    for tag in start.. {
+        let mut b = BatchBuilder::new(Compression::None);
+        for (i, (k, tombstone)) in crash_records(tag).into_iter().enumerate() {
+            let header = skiff::storage::Header {
+                key: "tag".into(),
+                value: Some(Bytes::from(format!("{tag}-{i}"))),
+            };
+            let value = format!("v{tag}");
+            b.push(
+                Some(k.as_bytes()),
+                (!tombstone).then_some(value.as_bytes()),
+                &[header],
+                tag as i64,
+            )
+            .unwrap();
+        }
+        let info = log
+            .append(
+                BytesMut::from(&b.build().unwrap()[..]),
+                0,
+                TimestampType::CreateTime,
+            )
+            .unwrap();
+        {
+            use std::io::Write;
+            let mut out = stdout.lock();
+            writeln!(out, "{tag} {}", info.base_offset).unwrap();
+            out.flush().unwrap();
+        }
+        if tag % 2 == 0 {
+            log.compact(tag as i64 * 10).unwrap();
+        }
+    }
+}
+
+#[test]
+fn a_kill_during_cleaning_leaves_a_consistent_log() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    // Acknowledged batches: tag → base offset.
+    let mut acked: BTreeMap<u64, i64> = BTreeMap::new();
+    let mut next_tag = 0u64;
+    for (round, &lines) in [150usize, 37, 400, 91, 260, 13, 333, 70].iter().enumerate() {
+        let mut child = Command::new(&exe)
+            .args([
+                "--exact",
+                "crash_child_cleaner",
+                "--ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
+            .env("SKIFF_CLEAN_CRASH_DIR", dir.path())
+            .env("SKIFF_CLEAN_CRASH_START", next_tag.to_string())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        let mut got = 0;
+        while got < lines {
+            line.clear();
+            if reader.read_line(&mut line).unwrap() == 0 {
+                break;
+            }
+            let mut parts = line.split_whitespace();
+            let (Some(Ok(tag)), Some(Ok(off))) = (
+                parts.next().map(str::parse::<u64>),
+                parts.next().map(str::parse::<i64>),
+            ) else {
+                continue;
+            };
+            acked.insert(tag, off);
+            next_tag = tag + 1;
+            got += 1;
+        }
+        assert_eq!(got, lines, "round {round}: child ended early");
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let interrupted: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".cleaned") || n.ends_with(".swap") || n.ends_with(".deleted"))
+            .collect();
+        eprintln!("round {round}: killed with cleaner files {interrupted:?}");
+
+        let log = Log::open(dir.path(), crash_cfg()).unwrap();
+        let leftovers: Vec<String> = fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".cleaned") || n.ends_with(".swap") || n.ends_with(".deleted"))
+            .collect();
+        assert!(leftovers.is_empty(), "round {round}: {leftovers:?}");
+        // Read every batch (CRC-checked) and the tag header of every record.
+        let mut present: BTreeMap<i64, (String, bool)> = BTreeMap::new();
+        let mut next = log.log_start_offset();
+        while next < log.log_end_offset() {
+            let chunk = log.read(next, 1 << 20).unwrap();
+            for item in split_batches(&chunk) {
+                let (h, bytes) = item.unwrap();
+                let batch = MessageBatch::from_bytes(chunk.slice_ref(bytes)).unwrap();
+                for m in batch.messages().unwrap() {
+                    let tag = std::str::from_utf8(m.headers[0].value.as_deref().unwrap()).unwrap();
+                    let (t, i) = tag.split_once('-').unwrap();
+                    let (t, i): (u64, usize) = (t.parse().unwrap(), i.parse().unwrap());
+                    let (k, tombstone) = crash_records(t)[i].clone();
+                    assert_eq!(m.key.as_deref(), Some(k.as_bytes()), "record {tag}");
+                    assert_eq!(m.value.is_none(), tombstone, "record {tag}");
+                    if let Some(base) = acked.get(&t) {
+                        assert_eq!(m.offset, base + i as i64, "record {tag}");
+                    }
+                    present.insert(m.offset, (k, tombstone));
+                }
+                next = h.next_offset();
+            }
+        }
+        // The latest acknowledged record of each key survives (or a later one of that key
+        // does); a key never comes back after its tombstone went.
+        let mut latest: HashMap<String, (i64, bool)> = HashMap::new();
+        for (tag, base) in &acked {
+            for (i, (k, tombstone)) in crash_records(*tag).into_iter().enumerate() {
+                latest.insert(k, (base + i as i64, tombstone));
+            }
+        }
+        for (k, (off, tombstone)) in &latest {
+            let later = present.range(off + 1..).any(|(_, (pk, _))| pk == k);
+            if !tombstone {
+                assert!(
+                    present.contains_key(off) || later,
+                    "round {round}: {k}@{off} lost"
+                );
+            } else if !present.contains_key(off) && !later {
+                assert!(
+                    !present.values().any(|(pk, _)| pk == k),
+                    "round {round}: {k} resurrected after its tombstone at {off}"
+                );
+            }
+        }
+        drop(log);
+        next_tag += 1_000; // unacknowledged tags may be on disk; never reuse them
+    }
+}

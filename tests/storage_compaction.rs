@@ -964,7 +964,7 @@ fn hundred_thousand_records_over_a_thousand_keys() {
         for i in 0..100u32 {
             let n = b * 100 + i;
             let k = (n.wrapping_mul(2_654_435_761) >> 7) % 1_000;
-            let tombstone = n % 97 == 0;
+            let tombstone = n.is_multiple_of(97);
             let value = format!("value-{n}-{}", "x".repeat((n % 50) as usize));
             let value = (!tombstone).then_some(value.as_bytes());
             builder
@@ -1018,7 +1018,7 @@ fn crash_records(tag: u64) -> Vec<(String, bool)> {
     (0..5)
         .map(|i| {
             let n = tag * 5 + i;
-            (format!("key-{}", n % 23), i == 4 && tag % 3 == 0)
+            (format!("key-{}", n % 23), i == 4 && tag.is_multiple_of(3))
         })
         .collect()
 }
@@ -1070,7 +1070,7 @@ fn crash_child_cleaner() {
             writeln!(out, "{tag} {}", info.base_offset).unwrap();
             out.flush().unwrap();
         }
-        if tag % 2 == 0 {
+        if tag.is_multiple_of(2) {
             log.compact(tag as i64 * 10).unwrap();
         }
     }

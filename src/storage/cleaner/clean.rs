@@ -14,7 +14,7 @@ use super::offset_map::OffsetMap;
 use super::plan::{cleanable_range, overlapping, CleanableRange};
 use super::segment_io::{CleanedSegmentWriter, SegmentView};
 use super::{CleanerConfig, CompactionStats};
-use crate::storage::error::Result;
+use crate::storage::error::{Result, StorageError};
 use crate::storage::log::Log;
 use crate::storage::record::BatchHeader;
 use crate::storage::types::MessageBatch;
@@ -146,7 +146,12 @@ pub fn clean_log(
                 let batch = MessageBatch::from_parts(bytes, h);
                 for r in batch.records(cfg.max_decompressed)? {
                     let r = r?;
-                    let offset = h.base_offset + i64::from(r.offset_delta);
+                    let offset = h
+                        .base_offset
+                        .checked_add(i64::from(r.offset_delta))
+                        .ok_or_else(|| {
+                            StorageError::InvalidBatch("record offset overflows".into())
+                        })?;
                     if let (Some(key), true) = (&r.key, offset >= first_dirty && offset < end) {
                         map.put(key, offset)?;
                     }

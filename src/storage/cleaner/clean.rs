@@ -195,10 +195,7 @@ pub fn clean_log(
             &mut stats,
         ) {
             Ok(true) => {}
-            Ok(false) => {
-                complete = false;
-                files::discard_cleaned(&dir, base)?;
-            }
+            Ok(false) => complete = false,
             Err(e) => {
                 if let Err(d) = files::discard_cleaned(&dir, base) {
                     tracing::warn!(error = %d, "removing an abandoned cleaned segment");
@@ -220,6 +217,18 @@ pub fn clean_log(
     if complete && checkpoint_offset != Some(stats.end_offset) {
         checkpoint::write(&dir, stats.end_offset)?;
     }
+    tracing::info!(
+        log = %dir.display(),
+        dirty = ?(stats.first_dirty_offset, stats.end_offset),
+        segments = stats.segments_cleaned,
+        bytes_read = stats.bytes_read,
+        bytes_written = stats.bytes_written,
+        records_read = stats.records_read,
+        records_retained = stats.records_retained,
+        spilled = stats.offset_map_spilled,
+        complete,
+        "cleaned log"
+    );
     Ok(Some(stats))
 }
 
@@ -271,10 +280,109 @@ fn clean_group(
     let written = w.size();
     w.finish()?;
     if !log.replace_cleaned(group)? {
-        return Ok(false);
+        files::discard_cleaned(dir, first.base_offset)?;
+        // Retention may have deleted the whole group meanwhile: then there is nothing left
+        // to clean there, and the pass is still complete.
+        let now = log.cleaner_view()?;
+        let gone = group
+            .iter()
+            .all(|g| now.segments.iter().all(|s| s.base_offset != g.base_offset));
+        return Ok(gone);
     }
     stats.segments_cleaned += group.len() as u64;
     stats.segments_written += 1;
     stats.bytes_written += written;
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::storage::config::{CleanupPolicy, LogConfig};
+    use crate::storage::log::TimestampType;
+    use crate::storage::record::BatchBuilder;
+    use crate::storage::{Compression, FsyncPolicy};
+    use bytes::BytesMut;
+
+    fn open(dir: &Path) -> Log {
+        let config = LogConfig {
+            segment_ms: None,
+            fsync: FsyncPolicy::Never,
+            cleanup_policy: CleanupPolicy {
+                delete: true,
+                compact: true,
+            },
+            ..LogConfig::default()
+        };
+        let log = Log::open(dir, config).unwrap();
+        for i in 0..4u8 {
+            let mut b = BatchBuilder::new(Compression::None);
+            b.push(Some(b"k"), Some(&[i]), &[], 1).unwrap();
+            log.append(
+                BytesMut::from(&b.build().unwrap()[..]),
+                0,
+                TimestampType::CreateTime,
+            )
+            .unwrap();
+            log.roll_now().unwrap();
+        }
+        log
+    }
+
+    fn run_group(log: &Log, group: &[SegmentView]) -> Result<bool> {
+        let map = OffsetMap::new(1 << 20, log.dir());
+        let filter = RecordFilter {
+            map: &map,
+            now_ms: 0,
+            delete_retention_ms: 0,
+            max_decompressed: 1 << 20,
+        };
+        let mut counts = FilterCounts::default();
+        let mut stats = CompactionStats::default();
+        clean_group(
+            log,
+            log.dir(),
+            group,
+            &filter,
+            &HashMap::new(),
+            &CleanerConfig::default(),
+            &log.config(),
+            &mut counts,
+            &mut stats,
+        )
+    }
+
+    fn cleaned_files(dir: &Path) -> usize {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                let name = e.as_ref().unwrap().file_name();
+                name.to_string_lossy().ends_with(".cleaned")
+            })
+            .count()
+    }
+
+    #[test]
+    fn a_group_deleted_by_retention_meanwhile_counts_as_done() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path());
+        let view = log.cleaner_view().unwrap();
+        log.delete_oldest_segments(1).unwrap();
+        assert!(run_group(&log, &view.segments[..1]).unwrap());
+        assert_eq!(cleaned_files(dir.path()), 0);
+    }
+
+    #[test]
+    fn a_group_changed_meanwhile_is_left_and_the_pass_incomplete() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = open(dir.path());
+        let view = log.cleaner_view().unwrap();
+        log.delete_oldest_segments(1).unwrap();
+        // Segments 0 and 1 were snapshotted together; 1 is still there.
+        assert!(!run_group(&log, &view.segments[..2]).unwrap());
+        assert_eq!(cleaned_files(dir.path()), 0);
+        assert_eq!(log.segment_infos().len(), 4);
+        // The active segment is never replaced.
+        assert!(!log.replace_cleaned(&view.segments[3..]).unwrap());
+    }
 }

@@ -1185,3 +1185,57 @@ fn a_kill_during_cleaning_leaves_a_consistent_log() {
         next_tag += 1_000; // unacknowledged tags may be on disk; never reuse them
     }
 }
+
+#[test]
+fn cleaning_stops_at_the_last_stable_offset_and_leaves_transactions_alone() {
+    use skiff::storage::record::{ControlRecordType, EndTxnMarker};
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path(), cfg(1 << 30)).unwrap();
+    append(&log, &[("k", Some("1"))], 1); // 0
+    log.roll_now().unwrap();
+    let mut txn = BatchBuilder::new(Compression::None)
+        .producer(9, 0, 0)
+        .transactional(true);
+    txn.push(Some(b"t"), Some(b"1"), &[], 2).unwrap();
+    txn.push(Some(b"t"), Some(b"2"), &[], 2).unwrap();
+    log.append(
+        BytesMut::from(&txn.build().unwrap()[..]),
+        0,
+        TimestampType::CreateTime,
+    )
+    .unwrap(); // 1, 2: open transaction
+    log.roll_now().unwrap();
+    append(&log, &[("k", Some("2"))], 3); // 3
+    log.roll_now().unwrap();
+    assert_eq!(log.last_stable_offset(), 1);
+    let stats = log.compact(1_000).unwrap();
+    assert_eq!(stats.end_offset, 1);
+    let offsets: Vec<i64> = read_all(&log).iter().map(|r| r.offset).collect();
+    assert_eq!(offsets, vec![0, 1, 2, 3]);
+
+    let marker = BatchBuilder::end_txn_marker(
+        0,
+        4,
+        0,
+        9,
+        0,
+        EndTxnMarker {
+            control_type: ControlRecordType::Commit,
+            coordinator_epoch: 0,
+        },
+    )
+    .unwrap();
+    log.append(BytesMut::from(&marker[..]), 0, TimestampType::CreateTime)
+        .unwrap(); // 4
+    log.roll_now().unwrap();
+    assert_eq!(log.last_stable_offset(), log.log_end_offset());
+    log.compact(2_000).unwrap();
+    let (records, headers) = read_all_with_headers(&log);
+    let offsets: Vec<i64> = records.iter().map(|r| r.offset).collect();
+    // k@0 is gone; the transactional batch (both its records) and the marker stay as written.
+    assert_eq!(offsets, vec![1, 2, 3, 4]);
+    assert!(headers.iter().any(|h| h.is_control() && h.base_offset == 4));
+    assert!(headers
+        .iter()
+        .any(|h| h.is_transactional() && !h.is_control() && h.record_count == 2));
+}

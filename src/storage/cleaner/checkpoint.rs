@@ -8,7 +8,7 @@ use std::io::ErrorKind;
 use std::path::Path;
 
 use crate::storage::error::{Result, StorageError};
-use crate::storage::leader_epoch::write_atomically;
+use crate::storage::fs_util::write_atomically;
 
 /// File name of the checkpoint inside the partition directory.
 pub const CHECKPOINT_FILE: &str = "cleaner-offset-checkpoint";

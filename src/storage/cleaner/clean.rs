@@ -47,14 +47,7 @@ impl Drop for InProgress {
 pub fn log_cleanable_range(log: &Log, now_ms: i64) -> Result<CleanableRange> {
     let view = log.cleaner_view()?;
     let checkpoint = checkpoint::read(log.dir())?;
-    Ok(cleanable_range(
-        &view.segments,
-        view.log_start_offset,
-        view.log_end_offset,
-        checkpoint,
-        &log.config(),
-        now_ms,
-    ))
+    Ok(cleanable_range(&view, checkpoint, &log.config(), now_ms))
 }
 
 /// Groups consecutive segments so that each group's total size stays within `max_bytes`
@@ -94,14 +87,7 @@ pub fn clean_log(
     }
     let view = log.cleaner_view()?;
     let checkpoint_offset = checkpoint::read(&dir)?;
-    let range = cleanable_range(
-        &view.segments,
-        view.log_start_offset,
-        view.log_end_offset,
-        checkpoint_offset,
-        &config,
-        now_ms,
-    );
+    let range = cleanable_range(&view, checkpoint_offset, &config, now_ms);
     if !force && !range.is_eligible(&config) {
         return Ok(None);
     }
@@ -117,15 +103,9 @@ pub fn clean_log(
         return Ok(Some(stats));
     };
 
-    // The last data batch of every producer: kept even when emptied, for its sequence numbers.
-    let mut producer_last: HashMap<i64, i64> = HashMap::new();
-    for seg in &view.segments {
-        seg.for_each_header(|h| {
-            if h.producer_id >= 0 && !h.is_control() {
-                producer_last.insert(h.producer_id, h.last_offset());
-            }
-        })?;
-    }
+    // The last data batch of every producer the log knows is kept even when emptied, for
+    // its sequence numbers (and the producer state rebuilt from the log on recovery).
+    let producer_last = &view.producer_last_offsets;
 
     // Key → latest offset over the dirty section.
     let mut map = OffsetMap::new(cfg.dedupe_buffer_size, &dir);
@@ -188,7 +168,7 @@ pub fn clean_log(
             &dir,
             group,
             &filter,
-            &producer_last,
+            producer_last,
             cfg,
             &config,
             &mut counts,

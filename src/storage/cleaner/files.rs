@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 
 use super::offset_map::{remove_spill_dir, SPILL_DIR_NAME};
 use crate::storage::error::{Result, StorageError};
+use crate::storage::fs_util::sync_dir;
 use crate::storage::record::{BatchHeader, BATCH_HEADER_LEN};
 use crate::storage::segment::file_stem;
 
@@ -47,11 +48,6 @@ fn rename_if_exists(from: &Path, to: &Path) -> Result<bool> {
         Err(e) if e.kind() == ErrorKind::NotFound => Ok(false),
         Err(e) => Err(e.into()),
     }
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    fs::File::open(dir)?.sync_all()?;
-    Ok(())
 }
 
 /// Removes the `.cleaned` files of `base`, if any.

@@ -1,7 +1,7 @@
 //! Which part of a log a cleaning pass may touch, and whether the log is due for one
 //! (Kafka's `LogCleanerManager.cleanableOffsets`, `LogToClean` and `maxCompactionDelay`).
 
-use super::segment_io::SegmentView;
+use super::segment_io::{LogView, SegmentView};
 use crate::storage::config::LogConfig;
 
 /// The cleanable portion of a log at some instant.
@@ -9,8 +9,9 @@ use crate::storage::config::LogConfig;
 pub struct CleanableRange {
     /// Where the dirty section starts (the cleaner checkpoint, or the log start offset).
     pub first_dirty_offset: i64,
-    /// Where cleaning must stop: the active segment's base offset, or the first segment with
-    /// a record younger than `min.compaction.lag.ms`. Always a segment's base offset.
+    /// Where cleaning must stop: the active segment's base offset, the first segment with a
+    /// record younger than `min.compaction.lag.ms`, or the segment holding the last stable
+    /// offset, whichever comes first. Always a segment's base offset.
     pub first_uncleanable_offset: i64,
     /// Bytes of the segments before the dirty section.
     pub clean_bytes: u64,
@@ -61,19 +62,18 @@ pub fn overlapping(
     })
 }
 
-/// Works out the cleanable range of a log. `segments` are all the log's segments, the
-/// active one last; `checkpoint` is the stored first dirty offset.
+/// Works out the cleanable range of a log from a snapshot of it; `checkpoint` is the stored
+/// first dirty offset.
 pub fn cleanable_range(
-    segments: &[SegmentView],
-    log_start_offset: i64,
-    log_end_offset: i64,
+    view: &LogView,
     checkpoint: Option<i64>,
     config: &LogConfig,
     now_ms: i64,
 ) -> CleanableRange {
+    let segments = &view.segments[..];
     let first_dirty = match checkpoint {
-        Some(c) if c >= log_start_offset && c <= log_end_offset => c,
-        _ => log_start_offset,
+        Some(c) if c >= view.log_start_offset && c <= view.log_end_offset => c,
+        _ => view.log_start_offset,
     };
     let Some((active, closed)) = segments.split_last() else {
         return CleanableRange {
@@ -87,6 +87,14 @@ pub fn cleanable_range(
     // Closed segments holding dirty records.
     let dirty: Vec<&SegmentView> = overlapping(closed, first_dirty, i64::MAX).collect();
     let mut uncleanable = active.base_offset;
+    // Never past the last stable offset: stop at the segment holding it.
+    if let Some(s) = segments
+        .iter()
+        .rev()
+        .find(|s| s.base_offset <= view.last_stable_offset)
+    {
+        uncleanable = uncleanable.min(s.base_offset);
+    }
     let min_lag = config.min_compaction_lag_ms.max(0);
     if min_lag > 0 {
         let cutoff = now_ms.saturating_sub(min_lag);

@@ -56,22 +56,6 @@ impl SegmentView {
             io_buffer: io_buffer.max(BATCH_HEADER_LEN),
         }
     }
-
-    /// Calls `f` with the header of every batch (headers only: no CRC check).
-    pub fn for_each_header(&self, mut f: impl FnMut(&BatchHeader)) -> Result<()> {
-        let mut pos = 0u64;
-        let mut buf = [0u8; BATCH_HEADER_LEN];
-        while pos + BATCH_HEADER_LEN as u64 <= self.size {
-            self.file.read_exact_at(&mut buf, pos)?;
-            let h = BatchHeader::parse(&buf)?;
-            if pos + h.total_len() as u64 > self.size {
-                break;
-            }
-            f(&h);
-            pos += h.total_len() as u64;
-        }
-        Ok(())
-    }
 }
 
 /// Sequential reader of the batches of a segment file up to a fixed size.
@@ -248,4 +232,9 @@ pub struct LogView {
     pub log_start_offset: i64,
     /// The log end offset.
     pub log_end_offset: i64,
+    /// The last stable offset (cleaning never passes the segment holding it).
+    pub last_stable_offset: i64,
+    /// Producer id → last offset of its last data batch, for the producers the log's
+    /// producer state knows (Kafka's `lastRecordsOfActiveProducers`).
+    pub producer_last_offsets: std::collections::HashMap<i64, i64>,
 }

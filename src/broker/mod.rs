@@ -1,0 +1,3 @@
+//! The broker: partition registry, group coordinator, producer state.
+
+pub mod group;

@@ -3,8 +3,9 @@
 //!
 //! A pass (Kafka's `Cleaner.doClean`):
 //! 1. works out the dirty section, from the cleaner checkpoint (`cleaner-offset-checkpoint`
-//!    in the partition directory) up to the first uncleanable offset: the active segment, or
-//!    the first segment holding a record younger than `min.compaction.lag.ms`;
+//!    in the partition directory) up to the first uncleanable offset: the active segment,
+//!    the segment holding the last stable offset, or the first segment holding a record
+//!    younger than `min.compaction.lag.ms`, whichever comes first;
 //! 2. indexes key → latest offset over the dirty section in an [`OffsetMap`], which spills
 //!    into a temporary keyed state store when the keys exceed the memory budget
 //!    (`log.cleaner.dedupe.buffer.size`), so a pass always covers the whole dirty section;
@@ -16,10 +17,12 @@
 //!
 //! Tombstones (null values) survive the pass that first sees them and get a delete horizon
 //! (KIP-534: batch attribute 0x40, base timestamp = now + `delete.retention.ms`); a later
-//! pass after the horizon removes them. Emptied batches are dropped, except the last data
-//! batch of each producer (idempotence state) and the last batch of each cleaned segment
-//! (its end offset). Control and transactional batches are left untouched for now:
-//! transaction-aware cleaning (aborted data, marker removal) comes with transactions.
+//! pass after the horizon removes them. Keyless records are removed. Emptied batches are
+//! dropped, except the last data batch of each producer the log's producer state knows
+//! (idempotence) and the last batch of each cleaned segment (so the segment keeps its end
+//! offset, which is also how a restart tells what an interrupted swap replaced). Control
+//! and transactional batches are left untouched and unindexed for now: transaction-aware
+//! cleaning (dropping aborted data, removing markers after the horizon) is still to come.
 //!
 //! The background [`LogCleaner`] picks the filthiest eligible log (dirty ratio above
 //! `min.cleanable.dirty.ratio`, or a dirty record older than `max.compaction.lag.ms`) every

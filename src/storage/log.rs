@@ -126,6 +126,7 @@ impl Log {
     /// the active segment is re-read and CRC-checked, a torn tail truncated, indexes rebuilt.
     pub fn open(dir: &Path, config: LogConfig) -> Result<Log> {
         fs::create_dir_all(dir)?;
+        crate::storage::cleaner::files::recover_leftovers(dir)?;
         let clean_marker = dir.join(CLEAN_SHUTDOWN_FILE);
         let clean = clean_marker.exists();
         let mut bases = Vec::new();
@@ -242,6 +243,10 @@ impl Log {
             });
         }
         let incoming = BatchHeader::parse_and_validate(&batch)?;
+        if config.cleanup_policy.compact {
+            let name = crate::storage::cleaner::partition_name(&self.dir);
+            crate::storage::cleaner::validate_keys(&batch, &name, DEFAULT_MAX_DECOMPRESSED)?;
+        }
         let marker = if incoming.is_control() {
             control_marker(&batch)?
         } else {
@@ -712,6 +717,91 @@ impl Log {
     /// Whether the log has been closed.
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// Compacts the log now (the seed's `Compact()`), as if the time were `now_ms`: keeps
+    /// the latest record of each key in the closed segments, whatever the dirty ratio. Uses
+    /// the default [`CleanerConfig`](crate::storage::cleaner::CleanerConfig); a log whose
+    /// `cleanup.policy` lacks `compact` is left alone.
+    pub fn compact(&self, now_ms: i64) -> Result<crate::storage::cleaner::CompactionStats> {
+        crate::storage::cleaner::Cleaner::default().clean(self, now_ms)
+    }
+
+    /// [`Log::compact`] at the wall-clock time.
+    pub fn compact_now(&self) -> Result<crate::storage::cleaner::CompactionStats> {
+        self.compact(now_ms())
+    }
+
+    /// A snapshot of the segments for the cleaner (closed segments never change, so it may
+    /// read them afterwards without the lock).
+    pub(crate) fn cleaner_view(&self) -> Result<crate::storage::cleaner::LogView> {
+        let inner = self.inner.read();
+        self.check_open()?;
+        Ok(crate::storage::cleaner::LogView {
+            segments: inner
+                .segments
+                .iter()
+                .map(crate::storage::cleaner::SegmentView::of)
+                .collect(),
+            log_start_offset: inner.log_start_offset,
+            log_end_offset: inner.next_offset(),
+            last_stable_offset: inner
+                .producers
+                .first_unstable_offset()
+                .map_or(inner.next_offset(), |o| o.min(inner.next_offset())),
+            producer_last_offsets: inner
+                .producers
+                .producers()
+                .filter_map(|(id, e)| e.batches.back().map(|b| (*id, b.last_offset)))
+                .collect(),
+        })
+    }
+
+    /// Swaps the cleaned segment written for `old` (its `.cleaned` files) in place of the
+    /// segments of `old`, under the write lock so no reader sees a half-done swap. Returns
+    /// false, changing nothing, if those segments are no longer exactly as snapshotted.
+    pub(crate) fn replace_cleaned(
+        &self,
+        old: &[crate::storage::cleaner::SegmentView],
+    ) -> Result<bool> {
+        use crate::storage::cleaner::files;
+        let Some(first) = old.first() else {
+            return Ok(false);
+        };
+        let mut inner = self.inner.write();
+        self.check_open()?;
+        let Some(at) = inner
+            .segments
+            .iter()
+            .position(|s| s.base_offset() == first.base_offset)
+        else {
+            return Ok(false);
+        };
+        let until = at + old.len();
+        // The active segment is never replaced.
+        if until >= inner.segments.len() {
+            return Ok(false);
+        }
+        let same = inner.segments[at..until].iter().zip(old).all(|(s, v)| {
+            s.base_offset() == v.base_offset
+                && s.size() == v.size
+                && s.next_offset() == v.next_offset
+        });
+        if !same {
+            return Ok(false);
+        }
+        let bases: Vec<i64> = old.iter().map(|v| v.base_offset).collect();
+        files::commit_swap(&self.dir, first.base_offset)?;
+        files::retire_segments(&self.dir, &bases)?;
+        files::finish_swap(&self.dir, first.base_offset)?;
+        // Until the new segment is open the old ones keep serving reads (their handles stay
+        // valid after the renames); on failure a restart completes the swap from disk.
+        let (segment, _) = Segment::open(&self.dir, first.base_offset, false)?;
+        let retired: Vec<Segment> = inner.segments.splice(at..until, [segment]).collect();
+        drop(inner);
+        drop(retired);
+        files::delete_retired(&self.dir, &bases)?;
+        Ok(true)
     }
 }
 

@@ -1,6 +1,7 @@
 //! The storage engine: partition logs (segments, indexes, leader epochs), the record
 //! batch codec, and the keyed state store (WAL, MemTable, SSTable).
 
+pub mod cleaner;
 pub mod config;
 pub mod error;
 pub mod fs_util;
@@ -16,7 +17,9 @@ pub mod retention;
 pub mod segment;
 pub mod types;
 
+pub use cleaner::{Cleaner, CleanerConfig, CompactionStats, LogCleaner};
 pub use config::{CleanupPolicy, LogConfig, StorageConfig};
+pub use error::RecordError;
 pub use error::{Result, StorageError};
 pub use fsync::FsyncPolicy;
 pub use log::{AppendInfo, Log, SegmentInfo, TimestampType};

@@ -44,6 +44,7 @@ pub struct Storage {
     create_lock: Mutex<()>,
     flusher: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
     retention: RetentionManager,
+    cleaner: Mutex<Option<crate::storage::cleaner::LogCleaner>>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -80,6 +81,7 @@ impl Storage {
             create_lock: Mutex::new(()),
             flusher: Mutex::new(None),
             retention: RetentionManager::new(RetentionConfig::default()),
+            cleaner: Mutex::new(None),
         };
         for entry in storage.logs.iter() {
             let (topic, partition) = entry.key();
@@ -205,6 +207,7 @@ impl Storage {
 
     /// Stops the flusher and closes every log cleanly.
     pub fn close(&self) -> Result<()> {
+        self.stop_cleaner();
         self.retention.stop();
         if let Some((stop, handle)) = self.flusher.lock().take() {
             drop(stop);
@@ -228,5 +231,46 @@ impl Drop for Storage {
             drop(stop);
             let _ = handle.join();
         }
+    }
+}
+
+/// Log compaction on the partitions of a storage.
+impl Storage {
+    /// Compacts one partition's log now (the seed's `Compact(partition)`), whatever its dirty
+    /// ratio; a log whose `cleanup.policy` lacks `compact` is left alone.
+    pub fn compact(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> Result<crate::storage::cleaner::CompactionStats> {
+        let log = self
+            .get(topic, partition)
+            .ok_or_else(|| StorageError::UnknownPartition(format!("{topic}-{partition}")))?;
+        log.compact_now()
+    }
+
+    /// Starts the background log cleaner over every compacted partition (replacing a running
+    /// one). It is stopped by [`Storage::stop_cleaner`] and on close.
+    pub fn start_cleaner(&self, config: crate::storage::cleaner::CleanerConfig) -> Result<()> {
+        self.stop_cleaner();
+        let logs = Arc::clone(&self.logs);
+        let source: crate::storage::cleaner::manager::LogSource =
+            Arc::new(move || logs.iter().map(|e| Arc::clone(e.value())).collect());
+        let cleaner = crate::storage::cleaner::LogCleaner::start(config, source)?;
+        *self.cleaner.lock() = Some(cleaner);
+        Ok(())
+    }
+
+    /// Stops the background log cleaner, waiting for a pass in progress.
+    pub fn stop_cleaner(&self) {
+        let cleaner = self.cleaner.lock().take();
+        if let Some(c) = cleaner {
+            c.stop();
+        }
+    }
+
+    /// Whether the background log cleaner runs.
+    pub fn cleaner_running(&self) -> bool {
+        self.cleaner.lock().is_some()
     }
 }

@@ -119,3 +119,22 @@ fn segments_roll_by_age_of_their_first_batch() {
     assert_eq!(segs.len(), 2);
     assert_eq!(segs[1].base_offset, 1);
 }
+
+#[test]
+fn old_timestamps_do_not_roll_a_segment_per_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = config();
+    config.segment_bytes = 1 << 30;
+    config.segment_ms = Some(Duration::from_secs(3600));
+    let log = Log::open(dir.path(), config).unwrap();
+    // Replayed data from 2023, one minute apart: well within segment.ms of each other.
+    for i in 0..5 {
+        log.append(
+            batch(i, 1, 1_690_000_000_000 + i as i64 * 60_000),
+            0,
+            TimestampType::CreateTime,
+        )
+        .unwrap();
+    }
+    assert_eq!(log.segment_infos().len(), 1);
+}

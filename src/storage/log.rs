@@ -272,7 +272,7 @@ impl Log {
             set_log_append_time(&mut batch, log_append_time);
         }
         let h = BatchHeader::parse(&batch)?;
-        if self.should_roll(&inner, &config, batch.len()) {
+        if self.should_roll(&inner, &config, batch.len(), h.max_timestamp) {
             self.roll(&mut inner)?;
         }
         inner.epochs.assign(leader_epoch, base)?;
@@ -305,7 +305,13 @@ impl Log {
         Ok(info)
     }
 
-    fn should_roll(&self, inner: &LogInner, config: &LogConfig, incoming: usize) -> bool {
+    fn should_roll(
+        &self,
+        inner: &LogInner,
+        config: &LogConfig,
+        incoming: usize,
+        incoming_max_timestamp: i64,
+    ) -> bool {
         let active = inner.active();
         if active.size() == 0 {
             return false;
@@ -313,8 +319,20 @@ impl Log {
         if active.size() + incoming as u64 > config.segment_bytes {
             return true;
         }
-        match (config.segment_ms, active.first_timestamp()) {
-            (Some(ms), Some(first)) => now_ms().saturating_sub(first) > ms.as_millis() as i64,
+        // A compacted topic rolls by max.compaction.lag.ms too, so that old records become
+        // cleanable in time (as Kafka caps segment.ms for such topics).
+        let mut roll_ms = config.segment_ms.map(|d| d.as_millis() as i64);
+        if config.cleanup_policy.compact && config.max_compaction_lag_ms < i64::MAX {
+            roll_ms = Some(roll_ms.map_or(config.max_compaction_lag_ms, |ms| {
+                ms.min(config.max_compaction_lag_ms)
+            }));
+        }
+        match (roll_ms, active.first_timestamp()) {
+            // As Kafka: the incoming batch's timestamp against the segment's first batch, so
+            // replayed old data doesn't roll a segment per batch.
+            (Some(ms), Some(first)) if first >= 0 => {
+                incoming_max_timestamp.saturating_sub(first) > ms
+            }
             _ => false,
         }
     }
@@ -498,10 +516,21 @@ impl Log {
     /// The first batch whose max timestamp is ≥ `timestamp`: its stored bytes. Kafka's
     /// "first offset with timestamp ≥ target" is the first record in it that qualifies.
     pub fn find_batch_by_timestamp(&self, timestamp: i64) -> Result<Option<Bytes>> {
+        self.find_batch_by_timestamp_from(timestamp, 0)
+    }
+
+    /// Like [`Log::find_batch_by_timestamp`], considering only batches that end at or after
+    /// `min_offset`.
+    fn find_batch_by_timestamp_from(
+        &self,
+        timestamp: i64,
+        min_offset: i64,
+    ) -> Result<Option<Bytes>> {
         let inner = self.inner.read();
         self.check_open()?;
+        let min_offset = min_offset.max(inner.log_start_offset);
         for seg in &inner.segments {
-            if let Some((pos, h)) = seg.find_by_timestamp(timestamp, inner.log_start_offset)? {
+            if let Some((pos, h)) = seg.find_by_timestamp(timestamp, min_offset)? {
                 return Ok(Some(seg.read_at(pos, h.total_len())?));
             }
         }
@@ -530,18 +559,23 @@ impl Log {
     /// ListOffsets by timestamp: the first record at or after the log start whose timestamp is
     /// ≥ `timestamp`, as `(offset, timestamp)`; `None` when no record qualifies.
     pub fn find_offset_by_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
-        let Some(bytes) = self.find_batch_by_timestamp(timestamp)? else {
-            return Ok(None);
-        };
-        let start = self.log_start_offset();
-        let batch = MessageBatch::from_bytes(bytes)?;
-        for m in batch.message_iter(DEFAULT_MAX_DECOMPRESSED)? {
-            let m = m?;
-            if m.offset >= start && m.timestamp >= timestamp {
-                return Ok(Some((m.offset, m.timestamp)));
+        let mut from = 0;
+        loop {
+            let Some(bytes) = self.find_batch_by_timestamp_from(timestamp, from)? else {
+                return Ok(None);
+            };
+            let start = self.log_start_offset();
+            let batch = MessageBatch::from_bytes(bytes)?;
+            for m in batch.message_iter(DEFAULT_MAX_DECOMPRESSED)? {
+                let m = m?;
+                if m.offset >= start && m.timestamp >= timestamp {
+                    return Ok(Some((m.offset, m.timestamp)));
+                }
             }
+            // No record of this batch qualifies (emptied by compaction, or below the log
+            // start): look further on.
+            from = batch.last_offset() + 1;
         }
-        Ok(Some((batch.last_offset(), batch.timestamp())))
     }
 
     /// ListOffsets MAX_TIMESTAMP: the first record carrying the largest timestamp in the log,
@@ -552,6 +586,10 @@ impl Log {
         };
         let batch = MessageBatch::from_bytes(bytes)?;
         let mut best: Option<(i64, i64)> = None;
+        if batch.record_count() == 0 {
+            // A batch emptied by compaction keeps its header: report its last offset.
+            return Ok(Some((batch.last_offset(), batch.timestamp())));
+        }
         for m in batch.message_iter(DEFAULT_MAX_DECOMPRESSED)? {
             let m = m?;
             if best.is_none_or(|(_, ts)| m.timestamp > ts) {

@@ -1,0 +1,55 @@
+//! OffsetForLeaderEpoch: the end offset of a leader epoch, for consumers validating their
+//! position after a leader change.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::offset_for_leader_epoch_response::{
+    EpochEndOffset, OffsetForLeaderTopicResult,
+};
+use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
+
+use super::error::{code, leader_epoch_check, NONE};
+use super::ApiContext;
+use crate::broker::LEADER_EPOCH;
+
+/// Answers an OffsetForLeaderEpoch request (v2–v4).
+pub fn handle(ctx: &ApiContext, req: OffsetForLeaderEpochRequest) -> OffsetForLeaderEpochResponse {
+    let topics = req
+        .topics
+        .into_iter()
+        .map(|t| {
+            let name = t.topic.0.as_str().to_string();
+            let partitions = t
+                .partitions
+                .into_iter()
+                .map(|p| {
+                    let mut r = EpochEndOffset::default()
+                        .with_partition(p.partition)
+                        .with_leader_epoch(-1)
+                        .with_end_offset(-1);
+                    let Some(log) = ctx.replicas.log(&name, p.partition) else {
+                        r.error_code = code(ResponseError::UnknownTopicOrPartition);
+                        return r;
+                    };
+                    let epoch_error = leader_epoch_check(p.current_leader_epoch, LEADER_EPOCH);
+                    if epoch_error != NONE {
+                        r.error_code = epoch_error;
+                        return r;
+                    }
+                    let (epoch, end) = if p.leader_epoch == LEADER_EPOCH {
+                        // The current epoch ends at the log end offset.
+                        (LEADER_EPOCH, log.log_end_offset())
+                    } else {
+                        log.end_offset_for_epoch(p.leader_epoch)
+                    };
+                    r.leader_epoch = epoch;
+                    r.end_offset = end;
+                    r
+                })
+                .collect();
+            OffsetForLeaderTopicResult::default()
+                .with_topic(t.topic)
+                .with_partitions(partitions)
+        })
+        .collect();
+    OffsetForLeaderEpochResponse::default().with_topics(topics)
+}

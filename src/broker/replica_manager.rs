@@ -1,0 +1,105 @@
+//! The replica manager: every partition of every topic and its log. Skiff runs one broker,
+//! so this broker leads every partition, the ISR is itself, and the leader epoch is fixed.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::config::{Config, FsyncPolicyName, TimestampTypeName};
+use crate::storage::{FsyncPolicy, Log, LogConfig, Storage, TimestampType};
+
+use super::error::Result;
+use super::topics::{TopicMetadata, TopicRegistry};
+
+/// The leader epoch of every partition (one broker: leadership never changes).
+pub const LEADER_EPOCH: i32 = 0;
+
+/// Partitions and their logs.
+pub struct ReplicaManager {
+    storage: Storage,
+    topics: TopicRegistry,
+    log_config: LogConfig,
+    timestamp_type: TimestampTypeName,
+}
+
+/// The storage engine's per-log settings from the broker configuration.
+pub fn log_config(config: &Config) -> LogConfig {
+    LogConfig {
+        segment_bytes: config.log_segment_bytes,
+        segment_ms: Some(config.log_roll_ms),
+        index_interval_bytes: config.log_index_interval_bytes,
+        max_batch_bytes: config.message_max_bytes,
+        fsync: match config.log_fsync_policy {
+            FsyncPolicyName::Always => FsyncPolicy::Always,
+            FsyncPolicyName::Interval => {
+                FsyncPolicy::Interval(Duration::from_millis(config.log_fsync_interval_ms))
+            }
+            FsyncPolicyName::Never => FsyncPolicy::Never,
+        },
+    }
+}
+
+impl ReplicaManager {
+    /// Opens the data directory: the topic registry and every partition log it names.
+    pub fn open(config: &Config) -> Result<ReplicaManager> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let log_config = log_config(config);
+        let storage = Storage::open(&config.data_dir, log_config.clone())?;
+        let topics = TopicRegistry::open(&config.data_dir)?;
+        for topic in topics.list() {
+            for p in 0..topic.partitions {
+                storage.get_or_create(&topic.name, p, log_config.clone())?;
+            }
+        }
+        Ok(ReplicaManager {
+            storage,
+            topics,
+            log_config,
+            timestamp_type: config.log_message_timestamp_type,
+        })
+    }
+
+    /// The topic registry.
+    pub fn topics(&self) -> &TopicRegistry {
+        &self.topics
+    }
+
+    /// Creates a topic and its partition logs unless it exists; returns it and whether this
+    /// call created it.
+    pub fn create_topic(&self, name: &str, partitions: i32) -> Result<(Arc<TopicMetadata>, bool)> {
+        self.topics.create(name, partitions, |t| {
+            for p in 0..t.partitions {
+                self.storage
+                    .get_or_create(&t.name, p, self.log_config.clone())?;
+            }
+            Ok(())
+        })
+    }
+
+    /// The log of a partition of a registered topic.
+    pub fn log(&self, topic: &str, partition: i32) -> Option<Arc<Log>> {
+        let t = self.topics.get(topic)?;
+        if partition < 0 || partition >= t.partitions {
+            return None;
+        }
+        self.storage.get(topic, partition)
+    }
+
+    /// How appended batches are timestamped.
+    pub fn timestamp_type(&self) -> TimestampType {
+        match self.timestamp_type {
+            TimestampTypeName::CreateTime => TimestampType::CreateTime,
+            TimestampTypeName::LogAppendTime => TimestampType::LogAppendTime,
+        }
+    }
+
+    /// Flushes every log to disk.
+    pub fn flush(&self) -> Result<()> {
+        Ok(self.storage.flush()?)
+    }
+
+    /// Flushes and closes every log.
+    pub fn close(&self) -> Result<()> {
+        self.storage.flush()?;
+        Ok(self.storage.close()?)
+    }
+}

@@ -95,8 +95,11 @@ pub fn handle(ctx: &ApiContext, version: i16, req: MetadataRequest) -> MetadataR
             .unwrap_or_default()
             .into_iter()
             .map(|rt| match rt.name {
-                Some(name) => lookup_or_create(ctx, name.0.as_str(), allow_create),
-                None => match ctx.replicas.topics().get_by_id(&rt.topic_id) {
+                Some(name) if !(name.0.is_empty() && !rt.topic_id.is_nil()) => {
+                    lookup_or_create(ctx, name.0.as_str(), allow_create)
+                }
+                // v10+: a topic named by id only.
+                _ => match ctx.replicas.topics().get_by_id(&rt.topic_id) {
                     Some(t) => topic_entry(ctx, &t),
                     None => error_entry(None, rt.topic_id, code(ResponseError::UnknownTopicId)),
                 },

@@ -95,7 +95,7 @@ pub fn handle(ctx: &ApiContext, version: i16, req: MetadataRequest) -> MetadataR
             .unwrap_or_default()
             .into_iter()
             .map(|rt| match rt.name {
-                Some(name) if !(name.0.is_empty() && !rt.topic_id.is_nil()) => {
+                Some(name) if !name.0.is_empty() || rt.topic_id.is_nil() => {
                     lookup_or_create(ctx, name.0.as_str(), allow_create)
                 }
                 // v10+: a topic named by id only.

@@ -8,7 +8,7 @@ use std::time::Duration;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Header, Headers, Message, OwnedHeaders};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer, ProducerContext};
 use rdkafka::{Offset, TopicPartitionList};
 use skiff::config::Config;
 use skiff::{Broker, BrokerHandle};
@@ -76,7 +76,12 @@ pub fn test_record(i: usize) -> TestRecord {
 }
 
 /// Sends `r` to `partition`, retrying while the producer queue is full.
-pub fn send(p: &BaseProducer, topic: &str, partition: i32, r: &TestRecord) {
+pub fn send<C: ProducerContext<DeliveryOpaque = ()>>(
+    p: &BaseProducer<C>,
+    topic: &str,
+    partition: i32,
+    r: &TestRecord,
+) {
     let mut headers = OwnedHeaders::new();
     for (k, v) in &r.headers {
         headers = headers.insert(Header {

@@ -50,12 +50,25 @@ pub enum StorageError {
     /// A compression codec that is unknown or whose data does not decode.
     #[error("compression error: {0}")]
     Compression(String),
+    /// Decompressing a batch would produce more than the allowed number of bytes (a
+    /// decompression bomb, or a limit set too low).
+    #[error("decompressed records exceed the limit of {max} bytes")]
+    DecompressedTooLarge {
+        /// The limit in bytes.
+        max: usize,
+    },
     /// The topic-partition is not known to the storage.
     #[error("unknown partition {0}")]
     UnknownPartition(String),
     /// A key-value state store record failed its checks.
     #[error("state store corrupted: {0}")]
     StateCorrupted(String),
+    /// The state store was closed and takes no more calls.
+    #[error("state store is closed")]
+    StateStoreClosed,
+    /// A state store request that can never succeed (for example a key too large to frame).
+    #[error("invalid state store request: {0}")]
+    InvalidStateRequest(String),
     /// An operating-system I/O error.
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),

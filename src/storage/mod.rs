@@ -1,9 +1,21 @@
 //! The storage engine: partition logs (segments, indexes, leader epochs), the record
 //! batch codec, and the keyed state store (WAL, MemTable, SSTable).
 
+pub mod config;
 pub mod error;
+pub mod fsync;
+pub mod index;
+pub mod kv;
+pub mod leader_epoch;
+pub mod log;
+pub mod partitions;
 pub mod record;
+pub mod segment;
 pub mod types;
 
+pub use config::LogConfig;
 pub use error::{Result, StorageError};
+pub use fsync::FsyncPolicy;
+pub use log::{AppendInfo, Log, SegmentInfo, TimestampType};
+pub use partitions::{Storage, TopicPartition};
 pub use types::{Compression, Header, Message, MessageBatch, Offset};

@@ -2,6 +2,8 @@
 //! rdkafka clients pointed at it.
 #![allow(dead_code)]
 
+pub mod batches;
+
 use std::path::Path;
 use std::time::Duration;
 

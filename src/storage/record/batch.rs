@@ -211,7 +211,7 @@ pub fn rewrite_crc(buf: &mut [u8]) {
 /// stopping at the first incomplete one (a fetch may end with a partial batch).
 pub fn split_batches(mut buf: &[u8]) -> impl Iterator<Item = Result<(BatchHeader, &[u8])>> {
     std::iter::from_fn(move || {
-        if buf.len() < LOG_OVERHEAD {
+        if buf.len() < BATCH_HEADER_LEN {
             return None;
         }
         let h = match BatchHeader::parse(buf) {

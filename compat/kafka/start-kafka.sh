@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Start the reference Apache Kafka broker: one KRaft node in combined mode
+# (process.roles=broker,controller) on free loopback ports, in a fresh temp dir.
+#
+# Usage: compat/kafka/start-kafka.sh [--port PORT] [--workdir DIR] [--partitions N]
+#
+# Fetches Kafka's jars into target/kafka-libs/ on first use (Maven, cached), formats the
+# storage, starts the broker in the background, waits until it answers Kafka requests, then
+# prints shell-evaluable lines on stdout and exits (the broker keeps running):
+#   BOOTSTRAP=127.0.0.1:PORT
+#   PID=<java pid>
+#   WORKDIR=<temp dir with server.properties, data/ and kafka.log>
+# Stop it with `kill PID` (it shuts down cleanly on SIGTERM), then remove WORKDIR.
+# Env: KAFKA_HEAP_OPTS (default -Xmx512m -Xms256m), KAFKA_JVM_OPTS (extra JVM flags),
+#      KAFKA_START_TIMEOUT (seconds, default 180).
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/../lib.sh
+. "$(dirname "$0")/../lib.sh"
+
+port="" workdir="" partitions=4
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --port) port="$2"; shift 2 ;;
+    --workdir) workdir="$2"; shift 2 ;;
+    --partitions) partitions="$2"; shift 2 ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    *) die "unknown argument: $1" ;;
+  esac
+done
+
+ensure_kafka_libs
+LIBS="$KAFKA_LIBS"
+kafka_jar="$(find "$LIBS" -maxdepth 1 -name "kafka_2.13-*.jar" | head -n1)"
+KAFKA_VERSION="$(basename "$kafka_jar" .jar)"; KAFKA_VERSION="${KAFKA_VERSION#kafka_2.13-}"
+
+mapfile -t ports < <(free_ports 2)
+[ -n "$port" ] || port="${ports[0]}"
+cport="${ports[1]}"
+[ "$cport" != "$port" ] || cport="$(free_port)"
+made_workdir=0
+[ -n "$workdir" ] || made_workdir=1 workdir="$(mktemp -d "${TMPDIR:-/tmp}/skiff-compat-kafka.XXXXXX")"
+mkdir -p "$workdir/data"
+
+cat >"$workdir/server.properties" <<EOF
+process.roles=broker,controller
+node.id=1
+controller.quorum.voters=1@127.0.0.1:$cport
+listeners=PLAINTEXT://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport
+advertised.listeners=PLAINTEXT://127.0.0.1:$port
+controller.listener.names=CONTROLLER
+inter.broker.listener.name=PLAINTEXT
+listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
+log.dirs=$workdir/data
+num.partitions=$partitions
+auto.create.topics.enable=true
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=4
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+num.network.threads=2
+num.io.threads=2
+background.threads=2
+EOF
+
+cat >"$workdir/log4j2.yaml" <<EOF
+Configuration:
+  Appenders:
+    Console:
+      name: STDOUT
+      PatternLayout:
+        pattern: "[%d] %p %m (%c)%n"
+  Loggers:
+    Root:
+      level: INFO
+      AppenderRef:
+        - ref: STDOUT
+    Logger:
+      - name: kafka.request.logger
+        level: WARN
+      - name: org.apache.kafka.controller
+        level: WARN
+EOF
+
+# The *_OPTS variables hold several JVM flags: split them on spaces on purpose.
+# shellcheck disable=SC2206
+JAVA_ARGS=(
+  ${KAFKA_HEAP_OPTS:--Xmx512m -Xms256m}
+  -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:ActiveProcessorCount=2
+  -Djava.awt.headless=true
+  -Dlog4j2.configurationFile="$workdir/log4j2.yaml"
+  -Dkafka.logs.dir="$workdir"
+  ${KAFKA_JVM_OPTS:-}
+  -cp "$LIBS/*"
+)
+
+cluster_id="$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+log "formatting KRaft storage (Kafka $KAFKA_VERSION, cluster $cluster_id) in $workdir"
+java "${JAVA_ARGS[@]}" kafka.tools.StorageTool format \
+  --cluster-id "$cluster_id" --config "$workdir/server.properties" \
+  >"$workdir/format.log" 2>&1 || { cat "$workdir/format.log" >&2; die "kafka-storage format failed"; }
+
+log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$port (controller on :$cport)"
+started=$SECONDS
+setsid java "${JAVA_ARGS[@]}" kafka.Kafka "$workdir/server.properties" \
+  >"$workdir/kafka.log" 2>&1 </dev/null &
+pid=$!
+
+if ! wait_for_broker "127.0.0.1:$port" "$pid" "${KAFKA_START_TIMEOUT:-180}"; then
+  tail -n 40 "$workdir/kafka.log" >&2 || true
+  stop_pid "$pid" 10
+  keep="$REPO_ROOT/target/compat-logs/kafka-start-failure-$(date -u +%Y%m%dT%H%M%S).log"
+  mkdir -p "$(dirname "$keep")"
+  cp "$workdir/kafka.log" "$keep" 2>/dev/null || true
+  [ "$made_workdir" = 0 ] || rm -rf "$workdir"
+  die "Kafka did not start (log: $keep)"
+fi
+log "Kafka answered after $((SECONDS - started))s"
+
+echo "BOOTSTRAP=127.0.0.1:$port"
+echo "PID=$pid"
+echo "WORKDIR=$workdir"
+echo "BROKER_VERSION=kafka-$KAFKA_VERSION"

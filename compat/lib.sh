@@ -1,0 +1,159 @@
+# shellcheck shell=bash
+# Shared helpers for the compat scripts. Source it: `. "$(dirname "$0")/lib.sh"`.
+# Every function is safe under `set -euo pipefail`.
+
+# Repository root (the directory holding Cargo.toml), whatever the caller's cwd.
+COMPAT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+REPO_ROOT="$(cd "$COMPAT_DIR/.." && pwd)"
+export COMPAT_DIR REPO_ROOT
+
+# Where the Python clients live (created on demand by ensure_venv).
+COMPAT_VENV="${COMPAT_VENV:-$REPO_ROOT/target/compat-venv}"
+export COMPAT_VENV
+
+log() { printf '[compat %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+# free_port: print a TCP port on 127.0.0.1 that nothing listens on right now.
+free_port() {
+  python3 - <<'EOF'
+import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()
+EOF
+}
+
+# free_ports N: print N distinct free ports, one per line (all held open until printed,
+# so the same port is never handed out twice).
+free_ports() {
+  python3 - "$1" <<'EOF'
+import socket, sys
+socks = []
+for _ in range(int(sys.argv[1])):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+for s in socks:
+    print(s.getsockname()[1])
+for s in socks:
+    s.close()
+EOF
+}
+
+# probe_api_versions HOST:PORT: send one ApiVersions v0 request over raw TCP and succeed
+# when a well-formed answer with error code 0 comes back. Proves the port speaks Kafka.
+probe_api_versions() {
+  python3 - "$1" <<'EOF'
+import socket, struct, sys
+host, port = sys.argv[1].rsplit(":", 1)
+client_id = b"skiff-compat-probe"
+# Request header v1: api_key=18 (ApiVersions), api_version=0, correlation_id, client_id.
+body = struct.pack(">hhih", 18, 0, 7, len(client_id)) + client_id
+try:
+    with socket.create_connection((host, int(port)), timeout=2) as s:
+        s.sendall(struct.pack(">i", len(body)) + body)
+        def read(n):
+            buf = b""
+            while len(buf) < n:
+                chunk = s.recv(n - len(buf))
+                if not chunk:
+                    raise EOFError("connection closed")
+                buf += chunk
+            return buf
+        (size,) = struct.unpack(">i", read(4))
+        resp = read(size)
+        corr, err = struct.unpack(">ih", resp[:6])
+        sys.exit(0 if corr == 7 and err == 0 else 1)
+except Exception:
+    sys.exit(1)
+EOF
+}
+
+# wait_for_broker HOST:PORT PID [TIMEOUT_S]: wait until the broker answers ApiVersions and
+# lists itself in a Metadata response (kcat -L), or fail if PID died or the time ran out.
+wait_for_broker() {
+  local bootstrap="$1" pid="$2" timeout="${3:-120}"
+  local deadline=$((SECONDS + timeout))
+  while ((SECONDS < deadline)); do
+    if ! kill -0 "$pid" 2>/dev/null; then
+      log "broker process $pid exited before answering on $bootstrap"
+      return 1
+    fi
+    if probe_api_versions "$bootstrap" &&
+      kcat -b "$bootstrap" -L -m 5 2>/dev/null | grep -q " at $bootstrap"; then
+      return 0
+    fi
+    sleep 0.5
+  done
+  log "broker on $bootstrap did not answer within ${timeout}s"
+  return 1
+}
+
+# stop_pid PID [GRACE_S]: SIGTERM, wait up to GRACE_S (default 30) for a graceful exit,
+# then SIGKILL. Only ever the one process id it was given.
+stop_pid() {
+  local pid="$1" grace="${2:-30}"
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  local deadline=$((SECONDS + grace))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.2; done
+  if kill -0 "$pid" 2>/dev/null; then
+    log "process $pid ignored SIGTERM for ${grace}s; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  # Reap it if it is our child; harmless otherwise.
+  wait "$pid" 2>/dev/null || true
+}
+
+# Cleanup registry: on_exit CMD... appends a command run (in reverse order) when the shell
+# exits, whatever the reason. install_cleanup_trap sets the traps once.
+_COMPAT_CLEANUP=()
+on_exit() { _COMPAT_CLEANUP+=("$*"); }
+_compat_run_cleanup() {
+  local rc=$? i
+  trap - EXIT INT TERM
+  for ((i = ${#_COMPAT_CLEANUP[@]} - 1; i >= 0; i--)); do
+    eval "${_COMPAT_CLEANUP[i]}" || true
+  done
+  exit "$rc"
+}
+install_cleanup_trap() {
+  trap _compat_run_cleanup EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+}
+
+# ensure_venv: create target/compat-venv with compat/requirements.txt if missing or stale.
+ensure_venv() {
+  local stamp="$COMPAT_VENV/.requirements.txt"
+  if [ ! -x "$COMPAT_VENV/bin/python" ]; then
+    log "creating $COMPAT_VENV"
+    python3 -m venv "$COMPAT_VENV"
+  fi
+  if ! cmp -s "$COMPAT_DIR/requirements.txt" "$stamp"; then
+    log "installing compat/requirements.txt into $COMPAT_VENV"
+    "$COMPAT_VENV/bin/pip" install -q -r "$COMPAT_DIR/requirements.txt"
+    cp "$COMPAT_DIR/requirements.txt" "$stamp"
+  fi
+}
+
+# ensure_kafka_libs: Apache Kafka's jars (broker and Java client, see compat/kafka/pom.xml)
+# in $KAFKA_LIBS = target/kafka-libs/, fetched with Maven on first use or when the pom changed.
+KAFKA_LIBS="$REPO_ROOT/target/kafka-libs"
+export KAFKA_LIBS
+ensure_kafka_libs() {
+  local pom="$COMPAT_DIR/kafka/pom.xml" stamp="$KAFKA_LIBS/.pom.xml"
+  if ! cmp -s "$pom" "$stamp" || ! ls "$KAFKA_LIBS"/kafka_2.13-*.jar >/dev/null 2>&1; then
+    log "fetching Apache Kafka jars into $KAFKA_LIBS"
+    rm -rf "$KAFKA_LIBS"
+    mkdir -p "$REPO_ROOT/target"
+    if ! mvn -q -B -f "$pom" -Dkafka.libs.dir="$KAFKA_LIBS" dependency:copy-dependencies \
+      >"$REPO_ROOT/target/kafka-libs-mvn.log" 2>&1; then
+      cat "$REPO_ROOT/target/kafka-libs-mvn.log" >&2
+      die "mvn could not fetch Kafka's jars (compat/kafka/pom.xml)"
+    fi
+    cp "$pom" "$stamp"
+  fi
+}

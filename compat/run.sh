@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Run the compatibility scenarios against one broker.
+#
+# Usage: compat/run.sh [--skiff | --kafka | --bootstrap HOST:PORT] [--suite smoke]
+#                      [--only SCENARIO]... [--keep-logs]
+#   --skiff       start target/release/skiff (built if missing)   [default]
+#   --kafka       start the reference Apache Kafka (KRaft, fetched into target/kafka-libs)
+#   --bootstrap   use a broker that is already running; nothing is started or stopped
+#   --suite       which scenarios: smoke (default: the client scenarios), wire (raw-protocol
+#                 probe compared with the reference Kafka's recorded answers), extended
+#                 (consumer groups with commits, idempotent producers), all (all three)
+#   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
+#                 wire-probe, confluent-groups, kafka-python-groups, java-groups-admin
+#   --keep-logs   keep the broker's temp dir even when everything passed
+#
+# Prints one PASS/FAIL line per scenario and a closing "compat: N passed, M failed" line;
+# exits non-zero if any scenario failed or the broker died. Scenario output goes to
+# target/compat-logs/<broker>-<suite>-<time>/<scenario>.log (its last 60 lines are printed on failure).
+# Env: COMPAT_SCENARIO_TIMEOUT (seconds per scenario, default 300).
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+broker=skiff bootstrap="" suite=smoke keep_logs=0
+only=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --skiff) broker=skiff; shift ;;
+    --kafka) broker=kafka; shift ;;
+    --bootstrap) broker=external; bootstrap="$2"; shift 2 ;;
+    --suite) suite="$2"; shift 2 ;;
+    --only) only+=("$2"); shift 2 ;;
+    --keep-logs) keep_logs=1; shift ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    *) die "unknown argument: $1 (see --help)" ;;
+  esac
+done
+
+PY="$COMPAT_VENV/bin/python"
+# Scenario table for each suite: name|command (run from the repo root, bootstrap appended).
+smoke=(
+  "kcat|$COMPAT_DIR/kcat/smoke.sh"
+  "confluent-kafka|$PY $COMPAT_DIR/python/confluent_smoke.py"
+  "kafka-python|$PY $COMPAT_DIR/python/kafka_python_smoke.py"
+  "java|$COMPAT_DIR/java/scenario.sh JavaSmoke.java"
+)
+wire=(
+  "wire-probe|$PY $COMPAT_DIR/wire/probe.py --expect $COMPAT_DIR/wire/reference-kafka-4.1.1.json"
+)
+extended=(
+  "confluent-groups|$PY $COMPAT_DIR/python/confluent_groups.py"
+  "kafka-python-groups|$PY $COMPAT_DIR/python/kafka_python_groups.py"
+  "java-groups-admin|$COMPAT_DIR/java/scenario.sh JavaGroupsAdmin.java"
+)
+case "$suite" in
+  smoke) scenarios=("${smoke[@]}") ;;
+  wire) scenarios=("${wire[@]}") ;;
+  extended) scenarios=("${extended[@]}") ;;
+  all) scenarios=("${smoke[@]}" "${wire[@]}" "${extended[@]}") ;;
+  *) die "unknown suite: $suite (known: smoke, wire, extended, all)" ;;
+esac
+
+install_cleanup_trap
+ensure_venv
+command -v kcat >/dev/null || die "kcat is not installed (apt-get install kcat)"
+
+broker_pid="" broker_dir="" broker_version="$broker" remove_broker_dir=0
+# Stop the broker this script started, then drop its temp dir unless it is kept for logs.
+stop_broker() {
+  [ -z "$broker_pid" ] || stop_pid "$broker_pid" 60
+  [ "$remove_broker_dir" = 0 ] || [ -z "$broker_dir" ] || rm -rf "$broker_dir"
+}
+if [ "$broker" != external ]; then
+  start="$COMPAT_DIR/start-skiff.sh"
+  [ "$broker" = kafka ] && start="$COMPAT_DIR/kafka/start-kafka.sh"
+  t0=$SECONDS
+  env_out="$("$start")" || die "could not start $broker"
+  eval "$env_out" # sets BOOTSTRAP, PID, WORKDIR, BROKER_VERSION
+  # shellcheck disable=SC2153
+  bootstrap="$BOOTSTRAP" broker_pid="$PID" broker_dir="$WORKDIR" broker_version="$BROKER_VERSION"
+  on_exit stop_broker
+  log "$broker_version up at $bootstrap (pid $broker_pid) in $((SECONDS - t0))s"
+fi
+
+run_id="$broker_version-$suite-$(date -u +%Y%m%dT%H%M%S)"
+logdir="$REPO_ROOT/target/compat-logs/$run_id"
+mkdir -p "$logdir"
+
+passed=0 failed=0 failed_names=()
+suite_t0=$(date +%s.%N)
+for entry in "${scenarios[@]}"; do
+  name="${entry%%|*}" cmd="${entry#*|}"
+  if [ ${#only[@]} -gt 0 ] && [[ ! " ${only[*]} " == *" $name "* ]]; then continue; fi
+  t0=$(date +%s.%N)
+  set +e
+  # $cmd is a command line from the table above: split it into words on purpose.
+  # shellcheck disable=SC2086
+  (cd "$REPO_ROOT" && BOOTSTRAP="$bootstrap" timeout "${COMPAT_SCENARIO_TIMEOUT:-300}" $cmd "$bootstrap") \
+    >"$logdir/$name.log" 2>&1
+  rc=$?
+  set -e
+  secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+  if [ $rc = 0 ]; then
+    passed=$((passed + 1))
+    printf 'PASS  %-20s %6ss  %s\n' "$name" "$secs" "$broker_version"
+  else
+    failed=$((failed + 1)) failed_names+=("$name")
+    [ $rc = 124 ] && echo "(timed out after ${COMPAT_SCENARIO_TIMEOUT:-300}s)" >>"$logdir/$name.log"
+    printf 'FAIL  %-20s %6ss  %s  (exit %s, log %s)\n' "$name" "$secs" "$broker_version" "$rc" "$logdir/$name.log"
+    sed 's/^/    | /' "$logdir/$name.log" | tail -n 60
+  fi
+done
+
+if [ -n "$broker_pid" ] && ! kill -0 "$broker_pid" 2>/dev/null; then
+  failed=$((failed + 1)) failed_names+=("broker-alive")
+  echo "FAIL  broker-alive          $broker_version exited during the suite (log in $broker_dir)"
+fi
+suite_secs=$(awk -v a="$suite_t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+
+if [ -n "$broker_dir" ]; then
+  if [ "$failed" -gt 0 ] || [ "$keep_logs" = 1 ]; then
+    cp "$broker_dir"/*.log "$logdir/" 2>/dev/null || true
+    log "broker logs copied to $logdir (broker dir kept: $broker_dir)"
+  else
+    remove_broker_dir=1
+  fi
+fi
+
+log "suite $suite against $broker_version took ${suite_secs}s; logs in $logdir"
+[ "$failed" = 0 ] || log "failed: ${failed_names[*]}"
+echo "compat: $passed passed, $failed failed"
+[ "$failed" = 0 ]

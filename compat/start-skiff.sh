@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Start `skiff serve` on a free loopback port with a fresh temp data dir.
+#
+# Usage: compat/start-skiff.sh [--port PORT] [--workdir DIR] [-- EXTRA SKIFF ARGS...]
+#
+# Uses $SKIFF_BIN if set; otherwise target/release/skiff, built first with
+# `cargo build --release` (the repository's default target dir) when it is missing or older
+# than the sources. Starts it in the background, waits until it answers Kafka requests
+# (ApiVersions, then Metadata listing itself), prints shell-evaluable lines and exits
+# (the broker keeps running):
+#   BOOTSTRAP=127.0.0.1:PORT
+#   PID=<skiff pid>
+#   WORKDIR=<temp dir with data/ and skiff.log>
+# Stop it with `kill PID` (SIGTERM shuts it down gracefully), then remove WORKDIR.
+# Env: SKIFF_START_TIMEOUT (seconds, default 60).
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/lib.sh
+. "$(dirname "$0")/lib.sh"
+
+port="" workdir=""
+extra=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --port) port="$2"; shift 2 ;;
+    --workdir) workdir="$2"; shift 2 ;;
+    --) shift; extra=("$@"); break ;;
+    -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
+    *) die "unknown argument: $1" ;;
+  esac
+done
+
+bin="${SKIFF_BIN:-}"
+if [ -z "$bin" ]; then
+  bin="$REPO_ROOT/target/release/skiff"
+  stale=""
+  if [ -x "$bin" ]; then
+    stale="$(find "$REPO_ROOT/src" "$REPO_ROOT/Cargo.toml" "$REPO_ROOT/Cargo.lock" -newer "$bin" -print -quit 2>/dev/null || true)"
+  fi
+  if [ ! -x "$bin" ] || [ -n "$stale" ]; then
+    log "building skiff (cargo build --release) in $REPO_ROOT"
+    (cd "$REPO_ROOT" && env -u CARGO_TARGET_DIR cargo build --release --bin skiff >&2)
+  fi
+fi
+[ -x "$bin" ] || die "no skiff binary at $bin"
+
+[ -n "$port" ] || port="$(free_port)"
+made_workdir=0
+[ -n "$workdir" ] || made_workdir=1 workdir="$(mktemp -d "${TMPDIR:-/tmp}/skiff-compat-skiff.XXXXXX")"
+mkdir -p "$workdir/data"
+
+log "starting $bin serve on 127.0.0.1:$port (data in $workdir/data)"
+started=$SECONDS
+setsid "$bin" serve --listen "127.0.0.1:$port" --data-dir "$workdir/data" "${extra[@]}" \
+  >"$workdir/skiff.log" 2>&1 </dev/null &
+pid=$!
+
+if ! wait_for_broker "127.0.0.1:$port" "$pid" "${SKIFF_START_TIMEOUT:-60}"; then
+  tail -n 40 "$workdir/skiff.log" >&2 || true
+  stop_pid "$pid" 10
+  keep="$REPO_ROOT/target/compat-logs/skiff-start-failure-$(date -u +%Y%m%dT%H%M%S).log"
+  mkdir -p "$(dirname "$keep")"
+  cp "$workdir/skiff.log" "$keep" 2>/dev/null || true
+  [ "$made_workdir" = 0 ] || rm -rf "$workdir"
+  die "skiff did not start (log: $keep)"
+fi
+log "skiff answered after $((SECONDS - started))s"
+
+echo "BOOTSTRAP=127.0.0.1:$port"
+echo "PID=$pid"
+echo "WORKDIR=$workdir"
+echo "BROKER_VERSION=skiff-$("$bin" --version 2>/dev/null | awk '{print $NF}' || echo unknown)"

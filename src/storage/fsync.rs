@@ -1,0 +1,64 @@
+//! When appended data is forced to disk: the fsync policy.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+/// How the log makes appended data durable.
+///
+/// The broker default is [`FsyncPolicy::Interval`] of one second: like Kafka (which leaves
+/// flushing to the OS and relies on replication), a single-node Skiff keeps produce latency low,
+/// while bounding what an OS crash can lose; `always` gives per-append durability with group
+/// commit, `never` leaves everything to the page cache (and flushes on close and segment roll).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// Every append is durable before it is acknowledged; concurrent appends share an fsync.
+    Always,
+    /// A background flusher syncs every log at this interval.
+    Interval(Duration),
+    /// Never fsync except on segment roll and close.
+    Never,
+}
+
+impl Default for FsyncPolicy {
+    fn default() -> Self {
+        FsyncPolicy::Interval(Duration::from_millis(1000))
+    }
+}
+
+impl FsyncPolicy {
+    /// Builds the policy from the `log.fsync.policy` name and `log.fsync.interval.ms`.
+    pub fn from_name(name: &str, interval_ms: u64) -> Option<FsyncPolicy> {
+        match name {
+            "always" => Some(FsyncPolicy::Always),
+            "interval" => Some(FsyncPolicy::Interval(Duration::from_millis(
+                interval_ms.max(1),
+            ))),
+            "never" => Some(FsyncPolicy::Never),
+            _ => None,
+        }
+    }
+
+    /// The policy's configuration name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            FsyncPolicy::Always => "always",
+            FsyncPolicy::Interval(_) => "interval",
+            FsyncPolicy::Never => "never",
+        }
+    }
+}
+
+impl FromStr for FsyncPolicy {
+    type Err = String;
+
+    /// Parses `always`, `never`, `interval` (1 s) or `interval:<ms>`.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if let Some(ms) = s.strip_prefix("interval:") {
+            let ms: u64 = ms
+                .parse()
+                .map_err(|_| format!("bad fsync interval {ms:?}"))?;
+            return Ok(FsyncPolicy::Interval(Duration::from_millis(ms.max(1))));
+        }
+        FsyncPolicy::from_name(s, 1000).ok_or_else(|| format!("unknown fsync policy {s:?}"))
+    }
+}

@@ -1,0 +1,222 @@
+//! The sparse indexes beside each segment: offset → file position (`.index`) and
+//! timestamp → offset (`.timeindex`). Both are append-only files of fixed-size entries,
+//! mirrored in memory for lookups, and rebuilt from the log when they disagree with it.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::storage::error::Result;
+
+/// One fixed-size entry of an index file.
+pub trait IndexEntry: Copy {
+    /// Encoded size in bytes.
+    const SIZE: usize;
+    /// Encodes the entry into `out` (exactly `SIZE` bytes).
+    fn encode(&self, out: &mut [u8]);
+    /// Decodes an entry from exactly `SIZE` bytes.
+    fn decode(b: &[u8]) -> Self;
+    /// The key the index is ordered by (offset for both kinds of index).
+    fn offset(&self) -> i64;
+}
+
+/// An offset-index entry: the batch at `offset` starts at byte `position` of the segment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffsetPosition {
+    /// Absolute offset of a batch's first record.
+    pub offset: i64,
+    /// Byte position of the batch in the segment file.
+    pub position: u64,
+}
+
+/// A time-index entry: batches up to `offset` have timestamps up to `timestamp`, and the batch
+/// starting at `offset` (byte `position`) is the first to reach `timestamp`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimestampOffset {
+    /// Largest timestamp seen so far in the segment.
+    pub timestamp: i64,
+    /// Base offset of the batch that first carried `timestamp`.
+    pub offset: i64,
+    /// Byte position of that batch.
+    pub position: u64,
+}
+
+fn read_i64(b: &[u8], at: usize) -> i64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[at..at + 8]);
+    i64::from_be_bytes(a)
+}
+
+impl IndexEntry for OffsetPosition {
+    const SIZE: usize = 16;
+    fn encode(&self, out: &mut [u8]) {
+        out[..8].copy_from_slice(&self.offset.to_be_bytes());
+        out[8..16].copy_from_slice(&self.position.to_be_bytes());
+    }
+    fn decode(b: &[u8]) -> Self {
+        OffsetPosition {
+            offset: read_i64(b, 0),
+            position: read_i64(b, 8) as u64,
+        }
+    }
+    fn offset(&self) -> i64 {
+        self.offset
+    }
+}
+
+impl IndexEntry for TimestampOffset {
+    const SIZE: usize = 24;
+    fn encode(&self, out: &mut [u8]) {
+        out[..8].copy_from_slice(&self.timestamp.to_be_bytes());
+        out[8..16].copy_from_slice(&self.offset.to_be_bytes());
+        out[16..24].copy_from_slice(&self.position.to_be_bytes());
+    }
+    fn decode(b: &[u8]) -> Self {
+        TimestampOffset {
+            timestamp: read_i64(b, 0),
+            offset: read_i64(b, 8),
+            position: read_i64(b, 16) as u64,
+        }
+    }
+    fn offset(&self) -> i64 {
+        self.offset
+    }
+}
+
+/// An append-only index file mirrored in memory.
+#[derive(Debug)]
+pub struct IndexFile<E: IndexEntry> {
+    path: PathBuf,
+    file: File,
+    entries: Vec<E>,
+    dirty: bool,
+}
+
+impl<E: IndexEntry> IndexFile<E> {
+    /// Opens (or creates) the index at `path` and loads its entries. A trailing partial entry
+    /// is ignored; use [`IndexFile::is_sane`] to decide whether to trust the rest.
+    pub fn open(path: &Path) -> Result<Self> {
+        let mut file = OpenOptions::new()
+            .read(true)
+            .append(true)
+            .create(true)
+            .open(path)?;
+        let mut buf = Vec::new();
+        file.read_to_end(&mut buf)?;
+        let entries = buf.chunks_exact(E::SIZE).map(E::decode).collect();
+        Ok(IndexFile {
+            path: path.to_path_buf(),
+            file,
+            entries,
+            dirty: false,
+        })
+    }
+
+    /// Whether the entries are strictly increasing in offset, lie within
+    /// `[base_offset, next_offset)` and the file has no partial entry.
+    pub fn is_sane(&self, base_offset: i64, next_offset: i64) -> Result<bool> {
+        let len = self.file.metadata()?.len();
+        if len % E::SIZE as u64 != 0 {
+            return Ok(false);
+        }
+        let mut prev = i64::MIN;
+        for e in &self.entries {
+            if e.offset() <= prev || e.offset() < base_offset || e.offset() >= next_offset {
+                return Ok(false);
+            }
+            prev = e.offset();
+        }
+        Ok(true)
+    }
+
+    /// The in-memory entries.
+    pub fn entries(&self) -> &[E] {
+        &self.entries
+    }
+
+    /// The last entry, if any.
+    pub fn last(&self) -> Option<&E> {
+        self.entries.last()
+    }
+
+    /// Appends an entry (the caller keeps offsets increasing).
+    pub fn append(&mut self, entry: E) -> Result<()> {
+        let mut buf = vec![0u8; E::SIZE];
+        entry.encode(&mut buf);
+        self.file.write_all(&buf)?;
+        self.entries.push(entry);
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Index of the last entry satisfying `pred`, where `pred` is true for a prefix.
+    pub fn last_matching(&self, pred: impl Fn(&E) -> bool) -> Option<&E> {
+        let n = self.entries.partition_point(pred);
+        n.checked_sub(1).and_then(|i| self.entries.get(i))
+    }
+
+    /// Drops every entry with offset ≥ `offset` (log truncation).
+    pub fn truncate_from(&mut self, offset: i64) -> Result<()> {
+        let keep = self.entries.partition_point(|e| e.offset() < offset);
+        if keep < self.entries.len() {
+            self.entries.truncate(keep);
+            self.rewrite()?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the index with `entries` (rebuild after recovery).
+    pub fn reset(&mut self, entries: Vec<E>) -> Result<()> {
+        self.entries = entries;
+        self.rewrite()
+    }
+
+    fn rewrite(&mut self) -> Result<()> {
+        let mut buf = vec![0u8; self.entries.len() * E::SIZE];
+        for (e, out) in self.entries.iter().zip(buf.chunks_exact_mut(E::SIZE)) {
+            e.encode(out);
+        }
+        self.file.set_len(0)?;
+        self.file.write_all(&buf)?;
+        self.dirty = true;
+        Ok(())
+    }
+
+    /// Forces the index file to disk if it changed.
+    pub fn sync(&mut self) -> Result<()> {
+        if self.dirty {
+            self.file.sync_data()?;
+            self.dirty = false;
+        }
+        Ok(())
+    }
+
+    /// Deletes the index file.
+    pub fn delete(self) -> Result<()> {
+        drop(self.file);
+        match std::fs::remove_file(&self.path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The `.index` file of a segment.
+pub type OffsetIndex = IndexFile<OffsetPosition>;
+/// The `.timeindex` file of a segment.
+pub type TimeIndex = IndexFile<TimestampOffset>;
+
+impl OffsetIndex {
+    /// The entry of the largest indexed offset ≤ `offset`, if any.
+    pub fn lookup(&self, offset: i64) -> Option<OffsetPosition> {
+        self.last_matching(|e| e.offset <= offset).copied()
+    }
+}
+
+impl TimeIndex {
+    /// The last entry whose timestamp is below `timestamp`: every batch before its position has
+    /// smaller timestamps, so a search for `timestamp` may start there.
+    pub fn lookup_before(&self, timestamp: i64) -> Option<TimestampOffset> {
+        self.last_matching(|e| e.timestamp < timestamp).copied()
+    }
+}

@@ -1,0 +1,666 @@
+//! A partition log: an ordered list of segments, the leader-epoch cache, the log start offset,
+//! and group commit for the `always` fsync policy.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use bytes::{Bytes, BytesMut};
+use parking_lot::{Condvar, Mutex, RwLock};
+use tokio::sync::watch;
+
+use crate::storage::config::LogConfig;
+use crate::storage::error::{Result, StorageError};
+use crate::storage::fsync::FsyncPolicy;
+use crate::storage::leader_epoch::{write_atomically, LeaderEpochCache};
+use crate::storage::record::batch::{
+    set_base_offset, set_log_append_time, set_partition_leader_epoch,
+};
+use crate::storage::record::BatchHeader;
+use crate::storage::segment::Segment;
+use crate::storage::types::{MessageBatch, DEFAULT_MAX_DECOMPRESSED};
+
+/// Marker file written by a clean close; its absence on open means crash recovery.
+const CLEAN_SHUTDOWN_FILE: &str = ".clean-shutdown";
+/// File holding the log start offset when it is above the first segment's base offset.
+const LOG_START_FILE: &str = "log-start-offset";
+
+/// How a batch's timestamps are interpreted (the topic's `message.timestamp.type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TimestampType {
+    /// The producer's timestamps are kept.
+    #[default]
+    CreateTime,
+    /// The broker stamps the batch with its append time.
+    LogAppendTime,
+}
+
+/// What an append did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendInfo {
+    /// Offset assigned to the batch's first record.
+    pub base_offset: i64,
+    /// Offset of the batch's last record.
+    pub last_offset: i64,
+    /// The log-append time stamped on the batch, or -1 for create time.
+    pub log_append_time: i64,
+    /// The log start offset after the append.
+    pub log_start_offset: i64,
+}
+
+/// Size and time facts about one segment, for retention and inspection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SegmentInfo {
+    /// The segment's base offset.
+    pub base_offset: i64,
+    /// The offset after its last batch.
+    pub next_offset: i64,
+    /// Bytes in its log file.
+    pub size: u64,
+    /// Largest batch timestamp in it, or -1.
+    pub max_timestamp: i64,
+}
+
+struct LogInner {
+    segments: Vec<Segment>,
+    log_start_offset: i64,
+    epochs: LeaderEpochCache,
+}
+
+impl LogInner {
+    fn active(&self) -> &Segment {
+        // Invariant: a log always has at least one segment.
+        &self.segments[self.segments.len() - 1]
+    }
+    fn active_mut(&mut self) -> &mut Segment {
+        let n = self.segments.len();
+        &mut self.segments[n - 1]
+    }
+    fn next_offset(&self) -> i64 {
+        self.active().next_offset()
+    }
+}
+
+struct DurableState {
+    durable_end: i64,
+    syncing: bool,
+}
+
+/// One partition's log. Appends are serialised; reads run concurrently with each other.
+pub struct Log {
+    dir: PathBuf,
+    config: RwLock<LogConfig>,
+    inner: RwLock<LogInner>,
+    end_tx: watch::Sender<i64>,
+    durable: Mutex<DurableState>,
+    durable_cv: Condvar,
+    durable_tx: watch::Sender<i64>,
+    closed: AtomicBool,
+}
+
+impl std::fmt::Debug for Log {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Log").field("dir", &self.dir).finish()
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn sync_dir(dir: &Path) -> Result<()> {
+    fs::File::open(dir)?.sync_all()?;
+    Ok(())
+}
+
+impl Log {
+    /// Opens the log in `dir` (creating it if needed), recovering from an unclean shutdown:
+    /// the active segment is re-read and CRC-checked, a torn tail truncated, indexes rebuilt.
+    pub fn open(dir: &Path, config: LogConfig) -> Result<Log> {
+        fs::create_dir_all(dir)?;
+        let clean_marker = dir.join(CLEAN_SHUTDOWN_FILE);
+        let clean = clean_marker.exists();
+        let mut bases = Vec::new();
+        for entry in fs::read_dir(dir)? {
+            let name = entry?.file_name();
+            let name = name.to_string_lossy();
+            if let Some(stem) = name.strip_suffix(".log") {
+                if let Ok(base) = stem.parse::<i64>() {
+                    bases.push(base);
+                }
+            }
+        }
+        bases.sort_unstable();
+        let start_checkpoint = read_log_start(dir)?;
+        let mut segments = Vec::with_capacity(bases.len().max(1));
+        for (i, base) in bases.iter().enumerate() {
+            let last = i + 1 == bases.len();
+            let (seg, outcome) = Segment::open(dir, *base, last && !clean)?;
+            if outcome.truncated_bytes > 0 {
+                tracing::warn!(
+                    log = %dir.display(),
+                    bytes = outcome.truncated_bytes,
+                    "recovered log by truncating a torn tail"
+                );
+            }
+            if let Some(prev) = segments.last() {
+                let prev: &Segment = prev;
+                if prev.next_offset() > seg.base_offset() {
+                    return Err(StorageError::LogCorrupted(format!(
+                        "{}: segment {} overlaps the previous one ending at {}",
+                        dir.display(),
+                        seg.base_offset(),
+                        prev.next_offset()
+                    )));
+                }
+            }
+            segments.push(seg);
+        }
+        if segments.is_empty() {
+            segments.push(Segment::create(dir, start_checkpoint.unwrap_or(0))?);
+            sync_dir(dir)?;
+        }
+        let first_base = segments[0].base_offset();
+        let next = segments[segments.len() - 1].next_offset();
+        let log_start_offset = start_checkpoint
+            .unwrap_or(first_base)
+            .max(first_base)
+            .min(next);
+        let mut epochs = LeaderEpochCache::open(dir)?;
+        epochs.truncate_from_end(next)?;
+        if clean {
+            fs::remove_file(&clean_marker)?;
+        }
+        let (end_tx, _) = watch::channel(next);
+        let (durable_tx, _) = watch::channel(next);
+        Ok(Log {
+            dir: dir.to_path_buf(),
+            config: RwLock::new(config),
+            inner: RwLock::new(LogInner {
+                segments,
+                log_start_offset,
+                epochs,
+            }),
+            end_tx,
+            durable: Mutex::new(DurableState {
+                durable_end: next,
+                syncing: false,
+            }),
+            durable_cv: Condvar::new(),
+            durable_tx,
+            closed: AtomicBool::new(false),
+        })
+    }
+
+    /// The partition directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The log's current configuration.
+    pub fn config(&self) -> LogConfig {
+        self.config.read().clone()
+    }
+
+    /// Replaces the configuration (takes effect on the next append).
+    pub fn set_config(&self, config: LogConfig) {
+        *self.config.write() = config;
+    }
+
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(StorageError::LogClosed)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Appends one whole v2 batch: validates it, assigns its base offset, stamps the leader
+    /// epoch (and log-append time if asked). The batch is visible to readers on return but is
+    /// durable only after [`Log::wait_durable`] / [`Log::sync_to`].
+    pub fn append(
+        &self,
+        mut batch: BytesMut,
+        leader_epoch: i32,
+        timestamp_type: TimestampType,
+    ) -> Result<AppendInfo> {
+        let config = self.config.read().clone();
+        if batch.len() > config.max_batch_bytes {
+            return Err(StorageError::BatchTooLarge {
+                size: batch.len(),
+                max: config.max_batch_bytes,
+            });
+        }
+        BatchHeader::parse_and_validate(&batch)?;
+        let mut inner = self.inner.write();
+        self.check_open()?;
+        let base = inner.next_offset();
+        set_base_offset(&mut batch, base);
+        set_partition_leader_epoch(&mut batch, leader_epoch);
+        let mut log_append_time = -1;
+        if timestamp_type == TimestampType::LogAppendTime {
+            log_append_time = now_ms();
+            set_log_append_time(&mut batch, log_append_time);
+        }
+        let h = BatchHeader::parse(&batch)?;
+        if self.should_roll(&inner, &config, batch.len()) {
+            self.roll(&mut inner)?;
+        }
+        inner.epochs.assign(leader_epoch, base)?;
+        inner
+            .active_mut()
+            .append(&batch, &h, config.index_interval_bytes)?;
+        let info = AppendInfo {
+            base_offset: base,
+            last_offset: h.last_offset(),
+            log_append_time,
+            log_start_offset: inner.log_start_offset,
+        };
+        drop(inner);
+        self.end_tx.send_replace(h.next_offset());
+        Ok(info)
+    }
+
+    /// Appends like [`Log::append`] and, under the `always` policy, returns only once the
+    /// batch is durable (the seed's blocking `Append`).
+    pub fn append_sync(
+        &self,
+        batch: BytesMut,
+        leader_epoch: i32,
+        timestamp_type: TimestampType,
+    ) -> Result<AppendInfo> {
+        let info = self.append(batch, leader_epoch, timestamp_type)?;
+        self.sync_to(info.last_offset)?;
+        Ok(info)
+    }
+
+    fn should_roll(&self, inner: &LogInner, config: &LogConfig, incoming: usize) -> bool {
+        let active = inner.active();
+        if active.size() == 0 {
+            return false;
+        }
+        if active.size() + incoming as u64 > config.segment_bytes {
+            return true;
+        }
+        match (config.segment_ms, active.first_timestamp()) {
+            (Some(ms), Some(first)) => now_ms().saturating_sub(first) > ms.as_millis() as i64,
+            _ => false,
+        }
+    }
+
+    fn roll(&self, inner: &mut LogInner) -> Result<()> {
+        let next = inner.next_offset();
+        inner.active_mut().sync()?;
+        let seg = Segment::create(&self.dir, next)?;
+        sync_dir(&self.dir)?;
+        inner.segments.push(seg);
+        Ok(())
+    }
+
+    /// Blocks until everything below `offset + 1` is durable under the `always` policy (group
+    /// commit: one waiter syncs on behalf of all); returns at once under other policies.
+    pub fn sync_to(&self, offset: i64) -> Result<()> {
+        if self.config.read().fsync != FsyncPolicy::Always {
+            return Ok(());
+        }
+        let mut st = self.durable.lock();
+        loop {
+            if st.durable_end > offset {
+                return Ok(());
+            }
+            self.check_open()?;
+            if !st.syncing {
+                st.syncing = true;
+                drop(st);
+                let guard = SyncerGuard { log: self };
+                let result = self.sync_active();
+                guard.finish(result.as_ref().ok().copied());
+                result?;
+                st = self.durable.lock();
+                continue;
+            }
+            self.durable_cv.wait(&mut st);
+        }
+    }
+
+    /// Resolves once everything below `offset + 1` is durable under the `always` policy (group
+    /// commit without blocking the async runtime); at once under other policies.
+    pub async fn wait_durable(&self, offset: i64) -> Result<()> {
+        if self.config.read().fsync != FsyncPolicy::Always {
+            return Ok(());
+        }
+        let mut rx = self.durable_tx.subscribe();
+        loop {
+            let become_syncer = {
+                let mut st = self.durable.lock();
+                if st.durable_end > offset {
+                    return Ok(());
+                }
+                self.check_open()?;
+                if st.syncing {
+                    false
+                } else {
+                    st.syncing = true;
+                    true
+                }
+            };
+            if !become_syncer {
+                if rx.changed().await.is_err() {
+                    return Err(StorageError::LogClosed);
+                }
+                continue;
+            }
+            let guard = SyncerGuard { log: self };
+            let (file, target) = {
+                let inner = self.inner.read();
+                (inner.active().file_handle(), inner.next_offset())
+            };
+            let joined = tokio::task::spawn_blocking(move || file.sync_data()).await;
+            match joined {
+                Ok(Ok(())) => guard.finish(Some(target)),
+                Ok(Err(e)) => {
+                    guard.finish(None);
+                    return Err(e.into());
+                }
+                Err(e) => {
+                    guard.finish(None);
+                    return Err(StorageError::Io(std::io::Error::other(e.to_string())));
+                }
+            }
+        }
+    }
+
+    /// Syncs the active segment's file; returns the offset it made durable up to (exclusive).
+    fn sync_active(&self) -> Result<i64> {
+        let (file, target) = {
+            let inner = self.inner.read();
+            (inner.active().file_handle(), inner.next_offset())
+        };
+        file.sync_data()?;
+        Ok(target)
+    }
+
+    fn publish_durable(&self, target: Option<i64>) {
+        let mut st = self.durable.lock();
+        st.syncing = false;
+        if let Some(t) = target {
+            if t > st.durable_end {
+                st.durable_end = t;
+            }
+        }
+        let end = st.durable_end;
+        drop(st);
+        self.durable_tx.send_replace(end);
+        self.durable_cv.notify_all();
+    }
+
+    /// Whole stored batches starting with the one that holds `offset`, up to `max_bytes` but
+    /// always at least one batch; empty at the log end offset.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Bytes> {
+        let inner = self.inner.read();
+        self.check_open()?;
+        let end = inner.next_offset();
+        if offset < inner.log_start_offset || offset > end {
+            return Err(StorageError::OffsetOutOfRange {
+                offset,
+                start: inner.log_start_offset,
+                end,
+            });
+        }
+        if offset == end {
+            return Ok(Bytes::new());
+        }
+        let first = inner
+            .segments
+            .partition_point(|s| s.base_offset() <= offset)
+            .saturating_sub(1);
+        for seg in &inner.segments[first..] {
+            if let Some(bytes) = seg.read(offset, max_bytes)? {
+                return Ok(bytes);
+            }
+        }
+        Ok(Bytes::new())
+    }
+
+    /// The batches covering `[start, end)`, whole (the first may begin before `start`).
+    pub fn read_range(&self, start: i64, end: i64) -> Result<Vec<Bytes>> {
+        let mut out = Vec::new();
+        let mut next = start;
+        while next < end {
+            let chunk = self.read(next, 1 << 20)?;
+            if chunk.is_empty() {
+                break;
+            }
+            for item in crate::storage::record::batch::split_batches(&chunk) {
+                let (h, bytes) = item?;
+                if h.base_offset >= end {
+                    return Ok(out);
+                }
+                next = h.next_offset();
+                out.push(chunk.slice_ref(bytes));
+            }
+        }
+        Ok(out)
+    }
+
+    /// The high watermark: the offset after the last appended record (single replica).
+    pub fn high_watermark(&self) -> i64 {
+        self.log_end_offset()
+    }
+
+    /// The first offset a consumer may read.
+    pub fn log_start_offset(&self) -> i64 {
+        self.inner.read().log_start_offset
+    }
+
+    /// The offset the next appended record gets.
+    pub fn log_end_offset(&self) -> i64 {
+        self.inner.read().next_offset()
+    }
+
+    /// A watch of the log end offset, changed on every append.
+    pub fn subscribe(&self) -> watch::Receiver<i64> {
+        self.end_tx.subscribe()
+    }
+
+    /// The first batch whose max timestamp is ≥ `timestamp`: its stored bytes. Kafka's
+    /// "first offset with timestamp ≥ target" is the first record in it that qualifies.
+    pub fn find_batch_by_timestamp(&self, timestamp: i64) -> Result<Option<Bytes>> {
+        let inner = self.inner.read();
+        self.check_open()?;
+        for seg in &inner.segments {
+            if let Some((pos, h)) = seg.find_by_timestamp(timestamp, inner.log_start_offset)? {
+                return Ok(Some(seg.read_at(pos, h.total_len())?));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The batch holding the largest timestamp in the log (latest such batch on ties).
+    pub fn find_max_timestamp_batch(&self) -> Result<Option<Bytes>> {
+        let inner = self.inner.read();
+        self.check_open()?;
+        let best = inner
+            .segments
+            .iter()
+            .filter(|s| s.max_timestamp() >= 0 || s.size() > 0)
+            .max_by_key(|s| s.max_timestamp());
+        let Some(seg) = best else { return Ok(None) };
+        if seg.size() == 0 {
+            return Ok(None);
+        }
+        match seg.find_batch(seg.offset_of_max_timestamp())? {
+            Some((pos, h)) => Ok(Some(seg.read_at(pos, h.total_len())?)),
+            None => Ok(None),
+        }
+    }
+
+    /// ListOffsets by timestamp: the first record at or after the log start whose timestamp is
+    /// ≥ `timestamp`, as `(offset, timestamp)`; `None` when no record qualifies.
+    pub fn find_offset_by_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
+        let Some(bytes) = self.find_batch_by_timestamp(timestamp)? else {
+            return Ok(None);
+        };
+        let start = self.log_start_offset();
+        let batch = MessageBatch::from_bytes(bytes)?;
+        for m in batch.message_iter(DEFAULT_MAX_DECOMPRESSED)? {
+            let m = m?;
+            if m.offset >= start && m.timestamp >= timestamp {
+                return Ok(Some((m.offset, m.timestamp)));
+            }
+        }
+        Ok(Some((batch.last_offset(), batch.timestamp())))
+    }
+
+    /// ListOffsets MAX_TIMESTAMP: the first record carrying the largest timestamp in the log,
+    /// as `(offset, timestamp)`; `None` for an empty log.
+    pub fn max_timestamp(&self) -> Result<Option<(i64, i64)>> {
+        let Some(bytes) = self.find_max_timestamp_batch()? else {
+            return Ok(None);
+        };
+        let batch = MessageBatch::from_bytes(bytes)?;
+        let mut best: Option<(i64, i64)> = None;
+        for m in batch.message_iter(DEFAULT_MAX_DECOMPRESSED)? {
+            let m = m?;
+            if best.is_none_or(|(_, ts)| m.timestamp > ts) {
+                best = Some((m.offset, m.timestamp));
+            }
+        }
+        Ok(best)
+    }
+
+    /// The latest leader epoch, or -1 if none was recorded.
+    pub fn latest_epoch(&self) -> i32 {
+        self.inner.read().epochs.latest_epoch().unwrap_or(-1)
+    }
+
+    /// OffsetForLeaderEpoch: the largest epoch ≤ `epoch` and its end offset, or `(-1, -1)`.
+    pub fn end_offset_for_epoch(&self, epoch: i32) -> (i32, i64) {
+        let inner = self.inner.read();
+        let end = inner.next_offset();
+        inner.epochs.end_offset_for(epoch, end)
+    }
+
+    /// The leader epoch in force at `offset`, if known.
+    pub fn epoch_for_offset(&self, offset: i64) -> Option<i32> {
+        self.inner.read().epochs.epoch_for_offset(offset)
+    }
+
+    /// Facts about every segment, oldest first.
+    pub fn segment_infos(&self) -> Vec<SegmentInfo> {
+        self.inner
+            .read()
+            .segments
+            .iter()
+            .map(|s| SegmentInfo {
+                base_offset: s.base_offset(),
+                next_offset: s.next_offset(),
+                size: s.size(),
+                max_timestamp: s.max_timestamp(),
+            })
+            .collect()
+    }
+
+    /// Total bytes of the log's segment files.
+    pub fn size_bytes(&self) -> u64 {
+        self.inner.read().segments.iter().map(|s| s.size()).sum()
+    }
+
+    /// Moves the log start offset up to `offset` and deletes the segments wholly below it.
+    /// The segment holding `offset` and the active segment are never deleted. Returns the
+    /// number of segments and bytes removed.
+    pub fn delete_before(&self, offset: i64) -> Result<(u64, u64)> {
+        let mut inner = self.inner.write();
+        self.check_open()?;
+        let end = inner.next_offset();
+        if offset < 0 || offset > end {
+            return Err(StorageError::OffsetOutOfRange {
+                offset,
+                start: inner.log_start_offset,
+                end,
+            });
+        }
+        if offset <= inner.log_start_offset {
+            return Ok((0, 0));
+        }
+        inner.log_start_offset = offset;
+        write_atomically(
+            &self.dir.join(LOG_START_FILE),
+            offset.to_string().as_bytes(),
+        )?;
+        let mut removed = (0u64, 0u64);
+        while inner.segments.len() > 1 && inner.segments[1].base_offset() <= offset {
+            let seg = inner.segments.remove(0);
+            removed.0 += 1;
+            removed.1 += seg.size();
+            seg.delete()?;
+        }
+        inner.epochs.truncate_from_start(offset)?;
+        Ok(removed)
+    }
+
+    /// Forces every segment's data and indexes to disk.
+    pub fn flush(&self) -> Result<()> {
+        let target = {
+            let mut inner = self.inner.write();
+            inner.active_mut().sync()?;
+            inner.next_offset()
+        };
+        self.publish_durable(Some(target));
+        Ok(())
+    }
+
+    /// Flushes and closes the log, leaving a clean-shutdown marker so the next open skips
+    /// recovery. Later calls fail with [`StorageError::LogClosed`].
+    pub fn close(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        self.flush()?;
+        let inner = self.inner.write();
+        self.closed.store(true, Ordering::Release);
+        write_atomically(&self.dir.join(CLEAN_SHUTDOWN_FILE), b"")?;
+        drop(inner);
+        self.durable_cv.notify_all();
+        let durable = *self.durable_tx.borrow();
+        self.durable_tx.send_replace(durable);
+        Ok(())
+    }
+
+    /// Whether the log has been closed.
+    pub fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+/// Ensures a group-commit syncer always hands the role back, even if its future is dropped.
+struct SyncerGuard<'a> {
+    log: &'a Log,
+}
+
+impl SyncerGuard<'_> {
+    fn finish(self, target: Option<i64>) {
+        self.log.publish_durable(target);
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for SyncerGuard<'_> {
+    fn drop(&mut self) {
+        self.log.publish_durable(None);
+    }
+}
+
+fn read_log_start(dir: &Path) -> Result<Option<i64>> {
+    match fs::read_to_string(dir.join(LOG_START_FILE)) {
+        Ok(s) => s.trim().parse().map(Some).map_err(|_| {
+            StorageError::LogCorrupted(format!("bad {LOG_START_FILE} in {}", dir.display()))
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}

@@ -95,7 +95,7 @@ fn sigkill_loses_no_acknowledged_record() {
         .set("acks", "all")
         .set("linger.ms", "2")
         .set("message.send.max.retries", "0")
-        .set("message.timeout.ms", "10000")
+        .set("message.timeout.ms", "2000")
         .create_with_context(acks.clone())
         .unwrap();
     let kill_after = volume() / 10;

@@ -25,7 +25,7 @@ pub struct ReplicaManager {
 pub fn log_config(config: &Config) -> LogConfig {
     LogConfig {
         segment_bytes: config.log_segment_bytes,
-        segment_ms: Some(config.log_roll_ms),
+        segment_ms: Some(Duration::from_millis(config.log_roll_ms)),
         index_interval_bytes: config.log_index_interval_bytes,
         max_batch_bytes: config.message_max_bytes,
         fsync: match config.log_fsync_policy {

@@ -132,6 +132,9 @@ pub struct Config {
     /// `log.retention.bytes`: per-partition size cap; -1 means none. Default -1.
     #[serde(rename = "log.retention.bytes")]
     pub log_retention_bytes: i64,
+    /// `log.retention.check.interval.ms`: how often retention runs. Default 300000 (5 min).
+    #[serde(rename = "log.retention.check.interval.ms")]
+    pub log_retention_check_interval_ms: u64,
     /// `log.message.timestamp.type`: `CreateTime` or `LogAppendTime`. Default `CreateTime`.
     #[serde(rename = "log.message.timestamp.type")]
     pub log_message_timestamp_type: TimestampTypeName,
@@ -173,6 +176,7 @@ impl Default for Config {
             log_index_interval_bytes: 4096,
             log_retention_ms: 7 * 24 * 60 * 60 * 1000,
             log_retention_bytes: -1,
+            log_retention_check_interval_ms: 300_000,
             log_message_timestamp_type: TimestampTypeName::CreateTime,
             message_max_bytes: 1_048_588,
             socket_request_max_bytes: 104_857_600,
@@ -198,6 +202,7 @@ pub const OPTION_NAMES: &[&str] = &[
     "log.index.interval.bytes",
     "log.retention.ms",
     "log.retention.bytes",
+    "log.retention.check.interval.ms",
     "log.message.timestamp.type",
     "message.max.bytes",
     "socket.request.max.bytes",
@@ -306,6 +311,9 @@ impl Config {
             "log.index.interval.bytes" => self.log_index_interval_bytes = parse_num(name, value)?,
             "log.retention.ms" => self.log_retention_ms = parse_retention(name, value)?,
             "log.retention.bytes" => self.log_retention_bytes = parse_retention(name, value)?,
+            "log.retention.check.interval.ms" => {
+                self.log_retention_check_interval_ms = parse_positive(name, value)?
+            }
             "log.message.timestamp.type" => {
                 self.log_message_timestamp_type = match value.trim() {
                     "CreateTime" => TimestampTypeName::CreateTime,
@@ -396,6 +404,7 @@ impl Config {
             "log.index.interval.bytes" => self.log_index_interval_bytes.to_string(),
             "log.retention.ms" => self.log_retention_ms.to_string(),
             "log.retention.bytes" => self.log_retention_bytes.to_string(),
+            "log.retention.check.interval.ms" => self.log_retention_check_interval_ms.to_string(),
             "log.message.timestamp.type" => match self.log_message_timestamp_type {
                 TimestampTypeName::CreateTime => "CreateTime".into(),
                 TimestampTypeName::LogAppendTime => "LogAppendTime".into(),

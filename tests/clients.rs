@@ -119,15 +119,15 @@ async fn offsets_for_times_finds_first_record_at_or_after() {
     let mut query = TopicPartitionList::new();
     // Record 1501 sits in partition 1 at offset 500.
     query
-        .add_partition_offset(topic, 1, Offset::Offset(BASE_TIMESTAMP + 1501))
+        .add_partition_offset(topic, 1, Offset::Offset(base_timestamp() + 1501))
         .unwrap();
     // A timestamp between records: partition 0 holds 0, 3, 6, ...; BASE+4 -> record 6 (offset 2).
     query
-        .add_partition_offset(topic, 0, Offset::Offset(BASE_TIMESTAMP + 4))
+        .add_partition_offset(topic, 0, Offset::Offset(base_timestamp() + 4))
         .unwrap();
     // Beyond every record: no offset (librdkafka reports End).
     query
-        .add_partition_offset(topic, 2, Offset::Offset(BASE_TIMESTAMP + 1_000_000))
+        .add_partition_offset(topic, 2, Offset::Offset(base_timestamp() + 1_000_000))
         .unwrap();
     let found = c.offsets_for_times(query, Duration::from_secs(10)).unwrap();
     let offset_of = |p: i32| found.find_partition(topic, p).unwrap().offset();

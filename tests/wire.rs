@@ -554,3 +554,42 @@ async fn fetch_errors_and_limits() {
     );
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn size_retention_advances_log_start_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(
+        dir.path(),
+        &["log.segment.bytes=2000", "log.retention.bytes=4000"],
+    )
+    .await;
+    let mut w = Wire::connect(&broker).await;
+    create_topic(&mut w, "retained").await;
+    // 20 batches of ~1.1 KB: one segment each.
+    for _ in 0..20 {
+        let req = produce_request("retained", 0, 1, batch(10, 100).freeze());
+        assert_eq!(produce_error(&mut w, 9, &req).await, 0);
+    }
+    broker.enforce_retention().await;
+    let earliest = ListOffsetsRequest::default().with_topics(vec![ListOffsetsTopic::default()
+        .with_name(name("retained"))
+        .with_partitions(vec![ListOffsetsPartition::default()
+            .with_partition_index(0)
+            .with_current_leader_epoch(-1)
+            .with_timestamp(-2)])]);
+    let r: ListOffsetsResponse = w.call(ApiKey::ListOffsets, 7, &earliest).await;
+    let start = r.topics[0].partitions[0].offset;
+    assert!(start > 0 && start < 200, "log start offset {start}");
+    assert_eq!(start % 10, 0, "whole batches deleted");
+    // Fetching below it is out of range; at it works.
+    let r: FetchResponse = w
+        .call(ApiKey::Fetch, 11, &fetch_request("retained", 0, 0, 0))
+        .await;
+    let p = &r.responses[0].partitions[0];
+    assert_eq!((p.error_code, p.log_start_offset), (1, start));
+    let r: FetchResponse = w
+        .call(ApiKey::Fetch, 11, &fetch_request("retained", start, 0, 0))
+        .await;
+    assert_eq!(r.responses[0].partitions[0].error_code, 0);
+    broker.shutdown().await.unwrap();
+}

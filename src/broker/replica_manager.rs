@@ -84,6 +84,19 @@ impl ReplicaManager {
         self.storage.get(topic, partition)
     }
 
+    /// Every partition log of every registered topic: (topic, partition, log).
+    pub fn all_logs(&self) -> Vec<(String, i32, Arc<Log>)> {
+        let mut out = Vec::new();
+        for t in self.topics.list() {
+            for p in 0..t.partitions {
+                if let Some(log) = self.storage.get(&t.name, p) {
+                    out.push((t.name.clone(), p, log));
+                }
+            }
+        }
+        out
+    }
+
     /// How appended batches are timestamped.
     pub fn timestamp_type(&self) -> TimestampType {
         match self.timestamp_type {

@@ -60,8 +60,18 @@ pub struct TestRecord {
     pub timestamp: i64,
 }
 
-/// First timestamp used by [`test_record`].
-pub const BASE_TIMESTAMP: i64 = 1_700_000_000_000;
+/// First timestamp used by [`test_record`]: an hour before the test process started
+/// (recent, so time-based segment rolling and retention leave the data alone).
+pub fn base_timestamp() -> i64 {
+    static BASE: std::sync::OnceLock<i64> = std::sync::OnceLock::new();
+    *BASE.get_or_init(|| {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as i64;
+        now - 3_600_000
+    })
+}
 
 /// Record number `i`.
 pub fn test_record(i: usize) -> TestRecord {
@@ -73,7 +83,7 @@ pub fn test_record(i: usize) -> TestRecord {
             ("other".to_string(), None),
             ("dup".to_string(), Some(format!("second-{i}").into_bytes())),
         ],
-        timestamp: BASE_TIMESTAMP + i as i64,
+        timestamp: base_timestamp() + i as i64,
     }
 }
 

@@ -8,11 +8,15 @@ use common::start_broker;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::offset_for_leader_epoch_request::{
+    OffsetForLeaderPartition, OffsetForLeaderTopic,
+};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, FetchRequest, FetchResponse,
-    ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse, ProduceRequest,
-    ProduceResponse, RequestHeader, ResponseHeader, TopicName,
+    ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse,
+    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, ProduceRequest, ProduceResponse,
+    RequestHeader, ResponseHeader, TopicName,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::records::{
@@ -591,5 +595,88 @@ async fn size_retention_advances_log_start_offset() {
         .call(ApiKey::Fetch, 11, &fetch_request("retained", start, 0, 0))
         .await;
     assert_eq!(r.responses[0].partitions[0].error_code, 0);
+    broker.shutdown().await.unwrap();
+}
+
+fn list_offsets(topic: &str, timestamp: i64) -> ListOffsetsRequest {
+    ListOffsetsRequest::default().with_topics(vec![ListOffsetsTopic::default()
+        .with_name(name(topic))
+        .with_partitions(vec![ListOffsetsPartition::default()
+            .with_partition_index(0)
+            .with_current_leader_epoch(-1)
+            .with_timestamp(timestamp)])])
+}
+
+async fn end_offset_for_epoch(w: &mut Wire, topic: &str, epoch: i32) -> (i16, i32, i64) {
+    let req = OffsetForLeaderEpochRequest::default()
+        .with_replica_id(kafka_protocol::messages::BrokerId(-1))
+        .with_topics(vec![OffsetForLeaderTopic::default()
+            .with_topic(name(topic))
+            .with_partitions(vec![OffsetForLeaderPartition::default()
+                .with_partition(0)
+                .with_current_leader_epoch(-1)
+                .with_leader_epoch(epoch)])]);
+    let r: OffsetForLeaderEpochResponse = w.call(ApiKey::OffsetForLeaderEpoch, 4, &req).await;
+    let p = &r.topics[0].partitions[0];
+    (p.error_code, p.leader_epoch, p.end_offset)
+}
+
+#[tokio::test]
+async fn restart_begins_a_new_leader_epoch() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut w = Wire::connect(&broker).await;
+    create_topic(&mut w, "epochs").await;
+    let req = produce_request("epochs", 0, -1, batch(5, 10).freeze());
+    assert_eq!(produce_error(&mut w, 9, &req).await, 0);
+    assert_eq!(end_offset_for_epoch(&mut w, "epochs", 0).await, (0, 0, 5));
+    drop(w);
+    broker.shutdown().await.unwrap();
+
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut w = Wire::connect(&broker).await;
+    let md: MetadataResponse = w
+        .call(
+            ApiKey::Metadata,
+            12,
+            &MetadataRequest::default().with_topics(Some(vec![
+                MetadataRequestTopic::default().with_name(Some(name("epochs")))
+            ])),
+        )
+        .await;
+    assert_eq!(md.topics[0].partitions[0].leader_epoch, 1);
+    let req = produce_request("epochs", 0, 1, batch(3, 10).freeze());
+    assert_eq!(produce_error(&mut w, 9, &req).await, 0);
+    // Epoch 0 ended where epoch 1 began; the current epoch ends at the log end.
+    assert_eq!(end_offset_for_epoch(&mut w, "epochs", 0).await, (0, 0, 5));
+    assert_eq!(end_offset_for_epoch(&mut w, "epochs", 1).await, (0, 1, 8));
+    // A client still on epoch 0 is fenced.
+    let mut f = fetch_request("epochs", 0, 0, 0);
+    f.topics[0].partitions[0].current_leader_epoch = 0;
+    let r: FetchResponse = w.call(ApiKey::Fetch, 11, &f).await;
+    assert_eq!(
+        r.responses[0].partitions[0].error_code, 74,
+        "FENCED_LEADER_EPOCH"
+    );
+    // ListOffsets reports the epoch of the batch found.
+    let r: ListOffsetsResponse = w
+        .call(ApiKey::ListOffsets, 8, &list_offsets("epochs", -2))
+        .await;
+    let p = &r.topics[0].partitions[0];
+    assert_eq!((p.offset, p.leader_epoch), (0, 0));
+    let r: ListOffsetsResponse = w
+        .call(ApiKey::ListOffsets, 8, &list_offsets("epochs", -1))
+        .await;
+    let p = &r.topics[0].partitions[0];
+    assert_eq!((p.offset, p.leader_epoch), (8, 1));
+    let r: ListOffsetsResponse = w
+        .call(ApiKey::ListOffsets, 8, &list_offsets("epochs", -3))
+        .await;
+    let p = &r.topics[0].partitions[0];
+    assert_eq!(
+        (p.offset, p.leader_epoch),
+        (7, 1),
+        "max timestamp: last record of batch 2"
+    );
     broker.shutdown().await.unwrap();
 }

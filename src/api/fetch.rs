@@ -19,7 +19,6 @@ use tokio::time::Instant;
 
 use super::error::{code, leader_epoch_check, storage_error_code, NONE};
 use super::{ApiContext, Response, ResponseFuture};
-use crate::broker::LEADER_EPOCH;
 use crate::storage::Log;
 
 /// Fetch version from which topics are named by id.
@@ -107,6 +106,7 @@ fn read_all(
     skeleton: &[FetchableTopicResponse],
     targets: &[Target],
     total_max: usize,
+    leader_epoch: i32,
 ) -> (Vec<FetchableTopicResponse>, usize, bool) {
     let mut topics = skeleton.to_vec();
     let mut remaining = total_max;
@@ -119,7 +119,7 @@ fn read_all(
                 empty_partition(t.partition, *e)
             }
             Ok(log) => {
-                let epoch_error = leader_epoch_check(t.current_leader_epoch, LEADER_EPOCH);
+                let epoch_error = leader_epoch_check(t.current_leader_epoch, leader_epoch);
                 let mut p = empty_partition(t.partition, epoch_error);
                 p.high_watermark = log.high_watermark();
                 p.last_stable_offset = p.high_watermark;
@@ -205,6 +205,7 @@ pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> Respons
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
     let max_wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0));
     let mut shutdown = ctx.shutdown.clone();
+    let leader_epoch = ctx.replicas.leader_epoch();
     Box::pin(async move {
         let deadline = Instant::now() + max_wait;
         // Subscribe before the first read so no append between the read and the wait is missed.
@@ -214,7 +215,8 @@ pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> Respons
             .collect();
         let mut deadline_passed = false;
         loop {
-            let (topics, gathered, any_error) = read_all(&skeleton, &targets, total_max);
+            let (topics, gathered, any_error) =
+                read_all(&skeleton, &targets, total_max, leader_epoch);
             let done = gathered >= min_bytes
                 || any_error
                 || deadline_passed

@@ -8,7 +8,6 @@ use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
 use super::error::{code, leader_epoch_check, storage_error_code, NONE};
 use super::ApiContext;
-use crate::broker::LEADER_EPOCH;
 use crate::storage::Log;
 
 /// ListOffsets timestamp: the log end offset (high watermark).
@@ -20,10 +19,10 @@ pub const MAX_TIMESTAMP: i64 = -3;
 /// ListOffsets timestamp (v8+): the earliest offset held locally (no tiered storage here).
 pub const EARLIEST_LOCAL_TIMESTAMP: i64 = -4;
 
-fn lookup(log: &Log, timestamp: i64) -> Result<(i64, i64, i32), i16> {
-    let epoch_of = |offset: i64| log.epoch_for_offset(offset).unwrap_or(LEADER_EPOCH);
+fn lookup(log: &Log, timestamp: i64, current: i32) -> Result<(i64, i64, i32), i16> {
+    let epoch_of = |offset: i64| log.epoch_for_offset(offset).unwrap_or(current);
     match timestamp {
-        LATEST_TIMESTAMP => Ok((-1, log.high_watermark(), LEADER_EPOCH)),
+        LATEST_TIMESTAMP => Ok((-1, log.high_watermark(), current)),
         EARLIEST_TIMESTAMP | EARLIEST_LOCAL_TIMESTAMP => {
             let start = log.log_start_offset();
             Ok((-1, start, epoch_of(start)))
@@ -44,6 +43,7 @@ fn lookup(log: &Log, timestamp: i64) -> Result<(i64, i64, i32), i16> {
 
 /// Answers a ListOffsets request (v1–v8).
 pub fn handle(ctx: &ApiContext, version: i16, req: ListOffsetsRequest) -> ListOffsetsResponse {
+    let current = ctx.replicas.leader_epoch();
     let topics = req
         .topics
         .into_iter()
@@ -62,12 +62,12 @@ pub fn handle(ctx: &ApiContext, version: i16, req: ListOffsetsRequest) -> ListOf
                         r.error_code = code(ResponseError::UnknownTopicOrPartition);
                         return r;
                     };
-                    let epoch_error = leader_epoch_check(p.current_leader_epoch, LEADER_EPOCH);
+                    let epoch_error = leader_epoch_check(p.current_leader_epoch, current);
                     if epoch_error != NONE {
                         r.error_code = epoch_error;
                         return r;
                     }
-                    match lookup(&log, p.timestamp) {
+                    match lookup(&log, p.timestamp, current) {
                         Ok((ts, offset, epoch)) => {
                             r.timestamp = ts;
                             r.offset = offset;

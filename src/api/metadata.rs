@@ -10,19 +10,20 @@ use uuid::Uuid;
 
 use super::error::{broker_error_code, code};
 use super::ApiContext;
-use crate::broker::{validate_topic_name, TopicMetadata, LEADER_EPOCH};
+use crate::broker::{validate_topic_name, TopicMetadata};
 
 /// Kafka's "authorized operations not requested" marker.
 const OPERATIONS_OMITTED: i32 = i32::MIN;
 
 fn topic_entry(ctx: &ApiContext, t: &TopicMetadata) -> MetadataResponseTopic {
     let node = BrokerId(ctx.config.node_id);
+    let epoch = ctx.replicas.leader_epoch();
     let partitions = (0..t.partitions)
         .map(|p| {
             MetadataResponsePartition::default()
                 .with_partition_index(p)
                 .with_leader_id(node)
-                .with_leader_epoch(LEADER_EPOCH)
+                .with_leader_epoch(epoch)
                 .with_replica_nodes(vec![node])
                 .with_isr_nodes(vec![node])
         })

@@ -9,10 +9,10 @@ use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpoch
 
 use super::error::{code, leader_epoch_check, NONE};
 use super::ApiContext;
-use crate::broker::LEADER_EPOCH;
 
 /// Answers an OffsetForLeaderEpoch request (v2–v4).
 pub fn handle(ctx: &ApiContext, req: OffsetForLeaderEpochRequest) -> OffsetForLeaderEpochResponse {
+    let current = ctx.replicas.leader_epoch();
     let topics = req
         .topics
         .into_iter()
@@ -30,14 +30,14 @@ pub fn handle(ctx: &ApiContext, req: OffsetForLeaderEpochRequest) -> OffsetForLe
                         r.error_code = code(ResponseError::UnknownTopicOrPartition);
                         return r;
                     };
-                    let epoch_error = leader_epoch_check(p.current_leader_epoch, LEADER_EPOCH);
+                    let epoch_error = leader_epoch_check(p.current_leader_epoch, current);
                     if epoch_error != NONE {
                         r.error_code = epoch_error;
                         return r;
                     }
-                    let (epoch, end) = if p.leader_epoch == LEADER_EPOCH {
+                    let (epoch, end) = if p.leader_epoch == current {
                         // The current epoch ends at the log end offset.
-                        (LEADER_EPOCH, log.log_end_offset())
+                        (current, log.log_end_offset())
                     } else {
                         log.end_offset_for_epoch(p.leader_epoch)
                     };

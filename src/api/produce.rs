@@ -11,7 +11,7 @@ use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 use super::error::{code, storage_error_code, NONE};
 use super::versions::PRODUCE_MIN_SERVED;
 use super::{ApiContext, Response, ResponseFuture};
-use crate::broker::{validate_topic_name, LEADER_EPOCH};
+use crate::broker::validate_topic_name;
 use crate::storage::record::batch::split_batches;
 use crate::storage::record::BatchHeader;
 use crate::storage::Log;
@@ -92,7 +92,11 @@ fn produce_partition(
             .get(from..to)
             .map(BytesMut::from)
             .unwrap_or_default();
-        match log.append(batch, LEADER_EPOCH, ctx.replicas.timestamp_type()) {
+        match log.append(
+            batch,
+            ctx.replicas.leader_epoch(),
+            ctx.replicas.timestamp_type(),
+        ) {
             Ok(info) => {
                 if i == 0 {
                     response.base_offset = info.base_offset;

@@ -9,5 +9,5 @@ pub mod retention;
 pub mod topics;
 
 pub use error::{BrokerError, Result};
-pub use replica_manager::{ReplicaManager, LEADER_EPOCH};
+pub use replica_manager::ReplicaManager;
 pub use topics::{validate_topic_name, TopicMetadata, TopicRegistry};

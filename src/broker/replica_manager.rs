@@ -1,5 +1,7 @@
 //! The replica manager: every partition of every topic and its log. Skiff runs one broker,
-//! so this broker leads every partition, the ISR is itself, and the leader epoch is fixed.
+//! so this broker leads every partition and the ISR is itself. As when a Kafka broker
+//! becomes leader again, each start begins a new leader epoch (one for all partitions), so
+//! clients can detect a log truncated by crash recovery (OffsetForLeaderEpoch).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -7,11 +9,12 @@ use std::time::Duration;
 use crate::config::{Config, FsyncPolicyName, TimestampTypeName};
 use crate::storage::{FsyncPolicy, Log, LogConfig, Storage, TimestampType};
 
-use super::error::Result;
+use super::error::{BrokerError, Result};
+use super::meta_file;
 use super::topics::{TopicMetadata, TopicRegistry};
 
-/// The leader epoch of every partition (one broker: leadership never changes).
-pub const LEADER_EPOCH: i32 = 0;
+/// File in the data directory holding the leader epoch of the last start.
+pub const EPOCH_FILE: &str = "leader-epoch.meta";
 
 /// Partitions and their logs.
 pub struct ReplicaManager {
@@ -19,6 +22,7 @@ pub struct ReplicaManager {
     topics: TopicRegistry,
     log_config: LogConfig,
     timestamp_type: TimestampTypeName,
+    leader_epoch: i32,
 }
 
 /// The storage engine's per-log settings from the broker configuration.
@@ -45,6 +49,7 @@ impl ReplicaManager {
         let log_config = log_config(config);
         let storage = Storage::open(&config.data_dir, log_config.clone())?;
         let topics = TopicRegistry::open(&config.data_dir)?;
+        let leader_epoch = next_leader_epoch(&config.data_dir)?;
         for topic in topics.list() {
             for p in 0..topic.partitions {
                 storage.get_or_create(&topic.name, p, log_config.clone())?;
@@ -55,7 +60,13 @@ impl ReplicaManager {
             topics,
             log_config,
             timestamp_type: config.log_message_timestamp_type,
+            leader_epoch,
         })
+    }
+
+    /// The leader epoch of every partition during this run.
+    pub fn leader_epoch(&self) -> i32 {
+        self.leader_epoch
     }
 
     /// The topic registry.
@@ -114,5 +125,43 @@ impl ReplicaManager {
     pub fn close(&self) -> Result<()> {
         self.storage.flush()?;
         Ok(self.storage.close()?)
+    }
+}
+
+/// Reads the epoch of the previous start, stores and returns the next one (0 at first).
+fn next_leader_epoch(data_dir: &std::path::Path) -> Result<i32> {
+    let path = data_dir.join(EPOCH_FILE);
+    let next = match meta_file::read_checked(&path)? {
+        None => 0,
+        Some(body) => {
+            let previous: i32 = body
+                .trim()
+                .parse()
+                .map_err(|_| BrokerError::CorruptMetadata {
+                    path: path.display().to_string(),
+                    reason: format!("bad leader epoch `{}`", body.trim()),
+                })?;
+            previous
+                .checked_add(1)
+                .ok_or(BrokerError::CorruptMetadata {
+                    path: path.display().to_string(),
+                    reason: "leader epoch overflow".into(),
+                })?
+        }
+    };
+    meta_file::write_atomic(&path, &format!("{next}\n"))?;
+    Ok(next)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_start_begins_a_new_leader_epoch() {
+        let dir = tempfile::tempdir().unwrap();
+        assert_eq!(next_leader_epoch(dir.path()).unwrap(), 0);
+        assert_eq!(next_leader_epoch(dir.path()).unwrap(), 1);
+        assert_eq!(next_leader_epoch(dir.path()).unwrap(), 2);
     }
 }

@@ -121,12 +121,13 @@ fn read_all(
             Ok(log) => {
                 let epoch_error = leader_epoch_check(t.current_leader_epoch, leader_epoch);
                 let mut p = empty_partition(t.partition, epoch_error);
-                p.high_watermark = log.high_watermark();
-                p.last_stable_offset = p.high_watermark;
-                p.log_start_offset = log.log_start_offset();
                 if epoch_error != NONE {
+                    // As Kafka: a partition in error reports no offsets (-1).
                     any_error = true;
                 } else {
+                    p.high_watermark = log.high_watermark();
+                    p.last_stable_offset = p.high_watermark;
+                    p.log_start_offset = log.log_start_offset();
                     // The first batch of the first non-empty partition is returned whole even
                     // beyond the limits; after that only whole batches within them.
                     let first = gathered == 0;
@@ -141,7 +142,7 @@ fn read_all(
                             Ok(_) => {}
                             Err(e) => {
                                 any_error = true;
-                                p.error_code = storage_error_code(&e);
+                                p = empty_partition(t.partition, storage_error_code(&e));
                             }
                         }
                     }

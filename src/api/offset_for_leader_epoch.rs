@@ -38,6 +38,9 @@ pub fn handle(ctx: &ApiContext, req: OffsetForLeaderEpochRequest) -> OffsetForLe
                     let (epoch, end) = if p.leader_epoch == current {
                         // The current epoch ends at the log end offset.
                         (current, log.log_end_offset())
+                    } else if p.leader_epoch > current {
+                        // An epoch this leader never had: undefined, as Kafka answers.
+                        (-1, -1)
                     } else {
                         log.end_offset_for_epoch(p.leader_epoch)
                     };

@@ -9,7 +9,6 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 
 use super::error::{code, storage_error_code, NONE};
-use super::versions::PRODUCE_MIN_SERVED;
 use super::{ApiContext, Response, ResponseFuture};
 use crate::broker::validate_topic_name;
 use crate::storage::record::batch::split_batches;
@@ -128,11 +127,9 @@ fn produce_partition(
 }
 
 /// Handles a Produce request: appends now (in request order), answers when the acks are met.
-pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: ProduceRequest) -> ResponseFuture {
+pub fn handle(ctx: &Arc<ApiContext>, _version: i16, req: ProduceRequest) -> ResponseFuture {
     let acks = req.acks;
-    let whole_request_error = if version < PRODUCE_MIN_SERVED {
-        Some(code(ResponseError::UnsupportedVersion))
-    } else if !matches!(acks, -1..=1) {
+    let whole_request_error = if !matches!(acks, -1..=1) {
         Some(code(ResponseError::InvalidRequiredAcks))
     } else {
         None

@@ -14,7 +14,7 @@ pub struct SupportedApi {
 }
 
 /// Every API Skiff serves. Produce is advertised from v0 like Kafka 4 (older librdkafka
-/// disables compression otherwise) although v0–v2 are answered with UNSUPPORTED_VERSION.
+/// disables compression otherwise) although v0–v2 requests are refused.
 pub const SUPPORTED: &[SupportedApi] = &[
     SupportedApi {
         key: ApiKey::Produce,
@@ -48,7 +48,8 @@ pub const SUPPORTED: &[SupportedApi] = &[
     },
 ];
 
-/// Lowest Produce version actually served (v0–v2 get UNSUPPORTED_VERSION).
+/// Lowest Produce version actually served (a v0–v2 request closes the connection, as in
+/// Kafka 4).
 pub const PRODUCE_MIN_SERVED: i16 = 3;
 
 /// The advertised range of `key`, if served.

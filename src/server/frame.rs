@@ -114,7 +114,10 @@ pub fn decode_request(frame: BytesMut) -> Result<Decoded, FrameError> {
     let version = be_i16(&frame, 2);
     let key = ApiKey::try_from(raw_key).map_err(|_| FrameError::UnknownApi(raw_key))?;
     let served = versions::supported(key).ok_or(FrameError::UnknownApi(raw_key))?;
-    if !(served.min..=served.max).contains(&version) {
+    // Produce v0-v2 are advertised (older librdkafka needs v0 listed to enable compression)
+    // but, as in Kafka 4, a request at those versions closes the connection.
+    let below_served = key == ApiKey::Produce && version < versions::PRODUCE_MIN_SERVED;
+    if below_served || !(served.min..=served.max).contains(&version) {
         if key == ApiKey::ApiVersions && version > served.max {
             let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
             return Ok(Decoded::ApiVersionsTooNew { correlation_id });

@@ -681,3 +681,31 @@ async fn restart_begins_a_new_leader_epoch() {
     assert_eq!((p.offset, p.leader_epoch), (4, 0), "max timestamp");
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_waiting_fetch_does_not_hold_back_earlier_responses() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut w = Wire::connect(&broker).await;
+    create_topic(&mut w, "hol").await;
+    // Pipelined: ApiVersions, then a fetch that waits up to 10 minutes for data. The
+    // ApiVersions answer must arrive while the fetch is still waiting.
+    let (v_id, mut bytes) = w.frame(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default());
+    let (f_id, fetch) = w.frame(ApiKey::Fetch, 11, &fetch_request("hol", 0, 600_000, 1));
+    bytes.extend_from_slice(&fetch);
+    w.send_raw(&bytes).await;
+    let (id, _): (i32, ApiVersionsResponse) = tokio::time::timeout(
+        std::time::Duration::from_secs(60),
+        w.recv(ApiKey::ApiVersions, 3),
+    )
+    .await
+    .expect("ApiVersions response held back behind a waiting fetch");
+    assert_eq!(id, v_id);
+    let mut other = Wire::connect(&broker).await;
+    let req = produce_request("hol", 0, 1, batch(1, 8).freeze());
+    assert_eq!(produce_error(&mut other, 9, &req).await, 0);
+    let (id, r): (i32, FetchResponse) = w.recv(ApiKey::Fetch, 11).await;
+    assert_eq!(id, f_id);
+    assert_eq!(r.responses[0].partitions[0].high_watermark, 1);
+    broker.shutdown().await.unwrap();
+}

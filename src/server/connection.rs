@@ -2,8 +2,10 @@
 //! and a writer that sends responses strictly in request order. The bounded queue between
 //! them is the back-pressure: when it is full the reader stops reading the socket.
 
+use std::future::{poll_fn, Future};
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::task::Poll;
 
 use bytes::BytesMut;
 use kafka_protocol::messages::ApiKey;
@@ -93,11 +95,30 @@ async fn write_responses(
                 correlation_id,
                 key,
                 version,
-                future,
-            } => match future.await {
-                Some(body) => frame::encode_response(&mut out, correlation_id, key, version, &body),
-                None => Ok(()),
-            },
+                mut future,
+            } => {
+                // If this response must wait (a long-poll, a durability wait), first send
+                // the responses already encoded rather than holding them behind it.
+                let body = match poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
+                    Poll::Ready(body) => body,
+                    Poll::Pending => {
+                        if !out.is_empty() {
+                            if let Err(e) = socket.write_all(&out).await {
+                                tracing::debug!(%peer, error = %e, "write failed");
+                                return;
+                            }
+                            out.clear();
+                        }
+                        future.await
+                    }
+                };
+                match body {
+                    Some(body) => {
+                        frame::encode_response(&mut out, correlation_id, key, version, &body)
+                    }
+                    None => Ok(()),
+                }
+            }
             Pending::ApiVersionsTooNew { correlation_id } => {
                 frame::encode_api_versions_too_new(&mut out, correlation_id)
             }

@@ -2,7 +2,7 @@
 //! and a writer that sends responses strictly in request order. The bounded queue between
 //! them is the back-pressure: when it is full the reader stops reading the socket.
 
-use std::future::{poll_fn, Future};
+use std::future::poll_fn;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::Poll;

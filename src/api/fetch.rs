@@ -12,8 +12,7 @@ use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::FetchTopic;
 use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, TopicName};
-use kafka_protocol::protocol::StrBytes;
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
@@ -61,32 +60,29 @@ fn resolve(
     let mut out = Vec::with_capacity(topics.len());
     let mut targets = Vec::new();
     for (ti, t) in topics.iter().enumerate() {
-        let (name, missing) = if version >= TOPIC_ID_VERSION {
-            match ctx.replicas.topics().get_by_id(&t.topic_id) {
-                Some(meta) => (meta.name.clone(), code(ResponseError::UnknownTopicId)),
-                None => (String::new(), code(ResponseError::UnknownTopicId)),
-            }
+        // From v13 topics are named by id; an unknown id is UNKNOWN_TOPIC_ID.
+        let name = if version >= TOPIC_ID_VERSION {
+            ctx.replicas
+                .topics()
+                .get_by_id(&t.topic_id)
+                .map(|meta| meta.name.clone())
+                .ok_or(code(ResponseError::UnknownTopicId))
         } else {
-            (
-                t.topic.0.as_str().to_string(),
-                code(ResponseError::UnknownTopicOrPartition),
-            )
+            Ok(t.topic.0.as_str().to_string())
         };
         let mut entry = FetchableTopicResponse::default();
         if version >= TOPIC_ID_VERSION {
             entry.topic_id = t.topic_id;
         } else {
-            entry.topic = TopicName(StrBytes::from_string(name.clone()));
+            entry.topic = t.topic.clone();
         }
         out.push(entry);
         for p in &t.partitions {
-            let log = if name.is_empty() {
-                Err(missing)
-            } else {
+            let log = name.clone().and_then(|name| {
                 ctx.replicas
                     .log(&name, p.partition)
                     .ok_or(code(ResponseError::UnknownTopicOrPartition))
-            };
+            });
             targets.push(Target {
                 topic: ti,
                 partition: p.partition,

@@ -709,3 +709,41 @@ async fn a_waiting_fetch_does_not_hold_back_earlier_responses() {
     assert_eq!(r.responses[0].partitions[0].high_watermark, 1);
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn array_count_bombs_disconnect_without_allocating() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    // Metadata v1 whose topics array claims i32::MAX elements (the decoder would try to
+    // reserve ~150 GB), and Fetch v12 whose compact topics array claims 2^32 - 2.
+    let bombs: [(ApiKey, i16, Vec<u8>); 2] = [
+        (ApiKey::Metadata, 1, i32::MAX.to_be_bytes().to_vec()),
+        (
+            ApiKey::Fetch,
+            12,
+            [
+                vec![0u8; 4 + 4 + 4 + 4 + 1 + 4 + 4],
+                vec![0xff, 0xff, 0xff, 0xff, 0x0f],
+            ]
+            .concat(),
+        ),
+    ];
+    for (key, version, body) in bombs {
+        let mut w = Wire::connect(&broker).await;
+        let mut payload = BytesMut::new();
+        RequestHeader::default()
+            .with_request_api_key(key as i16)
+            .with_request_api_version(version)
+            .with_correlation_id(1)
+            .encode(&mut payload, key.request_header_version(version))
+            .unwrap();
+        payload.extend_from_slice(&body);
+        let mut raw = BytesMut::new();
+        raw.put_i32(payload.len() as i32);
+        raw.extend_from_slice(&payload);
+        w.send_raw(&raw).await;
+        w.expect_closed().await;
+    }
+    assert_still_serving(&broker).await;
+    broker.shutdown().await.unwrap();
+}

@@ -132,6 +132,7 @@ pub fn decode_request(frame: BytesMut) -> Result<Decoded, FrameError> {
     let mut bytes: Bytes = frame.freeze();
     let header = RequestHeader::decode(&mut bytes, key.request_header_version(version))
         .map_err(|e| decode_err(e.to_string()))?;
+    super::precheck::check_body(key, version, &bytes).map_err(|e| decode_err(e.to_string()))?;
     let body = decode_body(key, &mut bytes, version).map_err(decode_err)?;
     Ok(Decoded::Request {
         header,

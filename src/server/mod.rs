@@ -3,6 +3,7 @@
 
 pub mod connection;
 pub mod frame;
+pub mod precheck;
 
 use std::sync::Arc;
 

@@ -334,7 +334,13 @@ impl Config {
                     .ok_or_else(|| invalid(name, value, "expected always, interval or never"))?
             }
             "log.fsync.interval.ms" => self.log_fsync_interval_ms = parse_positive(name, value)?,
-            "max.connections" => self.max_connections = parse_positive(name, value)?,
+            "max.connections" => {
+                let v: usize = parse_positive(name, value)?;
+                if v > u32::MAX as usize {
+                    return Err(invalid(name, value, "must be at most 4294967295"));
+                }
+                self.max_connections = v
+            }
             "log.level" => self.log_level = value.to_string(),
             _ => return Err(ConfigError::UnknownOption(name.to_string())),
         }
@@ -486,6 +492,7 @@ mod tests {
         assert!(c.apply_override("listen=nohost").is_err());
         assert!(c.apply_override("auto.create.topics.enable=yes").is_err());
         assert!(c.apply_override("log.retention.ms=-2").is_err());
+        assert!(c.apply_override("max.connections=4294967296").is_err());
         assert!(c.apply_override("no-equals-sign").is_err());
         assert_eq!(c, Config::default());
     }

@@ -111,6 +111,9 @@ impl Broker {
     }
 }
 
+/// How long shutdown waits for connections to finish their in-flight requests.
+pub const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// A running broker.
 pub struct BrokerHandle {
     local_addr: SocketAddr,
@@ -150,9 +153,13 @@ impl BrokerHandle {
         if let Err(e) = self.accept.await {
             tracing::warn!(error = %e, "accept loop panicked");
         }
-        // Every connection holds a permit until it has finished: taking them all waits.
+        // Every connection holds a permit until it has finished: taking them all waits. A
+        // client that stops reading its responses cannot hold the shutdown forever.
         let all = u32::try_from(self.max_connections).unwrap_or(u32::MAX);
-        let _ = self.limit.acquire_many(all).await;
+        let drained = tokio::time::timeout(SHUTDOWN_DRAIN, self.limit.acquire_many(all)).await;
+        if drained.is_err() {
+            tracing::warn!("connections still open after {SHUTDOWN_DRAIN:?}; closing logs anyway");
+        }
         self.replicas.close()?;
         tracing::info!("skiff broker stopped");
         Ok(())

@@ -167,3 +167,49 @@ pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_rejects_malformed_checkpoints() {
+        assert!(parse("").is_err());
+        assert!(parse("1\n0\n").is_err());
+        assert!(parse("0\n2\n0 0\n").is_err());
+        assert!(parse("0\n1\nx 0\n").is_err());
+        assert_eq!(
+            parse("0\n1\n4 17\n").unwrap(),
+            vec![EpochEntry {
+                epoch: 4,
+                start_offset: 17
+            }]
+        );
+    }
+
+    #[test]
+    fn assign_ignores_older_epochs_and_truncation_trims() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = LeaderEpochCache::open(dir.path()).unwrap();
+        cache.assign(2, 0).unwrap();
+        cache.assign(1, 5).unwrap();
+        cache.assign(2, 6).unwrap();
+        cache.assign(5, 10).unwrap();
+        cache.assign(7, 20).unwrap();
+        assert_eq!(cache.entries().len(), 3);
+        assert_eq!(cache.end_offset_for(1, 30), (-1, -1));
+        assert_eq!(cache.end_offset_for(6, 30), (5, 20));
+        cache.truncate_from_end(20).unwrap();
+        assert_eq!(cache.latest_epoch(), Some(5));
+        cache.truncate_from_start(12).unwrap();
+        assert_eq!(
+            cache.entries(),
+            &[EpochEntry {
+                epoch: 5,
+                start_offset: 12
+            }]
+        );
+        let reopened = LeaderEpochCache::open(dir.path()).unwrap();
+        assert_eq!(reopened.entries(), cache.entries());
+    }
+}

@@ -603,6 +603,32 @@ impl Log {
         Ok(removed)
     }
 
+    /// Rolls a new active segment if the current one holds data (retention uses this to let
+    /// an expired active segment go).
+    pub fn roll_now(&self) -> Result<()> {
+        let mut inner = self.inner.write();
+        self.check_open()?;
+        if inner.active().size() > 0 {
+            self.roll(&mut inner)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the `count` oldest segments (never the active one), moving the log start offset
+    /// to the base offset of the first segment kept. Returns the segments and bytes removed.
+    pub fn delete_oldest_segments(&self, count: usize) -> Result<(u64, u64)> {
+        let next_base = {
+            let inner = self.inner.read();
+            self.check_open()?;
+            let count = count.min(inner.segments.len() - 1);
+            if count == 0 {
+                return Ok((0, 0));
+            }
+            inner.segments[count].base_offset()
+        };
+        self.delete_before(next_base)
+    }
+
     /// Forces every segment's data and indexes to disk.
     pub fn flush(&self) -> Result<()> {
         let target = {

@@ -10,12 +10,14 @@ pub mod leader_epoch;
 pub mod log;
 pub mod partitions;
 pub mod record;
+pub mod retention;
 pub mod segment;
 pub mod types;
 
-pub use config::LogConfig;
+pub use config::{CleanupPolicy, LogConfig, StorageConfig};
 pub use error::{Result, StorageError};
 pub use fsync::FsyncPolicy;
 pub use log::{AppendInfo, Log, SegmentInfo, TimestampType};
 pub use partitions::{Storage, TopicPartition};
+pub use retention::{RetentionConfig, RetentionManager, RetentionStats};
 pub use types::{Compression, Header, Message, MessageBatch, Offset};

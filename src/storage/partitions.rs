@@ -15,6 +15,7 @@ use crate::storage::config::LogConfig;
 use crate::storage::error::{Result, StorageError};
 use crate::storage::fsync::FsyncPolicy;
 use crate::storage::log::Log;
+use crate::storage::retention::{RetentionConfig, RetentionManager};
 
 /// A topic name and partition index.
 pub type TopicPartition = (String, i32);
@@ -42,6 +43,7 @@ pub struct Storage {
     logs: Arc<DashMap<TopicPartition, Arc<Log>>>,
     create_lock: Mutex<()>,
     flusher: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
+    retention: RetentionManager,
 }
 
 impl std::fmt::Debug for Storage {
@@ -77,7 +79,15 @@ impl Storage {
             logs,
             create_lock: Mutex::new(()),
             flusher: Mutex::new(None),
+            retention: RetentionManager::new(RetentionConfig::default()),
         };
+        for entry in storage.logs.iter() {
+            let (topic, partition) = entry.key();
+            storage.retention.register_log(
+                &partition_dir_name(topic, *partition),
+                Arc::clone(entry.value()),
+            );
+        }
         if let FsyncPolicy::Interval(every) = default_config.fsync {
             storage.start_flusher(every)?;
         }
@@ -141,6 +151,8 @@ impl Storage {
         let log = Arc::new(Log::open(&dir, config)?);
         fs::File::open(&self.data_dir)?.sync_all()?;
         self.logs.insert(key, Arc::clone(&log));
+        self.retention
+            .register_log(&partition_dir_name(topic, partition), Arc::clone(&log));
         Ok(log)
     }
 
@@ -158,6 +170,8 @@ impl Storage {
                 "{topic}-{partition}"
             )));
         };
+        self.retention
+            .unregister_log(&partition_dir_name(topic, partition));
         log.close()?;
         fs::remove_dir_all(log.dir())?;
         Ok(())
@@ -178,8 +192,20 @@ impl Storage {
         Ok(())
     }
 
+    /// The retention manager that covers every partition of this storage.
+    pub fn retention(&self) -> &RetentionManager {
+        &self.retention
+    }
+
+    /// Starts enforcing retention in the background every `check_interval`.
+    pub fn start_retention(&self, check_interval: Duration) -> Result<()> {
+        self.retention.set_check_interval(check_interval);
+        self.retention.start()
+    }
+
     /// Stops the flusher and closes every log cleanly.
     pub fn close(&self) -> Result<()> {
+        self.retention.stop();
         if let Some((stop, handle)) = self.flusher.lock().take() {
             drop(stop);
             if handle.join().is_err() {

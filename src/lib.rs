@@ -81,17 +81,7 @@ impl Broker {
             advertised_port,
             shutdown: shutdown_rx.clone(),
         });
-        let retention = broker::retention::RetentionPolicy {
-            retention_ms: config.log_retention_ms,
-            retention_bytes: config.log_retention_bytes,
-        };
         let limit = Arc::new(Semaphore::new(config.max_connections));
-        tokio::spawn(broker::retention::run(
-            replicas.clone(),
-            retention,
-            std::time::Duration::from_millis(config.log_retention_check_interval_ms),
-            shutdown_rx.clone(),
-        ));
         let accept = tokio::spawn(server::accept_loop(
             listener,
             ctx,
@@ -106,7 +96,6 @@ impl Broker {
             limit,
             max_connections: config.max_connections,
             replicas,
-            retention,
         })
     }
 }
@@ -122,7 +111,6 @@ pub struct BrokerHandle {
     limit: Arc<Semaphore>,
     max_connections: usize,
     replicas: Arc<ReplicaManager>,
-    retention: broker::retention::RetentionPolicy,
 }
 
 impl BrokerHandle {
@@ -140,10 +128,7 @@ impl BrokerHandle {
     /// `log.retention.check.interval.ms`).
     pub async fn enforce_retention(&self) {
         let replicas = self.replicas.clone();
-        let policy = self.retention;
-        let _ =
-            tokio::task::spawn_blocking(move || broker::retention::enforce_once(&replicas, policy))
-                .await;
+        let _ = tokio::task::spawn_blocking(move || replicas.enforce_retention()).await;
     }
 
     /// Stops accepting, lets connections answer their in-flight requests, then flushes and

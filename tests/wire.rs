@@ -566,7 +566,11 @@ async fn size_retention_advances_log_start_offset() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(
         dir.path(),
-        &["log.segment.bytes=2000", "log.retention.bytes=4000"],
+        &[
+            "log.segment.bytes=2000",
+            "log.retention.bytes=4000",
+            "log.retention.ms=-1",
+        ],
     )
     .await;
     let mut w = Wire::connect(&broker).await;
@@ -745,5 +749,32 @@ async fn array_count_bombs_disconnect_without_allocating() {
         w.expect_closed().await;
     }
     assert_still_serving(&broker).await;
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn time_retention_deletes_expired_records() {
+    let dir = tempfile::tempdir().unwrap();
+    // The test batches are stamped in 2023: far beyond the default 7-day retention.
+    let broker = start_broker(dir.path(), &["log.segment.bytes=2000"]).await;
+    let mut w = Wire::connect(&broker).await;
+    create_topic(&mut w, "expired").await;
+    for _ in 0..4 {
+        let req = produce_request("expired", 0, 1, batch(10, 100).freeze());
+        assert_eq!(produce_error(&mut w, 9, &req).await, 0);
+    }
+    broker.enforce_retention().await;
+    let r: ListOffsetsResponse = w
+        .call(ApiKey::ListOffsets, 7, &list_offsets("expired", -2))
+        .await;
+    assert_eq!(r.topics[0].partitions[0].offset, 40, "everything expired");
+    // The log goes on at the same offsets.
+    let req = produce_request("expired", 0, 1, batch(1, 1).freeze());
+    let r: ProduceResponse = w.call(ApiKey::Produce, 9, &req).await;
+    let p = &r.responses[0].partition_responses[0];
+    assert_eq!(
+        (p.error_code, p.base_offset, p.log_start_offset),
+        (0, 40, 40)
+    );
     broker.shutdown().await.unwrap();
 }

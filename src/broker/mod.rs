@@ -5,7 +5,6 @@ pub mod cluster;
 pub mod error;
 mod meta_file;
 pub mod replica_manager;
-pub mod retention;
 pub mod topics;
 
 pub use error::{BrokerError, Result};

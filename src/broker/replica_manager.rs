@@ -32,6 +32,8 @@ pub fn log_config(config: &Config) -> LogConfig {
         segment_ms: Some(Duration::from_millis(config.log_roll_ms)),
         index_interval_bytes: config.log_index_interval_bytes,
         max_batch_bytes: config.message_max_bytes,
+        retention_ms: (config.log_retention_ms >= 0).then_some(config.log_retention_ms),
+        retention_bytes: u64::try_from(config.log_retention_bytes).ok(),
         fsync: match config.log_fsync_policy {
             FsyncPolicyName::Always => FsyncPolicy::Always,
             FsyncPolicyName::Interval => {
@@ -39,6 +41,7 @@ pub fn log_config(config: &Config) -> LogConfig {
             }
             FsyncPolicyName::Never => FsyncPolicy::Never,
         },
+        ..LogConfig::default()
     }
 }
 
@@ -50,6 +53,9 @@ impl ReplicaManager {
         let storage = Storage::open(&config.data_dir, log_config.clone())?;
         let topics = TopicRegistry::open(&config.data_dir)?;
         let leader_epoch = next_leader_epoch(&config.data_dir)?;
+        storage.start_retention(Duration::from_millis(
+            config.log_retention_check_interval_ms,
+        ))?;
         for topic in topics.list() {
             for p in 0..topic.partitions {
                 storage.get_or_create(&topic.name, p, log_config.clone())?;
@@ -106,6 +112,13 @@ impl ReplicaManager {
             }
         }
         out
+    }
+
+    /// Runs time and size retention over every log now (it also runs in the background
+    /// every `log.retention.check.interval.ms`).
+    pub fn enforce_retention(&self) {
+        let stats = self.storage.retention().enforce_now();
+        tracing::debug!(?stats, "retention pass");
     }
 
     /// How appended batches are timestamped.

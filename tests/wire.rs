@@ -778,3 +778,24 @@ async fn time_retention_deletes_expired_records() {
     );
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn failed_acks_zero_produce_closes_the_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut w = Wire::connect(&broker).await;
+    create_topic(&mut w, "fire-and-forget").await;
+    // A good acks=0 produce: no response, the connection stays usable.
+    let ok = produce_request("fire-and-forget", 0, 0, batch(2, 4).freeze());
+    w.send(ApiKey::Produce, 9, &ok).await;
+    let r: ApiVersionsResponse = w
+        .call(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default())
+        .await;
+    assert_eq!(r.error_code, 0);
+    // A failing one (unknown partition): the only signal possible is a disconnect.
+    let bad = produce_request("fire-and-forget", 42, 0, batch(2, 4).freeze());
+    w.send(ApiKey::Produce, 9, &bad).await;
+    w.expect_closed().await;
+    assert_still_serving(&broker).await;
+    broker.shutdown().await.unwrap();
+}

@@ -17,7 +17,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::error::{code, leader_epoch_check, storage_error_code, NONE};
-use super::{ApiContext, Response, ResponseFuture};
+use super::{ApiContext, Reply, Response, ResponseFuture};
 use crate::storage::Log;
 
 /// Fetch version from which topics are named by id.
@@ -191,7 +191,7 @@ pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> Respons
     if version >= 7 && (req.session_id != 0 || req.session_epoch > 0) {
         // Skiff never hands out a session id, so a client naming one is out of step.
         response.error_code = code(ResponseError::FetchSessionIdNotFound);
-        return Box::pin(std::future::ready(Some(Response::Fetch(response))));
+        return Box::pin(std::future::ready(Reply::Send(Response::Fetch(response))));
     }
     let (skeleton, targets) = resolve(ctx, version, &req.topics);
     let total_max = if version >= 3 {
@@ -221,7 +221,7 @@ pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> Respons
                 || *shutdown.borrow();
             if done {
                 response.responses = topics;
-                return Some(Response::Fetch(response));
+                return Reply::Send(Response::Fetch(response));
             }
             tokio::select! {
                 _ = any_changed(&mut watches) => {}

@@ -76,8 +76,20 @@ impl Request {
     }
 }
 
-/// A response still being produced; `None` means no response is sent (acks=0 produce).
-pub type ResponseFuture = Pin<Box<dyn Future<Output = Option<Response>> + Send>>;
+/// What the connection does once a request is handled.
+#[derive(Debug)]
+pub enum Reply {
+    /// Send this response.
+    Send(Response),
+    /// Send nothing (an acks=0 produce that succeeded).
+    Nothing,
+    /// Send nothing and close the connection: an acks=0 produce failed, and closing is the
+    /// only way to tell the client (as Kafka does).
+    Close,
+}
+
+/// A reply still being produced.
+pub type ResponseFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
 
 /// What every handler may use.
 pub struct ApiContext {
@@ -96,7 +108,7 @@ pub struct ApiContext {
 }
 
 fn ready(response: Response) -> ResponseFuture {
-    Box::pin(std::future::ready(Some(response)))
+    Box::pin(std::future::ready(Reply::Send(response)))
 }
 
 /// Dispatches a decoded request to its handler.

@@ -9,7 +9,7 @@ use kafka_protocol::messages::produce_response::{PartitionProduceResponse, Topic
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
 
 use super::error::{code, storage_error_code, NONE};
-use super::{ApiContext, Response, ResponseFuture};
+use super::{ApiContext, Reply, Response, ResponseFuture};
 use crate::broker::validate_topic_name;
 use crate::storage::record::batch::split_batches;
 use crate::storage::record::BatchHeader;
@@ -156,8 +156,14 @@ pub fn handle(ctx: &Arc<ApiContext>, _version: i16, req: ProduceRequest) -> Resp
         );
     }
     let response = ProduceResponse::default().with_responses(responses);
-    if acks == 0 && whole_request_error.is_none() {
-        return Box::pin(std::future::ready(None));
+    if acks == 0 {
+        let failed = response
+            .responses
+            .iter()
+            .flat_map(|t| &t.partition_responses)
+            .any(|p| p.error_code != NONE);
+        let reply = if failed { Reply::Close } else { Reply::Nothing };
+        return Box::pin(std::future::ready(reply));
     }
     Box::pin(async move {
         let mut response = response;
@@ -173,6 +179,6 @@ pub fn handle(ctx: &Arc<ApiContext>, _version: i16, req: ProduceRequest) -> Resp
                 }
             }
         }
-        Some(Response::Produce(response))
+        Reply::Send(Response::Produce(response))
     })
 }

@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::frame::{self, Decoded, FrameError};
-use crate::api::{self, ApiContext, ResponseFuture};
+use crate::api::{self, ApiContext, Reply, ResponseFuture};
 
 /// Requests of one connection that may be in flight (decoded, response not yet written).
 pub const MAX_IN_FLIGHT: usize = 64;
@@ -52,6 +52,8 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<ApiContext>) {
         let frame = tokio::select! {
             f = frame::read_frame(&mut reader, max) => f,
             _ = shutdown.changed() => break,
+            // The writer gave up on the connection (write error, or closing on purpose).
+            _ = tx.closed() => break,
         };
         let pending = match frame.and_then(frame::decode_request) {
             Ok(Decoded::Request { header, key, body }) => {
@@ -113,10 +115,14 @@ async fn write_responses(
                     }
                 };
                 match body {
-                    Some(body) => {
+                    Reply::Send(body) => {
                         frame::encode_response(&mut out, correlation_id, key, version, &body)
                     }
-                    None => Ok(()),
+                    Reply::Nothing => Ok(()),
+                    Reply::Close => {
+                        tracing::info!(%peer, "acks=0 produce failed: closing the connection");
+                        break;
+                    }
                 }
             }
             Pending::ApiVersionsTooNew { correlation_id } => {

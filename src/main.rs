@@ -115,3 +115,49 @@ fn main() -> ExitCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(args: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(["skiff", "serve"].iter().chain(args)).unwrap();
+        let Command::Serve(a) = cli.command;
+        a
+    }
+
+    #[test]
+    fn flags_override_the_file_and_set_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("skiff.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:1\"\nnum.partitions = 2\n").unwrap();
+        let a = serve_args(&[
+            "--config",
+            file.to_str().unwrap(),
+            "--set",
+            "listen=127.0.0.1:2",
+            "--listen",
+            "127.0.0.1:3",
+            "--set",
+            "log.fsync.policy=never",
+            "--data-dir",
+            "/tmp/x",
+        ]);
+        let c = build_config(&a).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:3");
+        assert_eq!(c.num_partitions, 2);
+        assert_eq!(c.log_fsync_policy, skiff::config::FsyncPolicyName::Never);
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn unknown_set_option_is_rejected() {
+        let a = serve_args(&["--set", "no.such.option=1"]);
+        assert!(build_config(&a).is_err());
+    }
+
+    #[test]
+    fn no_arguments_means_built_in_defaults() {
+        assert_eq!(build_config(&serve_args(&[])).unwrap(), Config::default());
+    }
+}

@@ -54,11 +54,14 @@ pub enum FrameError {
     Encode(String),
 }
 
+/// Bytes reserved up front for a frame; larger frames grow as their bytes arrive.
+const INITIAL_FRAME_CAPACITY: usize = 1024 * 1024;
+
 /// Reads one frame's payload, checking the size prefix before allocating.
 pub async fn read_frame<R: AsyncRead + Unpin>(
     reader: &mut R,
     max_size: usize,
-) -> Result<BytesMut, FrameError> {
+) -> Result<Bytes, FrameError> {
     let mut size = [0u8; 4];
     match reader.read_exact(&mut size).await {
         Ok(_) => {}
@@ -76,9 +79,14 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
             max: max_size,
         });
     }
-    let mut buf = BytesMut::zeroed(len);
-    reader.read_exact(&mut buf).await?;
-    Ok(buf)
+    // Grow the buffer as bytes arrive, so a client announcing a large frame and sending it
+    // slowly (or never) holds only what it actually sent.
+    let mut buf = Vec::with_capacity(len.min(INITIAL_FRAME_CAPACITY));
+    let read = reader.take(len as u64).read_to_end(&mut buf).await?;
+    if read < len {
+        return Err(FrameError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+    }
+    Ok(Bytes::from(buf))
 }
 
 /// A request taken off the wire.
@@ -106,7 +114,7 @@ fn be_i16(b: &[u8], at: usize) -> i16 {
 }
 
 /// Decodes a frame's header and body.
-pub fn decode_request(frame: BytesMut) -> Result<Decoded, FrameError> {
+pub fn decode_request(frame: Bytes) -> Result<Decoded, FrameError> {
     if frame.len() < 8 {
         return Err(FrameError::TooShort(frame.len()));
     }
@@ -129,7 +137,7 @@ pub fn decode_request(frame: BytesMut) -> Result<Decoded, FrameError> {
         version,
         message,
     };
-    let mut bytes: Bytes = frame.freeze();
+    let mut bytes = frame;
     let header = RequestHeader::decode(&mut bytes, key.request_header_version(version))
         .map_err(|e| decode_err(e.to_string()))?;
     super::precheck::check_body(key, version, &bytes).map_err(|e| decode_err(e.to_string()))?;

@@ -326,7 +326,7 @@ async fn api_versions_at_every_version() {
             .iter()
             .find(|k| k.api_key == ApiKey::Fetch as i16)
             .unwrap();
-        assert_eq!((fetch.min_version, fetch.max_version), (4, 13));
+        assert_eq!((fetch.min_version, fetch.max_version), (4, 17));
     }
     broker.shutdown().await.unwrap();
 }
@@ -797,5 +797,47 @@ async fn failed_acks_zero_produce_closes_the_connection() {
     w.send(ApiKey::Produce, 9, &bad).await;
     w.expect_closed().await;
     assert_still_serving(&broker).await;
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn fetch_at_every_served_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut w = Wire::connect(&broker).await;
+    create_topic(&mut w, "versions").await;
+    let md: MetadataResponse = w
+        .call(
+            ApiKey::Metadata,
+            12,
+            &MetadataRequest::default().with_topics(Some(vec![
+                MetadataRequestTopic::default().with_name(Some(name("versions")))
+            ])),
+        )
+        .await;
+    let topic_id = md.topics[0].topic_id;
+    let req = produce_request("versions", 0, 1, batch(3, 5).freeze());
+    assert_eq!(produce_error(&mut w, 9, &req).await, 0);
+    for v in 4..=17 {
+        let mut req = fetch_request("versions", 1, 0, 0);
+        if v >= 13 {
+            req.topics[0].topic = TopicName::default();
+            req.topics[0].topic_id = topic_id;
+        }
+        let r: FetchResponse = w.call(ApiKey::Fetch, v, &req).await;
+        assert_eq!(r.error_code, 0, "v{v}");
+        let t = &r.responses[0];
+        if v >= 13 {
+            assert_eq!(t.topic_id, topic_id, "v{v}");
+        } else {
+            assert_eq!(t.topic.0.as_str(), "versions", "v{v}");
+        }
+        let p = &t.partitions[0];
+        assert_eq!((p.error_code, p.high_watermark), (0, 3), "v{v}");
+        // Offset 1 lies inside the one batch: the whole batch comes back.
+        let records = p.records.clone().unwrap();
+        let base = i64::from_be_bytes(records[..8].try_into().unwrap());
+        assert_eq!(base, 0, "v{v}");
+    }
     broker.shutdown().await.unwrap();
 }

@@ -24,7 +24,7 @@ pub const SUPPORTED: &[SupportedApi] = &[
     SupportedApi {
         key: ApiKey::Fetch,
         min: 4,
-        max: 13,
+        max: 17,
     },
     SupportedApi {
         key: ApiKey::ListOffsets,

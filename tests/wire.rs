@@ -658,6 +658,32 @@ async fn restart_begins_a_new_leader_epoch() {
     assert_eq!(end_offset_for_epoch(&mut w, "epochs", 1).await, (0, 1, 8));
     // An epoch above the current one is undefined.
     assert_eq!(end_offset_for_epoch(&mut w, "epochs", 7).await, (0, -1, -1));
+    // Fetch v12+ divergence: a client whose log ends in epoch 0 beyond offset 5 (where
+    // epoch 0 ended here) is told so, with no records; within epoch 0 it is fine.
+    let diverging = |offset: i64, last_epoch: i32| {
+        let mut f = fetch_request("epochs", offset, 0, 0);
+        f.topics[0].partitions[0].last_fetched_epoch = last_epoch;
+        f
+    };
+    let r: FetchResponse = w.call(ApiKey::Fetch, 12, &diverging(7, 0)).await;
+    let p = &r.responses[0].partitions[0];
+    assert_eq!(p.error_code, 0);
+    assert_eq!(
+        (p.diverging_epoch.epoch, p.diverging_epoch.end_offset),
+        (0, 5)
+    );
+    assert_eq!(p.records.as_ref().map(|r| r.len()), Some(0));
+    for (offset, last_epoch) in [(3, 0), (5, 0), (6, 1)] {
+        let r: FetchResponse = w
+            .call(ApiKey::Fetch, 12, &diverging(offset, last_epoch))
+            .await;
+        let p = &r.responses[0].partitions[0];
+        assert_eq!(
+            p.diverging_epoch.epoch, -1,
+            "offset {offset} epoch {last_epoch}"
+        );
+        assert!(!p.records.as_ref().unwrap().is_empty());
+    }
     // A client still on epoch 0 is fenced.
     let mut f = fetch_request("epochs", 0, 0, 0);
     f.topics[0].partitions[0].current_leader_epoch = 0;

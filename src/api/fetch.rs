@@ -17,6 +17,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::error::{code, leader_epoch_check, storage_error_code, NONE};
+use super::offset_for_leader_epoch::epoch_end_offset;
 use super::{ApiContext, Reply, Response, ResponseFuture};
 use crate::storage::Log;
 
@@ -31,6 +32,7 @@ struct Target {
     fetch_offset: i64,
     max_bytes: usize,
     current_leader_epoch: i32,
+    last_fetched_epoch: i32,
 }
 
 fn empty_partition(index: i32, error: i16) -> PartitionData {
@@ -90,6 +92,11 @@ fn resolve(
                 fetch_offset: p.fetch_offset,
                 max_bytes: usize::try_from(p.partition_max_bytes).unwrap_or(0),
                 current_leader_epoch: p.current_leader_epoch,
+                last_fetched_epoch: if version >= 12 {
+                    p.last_fetched_epoch
+                } else {
+                    -1
+                },
             });
         }
     }
@@ -124,6 +131,17 @@ fn read_all(
                     p.high_watermark = log.high_watermark();
                     p.last_stable_offset = p.high_watermark;
                     p.log_start_offset = log.log_start_offset();
+                    if let Some((epoch, end)) = divergence(log, t, leader_epoch) {
+                        // The client's log ends in an epoch that ended earlier here: tell
+                        // it where, instead of records (KIP-320), so it can truncate.
+                        p.diverging_epoch.epoch = epoch;
+                        p.diverging_epoch.end_offset = end;
+                        any_error = true;
+                        if let Some(topic) = topics.get_mut(t.topic) {
+                            topic.partitions.push(p);
+                        }
+                        continue;
+                    }
                     // The first batch of the first non-empty partition is returned whole even
                     // beyond the limits; after that only whole batches within them.
                     let first = gathered == 0;
@@ -151,6 +169,16 @@ fn read_all(
         }
     }
     (topics, gathered, any_error)
+}
+
+/// Whether the client's last fetched epoch diverges from this log at its fetch offset:
+/// the epoch ended here before the offset, or never existed here.
+fn divergence(log: &Log, t: &Target, current: i32) -> Option<(i32, i64)> {
+    if t.last_fetched_epoch < 0 {
+        return None;
+    }
+    let (epoch, end) = epoch_end_offset(log, t.last_fetched_epoch, current);
+    (epoch >= 0 && (epoch < t.last_fetched_epoch || end < t.fetch_offset)).then_some((epoch, end))
 }
 
 /// Waits until any watched log end offset moves; drops watches whose log went away.

@@ -9,6 +9,19 @@ use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpoch
 
 use super::error::{code, leader_epoch_check, NONE};
 use super::ApiContext;
+use crate::storage::Log;
+
+/// The largest epoch ≤ `requested` and the offset where it ended: the log end offset for
+/// the current epoch, `(-1, -1)` for an epoch above the current one or before the first.
+pub fn epoch_end_offset(log: &Log, requested: i32, current: i32) -> (i32, i64) {
+    if requested == current {
+        (current, log.log_end_offset())
+    } else if requested > current {
+        (-1, -1)
+    } else {
+        log.end_offset_for_epoch(requested)
+    }
+}
 
 /// Answers an OffsetForLeaderEpoch request (v2–v4).
 pub fn handle(ctx: &ApiContext, req: OffsetForLeaderEpochRequest) -> OffsetForLeaderEpochResponse {
@@ -35,15 +48,7 @@ pub fn handle(ctx: &ApiContext, req: OffsetForLeaderEpochRequest) -> OffsetForLe
                         r.error_code = epoch_error;
                         return r;
                     }
-                    let (epoch, end) = if p.leader_epoch == current {
-                        // The current epoch ends at the log end offset.
-                        (current, log.log_end_offset())
-                    } else if p.leader_epoch > current {
-                        // An epoch this leader never had: undefined, as Kafka answers.
-                        (-1, -1)
-                    } else {
-                        log.end_offset_for_epoch(p.leader_epoch)
-                    };
+                    let (epoch, end) = epoch_end_offset(&log, p.leader_epoch, current);
                     r.leader_epoch = epoch;
                     r.end_offset = end;
                     r

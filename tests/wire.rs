@@ -867,3 +867,27 @@ async fn fetch_at_every_served_version() {
     }
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn log_append_time_is_stamped_and_returned() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &["log.message.timestamp.type=LogAppendTime"]).await;
+    let mut w = Wire::connect(&broker).await;
+    create_topic(&mut w, "lat").await;
+    let req = produce_request("lat", 0, 1, batch(2, 4).freeze());
+    let r: ProduceResponse = w.call(ApiKey::Produce, 9, &req).await;
+    let append_time = r.responses[0].partition_responses[0].log_append_time_ms;
+    assert!(
+        append_time > 1_700_000_000_000,
+        "log append time {append_time}"
+    );
+    let r: FetchResponse = w
+        .call(ApiKey::Fetch, 11, &fetch_request("lat", 0, 0, 0))
+        .await;
+    let records = r.responses[0].partitions[0].records.clone().unwrap();
+    let attributes = i16::from_be_bytes([records[21], records[22]]);
+    assert_ne!(attributes & 0x08, 0, "timestamp type bit");
+    let max_timestamp = i64::from_be_bytes(records[35..43].try_into().unwrap());
+    assert_eq!(max_timestamp, append_time);
+    broker.shutdown().await.unwrap();
+}

@@ -127,8 +127,21 @@ fn name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.to_string()))
 }
 
-/// One v2 batch of `n` records with `value_len`-byte values.
+/// One v2 batch of `n` records with `value_len`-byte values, stamped in 2023.
 fn batch(n: usize, value_len: usize) -> BytesMut {
+    batch_at(n, value_len, 1_700_000_000_000)
+}
+
+/// Milliseconds since the epoch.
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// One v2 batch of `n` records with `value_len`-byte values and timestamps from `ts`.
+fn batch_at(n: usize, value_len: usize, ts: i64) -> BytesMut {
     let records: Vec<Record> = (0..n)
         .map(|i| Record {
             transactional: false,
@@ -139,7 +152,7 @@ fn batch(n: usize, value_len: usize) -> BytesMut {
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
             sequence: i as i32,
-            timestamp: 1_700_000_000_000 + i as i64,
+            timestamp: ts + i as i64,
             key: Some(Bytes::from(format!("k{i}"))),
             value: Some(Bytes::from(vec![b'v'; value_len])),
             headers: Default::default(),
@@ -889,5 +902,97 @@ async fn log_append_time_is_stamped_and_returned() {
     assert_ne!(attributes & 0x08, 0, "timestamp type bit");
     let max_timestamp = i64::from_be_bytes(records[35..43].try_into().unwrap());
     assert_eq!(max_timestamp, append_time);
+    broker.shutdown().await.unwrap();
+}
+
+/// A transactional batch of `n` records from producer 7, epoch 0, sequences from 0.
+fn txn_batch(n: usize) -> BytesMut {
+    let records: Vec<Record> = (0..n)
+        .map(|i| Record {
+            transactional: true,
+            control: false,
+            partition_leader_epoch: -1,
+            producer_id: 7,
+            producer_epoch: 0,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: i as i32,
+            timestamp: now_ms() + i as i64,
+            key: None,
+            value: Some(Bytes::from_static(b"in a transaction")),
+            headers: Default::default(),
+        })
+        .collect();
+    let mut buf = BytesMut::new();
+    RecordBatchEncoder::encode(
+        &mut buf,
+        &records,
+        &RecordEncodeOptions {
+            version: 2,
+            compression: Compression::None,
+        },
+    )
+    .unwrap();
+    buf
+}
+
+#[tokio::test]
+async fn read_committed_stops_at_the_last_stable_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut w = Wire::connect(&broker).await;
+    create_topic(&mut w, "txn").await;
+    // Offsets 0-1 plain, 2-3 an open transaction, 4-5 plain; recent timestamps keep them
+    // in one segment.
+    for b in [
+        batch_at(2, 4, now_ms()),
+        txn_batch(2),
+        batch_at(2, 4, now_ms()),
+    ] {
+        let req = produce_request("txn", 0, 1, b.freeze());
+        assert_eq!(produce_error(&mut w, 9, &req).await, 0);
+    }
+    let mut committed = fetch_request("txn", 0, 0, 0);
+    committed.isolation_level = 1;
+    let r: FetchResponse = w.call(ApiKey::Fetch, 11, &committed).await;
+    let p = &r.responses[0].partitions[0];
+    assert_eq!((p.high_watermark, p.last_stable_offset), (6, 2));
+    let records = p.records.clone().unwrap();
+    let first_len = i32::from_be_bytes(records[8..12].try_into().unwrap()) as usize + 12;
+    assert_eq!(records.len(), first_len, "only the batch below the LSO");
+    assert_eq!(p.aborted_transactions.as_ref().map(|a| a.len()), Some(0));
+    let r: FetchResponse = w
+        .call(ApiKey::Fetch, 11, &fetch_request("txn", 0, 0, 0))
+        .await;
+    let all = r.responses[0].partitions[0].records.clone().unwrap();
+    assert!(
+        all.len() > 2 * first_len,
+        "read_uncommitted reads past the LSO"
+    );
+    // At the LSO: nothing for read_committed, the open transaction's batch otherwise.
+    let mut committed = fetch_request("txn", 2, 0, 0);
+    committed.isolation_level = 1;
+    let r: FetchResponse = w.call(ApiKey::Fetch, 11, &committed).await;
+    assert_eq!(
+        r.responses[0].partitions[0]
+            .records
+            .as_ref()
+            .map(|r| r.len()),
+        Some(0)
+    );
+    let r: FetchResponse = w
+        .call(ApiKey::Fetch, 11, &fetch_request("txn", 2, 0, 0))
+        .await;
+    let records = r.responses[0].partitions[0].records.clone().unwrap();
+    assert_eq!(i64::from_be_bytes(records[..8].try_into().unwrap()), 2);
+    // ListOffsets latest: the LSO for read_committed, the high watermark otherwise.
+    let mut lo = list_offsets("txn", -1);
+    lo.isolation_level = 1;
+    let r: ListOffsetsResponse = w.call(ApiKey::ListOffsets, 7, &lo).await;
+    assert_eq!(r.topics[0].partitions[0].offset, 2);
+    let r: ListOffsetsResponse = w
+        .call(ApiKey::ListOffsets, 7, &list_offsets("txn", -1))
+        .await;
+    assert_eq!(r.topics[0].partitions[0].offset, 6);
     broker.shutdown().await.unwrap();
 }

@@ -19,11 +19,16 @@ pub fn storage_error_code(e: &StorageError) -> i16 {
         | StorageError::InvalidBatch(_)
         | StorageError::Compression(_) => ResponseError::CorruptMessage,
         StorageError::BatchTooLarge { .. } => ResponseError::MessageTooLarge,
+        StorageError::DecompressedTooLarge { .. } => ResponseError::CorruptMessage,
+        StorageError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
+        StorageError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
         StorageError::UnknownPartition(_) => ResponseError::UnknownTopicOrPartition,
         StorageError::LogClosed => ResponseError::NotLeaderOrFollower,
         StorageError::LogCorrupted(_)
         | StorageError::SegmentNotFound(_)
         | StorageError::StateCorrupted(_)
+        | StorageError::StateStoreClosed
+        | StorageError::InvalidStateRequest(_)
         | StorageError::Io(_) => ResponseError::KafkaStorageError,
         _ => ResponseError::UnknownServerError,
     };

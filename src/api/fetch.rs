@@ -11,14 +11,17 @@ use std::time::Duration;
 use bytes::Bytes;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::FetchTopic;
-use kafka_protocol::messages::fetch_response::{FetchableTopicResponse, PartitionData};
-use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse};
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, ProducerId};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::error::{code, leader_epoch_check, storage_error_code, NONE};
 use super::offset_for_leader_epoch::epoch_end_offset;
 use super::{ApiContext, Reply, Response, ResponseFuture};
+use crate::storage::record::batch::split_batches;
 use crate::storage::Log;
 
 /// Fetch version from which topics are named by id.
@@ -103,72 +106,124 @@ fn resolve(
     (out, targets)
 }
 
-/// Reads every target once. Returns the response topics and the bytes gathered, and
-/// whether any partition reported an error.
+/// Byte limits shared by the partitions of one fetch.
+struct Budget {
+    /// Bytes the response may still take (`max_bytes`).
+    remaining: usize,
+    /// Bytes gathered so far.
+    gathered: usize,
+}
+
+/// How a fetch reads.
+#[derive(Clone, Copy)]
+struct ReadMode {
+    /// The leader epoch of this broker.
+    leader_epoch: i32,
+    /// `read_committed`: stop at the last stable offset and list aborted transactions.
+    read_committed: bool,
+}
+
+/// Reads one partition; the flag says the partition must be answered at once (an error or
+/// a divergence) rather than waited on.
+fn read_partition(
+    log: &Log,
+    t: &Target,
+    budget: &mut Budget,
+    mode: ReadMode,
+) -> (PartitionData, bool) {
+    let epoch_error = leader_epoch_check(t.current_leader_epoch, mode.leader_epoch);
+    if epoch_error != NONE {
+        // As Kafka: a partition in error reports no offsets (-1).
+        return (empty_partition(t.partition, epoch_error), true);
+    }
+    let mut p = empty_partition(t.partition, NONE);
+    p.high_watermark = log.high_watermark();
+    p.last_stable_offset = log.last_stable_offset();
+    p.log_start_offset = log.log_start_offset();
+    if let Some((epoch, end)) = divergence(log, t, mode.leader_epoch) {
+        // The client's log ends in an epoch that ended earlier here: tell it where, instead
+        // of records (KIP-320), so it can truncate.
+        p.diverging_epoch.epoch = epoch;
+        p.diverging_epoch.end_offset = end;
+        return (p, true);
+    }
+    // The first batch of the first non-empty partition is returned whole even beyond the
+    // limits; after that only whole batches within them.
+    let first = budget.gathered == 0;
+    let limit = t.max_bytes.min(budget.remaining);
+    if !first && limit == 0 {
+        return (p, false);
+    }
+    let mut bytes = match log.read(t.fetch_offset, limit) {
+        Ok(bytes) => bytes,
+        Err(e) => return (empty_partition(t.partition, storage_error_code(&e)), true),
+    };
+    if !first && bytes.len() > limit {
+        return (p, false);
+    }
+    if mode.read_committed {
+        let lso = p.last_stable_offset;
+        bytes = bytes.slice(..stable_prefix(&bytes, lso));
+        let upper = next_offset_after(&bytes).unwrap_or(t.fetch_offset);
+        p.aborted_transactions = Some(
+            log.aborted_transactions(t.fetch_offset, upper)
+                .into_iter()
+                .map(|a| {
+                    AbortedTransaction::default()
+                        .with_producer_id(ProducerId(a.producer_id))
+                        .with_first_offset(a.first_offset)
+                })
+                .collect(),
+        );
+    }
+    budget.remaining = budget.remaining.saturating_sub(bytes.len());
+    budget.gathered += bytes.len();
+    p.records = Some(bytes);
+    (p, false)
+}
+
+/// Length of the leading whole batches of `bytes` that start below `lso`.
+fn stable_prefix(bytes: &[u8], lso: i64) -> usize {
+    split_batches(bytes)
+        .map_while(|b| b.ok())
+        .take_while(|(h, _)| h.base_offset < lso)
+        .map(|(_, raw)| raw.len())
+        .sum()
+}
+
+/// The offset after the last whole batch of `bytes`.
+fn next_offset_after(bytes: &[u8]) -> Option<i64> {
+    split_batches(bytes)
+        .map_while(|b| b.ok())
+        .last()
+        .map(|(h, _)| h.next_offset())
+}
+
+/// Reads every target once. Returns the response topics, the bytes gathered, and whether
+/// some partition must be answered at once.
 fn read_all(
     skeleton: &[FetchableTopicResponse],
     targets: &[Target],
     total_max: usize,
-    leader_epoch: i32,
+    mode: ReadMode,
 ) -> (Vec<FetchableTopicResponse>, usize, bool) {
     let mut topics = skeleton.to_vec();
-    let mut remaining = total_max;
-    let mut gathered = 0usize;
-    let mut any_error = false;
+    let mut budget = Budget {
+        remaining: total_max,
+        gathered: 0,
+    };
+    let mut answer_now = false;
     for t in targets {
-        let data = match &t.log {
-            Err(e) => {
-                any_error = true;
-                empty_partition(t.partition, *e)
-            }
-            Ok(log) => {
-                let epoch_error = leader_epoch_check(t.current_leader_epoch, leader_epoch);
-                let mut p = empty_partition(t.partition, epoch_error);
-                if epoch_error != NONE {
-                    // As Kafka: a partition in error reports no offsets (-1).
-                    any_error = true;
-                } else {
-                    p.high_watermark = log.high_watermark();
-                    p.last_stable_offset = p.high_watermark;
-                    p.log_start_offset = log.log_start_offset();
-                    if let Some((epoch, end)) = divergence(log, t, leader_epoch) {
-                        // The client's log ends in an epoch that ended earlier here: tell
-                        // it where, instead of records (KIP-320), so it can truncate.
-                        p.diverging_epoch.epoch = epoch;
-                        p.diverging_epoch.end_offset = end;
-                        any_error = true;
-                        if let Some(topic) = topics.get_mut(t.topic) {
-                            topic.partitions.push(p);
-                        }
-                        continue;
-                    }
-                    // The first batch of the first non-empty partition is returned whole even
-                    // beyond the limits; after that only whole batches within them.
-                    let first = gathered == 0;
-                    let limit = t.max_bytes.min(remaining);
-                    if first || limit > 0 {
-                        match log.read(t.fetch_offset, limit) {
-                            Ok(bytes) if first || bytes.len() <= limit => {
-                                remaining = remaining.saturating_sub(bytes.len());
-                                gathered += bytes.len();
-                                p.records = Some(bytes);
-                            }
-                            Ok(_) => {}
-                            Err(e) => {
-                                any_error = true;
-                                p = empty_partition(t.partition, storage_error_code(&e));
-                            }
-                        }
-                    }
-                }
-                p
-            }
+        let (data, now) = match &t.log {
+            Err(e) => (empty_partition(t.partition, *e), true),
+            Ok(log) => read_partition(log, t, &mut budget, mode),
         };
+        answer_now |= now;
         if let Some(topic) = topics.get_mut(t.topic) {
             topic.partitions.push(data);
         }
     }
-    (topics, gathered, any_error)
+    (topics, budget.gathered, answer_now)
 }
 
 /// Whether the client's last fetched epoch diverges from this log at its fetch offset:
@@ -230,7 +285,10 @@ pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> Respons
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
     let max_wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0));
     let mut shutdown = ctx.shutdown.clone();
-    let leader_epoch = ctx.replicas.leader_epoch();
+    let mode = ReadMode {
+        leader_epoch: ctx.replicas.leader_epoch(),
+        read_committed: req.isolation_level == 1,
+    };
     Box::pin(async move {
         let deadline = Instant::now() + max_wait;
         // Subscribe before the first read so no append between the read and the wait is missed.
@@ -240,8 +298,7 @@ pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> Respons
             .collect();
         let mut deadline_passed = false;
         loop {
-            let (topics, gathered, any_error) =
-                read_all(&skeleton, &targets, total_max, leader_epoch);
+            let (topics, gathered, any_error) = read_all(&skeleton, &targets, total_max, mode);
             let done = gathered >= min_bytes
                 || any_error
                 || deadline_passed

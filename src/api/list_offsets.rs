@@ -19,10 +19,23 @@ pub const MAX_TIMESTAMP: i64 = -3;
 /// ListOffsets timestamp (v8+): the earliest offset held locally (no tiered storage here).
 pub const EARLIEST_LOCAL_TIMESTAMP: i64 = -4;
 
-fn lookup(log: &Log, timestamp: i64, current: i32) -> Result<(i64, i64, i32), i16> {
+fn lookup(
+    log: &Log,
+    timestamp: i64,
+    current: i32,
+    read_committed: bool,
+) -> Result<(i64, i64, i32), i16> {
     let epoch_of = |offset: i64| log.epoch_for_offset(offset).unwrap_or(current);
     match timestamp {
-        LATEST_TIMESTAMP => Ok((-1, log.high_watermark(), current)),
+        LATEST_TIMESTAMP => {
+            // read_committed consumers start at the last stable offset.
+            let end = if read_committed {
+                log.last_stable_offset()
+            } else {
+                log.high_watermark()
+            };
+            Ok((-1, end, current))
+        }
         EARLIEST_TIMESTAMP | EARLIEST_LOCAL_TIMESTAMP => {
             let start = log.log_start_offset();
             Ok((-1, start, epoch_of(start)))
@@ -44,6 +57,7 @@ fn lookup(log: &Log, timestamp: i64, current: i32) -> Result<(i64, i64, i32), i1
 /// Answers a ListOffsets request (v1–v8).
 pub fn handle(ctx: &ApiContext, version: i16, req: ListOffsetsRequest) -> ListOffsetsResponse {
     let current = ctx.replicas.leader_epoch();
+    let read_committed = version >= 2 && req.isolation_level == 1;
     let topics = req
         .topics
         .into_iter()
@@ -67,7 +81,7 @@ pub fn handle(ctx: &ApiContext, version: i16, req: ListOffsetsRequest) -> ListOf
                         r.error_code = epoch_error;
                         return r;
                     }
-                    match lookup(&log, p.timestamp, current) {
+                    match lookup(&log, p.timestamp, current, read_committed) {
                         Ok((ts, offset, epoch)) => {
                             r.timestamp = ts;
                             r.offset = offset;

@@ -1,8 +1,10 @@
-//! Topics and partitions of this broker: the topic registry (names, ids, partition counts)
-//! and the replica manager that maps each topic-partition to its log.
+//! The broker: topics and partitions (the topic registry of names, ids and partition
+//! counts, and the replica manager that maps each topic-partition to its log), and the
+//! group coordinator.
 
 pub mod cluster;
 pub mod error;
+pub mod group;
 mod meta_file;
 pub mod replica_manager;
 pub mod topics;

@@ -69,6 +69,26 @@ pub enum StorageError {
     /// A state store request that can never succeed (for example a key too large to frame).
     #[error("invalid state store request: {0}")]
     InvalidStateRequest(String),
+    /// A producer wrote with an epoch older than the one the partition knows.
+    #[error("producer {producer_id} epoch {epoch} is older than the current {current}")]
+    InvalidProducerEpoch {
+        /// The producer id.
+        producer_id: i64,
+        /// The epoch in the batch.
+        epoch: i16,
+        /// The epoch the partition knows.
+        current: i16,
+    },
+    /// A producer's batch does not follow its previous sequence number.
+    #[error("producer {producer_id}: expected sequence {expected}, got {got}")]
+    OutOfOrderSequence {
+        /// The producer id.
+        producer_id: i64,
+        /// The sequence the partition expected.
+        expected: i32,
+        /// The sequence in the batch.
+        got: i32,
+    },
     /// An operating-system I/O error.
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),

@@ -2,10 +2,10 @@
 //! to `leader-epoch-checkpoint` in Kafka's text format (version, count, `epoch offset` lines).
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::storage::error::{Result, StorageError};
+use crate::storage::fs_util::write_atomically;
 
 /// File name of the checkpoint inside a partition directory.
 pub const CHECKPOINT_FILE: &str = "leader-epoch-checkpoint";
@@ -151,21 +151,6 @@ fn parse(text: &str) -> std::result::Result<Vec<EpochEntry>, String> {
         return Err(format!("expected {count} entries, found {}", entries.len()));
     }
     Ok(entries)
-}
-
-/// Writes `data` to `path` through a temp file, fsync and rename, then syncs the directory.
-pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
-    }
-    fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        fs::File::open(dir)?.sync_all()?;
-    }
-    Ok(())
 }
 
 #[cfg(test)]

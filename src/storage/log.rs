@@ -12,12 +12,17 @@ use tokio::sync::watch;
 
 use crate::storage::config::LogConfig;
 use crate::storage::error::{Result, StorageError};
+use crate::storage::fs_util::{sync_dir, write_atomically};
 use crate::storage::fsync::FsyncPolicy;
-use crate::storage::leader_epoch::{write_atomically, LeaderEpochCache};
+use crate::storage::leader_epoch::LeaderEpochCache;
+use crate::storage::producer_state::{
+    load_snapshot, write_snapshot, AbortedTxn, ProducerStateManager, SequenceCheck,
+};
 use crate::storage::record::batch::{
     set_base_offset, set_log_append_time, set_partition_leader_epoch,
 };
 use crate::storage::record::BatchHeader;
+use crate::storage::record::{ControlRecordType, EndTxnMarker};
 use crate::storage::segment::Segment;
 use crate::storage::types::{MessageBatch, DEFAULT_MAX_DECOMPRESSED};
 
@@ -47,6 +52,9 @@ pub struct AppendInfo {
     pub log_append_time: i64,
     /// The log start offset after the append.
     pub log_start_offset: i64,
+    /// The batch was a producer's retry of a batch already in the log: nothing was appended
+    /// and the offsets are the original ones.
+    pub duplicate: bool,
 }
 
 /// Size and time facts about one segment, for retention and inspection.
@@ -66,6 +74,7 @@ struct LogInner {
     segments: Vec<Segment>,
     log_start_offset: i64,
     epochs: LeaderEpochCache,
+    producers: ProducerStateManager,
 }
 
 impl LogInner {
@@ -110,11 +119,6 @@ fn now_ms() -> i64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
         .unwrap_or(0)
-}
-
-fn sync_dir(dir: &Path) -> Result<()> {
-    fs::File::open(dir)?.sync_all()?;
-    Ok(())
 }
 
 impl Log {
@@ -172,6 +176,7 @@ impl Log {
             .min(next);
         let mut epochs = LeaderEpochCache::open(dir)?;
         epochs.truncate_from_end(next)?;
+        let producers = recover_producer_state(dir, &segments, log_start_offset, next)?;
         if clean {
             fs::remove_file(&clean_marker)?;
         }
@@ -184,6 +189,7 @@ impl Log {
                 segments,
                 log_start_offset,
                 epochs,
+                producers,
             }),
             end_tx,
             durable: Mutex::new(DurableState {
@@ -235,9 +241,23 @@ impl Log {
                 max: config.max_batch_bytes,
             });
         }
-        BatchHeader::parse_and_validate(&batch)?;
+        let incoming = BatchHeader::parse_and_validate(&batch)?;
+        let marker = if incoming.is_control() {
+            control_marker(&batch)?
+        } else {
+            None
+        };
         let mut inner = self.inner.write();
         self.check_open()?;
+        if let SequenceCheck::Duplicate(dup) = inner.producers.check(&incoming)? {
+            return Ok(AppendInfo {
+                base_offset: dup.first_offset,
+                last_offset: dup.last_offset,
+                log_append_time: -1,
+                log_start_offset: inner.log_start_offset,
+                duplicate: true,
+            });
+        }
         let base = inner.next_offset();
         set_base_offset(&mut batch, base);
         set_partition_leader_epoch(&mut batch, leader_epoch);
@@ -254,11 +274,13 @@ impl Log {
         inner
             .active_mut()
             .append(&batch, &h, config.index_interval_bytes)?;
+        inner.producers.update(&h, marker)?;
         let info = AppendInfo {
             base_offset: base,
             last_offset: h.last_offset(),
             log_append_time,
             log_start_offset: inner.log_start_offset,
+            duplicate: false,
         };
         drop(inner);
         self.end_tx.send_replace(h.next_offset());
@@ -295,6 +317,7 @@ impl Log {
     fn roll(&self, inner: &mut LogInner) -> Result<()> {
         let next = inner.next_offset();
         inner.active_mut().sync()?;
+        write_snapshot(&self.dir, next, &inner.producers)?;
         let seg = Segment::create(&self.dir, next)?;
         sync_dir(&self.dir)?;
         inner.segments.push(seg);
@@ -533,6 +556,33 @@ impl Log {
         Ok(best)
     }
 
+    /// The last stable offset: the first offset of the oldest open transaction, or the high
+    /// watermark when none is open. `read_committed` consumers read only below it.
+    pub fn last_stable_offset(&self) -> i64 {
+        let inner = self.inner.read();
+        let hw = inner.next_offset();
+        inner
+            .producers
+            .first_unstable_offset()
+            .map_or(hw, |o| o.min(hw))
+    }
+
+    /// Aborted transactions overlapping `[from, to)`, for `read_committed` fetches.
+    pub fn aborted_transactions(&self, from: i64, to: i64) -> Vec<AbortedTxn> {
+        self.inner.read().producers.aborted_between(from, to)
+    }
+
+    /// A copy of the partition's producer state (DescribeProducers, transactions).
+    pub fn producer_state(&self) -> ProducerStateManager {
+        self.inner.read().producers.clone()
+    }
+
+    /// Forgets producers idle since before `cutoff_ms` with no open transaction
+    /// (`producer.id.expiration.ms`); returns how many.
+    pub fn expire_producers(&self, cutoff_ms: i64) -> usize {
+        self.inner.write().producers.expire(cutoff_ms)
+    }
+
     /// The latest leader epoch, or -1 if none was recorded.
     pub fn latest_epoch(&self) -> i32 {
         self.inner.read().epochs.latest_epoch().unwrap_or(-1)
@@ -600,6 +650,7 @@ impl Log {
             seg.delete()?;
         }
         inner.epochs.truncate_from_start(offset)?;
+        inner.producers.truncate_before(offset);
         Ok(removed)
     }
 
@@ -648,6 +699,7 @@ impl Log {
         }
         self.flush()?;
         let inner = self.inner.write();
+        write_snapshot(&self.dir, inner.next_offset(), &inner.producers)?;
         self.closed.store(true, Ordering::Release);
         write_atomically(&self.dir.join(CLEAN_SHUTDOWN_FILE), b"")?;
         drop(inner);
@@ -689,4 +741,62 @@ fn read_log_start(dir: &Path) -> Result<Option<i64>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The marker type and coordinator epoch of a control batch (its single record).
+fn control_marker(batch: &[u8]) -> Result<Option<(ControlRecordType, i32)>> {
+    let mb = MessageBatch::from_bytes(Bytes::copy_from_slice(batch))?;
+    let Some(first) = mb.message_iter(DEFAULT_MAX_DECOMPRESSED)?.next() else {
+        return Ok(None);
+    };
+    let m = first?;
+    let (Some(key), Some(value)) = (m.key, m.value) else {
+        return Err(StorageError::InvalidBatch(
+            "control record without key or value".into(),
+        ));
+    };
+    match ControlRecordType::parse_key(&key)? {
+        t @ (ControlRecordType::Abort | ControlRecordType::Commit) => {
+            let marker = EndTxnMarker::parse(&key, &value)?;
+            Ok(Some((t, marker.coordinator_epoch)))
+        }
+        ControlRecordType::Other(_) => Ok(None),
+    }
+}
+
+/// Loads the newest producer snapshot and replays the batches written after it.
+fn recover_producer_state(
+    dir: &Path,
+    segments: &[Segment],
+    log_start_offset: i64,
+    log_end_offset: i64,
+) -> Result<ProducerStateManager> {
+    let (from, mut state) = match load_snapshot(dir, log_end_offset)? {
+        Some((offset, state)) if offset >= log_start_offset => (offset, state),
+        _ => (log_start_offset, ProducerStateManager::new()),
+    };
+    if from >= log_end_offset {
+        return Ok(state);
+    }
+    let first = segments
+        .partition_point(|s| s.base_offset() <= from)
+        .saturating_sub(1);
+    for seg in &segments[first..] {
+        let Some((mut pos, _)) = seg.find_batch(from)? else {
+            continue;
+        };
+        while pos < seg.size() {
+            let h = seg.read_header(pos)?;
+            if h.producer_id >= 0 && h.last_offset() >= from {
+                let marker = if h.is_control() {
+                    control_marker(&seg.read_at(pos, h.total_len())?)?
+                } else {
+                    None
+                };
+                state.update(&h, marker)?;
+            }
+            pos += h.total_len() as u64;
+        }
+    }
+    Ok(state)
 }

@@ -3,12 +3,14 @@
 
 pub mod config;
 pub mod error;
+pub mod fs_util;
 pub mod fsync;
 pub mod index;
 pub mod kv;
 pub mod leader_epoch;
 pub mod log;
 pub mod partitions;
+pub mod producer_state;
 pub mod record;
 pub mod retention;
 pub mod segment;

@@ -151,6 +151,11 @@ fn sigkill_loses_no_acknowledged_record() {
         }
         previous = Some(n);
     }
+    eprintln!(
+        "sent {sent}, acknowledged {}, found after restart {}",
+        acked.len(),
+        log.len()
+    );
     for (n, offset) in &acked {
         assert_eq!(
             seen.get(n),

@@ -4,6 +4,11 @@
 //! A handler runs in two parts. The part that must keep request order (appending produced
 //! batches, auto-creating topics) runs synchronously when the request is dispatched; the
 //! part that waits (durability for acks=all, Fetch long-polls) is the returned future.
+//!
+//! Serving a new API takes: a variant in [`Request`] and [`Response`] and a handler module
+//! here; its advertised range in [`versions::SUPPORTED`]; its decode and encode arms in
+//! `server/frame.rs`; and its body schema in `server/precheck.rs` (bodies without one are
+//! refused, because the decoder trusts array counts).
 
 pub mod api_versions;
 pub mod error;

@@ -264,10 +264,14 @@ impl Cursor<'_> {
 }
 
 /// Checks that a request body of `key` at `version` is structurally sound: every count and
-/// length fits in the bytes present. APIs without a schema here pass unchecked.
+/// length fits in the bytes present. An API without a schema here is refused, so a newly
+/// served API cannot reach the decoder unguarded.
 pub fn check_body(key: ApiKey, version: i16, body: &[u8]) -> Result<(), Malformed> {
     let Some((members, first_flexible)) = schema(key) else {
-        return Ok(());
+        return Err(Malformed {
+            at: 0,
+            what: "no pre-check schema for this API",
+        });
     };
     let mut cursor = Cursor { buf: body, pos: 0 };
     cursor.walk(members, version, version >= first_flexible)
@@ -414,6 +418,11 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn apis_without_a_schema_are_refused() {
+        assert!(check_body(ApiKey::JoinGroup, 0, &[]).is_err());
     }
 
     #[test]

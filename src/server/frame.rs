@@ -109,17 +109,16 @@ pub enum Decoded {
     },
 }
 
-fn be_i16(b: &[u8], at: usize) -> i16 {
-    i16::from_be_bytes([b[at], b[at + 1]])
-}
-
 /// Decodes a frame's header and body.
 pub fn decode_request(frame: Bytes) -> Result<Decoded, FrameError> {
-    if frame.len() < 8 {
-        return Err(FrameError::TooShort(frame.len()));
-    }
-    let raw_key = be_i16(&frame, 0);
-    let version = be_i16(&frame, 2);
+    // API key, API version and correlation id lead every request header.
+    let lead: [u8; 8] = frame
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .ok_or(FrameError::TooShort(frame.len()))?;
+    let [k0, k1, v0, v1, c0, c1, c2, c3] = lead;
+    let raw_key = i16::from_be_bytes([k0, k1]);
+    let version = i16::from_be_bytes([v0, v1]);
     let key = ApiKey::try_from(raw_key).map_err(|_| FrameError::UnknownApi(raw_key))?;
     let served = versions::supported(key).ok_or(FrameError::UnknownApi(raw_key))?;
     // Produce v0-v2 are advertised (older librdkafka needs v0 listed to enable compression)
@@ -127,7 +126,7 @@ pub fn decode_request(frame: Bytes) -> Result<Decoded, FrameError> {
     let below_served = key == ApiKey::Produce && version < versions::PRODUCE_MIN_SERVED;
     if below_served || !(served.min..=served.max).contains(&version) {
         if key == ApiKey::ApiVersions && version > served.max {
-            let correlation_id = i32::from_be_bytes([frame[4], frame[5], frame[6], frame[7]]);
+            let correlation_id = i32::from_be_bytes([c0, c1, c2, c3]);
             return Ok(Decoded::ApiVersionsTooNew { correlation_id });
         }
         return Err(FrameError::UnsupportedVersion { key, version });

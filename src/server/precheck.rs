@@ -165,20 +165,26 @@ impl Cursor<'_> {
         })
     }
 
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Malformed> {
+        let at = self.pos;
+        self.take(N)?.try_into().map_err(|_| Malformed {
+            at,
+            what: "field out of bounds",
+        })
+    }
+
     fn int16(&mut self) -> Result<i16, Malformed> {
-        let b = self.take(2)?;
-        Ok(i16::from_be_bytes([b[0], b[1]]))
+        Ok(i16::from_be_bytes(self.array()?))
     }
 
     fn int32(&mut self) -> Result<i32, Malformed> {
-        let b = self.take(4)?;
-        Ok(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        Ok(i32::from_be_bytes(self.array()?))
     }
 
     fn uvarint(&mut self) -> Result<u32, Malformed> {
         let mut value: u32 = 0;
         for i in 0..5 {
-            let b = self.take(1)?[0];
+            let [b] = self.array()?;
             value |= u32::from(b & 0x7f) << (7 * i);
             if b & 0x80 == 0 {
                 return Ok(value);

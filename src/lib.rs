@@ -16,8 +16,11 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::api::ApiContext;
+use crate::broker::group::{GroupConfig, GroupCoordinator};
+use crate::broker::txn::{LogMarkerWriter, TokioClock, TxnConfig, TxnCoordinator};
 use crate::broker::ReplicaManager;
 use crate::config::Config;
+use crate::storage::kv::{StateStore, StateStoreConfig};
 
 /// Why a broker could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -36,7 +39,14 @@ pub enum StartError {
     /// The data directory could not be opened.
     #[error(transparent)]
     Broker(#[from] broker::BrokerError),
+    /// A coordinator (groups, transactions) could not load its state.
+    #[error("coordinator failed to start: {0}")]
+    Coordinator(String),
 }
+
+/// Folder of the data directory holding the keyed state store (groups, offsets, producer
+/// ids, transactions). Its name has no `-<partition>` suffix, so it is never taken for a log.
+pub const STATE_DIR: &str = "__state";
 
 /// A Skiff broker: storage, topics and the Kafka listener.
 pub struct Broker;
@@ -72,9 +82,30 @@ impl Broker {
         let replicas = Arc::new(ReplicaManager::open(&config)?);
         let cluster_id =
             broker::cluster::load_or_create_cluster_id(&config.data_dir, &config.cluster_id)?;
+        let state = Arc::new(
+            StateStore::open(
+                config.data_dir.join(STATE_DIR),
+                StateStoreConfig::default(),
+            )
+            .map_err(broker::BrokerError::from)?,
+        );
+        let groups = GroupCoordinator::open(Arc::clone(&state), GroupConfig::default())
+            .map_err(|e| StartError::Coordinator(e.to_string()))?;
+        let txns = TxnCoordinator::open(
+            TxnConfig::default(),
+            Arc::clone(&state),
+            Arc::new(LogMarkerWriter::new(Arc::clone(replicas.storage()))),
+            Arc::new(groups.clone()),
+            Arc::new(TokioClock::new()),
+        )
+        .map_err(|e| StartError::Coordinator(e.to_string()))?;
+        let txn_task = txns.start();
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let ctx = Arc::new(ApiContext {
             replicas: replicas.clone(),
+            state: Arc::clone(&state),
+            groups: groups.clone(),
+            txns: Arc::clone(&txns),
             config: config.clone(),
             cluster_id,
             advertised_host,
@@ -96,6 +127,9 @@ impl Broker {
             limit,
             max_connections: config.max_connections,
             replicas,
+            state,
+            groups,
+            txn_task,
         })
     }
 }
@@ -111,6 +145,9 @@ pub struct BrokerHandle {
     limit: Arc<Semaphore>,
     max_connections: usize,
     replicas: Arc<ReplicaManager>,
+    state: Arc<StateStore>,
+    groups: GroupCoordinator,
+    txn_task: JoinHandle<()>,
 }
 
 impl BrokerHandle {
@@ -145,7 +182,12 @@ impl BrokerHandle {
         if drained.is_err() {
             tracing::warn!("connections still open after {SHUTDOWN_DRAIN:?}; closing logs anyway");
         }
+        self.groups.shutdown();
+        self.txn_task.abort();
         self.replicas.close()?;
+        if let Err(e) = self.state.close() {
+            tracing::error!(error = %e, "closing the state store failed");
+        }
         tracing::info!("skiff broker stopped");
         Ok(())
     }

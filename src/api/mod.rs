@@ -100,6 +100,12 @@ pub type ResponseFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
 pub struct ApiContext {
     /// Topics, partitions and their logs.
     pub replicas: Arc<ReplicaManager>,
+    /// The keyed state store (groups, offsets, producer ids, transactions).
+    pub state: Arc<crate::storage::kv::StateStore>,
+    /// The consumer-group coordinator.
+    pub groups: crate::broker::group::GroupCoordinator,
+    /// The transaction coordinator.
+    pub txns: Arc<crate::broker::txn::TxnCoordinator>,
     /// The broker configuration.
     pub config: Arc<Config>,
     /// The cluster id reported in Metadata.

@@ -18,7 +18,7 @@ pub const EPOCH_FILE: &str = "leader-epoch.meta";
 
 /// Partitions and their logs.
 pub struct ReplicaManager {
-    storage: Storage,
+    storage: Arc<Storage>,
     topics: TopicRegistry,
     log_config: LogConfig,
     timestamp_type: TimestampTypeName,
@@ -46,6 +46,11 @@ pub fn log_config(config: &Config) -> LogConfig {
 }
 
 impl ReplicaManager {
+    /// The storage engine holding every partition log.
+    pub fn storage(&self) -> &Arc<Storage> {
+        &self.storage
+    }
+
     /// Opens the data directory: the topic registry and every partition log it names.
     pub fn open(config: &Config) -> Result<ReplicaManager> {
         std::fs::create_dir_all(&config.data_dir)?;
@@ -62,7 +67,7 @@ impl ReplicaManager {
             }
         }
         Ok(ReplicaManager {
-            storage,
+            storage: Arc::new(storage),
             topics,
             log_config,
             timestamp_type: config.log_message_timestamp_type,

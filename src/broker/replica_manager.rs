@@ -3,6 +3,7 @@
 //! becomes leader again, each start begins a new leader epoch (one for all partitions), so
 //! clients can detect a log truncated by crash recovery (OffsetForLeaderEpoch).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use crate::storage::{FsyncPolicy, Log, LogConfig, Storage, TimestampType};
 
 use super::error::{BrokerError, Result};
 use super::meta_file;
+use super::topic_config::{self, TopicSettings};
 use super::topics::{TopicMetadata, TopicRegistry};
 
 /// File in the data directory holding the leader epoch of the last start.
@@ -23,6 +25,7 @@ pub struct ReplicaManager {
     log_config: LogConfig,
     timestamp_type: TimestampTypeName,
     leader_epoch: i32,
+    broker_config: Config,
 }
 
 /// The storage engine's per-log settings from the broker configuration.
@@ -58,13 +61,31 @@ impl ReplicaManager {
         let storage = Storage::open(&config.data_dir, log_config.clone())?;
         let topics = TopicRegistry::open(&config.data_dir)?;
         let leader_epoch = next_leader_epoch(&config.data_dir)?;
+        // Logs of deleted topics (a crash between the registry change and the removal of
+        // the files) go now, so a re-created topic starts empty.
+        for (topic, p) in storage.partitions() {
+            let registered = topics.get(&topic).is_some_and(|t| p < t.partitions);
+            if !registered {
+                tracing::info!(topic, partition = p, "removing the log of a deleted topic");
+                storage.remove(&topic, p)?;
+            }
+        }
+        for topic in topics.list() {
+            let settings = topic_config::settings(config, &log_config, &topic.configs);
+            for p in 0..topic.partitions {
+                let log = storage.get_or_create(&topic.name, p, settings.log.clone())?;
+                log.set_config(settings.log.clone());
+            }
+        }
         storage.start_retention(Duration::from_millis(
             config.log_retention_check_interval_ms,
         ))?;
-        for topic in topics.list() {
-            for p in 0..topic.partitions {
-                storage.get_or_create(&topic.name, p, log_config.clone())?;
-            }
+        if config.log_cleaner_enable {
+            storage.start_cleaner(crate::storage::CleanerConfig {
+                dedupe_buffer_size: config.log_cleaner_dedupe_buffer_size,
+                backoff: Duration::from_millis(config.log_cleaner_backoff_ms),
+                ..crate::storage::CleanerConfig::default()
+            })?;
         }
         Ok(ReplicaManager {
             storage: Arc::new(storage),
@@ -72,6 +93,90 @@ impl ReplicaManager {
             log_config,
             timestamp_type: config.log_message_timestamp_type,
             leader_epoch,
+            broker_config: config.clone(),
+        })
+    }
+
+    /// The broker configuration the manager was opened with.
+    pub fn broker_config(&self) -> &Config {
+        &self.broker_config
+    }
+
+    /// The effective settings of a topic with config overrides `configs`.
+    pub fn settings_for(&self, configs: &BTreeMap<String, String>) -> TopicSettings {
+        topic_config::settings(&self.broker_config, &self.log_config, configs)
+    }
+
+    /// The effective settings of topic `name` (broker defaults if it doesn't exist).
+    pub fn topic_settings(&self, name: &str) -> TopicSettings {
+        match self.topics.get(name) {
+            Some(t) => self.settings_for(&t.configs),
+            None => self.settings_for(&BTreeMap::new()),
+        }
+    }
+
+    /// Creates a topic with config overrides (validated by the caller) and its partition
+    /// logs unless it exists; returns it and whether this call created it.
+    pub fn create_topic_with_configs(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: BTreeMap<String, String>,
+    ) -> Result<(Arc<TopicMetadata>, bool)> {
+        let settings = self.settings_for(&configs);
+        self.topics
+            .create_with_configs(name, partitions, configs, |t| {
+                for p in 0..t.partitions {
+                    let log = self
+                        .storage
+                        .get_or_create(&t.name, p, settings.log.clone())?;
+                    log.set_config(settings.log.clone());
+                }
+                Ok(())
+            })
+    }
+
+    /// Deletes a topic: gone from the registry first, then its logs and their files.
+    pub fn delete_topic(&self, name: &str) -> Result<Arc<TopicMetadata>> {
+        self.topics.delete(name, |t| {
+            for p in 0..t.partitions {
+                match self.storage.remove(&t.name, p) {
+                    Ok(()) | Err(crate::storage::StorageError::UnknownPartition(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Raises a topic's partition count to `count`, creating the new partitions' logs.
+    pub fn create_partitions(&self, name: &str, count: i32) -> Result<Arc<TopicMetadata>> {
+        self.topics.set_partitions(name, count, |t| {
+            let settings = self.settings_for(&t.configs);
+            for p in 0..t.partitions {
+                let log = self
+                    .storage
+                    .get_or_create(&t.name, p, settings.log.clone())?;
+                log.set_config(settings.log.clone());
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces a topic's config overrides (validated by the caller) and applies them to
+    /// its live logs.
+    pub fn set_topic_configs(
+        &self,
+        name: &str,
+        configs: BTreeMap<String, String>,
+    ) -> Result<Arc<TopicMetadata>> {
+        self.topics.set_configs(name, configs, |t| {
+            let settings = self.settings_for(&t.configs);
+            for p in 0..t.partitions {
+                if let Some(log) = self.storage.get(&t.name, p) {
+                    log.set_config(settings.log.clone());
+                }
+            }
         })
     }
 
@@ -88,13 +193,7 @@ impl ReplicaManager {
     /// Creates a topic and its partition logs unless it exists; returns it and whether this
     /// call created it.
     pub fn create_topic(&self, name: &str, partitions: i32) -> Result<(Arc<TopicMetadata>, bool)> {
-        self.topics.create(name, partitions, |t| {
-            for p in 0..t.partitions {
-                self.storage
-                    .get_or_create(&t.name, p, self.log_config.clone())?;
-            }
-            Ok(())
-        })
+        self.create_topic_with_configs(name, partitions, BTreeMap::new())
     }
 
     /// The log of a partition of a registered topic.

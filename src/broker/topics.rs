@@ -1,8 +1,10 @@
-//! The topic registry: names, stable topic ids and partition counts, durable across
-//! restarts. Kept for now in a small checksummed file under the data directory; callers
-//! only see this API, so the backing store can move to the state store later.
+//! The topic registry: names, stable topic ids, partition counts and per-topic config
+//! overrides, durable across restarts. Kept in a small checksummed file under the data
+//! directory (one line per topic, `id partitions name`, then one line per config override,
+//! `@ id name=value`); callers only see this API, so the backing store can move to the
+//! state store later. Every change rewrites the file atomically before it becomes visible.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -27,6 +29,8 @@ pub struct TopicMetadata {
     pub id: Uuid,
     /// Number of partitions (0..partitions).
     pub partitions: i32,
+    /// Topic config overrides (name → value); unset configs take the broker's defaults.
+    pub configs: BTreeMap<String, String>,
 }
 
 /// Checks a topic name against Kafka's rules: 1–249 characters from `[a-zA-Z0-9._-]`,
@@ -76,11 +80,25 @@ impl TopicRegistry {
         let path = data_dir.join(TOPICS_FILE);
         let mut topics = Topics::default();
         if let Some(body) = meta_file::read_checked(&path)? {
+            let corrupt = |line: &str| BrokerError::CorruptMetadata {
+                path: path.display().to_string(),
+                reason: format!("bad topic line `{line}`"),
+            };
+            let mut parsed: Vec<TopicMetadata> = Vec::new();
             for line in body.lines().filter(|l| !l.is_empty()) {
-                let t = parse_line(line).ok_or_else(|| BrokerError::CorruptMetadata {
-                    path: path.display().to_string(),
-                    reason: format!("bad topic line `{line}`"),
-                })?;
+                if let Some(rest) = line.strip_prefix("@ ") {
+                    let (id, name, value) = parse_config_line(rest).ok_or_else(|| corrupt(line))?;
+                    let t = parsed
+                        .iter_mut()
+                        .rev()
+                        .find(|t| t.id == id)
+                        .ok_or_else(|| corrupt(line))?;
+                    t.configs.insert(name, value);
+                    continue;
+                }
+                parsed.push(parse_line(line).ok_or_else(|| corrupt(line))?);
+            }
+            for t in parsed {
                 let t = Arc::new(t);
                 topics.by_id.insert(t.id, t.clone());
                 topics.by_name.insert(t.name.clone(), t);
@@ -119,6 +137,17 @@ impl TopicRegistry {
         partitions: i32,
         before_commit: impl FnOnce(&TopicMetadata) -> Result<()>,
     ) -> Result<(Arc<TopicMetadata>, bool)> {
+        self.create_with_configs(name, partitions, BTreeMap::new(), before_commit)
+    }
+
+    /// Like [`TopicRegistry::create`], with config overrides (already validated).
+    pub fn create_with_configs(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: BTreeMap<String, String>,
+        before_commit: impl FnOnce(&TopicMetadata) -> Result<()>,
+    ) -> Result<(Arc<TopicMetadata>, bool)> {
         validate_topic_name(name)?;
         if partitions <= 0 {
             return Err(BrokerError::InvalidPartitions(partitions));
@@ -131,18 +160,110 @@ impl TopicRegistry {
             name: name.to_string(),
             id: Uuid::new_v4(),
             partitions,
+            configs,
         });
         before_commit(&topic)?;
+        self.replace(Some(topic.clone()), None)?;
+        Ok((topic, true))
+    }
+
+    /// Writes the registry with `put` added or replacing the topic of the same id, and the
+    /// topic `remove` left out; then makes the change visible. Callers hold `write`.
+    fn replace(&self, put: Option<Arc<TopicMetadata>>, remove: Option<Uuid>) -> Result<()> {
+        let mut all: Vec<Arc<TopicMetadata>> = self
+            .list()
+            .into_iter()
+            .filter(|t| Some(t.id) != remove && put.as_ref().map(|p| p.id) != Some(t.id))
+            .collect();
+        all.extend(put.iter().cloned());
         let mut body = String::new();
-        for t in self.list().iter().chain(std::iter::once(&topic)) {
+        for t in &all {
             body.push_str(&format!("{} {} {}\n", t.id, t.partitions, t.name));
+            for (k, v) in &t.configs {
+                body.push_str(&format!("@ {} {}={}\n", t.id, k, v));
+            }
         }
         meta_file::write_atomic(&self.path, &body)?;
         let mut topics = self.topics.write();
-        topics.by_id.insert(topic.id, topic.clone());
-        topics.by_name.insert(topic.name.clone(), topic.clone());
-        Ok((topic, true))
+        if let Some(id) = remove {
+            if let Some(t) = topics.by_id.remove(&id) {
+                topics.by_name.remove(&t.name);
+            }
+        }
+        if let Some(t) = put {
+            topics.by_id.insert(t.id, t.clone());
+            topics.by_name.insert(t.name.clone(), t);
+        }
+        Ok(())
     }
+
+    /// Removes the topic called `name` durably; `after_commit` runs (under the registry's
+    /// lock) once it is gone from the file, e.g. to delete its logs.
+    pub fn delete(
+        &self,
+        name: &str,
+        after_commit: impl FnOnce(&TopicMetadata) -> Result<()>,
+    ) -> Result<Arc<TopicMetadata>> {
+        let _guard = self.write.lock();
+        let t = self
+            .get(name)
+            .ok_or_else(|| BrokerError::UnknownTopic(name.to_string()))?;
+        self.replace(None, Some(t.id))?;
+        after_commit(&t)?;
+        Ok(t)
+    }
+
+    /// Raises the partition count of `name` to `count`; `before_commit` runs first (under
+    /// the lock) with the new metadata, e.g. to create the new partitions' logs.
+    pub fn set_partitions(
+        &self,
+        name: &str,
+        count: i32,
+        before_commit: impl FnOnce(&TopicMetadata) -> Result<()>,
+    ) -> Result<Arc<TopicMetadata>> {
+        let _guard = self.write.lock();
+        let t = self
+            .get(name)
+            .ok_or_else(|| BrokerError::UnknownTopic(name.to_string()))?;
+        if count <= t.partitions {
+            return Err(BrokerError::InvalidPartitions(count));
+        }
+        let updated = Arc::new(TopicMetadata {
+            partitions: count,
+            ..t.as_ref().clone()
+        });
+        before_commit(&updated)?;
+        self.replace(Some(updated.clone()), None)?;
+        Ok(updated)
+    }
+
+    /// Replaces the config overrides of `name`; `after_commit` runs (under the lock) with
+    /// the new metadata, e.g. to apply the configs to live logs.
+    pub fn set_configs(
+        &self,
+        name: &str,
+        configs: BTreeMap<String, String>,
+        after_commit: impl FnOnce(&TopicMetadata),
+    ) -> Result<Arc<TopicMetadata>> {
+        let _guard = self.write.lock();
+        let t = self
+            .get(name)
+            .ok_or_else(|| BrokerError::UnknownTopic(name.to_string()))?;
+        let updated = Arc::new(TopicMetadata {
+            configs,
+            ..t.as_ref().clone()
+        });
+        self.replace(Some(updated.clone()), None)?;
+        after_commit(&updated);
+        Ok(updated)
+    }
+}
+
+fn parse_config_line(rest: &str) -> Option<(Uuid, String, String)> {
+    let (id, kv) = rest.split_once(' ')?;
+    let id = Uuid::parse_str(id).ok()?;
+    let (k, v) = kv.split_once('=')?;
+    Some((id, k.to_string(), v.to_string()))
 }
 
 fn parse_line(line: &str) -> Option<TopicMetadata> {
@@ -155,6 +276,7 @@ fn parse_line(line: &str) -> Option<TopicMetadata> {
         name,
         id,
         partitions,
+        configs: BTreeMap::new(),
     })
 }
 
@@ -197,5 +319,31 @@ mod tests {
         let r = reg.create("a", 1, |_| Err(BrokerError::InvalidPartitions(0)));
         assert!(r.is_err());
         assert!(reg.get("a").is_none());
+    }
+
+    #[test]
+    fn configs_partitions_and_deletion_survive_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let reg = TopicRegistry::open(dir.path()).unwrap();
+        let mut configs = BTreeMap::new();
+        configs.insert("cleanup.policy".to_string(), "compact,delete".to_string());
+        let (a, _) = reg
+            .create_with_configs("a", 1, configs.clone(), |_| Ok(()))
+            .unwrap();
+        reg.create("b", 1, |_| Ok(())).unwrap();
+        reg.set_partitions("a", 4, |_| Ok(())).unwrap();
+        assert!(reg.set_partitions("a", 2, |_| Ok(())).is_err());
+        configs.insert("retention.ms".to_string(), "100".to_string());
+        reg.set_configs("a", configs.clone(), |_| {}).unwrap();
+        reg.delete("b", |_| Ok(())).unwrap();
+        assert!(reg.delete("b", |_| Ok(())).is_err());
+        drop(reg);
+        let reg = TopicRegistry::open(dir.path()).unwrap();
+        let a2 = reg.get("a").unwrap();
+        assert_eq!(a2.id, a.id);
+        assert_eq!(a2.partitions, 4);
+        assert_eq!(a2.configs, configs);
+        assert!(reg.get("b").is_none());
+        assert_eq!(reg.list().len(), 1);
     }
 }

@@ -24,6 +24,10 @@ enum Field {
     Array(&'static [Member]),
     /// A (nullable) array of int32.
     ArrayInt32,
+    /// A (nullable) array of (nullable) strings.
+    ArrayStr,
+    /// A nullable struct: an int8 marker (-1 for null), then the struct.
+    NullableStruct(&'static [Member]),
 }
 
 /// A field present in versions `min..=max`.
@@ -114,6 +118,104 @@ const OFFSET_FOR_LEADER_EPOCH: &[Member] = &[
     (0, ALL, Field::Array(OFFSET_FOR_LEADER_EPOCH_TOPIC)),
 ];
 
+const CREATE_TOPICS_ASSIGNMENT: &[Member] = &[(0, ALL, Field::Int32), (0, ALL, Field::ArrayInt32)];
+const CREATE_TOPICS_CONFIG: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Str)];
+const CREATE_TOPICS_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Int16),
+    (0, ALL, Field::Array(CREATE_TOPICS_ASSIGNMENT)),
+    (0, ALL, Field::Array(CREATE_TOPICS_CONFIG)),
+];
+const CREATE_TOPICS: &[Member] = &[
+    (0, ALL, Field::Array(CREATE_TOPICS_TOPIC)),
+    (0, ALL, Field::Int32),
+    (1, ALL, Field::Int8),
+];
+
+const DELETE_TOPICS_STATE: &[Member] = &[(6, ALL, Field::Str), (6, ALL, Field::Uuid)];
+const DELETE_TOPICS: &[Member] = &[
+    (6, ALL, Field::Array(DELETE_TOPICS_STATE)),
+    (0, 5, Field::ArrayStr),
+    (0, ALL, Field::Int32),
+];
+
+const CREATE_PARTITIONS_ASSIGNMENT: &[Member] = &[(0, ALL, Field::ArrayInt32)];
+const CREATE_PARTITIONS_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Array(CREATE_PARTITIONS_ASSIGNMENT)),
+];
+const CREATE_PARTITIONS: &[Member] = &[
+    (0, ALL, Field::Array(CREATE_PARTITIONS_TOPIC)),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Int8),
+];
+
+const DESCRIBE_CONFIGS_RESOURCE: &[Member] = &[
+    (0, ALL, Field::Int8),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::ArrayStr),
+];
+const DESCRIBE_CONFIGS: &[Member] = &[
+    (0, ALL, Field::Array(DESCRIBE_CONFIGS_RESOURCE)),
+    (1, ALL, Field::Int8),
+    (3, ALL, Field::Int8),
+];
+
+const ALTER_CONFIGS_CONFIG: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Str)];
+const ALTER_CONFIGS_RESOURCE: &[Member] = &[
+    (0, ALL, Field::Int8),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(ALTER_CONFIGS_CONFIG)),
+];
+const ALTER_CONFIGS: &[Member] = &[
+    (0, ALL, Field::Array(ALTER_CONFIGS_RESOURCE)),
+    (0, ALL, Field::Int8),
+];
+
+const INCREMENTAL_ALTER_CONFIGS_CONFIG: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int8),
+    (0, ALL, Field::Str),
+];
+const INCREMENTAL_ALTER_CONFIGS_RESOURCE: &[Member] = &[
+    (0, ALL, Field::Int8),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(INCREMENTAL_ALTER_CONFIGS_CONFIG)),
+];
+const INCREMENTAL_ALTER_CONFIGS: &[Member] = &[
+    (0, ALL, Field::Array(INCREMENTAL_ALTER_CONFIGS_RESOURCE)),
+    (0, ALL, Field::Int8),
+];
+
+const DESCRIBE_CLUSTER: &[Member] = &[(0, ALL, Field::Int8), (1, ALL, Field::Int8)];
+
+const DESCRIBE_LOG_DIRS_TOPIC: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::ArrayInt32)];
+const DESCRIBE_LOG_DIRS: &[Member] = &[(0, ALL, Field::Array(DESCRIBE_LOG_DIRS_TOPIC))];
+
+const DELETE_RECORDS_PARTITION: &[Member] = &[(0, ALL, Field::Int32), (0, ALL, Field::Int64)];
+const DELETE_RECORDS_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(DELETE_RECORDS_PARTITION)),
+];
+const DELETE_RECORDS: &[Member] = &[
+    (0, ALL, Field::Array(DELETE_RECORDS_TOPIC)),
+    (0, ALL, Field::Int32),
+];
+
+const DESCRIBE_TOPIC_PARTITIONS_TOPIC: &[Member] = &[(0, ALL, Field::Str)];
+const DESCRIBE_TOPIC_PARTITIONS_CURSOR: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Int32)];
+const DESCRIBE_TOPIC_PARTITIONS: &[Member] = &[
+    (0, ALL, Field::Array(DESCRIBE_TOPIC_PARTITIONS_TOPIC)),
+    (0, ALL, Field::Int32),
+    (
+        0,
+        ALL,
+        Field::NullableStruct(DESCRIBE_TOPIC_PARTITIONS_CURSOR),
+    ),
+];
+
 const API_VERSIONS: &[Member] = &[(3, ALL, Field::Str), (3, ALL, Field::Str)];
 
 /// The schema of a served request body and the first flexible version.
@@ -125,6 +227,16 @@ fn schema(key: ApiKey) -> Option<(&'static [Member], i16)> {
         ApiKey::ListOffsets => (LIST_OFFSETS, 6),
         ApiKey::OffsetForLeaderEpoch => (OFFSET_FOR_LEADER_EPOCH, 4),
         ApiKey::ApiVersions => (API_VERSIONS, 3),
+        ApiKey::CreateTopics => (CREATE_TOPICS, 5),
+        ApiKey::DeleteTopics => (DELETE_TOPICS, 4),
+        ApiKey::CreatePartitions => (CREATE_PARTITIONS, 2),
+        ApiKey::DescribeConfigs => (DESCRIBE_CONFIGS, 4),
+        ApiKey::AlterConfigs => (ALTER_CONFIGS, 2),
+        ApiKey::IncrementalAlterConfigs => (INCREMENTAL_ALTER_CONFIGS, 1),
+        ApiKey::DescribeCluster => (DESCRIBE_CLUSTER, 0),
+        ApiKey::DescribeLogDirs => (DESCRIBE_LOG_DIRS, 2),
+        ApiKey::DeleteRecords => (DELETE_RECORDS, 2),
+        ApiKey::DescribeTopicPartitions => (DESCRIBE_TOPIC_PARTITIONS, 0),
         _ => return None,
     })
 }
@@ -252,6 +364,25 @@ impl Cursor<'_> {
                 Some(n) => self.take(n.saturating_mul(4)).map(drop),
                 None => Ok(()),
             },
+            Field::ArrayStr => {
+                let Some(count) = self.length(flexible, true)? else {
+                    return Ok(());
+                };
+                if count > self.remaining() {
+                    return self.fail("array count exceeds the bytes left in the frame");
+                }
+                for _ in 0..count {
+                    self.field(Field::Str, version, flexible)?;
+                }
+                Ok(())
+            }
+            Field::NullableStruct(members) => {
+                let [marker] = self.array()?;
+                if marker as i8 >= 0 {
+                    self.walk(members, version, flexible)?;
+                }
+                Ok(())
+            }
             Field::Array(members) => {
                 let Some(count) = self.length(flexible, true)? else {
                     return Ok(());

@@ -158,6 +158,11 @@ impl BrokerHandle {
         self.local_addr.to_string()
     }
 
+    /// The replica manager (topics, partitions and their logs).
+    pub fn replicas(&self) -> &Arc<ReplicaManager> {
+        &self.replicas
+    }
+
     /// Runs time and size retention over every log now (it also runs every
     /// `log.retention.check.interval.ms`).
     pub async fn enforce_retention(&self) {

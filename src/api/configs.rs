@@ -77,7 +77,6 @@ fn describe_topic(
                 .with_name(text(d.name))
                 .with_value(Some(text(value)))
                 .with_read_only(false)
-                .with_is_default(source == ConfigSource::Default)
                 .with_config_source(source as i8)
                 .with_is_sensitive(false)
                 .with_config_type(d.kind as i8);
@@ -156,7 +155,6 @@ fn describe_broker(
             .with_config_type(guess_type(&value) as i8)
             .with_value(Some(text(value.clone())))
             .with_read_only(true)
-            .with_is_default(source == ConfigSource::Default)
             .with_config_source(source as i8)
             .with_is_sensitive(false);
         if synonyms {

@@ -557,6 +557,147 @@ mod tests {
         }
     }
 
+    /// Valid admin requests of every served version.
+    fn admin_samples() -> Vec<(ApiKey, i16, Vec<u8>)> {
+        use kafka_protocol::messages::create_partitions_request::{
+            CreatePartitionsAssignment, CreatePartitionsTopic,
+        };
+        use kafka_protocol::messages::create_topics_request::{
+            CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
+        };
+        use kafka_protocol::messages::delete_records_request::{
+            DeleteRecordsPartition, DeleteRecordsTopic,
+        };
+        use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+        use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+        use kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic;
+        use kafka_protocol::messages::describe_topic_partitions_request::{Cursor, TopicRequest};
+        let s = StrBytes::from_static_str;
+        let mut out = Vec::new();
+        for v in 2..=7 {
+            let t = CreatableTopic::default()
+                .with_name(name("t"))
+                .with_num_partitions(-1)
+                .with_replication_factor(-1)
+                .with_assignments(vec![CreatableReplicaAssignment::default()
+                    .with_partition_index(0)
+                    .with_broker_ids(vec![BrokerId(1)])])
+                .with_configs(vec![CreatableTopicConfig::default()
+                    .with_name(s("retention.ms"))
+                    .with_value(Some(s("1")))]);
+            let r = CreateTopicsRequest::default()
+                .with_topics(vec![t.clone(), t])
+                .with_validate_only(true);
+            out.push((ApiKey::CreateTopics, v, encoded(&r, v)));
+        }
+        for v in 1..=6 {
+            let mut r = DeleteTopicsRequest::default().with_timeout_ms(5);
+            if v >= 6 {
+                r.topics = vec![DeleteTopicState::default().with_name(Some(name("t")))];
+            } else {
+                r.topic_names = vec![name("t"), name("u")];
+            }
+            out.push((ApiKey::DeleteTopics, v, encoded(&r, v)));
+        }
+        for v in 0..=3 {
+            let r = CreatePartitionsRequest::default().with_topics(vec![
+                CreatePartitionsTopic::default()
+                    .with_name(name("t"))
+                    .with_count(3)
+                    .with_assignments(Some(vec![
+                        CreatePartitionsAssignment::default().with_broker_ids(vec![BrokerId(1)])
+                    ])),
+            ]);
+            out.push((ApiKey::CreatePartitions, v, encoded(&r, v)));
+        }
+        for v in 1..=4 {
+            let mut r = DescribeConfigsRequest::default().with_resources(vec![
+                DescribeConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(s("t"))
+                    .with_configuration_keys(Some(vec![s("a"), s("b")])),
+            ]);
+            r.include_synonyms = true;
+            if v >= 3 {
+                r.include_documentation = true;
+            }
+            out.push((ApiKey::DescribeConfigs, v, encoded(&r, v)));
+        }
+        for v in 0..=2 {
+            use kafka_protocol::messages::alter_configs_request::{
+                AlterConfigsResource, AlterableConfig,
+            };
+            let r =
+                AlterConfigsRequest::default().with_resources(vec![AlterConfigsResource::default(
+                )
+                .with_resource_type(2)
+                .with_resource_name(s("t"))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(s("a"))
+                    .with_value(Some(s("1")))])]);
+            out.push((ApiKey::AlterConfigs, v, encoded(&r, v)));
+        }
+        for v in 0..=1 {
+            use kafka_protocol::messages::incremental_alter_configs_request::{
+                AlterConfigsResource, AlterableConfig,
+            };
+            let r = IncrementalAlterConfigsRequest::default().with_resources(vec![
+                AlterConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(s("t"))
+                    .with_configs(vec![AlterableConfig::default()
+                        .with_name(s("a"))
+                        .with_config_operation(2)
+                        .with_value(Some(s("1")))]),
+            ]);
+            out.push((ApiKey::IncrementalAlterConfigs, v, encoded(&r, v)));
+        }
+        for v in 0..=1 {
+            let r = DescribeClusterRequest::default().with_endpoint_type(1);
+            out.push((ApiKey::DescribeCluster, v, encoded(&r, v)));
+        }
+        for v in 1..=4 {
+            let r = DescribeLogDirsRequest::default().with_topics(Some(vec![
+                DescribableLogDirTopic::default()
+                    .with_topic(name("t"))
+                    .with_partitions(vec![0, 1]),
+            ]));
+            out.push((ApiKey::DescribeLogDirs, v, encoded(&r, v)));
+        }
+        for v in 0..=2 {
+            let r =
+                DeleteRecordsRequest::default().with_topics(vec![DeleteRecordsTopic::default()
+                    .with_name(name("t"))
+                    .with_partitions(vec![DeleteRecordsPartition::default()
+                        .with_partition_index(1)
+                        .with_offset(5)])]);
+            out.push((ApiKey::DeleteRecords, v, encoded(&r, v)));
+        }
+        let r = DescribeTopicPartitionsRequest::default()
+            .with_topics(vec![TopicRequest::default().with_name(name("t"))])
+            .with_response_partition_limit(10)
+            .with_cursor(Some(
+                Cursor::default()
+                    .with_topic_name(name("t"))
+                    .with_partition_index(2),
+            ));
+        out.push((ApiKey::DescribeTopicPartitions, 0, encoded(&r, 0)));
+        out
+    }
+
+    #[test]
+    fn admin_requests_pass_and_truncations_fail() {
+        for (key, v, body) in admin_samples() {
+            assert_eq!(check_body(key, v, &body), Ok(()), "{key:?} v{v}");
+            for cut in 0..body.len() {
+                assert!(
+                    check_body(key, v, &body[..cut]).is_err(),
+                    "{key:?} v{v} cut at {cut}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn apis_without_a_schema_are_refused() {
         assert!(check_body(ApiKey::JoinGroup, 0, &[]).is_err());

@@ -10,7 +10,8 @@
 #                 probe compared with the reference Kafka's recorded answers), extended
 #                 (consumer groups with commits, idempotent producers), all (all three)
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
-#                 wire-probe, confluent-groups, kafka-python-groups, java-groups-admin
+#                 wire-probe, confluent-groups, kafka-python-groups, java-groups-admin,
+#                 kafka-python-admin
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #
 # Prints one PASS/FAIL line per scenario and a closing "compat: N passed, M failed" line;
@@ -51,6 +52,7 @@ extended=(
   "confluent-groups|$PY $COMPAT_DIR/python/confluent_groups.py"
   "kafka-python-groups|$PY $COMPAT_DIR/python/kafka_python_groups.py"
   "java-groups-admin|$COMPAT_DIR/java/scenario.sh JavaGroupsAdmin.java"
+  "kafka-python-admin|$PY $COMPAT_DIR/python/kafka_python_admin.py"
 )
 case "$suite" in
   smoke) scenarios=("${smoke[@]}") ;;

@@ -111,10 +111,12 @@ def body(admin, bootstrap, topic):
         time.sleep(0.2)
 
     step(NAME, "produce, delete_records, describe_cluster, describe_log_dirs")
-    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    for i in range(10):
-        producer.send(topic, key=b"k%d" % i, value=b"v%d" % i, partition=0)
+    # Not idempotent: this scenario is about admin, not InitProducerId.
+    producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", enable_idempotence=False)
+    futures = [producer.send(topic, key=b"k%d" % i, value=b"v%d" % i, partition=0) for i in range(10)]
     producer.flush()
+    for f in futures:
+        f.get(timeout=30)
     producer.close()
     tp = TopicPartition(topic, 0)
     admin.delete_records({tp: 4})

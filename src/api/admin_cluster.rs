@@ -196,7 +196,9 @@ pub fn describe_topic_partitions(
                     .with_leader_id(node)
                     .with_leader_epoch(epoch)
                     .with_replica_nodes(vec![node])
-                    .with_isr_nodes(vec![node]),
+                    .with_isr_nodes(vec![node])
+                    .with_eligible_leader_replicas(Some(Vec::new()))
+                    .with_last_known_elr(Some(Vec::new())),
             );
             p += 1;
             budget -= 1;

@@ -83,11 +83,8 @@ impl Broker {
         let cluster_id =
             broker::cluster::load_or_create_cluster_id(&config.data_dir, &config.cluster_id)?;
         let state = Arc::new(
-            StateStore::open(
-                config.data_dir.join(STATE_DIR),
-                StateStoreConfig::default(),
-            )
-            .map_err(broker::BrokerError::from)?,
+            StateStore::open(config.data_dir.join(STATE_DIR), StateStoreConfig::default())
+                .map_err(broker::BrokerError::from)?,
         );
         let groups = GroupCoordinator::open(Arc::clone(&state), GroupConfig::default())
             .map_err(|e| StartError::Coordinator(e.to_string()))?;

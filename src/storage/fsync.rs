@@ -11,20 +11,15 @@ use std::time::Duration;
 /// crash can lose to the interval (Kafka's own default leaves flushing to the OS and relies
 /// on replication); `never` leaves everything to the page cache (data is still synced on
 /// segment roll and close).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FsyncPolicy {
     /// Every append is durable before it is acknowledged; concurrent appends share an fsync.
+    #[default]
     Always,
     /// A background flusher syncs every log at this interval.
     Interval(Duration),
     /// Never fsync except on segment roll and close.
     Never,
-}
-
-impl Default for FsyncPolicy {
-    fn default() -> Self {
-        FsyncPolicy::Always
-    }
 }
 
 impl FsyncPolicy {

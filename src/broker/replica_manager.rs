@@ -54,20 +54,43 @@ impl ReplicaManager {
         &self.storage
     }
 
-    /// Opens the data directory: the topic registry and every partition log it names.
+    /// Opens the data directory: the topic registry (in `topics.meta`) and every partition
+    /// log it names.
     pub fn open(config: &Config) -> Result<ReplicaManager> {
         std::fs::create_dir_all(&config.data_dir)?;
+        let topics = TopicRegistry::open(&config.data_dir)?;
+        Self::open_with(config, topics)
+    }
+
+    /// Opens the data directory with the topic registry kept in the keyed state store
+    /// `state` (a `topics.meta` file of an earlier version is migrated into it).
+    pub fn open_with_state(
+        config: &Config,
+        state: Arc<crate::storage::kv::StateStore>,
+    ) -> Result<ReplicaManager> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let topics = TopicRegistry::open_in_store(&config.data_dir, state)?;
+        Self::open_with(config, topics)
+    }
+
+    fn open_with(config: &Config, topics: TopicRegistry) -> Result<ReplicaManager> {
         let log_config = log_config(config);
         let storage = Storage::open(&config.data_dir, log_config.clone())?;
-        let topics = TopicRegistry::open(&config.data_dir)?;
         let leader_epoch = next_leader_epoch(&config.data_dir)?;
-        // Logs of deleted topics (a crash between the registry change and the removal of
-        // the files) go now, so a re-created topic starts empty.
+        // Partitions beyond a topic's count (a crash while adding partitions) go now. Logs
+        // of topics the registry does not name (a crash while deleting a topic, or a lost
+        // registry) are left on disk untouched and unserved; creating a topic of that name
+        // removes them.
         for (topic, p) in storage.partitions() {
-            let registered = topics.get(&topic).is_some_and(|t| p < t.partitions);
-            if !registered {
-                tracing::info!(topic, partition = p, "removing the log of a deleted topic");
-                storage.remove(&topic, p)?;
+            match topics.get(&topic) {
+                Some(t) if p >= t.partitions => {
+                    tracing::info!(topic, partition = p, "removing a partition never committed");
+                    storage.remove(&topic, p)?;
+                }
+                Some(_) => {}
+                None => {
+                    tracing::warn!(topic, partition = p, "log of an unregistered topic ignored")
+                }
             }
         }
         for topic in topics.list() {
@@ -126,6 +149,14 @@ impl ReplicaManager {
         let settings = self.settings_for(&configs);
         self.topics
             .create_with_configs(name, partitions, configs, |t| {
+                // Leftovers of an earlier topic of this name (deleted while the broker
+                // crashed) must not become the new topic's data.
+                for (topic, p) in self.storage.partitions() {
+                    if topic == t.name {
+                        tracing::warn!(topic, partition = p, "removing a stale log");
+                        self.storage.remove(&topic, p)?;
+                    }
+                }
                 for p in 0..t.partitions {
                     let log = self
                         .storage

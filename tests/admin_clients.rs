@@ -303,3 +303,60 @@ async fn create_describe_alter_partitions_delete_and_restart() {
     drop(p);
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deleting_a_topic_being_written_to_loses_nothing_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &["auto.create.topics.enable=false"]).await;
+    let bootstrap = broker.bootstrap();
+    let a = admin(&bootstrap);
+    for name in ["doomed", "kept"] {
+        let t = NewTopic::new(name, 2, TopicReplication::Fixed(1));
+        assert_eq!(create_one(&a, t, &opts()).await, Ok(name.to_string()));
+    }
+    // A writer keeps producing to the doomed topic while it is deleted.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let writer = {
+        let stop = stop.clone();
+        let bootstrap = bootstrap.clone();
+        std::thread::spawn(move || {
+            let p = producer(&bootstrap, "none", "1");
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                // Errors (queue full, topic gone) are expected here: keep going.
+                let key = format!("k{i}");
+                let record = rdkafka::producer::BaseRecord::<str, str>::to("doomed")
+                    .key(&key)
+                    .payload("v")
+                    .partition(i % 2);
+                let _ = p.send(record);
+                p.poll(Duration::ZERO);
+                i += 1;
+                if i % 100 == 0 {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            let _ = rdkafka::producer::Producer::flush(&p, Duration::from_secs(5));
+        })
+    };
+    let kept = producer(&bootstrap, "none", "all");
+    for i in 0..500 {
+        send(&kept, "kept", (i % 2) as i32, &test_record(i));
+        if i == 250 {
+            let r = a.delete_topics(&["doomed"], &opts()).await.unwrap();
+            assert_eq!(r[0], Ok("doomed".to_string()));
+        }
+    }
+    flush(&kept);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    assert!(broker.replicas().topics().get("doomed").is_none());
+    assert_eq!(topic_partitions(&bootstrap, "doomed"), None);
+    let c = consumer(&bootstrap);
+    assign(&c, "kept", 2, Offset::Beginning);
+    let got = consume(&c, 500);
+    let mut numbers: Vec<usize> = got.iter().map(|g| key_number(&g.record.key)).collect();
+    numbers.sort_unstable();
+    assert_eq!(numbers, (0..500).collect::<Vec<_>>());
+    broker.shutdown().await.unwrap();
+}

@@ -26,7 +26,12 @@ pub struct ReplicaManager {
     timestamp_type: TimestampTypeName,
     leader_epoch: i32,
     broker_config: Config,
+    /// Effective settings per topic id, valid while the topic's metadata is the one kept.
+    settings_cache: parking_lot::RwLock<SettingsCache>,
 }
+
+type SettingsCache =
+    std::collections::HashMap<uuid::Uuid, (Arc<TopicMetadata>, Arc<TopicSettings>)>;
 
 /// The storage engine's per-log settings from the broker configuration.
 pub fn log_config(config: &Config) -> LogConfig {
@@ -117,6 +122,7 @@ impl ReplicaManager {
             timestamp_type: config.log_message_timestamp_type,
             leader_epoch,
             broker_config: config.clone(),
+            settings_cache: parking_lot::RwLock::new(SettingsCache::new()),
         })
     }
 
@@ -131,11 +137,23 @@ impl ReplicaManager {
     }
 
     /// The effective settings of topic `name` (broker defaults if it doesn't exist).
-    pub fn topic_settings(&self, name: &str) -> TopicSettings {
-        match self.topics.get(name) {
-            Some(t) => self.settings_for(&t.configs),
-            None => self.settings_for(&BTreeMap::new()),
+    pub fn topic_settings(&self, name: &str) -> Arc<TopicSettings> {
+        let Some(t) = self.topics.get(name) else {
+            return Arc::new(self.settings_for(&BTreeMap::new()));
+        };
+        if let Some((meta, settings)) = self.settings_cache.read().get(&t.id) {
+            if Arc::ptr_eq(meta, &t) {
+                return Arc::clone(settings);
+            }
         }
+        let settings = Arc::new(self.settings_for(&t.configs));
+        let mut cache = self.settings_cache.write();
+        // Forget deleted topics' entries now and then.
+        if cache.len() > 2 * self.topics.list().len() + 16 {
+            cache.retain(|id, _| self.topics.get_by_id(id).is_some());
+        }
+        cache.insert(t.id, (t, Arc::clone(&settings)));
+        settings
     }
 
     /// Creates a topic with config overrides (validated by the caller) and its partition

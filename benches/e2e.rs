@@ -1127,11 +1127,21 @@ fn run_target(args: &Args, broker: &mut Broker) -> Result<TargetResult> {
     if s.warmup > 0 {
         let t = format!("e2e-warmup-{run_id}");
         eprintln!(
-            "[e2e] {}: warm-up ({} x 100 B produced and consumed, not reported)",
-            broker.name, s.warmup
+            "[e2e] {}: warm-up ({} x 100 B produced and consumed, {} s of latency traffic; not reported)",
+            broker.name, s.warmup, args.latency_warmup_secs
         );
         run_produce(broker, &t, 100, s.warmup, "1", &args.compression)
             .and_then(|_| run_consume(broker, &t, s.warmup))
+            .and_then(|_| {
+                run_latency(
+                    broker,
+                    &format!("e2e-warmup-latency-{run_id}"),
+                    "1",
+                    args.latency_rate,
+                    args.latency_warmup_secs,
+                    0.0,
+                )
+            })
             .map_err(|e| format!("warm-up: {e}"))?;
     }
     let wanted = |id: &str| args.rows.is_empty() || args.rows.iter().any(|r| r == id);

@@ -115,6 +115,10 @@ struct Args {
     /// median time to first answer (default: 3 at --scale >= 1, otherwise 1).
     #[arg(long)]
     start_runs: Option<u32>,
+    /// Repeat the whole run this many times (with --both: Kafka, Skiff, Kafka, Skiff, ...) and
+    /// report the median of each figure as well as every round.
+    #[arg(long, default_value_t = 1)]
+    rounds: u32,
     /// Passed by `cargo bench`; the benchmark only runs when it is present.
     #[arg(long, hide = true)]
     bench: bool,
@@ -183,12 +187,7 @@ impl Broker {
 
     /// User + system CPU seconds the broker process has used so far.
     fn cpu_secs(&self) -> Option<f64> {
-        let stat = fs::read_to_string(format!("/proc/{}/stat", self.pid?)).ok()?;
-        let after = stat.rsplit_once(')')?.1;
-        let fields: Vec<&str> = after.split_whitespace().collect();
-        let utime: f64 = fields.get(11)?.parse().ok()?;
-        let stime: f64 = fields.get(12)?.parse().ok()?;
-        Some((utime + stime) / clock_ticks())
+        stat_cpu_secs(&format!("/proc/{}/stat", self.pid?))
     }
 
     fn alive(&mut self) -> bool {
@@ -249,6 +248,40 @@ impl Drop for Broker {
             let _ = child.kill();
             let _ = child.wait();
         }
+    }
+}
+
+/// User + system CPU seconds of a /proc stat file (a process or this benchmark itself).
+fn stat_cpu_secs(path: &str) -> Option<f64> {
+    let stat = fs::read_to_string(path).ok()?;
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / clock_ticks())
+}
+
+/// CPU seconds used so far by the broker and by this benchmark (the clients).
+#[derive(Clone, Copy)]
+struct CpuMark {
+    broker: Option<f64>,
+    client: Option<f64>,
+}
+
+impl CpuMark {
+    fn now(broker: &Broker) -> Self {
+        CpuMark {
+            broker: broker.cpu_secs(),
+            client: stat_cpu_secs("/proc/self/stat"),
+        }
+    }
+    /// (broker, client) CPU seconds since this mark.
+    fn since(self, broker: &Broker) -> (Option<f64>, Option<f64>) {
+        let now = CpuMark::now(broker);
+        (
+            self.broker.zip(now.broker).map(|(a, b)| b - a),
+            self.client.zip(now.client).map(|(a, b)| b - a),
+        )
     }
 }
 
@@ -737,6 +770,8 @@ struct RowResult {
     /// Produce → consumer receipt latency p50/p99 in ms.
     e2e_lat: Option<(f64, f64)>,
     broker_cpu: Option<f64>,
+    /// CPU seconds of the benchmark process (librdkafka and the load loop) in the row.
+    client_cpu: Option<f64>,
     note: String,
 }
 
@@ -829,14 +864,14 @@ fn run_produce(
         count as usize,
     )?;
     let value = payload(size);
-    let cpu0 = broker.cpu_secs();
+    let cpu0 = CpuMark::now(broker);
     let t0 = Instant::now();
     for _ in 0..count {
         send_blocking(&p, topic, &value, || now_ns() as usize)?;
     }
     drain(&p, Duration::from_secs(300))?;
     let secs = t0.elapsed().as_secs_f64();
-    let cpu1 = broker.cpu_secs();
+    let (broker_cpu, client_cpu) = cpu0.since(broker);
     check_delivery(&p, count)?;
     let mut lat = std::mem::take(&mut *p.context().latencies.lock().map_err(|_| "poisoned")?);
     Ok(RowResult {
@@ -844,7 +879,8 @@ fn run_produce(
         bytes: count * size as u64,
         secs,
         produce_lat: percentiles_ms(&mut lat),
-        broker_cpu: cpu0.zip(cpu1).map(|(a, b)| b - a),
+        broker_cpu,
+        client_cpu,
         ..Default::default()
     })
 }
@@ -878,7 +914,7 @@ fn run_consume(broker: &Broker, topic: &str, expected: u64) -> Result<RowResult>
     let mut next: std::collections::HashMap<i32, i64> =
         high.iter().map(|&(p, lo, _)| (p, lo)).collect();
     let mut remaining = high.len();
-    let cpu0 = broker.cpu_secs();
+    let cpu0 = CpuMark::now(broker);
     let t0 = Instant::now();
     c.assign(&tpl)?;
     let (mut records, mut bytes) = (0u64, 0u64);
@@ -915,11 +951,13 @@ fn run_consume(broker: &Broker, topic: &str, expected: u64) -> Result<RowResult>
         }
     }
     let secs = t0.elapsed().as_secs_f64();
+    let (broker_cpu, client_cpu) = cpu0.since(broker);
     Ok(RowResult {
         records,
         bytes,
         secs,
-        broker_cpu: cpu0.zip(broker.cpu_secs()).map(|(a, b)| b - a),
+        broker_cpu,
+        client_cpu,
         ..Default::default()
     })
 }
@@ -1014,7 +1052,7 @@ fn run_latency(
         }
         if seq == warmup {
             measured_start = Some(Instant::now());
-            cpu0 = broker.cpu_secs();
+            cpu0 = Some(CpuMark::now(broker));
         }
         let sent = now_ns();
         value[0..8].copy_from_slice(&sent.to_be_bytes());
@@ -1029,7 +1067,7 @@ fn run_latency(
     let seen = consumer_thread
         .join()
         .map_err(|_| "latency consumer panicked")??;
-    let cpu1 = broker.cpu_secs();
+    let (broker_cpu, client_cpu) = cpu0.map_or((None, None), |c| c.since(broker));
     let mut e2e = std::mem::take(&mut *samples.lock().map_err(|_| "poisoned")?);
     let mut lat = std::mem::take(&mut *p.context().latencies.lock().map_err(|_| "poisoned")?);
     let achieved = measured as f64 / elapsed.max(1e-9);
@@ -1039,7 +1077,8 @@ fn run_latency(
         secs: elapsed,
         produce_lat: percentiles_ms(&mut lat),
         e2e_lat: percentiles_ms(&mut e2e),
-        broker_cpu: cpu0.zip(cpu1).map(|(a, b)| b - a),
+        broker_cpu,
+        client_cpu,
         note: format!("{seen} received, target {rate}/s, sent {achieved:.0}/s"),
         ..Default::default()
     })
@@ -1244,7 +1283,7 @@ fn ms(v: Option<(f64, f64)>, which: usize) -> String {
 
 fn print_row(broker: &str, r: &RowResult) {
     eprintln!(
-        "[e2e] {broker}: {:<34} {:>10.0} rec/s {:>8.1} MB/s  produce p50/p99 {}/{} ms  e2e p50/p99 {}/{} ms  broker CPU {} s {}",
+        "[e2e] {broker}: {:<34} {:>10.0} rec/s {:>8.1} MB/s  produce p50/p99 {}/{} ms  e2e p50/p99 {}/{} ms  CPU broker {} s client {} s {}",
         r.label,
         r.rate(),
         r.mbps(),
@@ -1252,7 +1291,8 @@ fn print_row(broker: &str, r: &RowResult) {
         ms(r.produce_lat, 1),
         ms(r.e2e_lat, 0),
         ms(r.e2e_lat, 1),
-        r.broker_cpu.map_or("-".into(), |c| format!("{c:.1}")),
+        opt(r.broker_cpu, 1),
+        opt(r.client_cpu, 1),
         r.note
     );
 }
@@ -1271,13 +1311,13 @@ fn target_table(t: &TargetResult) -> String {
     );
     let _ = writeln!(
         s,
-        "| row | records | records/s | MB/s | produce p50 ms | produce p99 ms | e2e p50 ms | e2e p99 ms | broker CPU s |"
+        "| row | records | records/s | MB/s | produce p50 ms | produce p99 ms | e2e p50 ms | e2e p99 ms | broker CPU s | client CPU s |"
     );
-    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for r in &t.rows {
         let _ = writeln!(
             s,
-            "| {} | {} | {:.0} | {:.1} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {:.0} | {:.1} | {} | {} | {} | {} | {} | {} |",
             r.label,
             r.records,
             r.rate(),
@@ -1286,7 +1326,8 @@ fn target_table(t: &TargetResult) -> String {
             ms(r.produce_lat, 1),
             ms(r.e2e_lat, 0),
             ms(r.e2e_lat, 1),
-            opt(r.broker_cpu, 1)
+            opt(r.broker_cpu, 2),
+            opt(r.client_cpu, 2)
         );
     }
     let starts: Vec<String> = t.start_samples.iter().map(|v| format!("{v:.0}")).collect();
@@ -1413,7 +1454,7 @@ fn comparison_table(kafka: &TargetResult, skiff: &TargetResult) -> String {
             kr.broker_cpu,
             sr.broker_cpu,
             false,
-            1,
+            2,
         );
     }
     cmp_line(
@@ -1456,6 +1497,56 @@ fn comparison_table(kafka: &TargetResult, skiff: &TargetResult) -> String {
 }
 
 // ---------------------------------------------------------------------------------------
+
+/// One result from several rounds: the median of every figure (start samples pooled).
+fn merge_rounds(runs: &[TargetResult]) -> TargetResult {
+    let Some(first) = runs.first() else {
+        return TargetResult::default();
+    };
+    if runs.len() == 1 {
+        return first.clone();
+    }
+    let med = |f: &dyn Fn(&TargetResult) -> Option<f64>| {
+        median(&runs.iter().filter_map(f).collect::<Vec<_>>())
+    };
+    let mut out = TargetResult {
+        name: first.name.clone(),
+        partitions: first.partitions,
+        start_samples: runs.iter().flat_map(|r| r.start_samples.clone()).collect(),
+        idle_rss_mb: med(&|r| r.idle_rss_mb),
+        peak_rss_mb: med(&|r| r.peak_rss_mb),
+        end_rss_mb: med(&|r| r.end_rss_mb),
+        shutdown_s: med(&|r| r.shutdown_s),
+        ..Default::default()
+    };
+    out.start_ms = median(&out.start_samples);
+    for row in &first.rows {
+        let same: Vec<&RowResult> = runs
+            .iter()
+            .filter_map(|r| r.rows.iter().find(|x| x.id == row.id))
+            .collect();
+        let m = |f: &dyn Fn(&RowResult) -> Option<f64>| {
+            median(&same.iter().filter_map(|r| f(r)).collect::<Vec<_>>())
+        };
+        let pair = |a: Option<f64>, b: Option<f64>| a.zip(b);
+        out.rows.push(RowResult {
+            secs: m(&|r| Some(r.secs)).unwrap_or(row.secs),
+            produce_lat: pair(
+                m(&|r| r.produce_lat.map(|l| l.0)),
+                m(&|r| r.produce_lat.map(|l| l.1)),
+            ),
+            e2e_lat: pair(
+                m(&|r| r.e2e_lat.map(|l| l.0)),
+                m(&|r| r.e2e_lat.map(|l| l.1)),
+            ),
+            broker_cpu: m(&|r| r.broker_cpu),
+            client_cpu: m(&|r| r.client_cpu),
+            note: format!("median of {}", same.len()),
+            ..row.clone()
+        });
+    }
+    out
+}
 
 fn run_one(args: &Args, which: &str) -> Result<TargetResult> {
     let mut broker = match which {
@@ -1556,12 +1647,29 @@ fn real_main(args: &Args) -> Result<()> {
         args.compression,
         rdkafka::util::get_rdkafka_version().1
     );
-    let mut results = Vec::new();
-    for t in &targets {
-        let r = run_one(args, t)?;
-        report.push_str(&target_table(&r));
-        report.push('\n');
-        results.push(r);
+    let rounds = args.rounds.max(1);
+    let mut per_target: Vec<Vec<TargetResult>> = vec![Vec::new(); targets.len()];
+    for round in 1..=rounds {
+        for (i, t) in targets.iter().enumerate() {
+            if rounds > 1 {
+                eprintln!("[e2e] round {round} of {rounds}: {t}");
+            }
+            let r = run_one(args, t)?;
+            if rounds > 1 {
+                let _ = writeln!(report, "#### round {round}\n");
+            }
+            report.push_str(&target_table(&r));
+            report.push('\n');
+            per_target[i].push(r);
+        }
+    }
+    let results: Vec<TargetResult> = per_target.iter().map(|runs| merge_rounds(runs)).collect();
+    if rounds > 1 {
+        let _ = writeln!(report, "## medians of {rounds} rounds\n");
+        for r in &results {
+            report.push_str(&target_table(r));
+            report.push('\n');
+        }
     }
     if let [k, sk] = results.as_slice() {
         report.push_str(&comparison_table(k, sk));

@@ -190,11 +190,9 @@ impl Broker {
         stat_cpu_secs(&format!("/proc/{}/stat", self.pid?))
     }
 
-    fn alive(&mut self) -> bool {
-        match &mut self.child {
-            Some(c) => matches!(c.try_wait(), Ok(None)),
-            None => true,
-        }
+    /// The exit status if the broker process this benchmark started has exited.
+    fn exit_status(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.as_mut()?.try_wait().ok().flatten()
     }
 
     fn log_tail(&self) -> String {
@@ -344,9 +342,9 @@ fn metadata_answered(addr: &str) -> bool {
 /// Poll with Metadata every 5 ms until the broker answers; milliseconds since `spawned`.
 fn wait_first_answer(broker: &mut Broker, spawned: Instant, timeout: Duration) -> Result<f64> {
     while spawned.elapsed() < timeout {
-        if !broker.alive() {
+        if let Some(status) = broker.exit_status() {
             return Err(format!(
-                "{} exited before answering; log tail:\n{}",
+                "{} exited ({status}) before answering; log tail:\n{}",
                 broker.name,
                 broker.log_tail()
             )
@@ -405,11 +403,13 @@ fn start_skiff(args: &Args) -> Result<Broker> {
         log_file: Some(log_file),
         start_ms: None,
     };
-    broker.start_ms = Some(wait_first_answer(
-        &mut broker,
-        spawned,
-        Duration::from_secs(60),
-    )?);
+    match wait_first_answer(&mut broker, spawned, Duration::from_secs(60)) {
+        Ok(ms) => broker.start_ms = Some(ms),
+        Err(e) => {
+            broker.stop(args.keep);
+            return Err(e);
+        }
+    }
     Ok(broker)
 }
 
@@ -580,11 +580,13 @@ background.threads=2
         log_file: Some(log_file),
         start_ms: None,
     };
-    broker.start_ms = Some(wait_first_answer(
-        &mut broker,
-        spawned,
-        Duration::from_secs(180),
-    )?);
+    match wait_first_answer(&mut broker, spawned, Duration::from_secs(180)) {
+        Ok(ms) => broker.start_ms = Some(ms),
+        Err(e) => {
+            broker.stop(args.keep);
+            return Err(e);
+        }
+    }
     Ok(broker)
 }
 
@@ -1649,12 +1651,22 @@ fn real_main(args: &Args) -> Result<()> {
     );
     let rounds = args.rounds.max(1);
     let mut per_target: Vec<Vec<TargetResult>> = vec![Vec::new(); targets.len()];
+    let mut failures = Vec::new();
     for round in 1..=rounds {
         for (i, t) in targets.iter().enumerate() {
             if rounds > 1 {
                 eprintln!("[e2e] round {round} of {rounds}: {t}");
             }
-            let r = run_one(args, t)?;
+            // A broker that fails does not throw away the other broker's figures.
+            let r = match run_one(args, t) {
+                Ok(r) => r,
+                Err(e) => {
+                    eprintln!("[e2e] {t} failed: {e}");
+                    let first_line = e.to_string().lines().next().unwrap_or_default().to_string();
+                    failures.push(format!("round {round}, {t}: {first_line}"));
+                    continue;
+                }
+            };
             if rounds > 1 {
                 let _ = writeln!(report, "#### round {round}\n");
             }
@@ -1666,17 +1678,26 @@ fn real_main(args: &Args) -> Result<()> {
     let results: Vec<TargetResult> = per_target.iter().map(|runs| merge_rounds(runs)).collect();
     if rounds > 1 {
         let _ = writeln!(report, "## medians of {rounds} rounds\n");
-        for r in &results {
+        for r in results.iter().filter(|r| !r.rows.is_empty()) {
             report.push_str(&target_table(r));
             report.push('\n');
         }
     }
     if let [k, sk] = results.as_slice() {
-        report.push_str(&comparison_table(k, sk));
+        if !k.rows.is_empty() && !sk.rows.is_empty() {
+            report.push_str(&comparison_table(k, sk));
+        }
+    }
+    for f in &failures {
+        let _ = writeln!(report, "\nFAILED: {f}");
     }
     println!("{report}");
     if let Some(path) = &args.out {
         fs::write(path, &report)?;
     }
-    Ok(())
+    if failures.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} broker run(s) failed", failures.len()).into())
+    }
 }

@@ -413,6 +413,27 @@ fn start_skiff(args: &Args) -> Result<Broker> {
     Ok(broker)
 }
 
+/// A random cluster id as `kafka-storage random-uuid` prints it: the 16 bytes of a UUID in
+/// unpadded base64url, never starting with '-' (the tool's argument parser would take it for
+/// an option, as Kafka's own `Uuid.randomUuid` knows).
+fn kafka_cluster_id() -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    loop {
+        let id = uuid::Uuid::new_v4();
+        let mut out = String::with_capacity(22);
+        for chunk in id.as_bytes().chunks(3) {
+            let byte = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
+            let n = (byte(0) << 16) | (byte(1) << 8) | byte(2);
+            for i in 0..=chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            }
+        }
+        if !out.starts_with('-') {
+            return out;
+        }
+    }
+}
+
 fn start_kafka(args: &Args) -> Result<Broker> {
     // Fetch (or reuse) Kafka's jars exactly as the compat harness does.
     let status = Command::new("bash")
@@ -515,27 +536,7 @@ background.threads=2
     java_args.push("-cp".into());
     java_args.push(format!("{}/*", libs.display()));
 
-    let cluster_id = {
-        use std::io::Write as _;
-        let id = uuid::Uuid::new_v4();
-        // base64url without padding of the 16 UUID bytes, as kafka-storage random-uuid prints.
-        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-        let bytes = id.as_bytes();
-        let mut out = Vec::new();
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-            let chars = chunk.len() + 1;
-            for i in 0..chars {
-                let _ = out.write_all(&[alphabet[((n >> (18 - 6 * i)) & 63) as usize]]);
-            }
-        }
-        String::from_utf8(out)?
-    };
+    let cluster_id = kafka_cluster_id();
     eprintln!(
         "[e2e] formatting Kafka {version} storage in {}",
         workdir.display()

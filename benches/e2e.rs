@@ -99,6 +99,12 @@ struct Args {
     /// Extra `name=value` lines for Kafka's server.properties (repeatable).
     #[arg(long = "kafka-set", value_name = "NAME=VALUE")]
     kafka_set: Vec<String>,
+    /// Extra librdkafka producer property (repeatable), e.g. linger.ms=10; applied last.
+    #[arg(long = "producer-set", value_name = "NAME=VALUE")]
+    producer_set: Vec<String>,
+    /// Extra librdkafka consumer property (repeatable), e.g. fetch.queue.backoff.ms=10.
+    #[arg(long = "consumer-set", value_name = "NAME=VALUE")]
+    consumer_set: Vec<String>,
     /// Parent directory for the brokers' temp dirs (default: the system temp dir).
     #[arg(long)]
     workdir: Option<PathBuf>,
@@ -699,6 +705,19 @@ fn base_config(bootstrap: &str) -> ClientConfig {
     c
 }
 
+/// `--producer-set` / `--consumer-set` overrides, fixed once at start.
+static CLIENT_OVERRIDES: OnceLock<(Vec<(String, String)>, Vec<(String, String)>)> = OnceLock::new();
+
+fn parse_overrides(list: &[String]) -> Result<Properties> {
+    list.iter()
+        .map(|kv| {
+            kv.split_once('=')
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .ok_or_else(|| format!("expected NAME=VALUE, got {kv}").into())
+        })
+        .collect()
+}
+
 fn producer(
     bootstrap: &str,
     acks: &str,
@@ -709,6 +728,9 @@ fn producer(
     c.set("acks", acks).set("enable.idempotence", "false");
     for (k, v) in extra {
         c.set(*k, *v);
+    }
+    for (k, v) in CLIENT_OVERRIDES.get().map_or(&[][..], |o| &o.0[..]) {
+        c.set(k, v);
     }
     Ok(c.create_with_context(Reports::new(capacity))?)
 }
@@ -722,7 +744,14 @@ fn consumer(bootstrap: &str) -> Result<BaseConsumer<ConsumerLog>> {
     )
     .set("enable.auto.commit", "false")
     .set("enable.auto.offset.store", "false")
-    .set("auto.offset.reset", "earliest");
+    .set("auto.offset.reset", "earliest")
+    // When the application drains more slowly than librdkafka fetches, the local queue
+    // fills and the default 1000 ms backoff stalls fetching for whole seconds: noise that
+    // says nothing about the broker (0.6-1.6M records/s against 1.7-2.0M with 10 ms).
+    .set("fetch.queue.backoff.ms", "10");
+    for (k, v) in CLIENT_OVERRIDES.get().map_or(&[][..], |o| &o.1[..]) {
+        c.set(k, v);
+    }
     Ok(c.create_with_context(ConsumerLog)?)
 }
 
@@ -1623,6 +1652,10 @@ fn main() {
 }
 
 fn real_main(args: &Args) -> Result<()> {
+    let _ = CLIENT_OVERRIDES.set((
+        parse_overrides(&args.producer_set)?,
+        parse_overrides(&args.consumer_set)?,
+    ));
     for r in &args.rows {
         if !ROW_IDS.contains(&r.as_str()) {
             return Err(format!("unknown row {r}; rows: {}", ROW_IDS.join(",")).into());

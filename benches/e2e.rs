@@ -697,7 +697,8 @@ fn base_config(bootstrap: &str) -> ClientConfig {
     let mut c = ClientConfig::new();
     c.set("bootstrap.servers", bootstrap)
         .set("client.id", "skiff-e2e")
-        // The default is `any`: a broker that advertises only some versions would log noise.
+        // Warnings and errors only (E2E_RDKAFKA_DEBUG=broker,fetch,... turns on librdkafka's
+        // debug contexts).
         .set("log_level", "4");
     if let Ok(d) = std::env::var("E2E_RDKAFKA_DEBUG") {
         c.set("debug", d).set("log_level", "7");
@@ -706,7 +707,10 @@ fn base_config(bootstrap: &str) -> ClientConfig {
 }
 
 /// `--producer-set` / `--consumer-set` overrides, fixed once at start.
-static CLIENT_OVERRIDES: OnceLock<(Vec<(String, String)>, Vec<(String, String)>)> = OnceLock::new();
+static CLIENT_OVERRIDES: OnceLock<(Properties, Properties)> = OnceLock::new();
+
+/// librdkafka properties as (name, value) pairs.
+type Properties = Vec<(String, String)>;
 
 fn parse_overrides(list: &[String]) -> Result<Properties> {
     list.iter()

@@ -1410,7 +1410,11 @@ fn cmp_line(
         },
         opt(k, prec),
         opt(sk, prec),
-        opt(ratio, 2),
+        ratio.map_or("-".into(), |r| if r < 0.1 {
+            format!("{r:.4}")
+        } else {
+            format!("{r:.2}")
+        }),
     );
 }
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Start `skiff serve` on a free loopback port with a fresh temp data dir.
 #
-# Usage: compat/start-skiff.sh [--port PORT] [--workdir DIR] [-- EXTRA SKIFF ARGS...]
+# Usage: compat/start-skiff.sh [--port PORT] [--workdir DIR] [--partitions N] [-- EXTRA SKIFF ARGS...]
+# (num.partitions defaults to 4, as in the reference Kafka the harness starts)
 #
 # Uses $SKIFF_BIN if set; otherwise target/release/skiff, built first with
 # `cargo build --release` (the repository's default target dir) when it is missing or older
@@ -17,12 +18,13 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-port="" workdir=""
+port="" workdir="" partitions=4
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) port="$2"; shift 2 ;;
     --workdir) workdir="$2"; shift 2 ;;
+    --partitions) partitions="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument: $1" ;;
@@ -50,7 +52,8 @@ mkdir -p "$workdir/data"
 
 log "starting $bin serve on 127.0.0.1:$port (data in $workdir/data)"
 started=$SECONDS
-setsid "$bin" serve --listen "127.0.0.1:$port" --data-dir "$workdir/data" "${extra[@]}" \
+setsid "$bin" serve --listen "127.0.0.1:$port" --data-dir "$workdir/data" \
+  --set "num.partitions=$partitions" "${extra[@]}" \
   >"$workdir/skiff.log" 2>&1 </dev/null &
 pid=$!
 

@@ -1,2 +1,163 @@
 //! The `skiff` binary.
-fn main() {}
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use skiff::config::Config;
+use skiff::Broker;
+use tracing_subscriber::EnvFilter;
+
+/// Skiff: a Kafka-wire-compatible broker.
+#[derive(Parser, Debug)]
+#[command(name = "skiff", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the broker.
+    Serve(ServeArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// TOML configuration file (see config/skiff.toml); built-in defaults otherwise.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Address to listen on, HOST:PORT (option `listen`, default 127.0.0.1:9092).
+    #[arg(long, value_name = "HOST:PORT")]
+    listen: Option<String>,
+    /// HOST:PORT given to clients (option `advertised.listener`, default: the listen address).
+    #[arg(long, value_name = "HOST:PORT")]
+    advertised_listener: Option<String>,
+    /// Data directory (option `data.dir`, default ./data).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Log filter, e.g. `info` or `skiff=debug` (option `log.level`; RUST_LOG wins).
+    #[arg(long, value_name = "FILTER")]
+    log_level: Option<String>,
+    /// Set any option, e.g. `--set log.fsync.policy=always` (repeatable; wins over the file).
+    #[arg(long = "set", value_name = "NAME=VALUE")]
+    set: Vec<String>,
+}
+
+fn build_config(args: &ServeArgs) -> Result<Config, skiff::config::ConfigError> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path)?,
+        None => Config::default(),
+    };
+    for s in &args.set {
+        config.apply_override(s)?;
+    }
+    if let Some(v) = &args.listen {
+        config.set("listen", v)?;
+    }
+    if let Some(v) = &args.advertised_listener {
+        config.set("advertised.listener", v)?;
+    }
+    if let Some(v) = &args.data_dir {
+        config.set("data.dir", &v.display().to_string())?;
+    }
+    if let Some(v) = &args.log_level {
+        config.set("log.level", v)?;
+    }
+    Ok(config)
+}
+
+async fn wait_for_signal() -> std::io::Result<&'static str> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    })
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let broker = Broker::start(config).await.map_err(|e| e.to_string())?;
+    let signal = wait_for_signal().await.map_err(|e| e.to_string())?;
+    tracing::info!(signal, "shutting down");
+    broker.shutdown().await.map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let Command::Serve(args) = cli.command;
+    let config = match build_config(&args) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("skiff: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.log_level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("skiff: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(serve(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            eprintln!("skiff: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn serve_args(args: &[&str]) -> ServeArgs {
+        let cli = Cli::try_parse_from(["skiff", "serve"].iter().chain(args)).unwrap();
+        let Command::Serve(a) = cli.command;
+        a
+    }
+
+    #[test]
+    fn flags_override_the_file_and_set_overrides() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("skiff.toml");
+        std::fs::write(&file, "listen = \"0.0.0.0:1\"\nnum.partitions = 2\n").unwrap();
+        let a = serve_args(&[
+            "--config",
+            file.to_str().unwrap(),
+            "--set",
+            "listen=127.0.0.1:2",
+            "--listen",
+            "127.0.0.1:3",
+            "--set",
+            "log.fsync.policy=never",
+            "--data-dir",
+            "/tmp/x",
+        ]);
+        let c = build_config(&a).unwrap();
+        assert_eq!(c.listen, "127.0.0.1:3");
+        assert_eq!(c.num_partitions, 2);
+        assert_eq!(c.log_fsync_policy, skiff::config::FsyncPolicyName::Never);
+        assert_eq!(c.data_dir, PathBuf::from("/tmp/x"));
+    }
+
+    #[test]
+    fn unknown_set_option_is_rejected() {
+        let a = serve_args(&["--set", "no.such.option=1"]);
+        assert!(build_config(&a).is_err());
+    }
+
+    #[test]
+    fn no_arguments_means_built_in_defaults() {
+        assert_eq!(build_config(&serve_args(&[])).unwrap(), Config::default());
+    }
+}

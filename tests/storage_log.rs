@@ -20,6 +20,7 @@ fn cfg(segment_bytes: u64) -> LogConfig {
         index_interval_bytes: 256,
         max_batch_bytes: 1 << 20,
         fsync: FsyncPolicy::Never,
+        ..LogConfig::default()
     }
 }
 

@@ -16,7 +16,7 @@ enum Op {
     Read { at: u16, max_bytes: usize },
     DeleteBefore { at: u16 },
     Flush,
-    Reopen { crash: bool },
+    Reopen { crash: bool, lose_marker: bool },
     FindTimestamp { ts: i64 },
 }
 
@@ -26,7 +26,7 @@ fn op() -> impl Strategy<Value = Op> {
         3 => (any::<u16>(), 1usize..2000).prop_map(|(at, max_bytes)| Op::Read { at, max_bytes }),
         1 => any::<u16>().prop_map(|at| Op::DeleteBefore { at }),
         1 => Just(Op::Flush),
-        1 => any::<bool>().prop_map(|crash| Op::Reopen { crash }),
+        1 => (any::<bool>(), any::<bool>()).prop_map(|(crash, lose_marker)| Op::Reopen { crash, lose_marker }),
         1 => (0i64..1100).prop_map(|ts| Op::FindTimestamp { ts }),
     ]
 }
@@ -47,6 +47,7 @@ fn config() -> LogConfig {
         index_interval_bytes: 200,
         max_batch_bytes: 1 << 20,
         fsync: FsyncPolicy::Never,
+        ..LogConfig::default()
     }
 }
 
@@ -106,14 +107,16 @@ fn run(ops: Vec<Op>) -> Result<(), TestCaseError> {
                 start = start.max(offset);
             }
             Op::Flush => log.flush().unwrap(),
-            Op::Reopen { crash } => {
+            Op::Reopen { crash, lose_marker } => {
                 if crash {
                     drop(log);
                 } else {
                     log.close().unwrap();
                     drop(log);
-                    // Half the clean reopenings lose the marker: recovery must agree too.
-                    let _ = fs::remove_file(dir.path().join(".clean-shutdown"));
+                    if lose_marker {
+                        // Recovery must agree with the trusted-index path.
+                        fs::remove_file(dir.path().join(".clean-shutdown")).unwrap();
+                    }
                 }
                 log = Log::open(dir.path(), config()).unwrap();
             }

@@ -69,9 +69,53 @@ pub enum StorageError {
     /// A state store request that can never succeed (for example a key too large to frame).
     #[error("invalid state store request: {0}")]
     InvalidStateRequest(String),
+    /// Records rejected by per-record validation, as Kafka's `INVALID_RECORD` with record
+    /// errors (for example keyless records appended to a compacted topic). The whole batch is
+    /// refused.
+    #[error("invalid record: {message}")]
+    InvalidRecord {
+        /// The overall error message (Kafka's `error_message`).
+        message: String,
+        /// One entry per rejected record (Kafka's `record_errors`).
+        record_errors: Vec<RecordError>,
+    },
+    /// The log cleaner gave up on a pass (for example the log changed under it); nothing was
+    /// lost and the next pass starts over.
+    #[error("log cleaning aborted: {0}")]
+    CleaningAborted(String),
+    /// A producer wrote with an epoch older than the one the partition knows.
+    #[error("producer {producer_id} epoch {epoch} is older than the current {current}")]
+    InvalidProducerEpoch {
+        /// The producer id.
+        producer_id: i64,
+        /// The epoch in the batch.
+        epoch: i16,
+        /// The epoch the partition knows.
+        current: i16,
+    },
+    /// A producer's batch does not follow its previous sequence number.
+    #[error("producer {producer_id}: expected sequence {expected}, got {got}")]
+    OutOfOrderSequence {
+        /// The producer id.
+        producer_id: i64,
+        /// The sequence the partition expected.
+        expected: i32,
+        /// The sequence in the batch.
+        got: i32,
+    },
     /// An operating-system I/O error.
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
+}
+
+/// One record refused by validation: its index within its batch and why (Kafka's
+/// `RecordError` of Produce v8+).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordError {
+    /// Index of the record within its batch (Kafka's `batch_index`).
+    pub batch_index: i32,
+    /// Why the record was refused (Kafka's `batch_index_error_message`).
+    pub message: String,
 }
 
 /// Result alias of the storage layer.

@@ -5,24 +5,21 @@ use std::time::Duration;
 
 /// How the log makes appended data durable.
 ///
-/// The broker default is [`FsyncPolicy::Interval`] of one second: like Kafka (which leaves
-/// flushing to the OS and relies on replication), a single-node Skiff keeps produce latency low,
-/// while bounding what an OS crash can lose; `always` gives per-append durability with group
-/// commit, `never` leaves everything to the page cache (and flushes on close and segment roll).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The default is [`FsyncPolicy::Always`]: a single-node Skiff has no replicas to fall back
+/// on, so "acknowledged" (acks=all) should mean "on disk". Group commit makes it affordable:
+/// every append waiting for durability shares the next fsync. `interval` bounds what an OS
+/// crash can lose to the interval (Kafka's own default leaves flushing to the OS and relies
+/// on replication); `never` leaves everything to the page cache (data is still synced on
+/// segment roll and close).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum FsyncPolicy {
     /// Every append is durable before it is acknowledged; concurrent appends share an fsync.
+    #[default]
     Always,
     /// A background flusher syncs every log at this interval.
     Interval(Duration),
     /// Never fsync except on segment roll and close.
     Never,
-}
-
-impl Default for FsyncPolicy {
-    fn default() -> Self {
-        FsyncPolicy::Interval(Duration::from_millis(1000))
-    }
 }
 
 impl FsyncPolicy {

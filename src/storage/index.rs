@@ -220,3 +220,55 @@ impl TimeIndex {
         self.last_matching(|e| e.timestamp < timestamp).copied()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lookups_and_sanity() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.index");
+        let mut idx = OffsetIndex::open(&path).unwrap();
+        for (o, p) in [(10, 0), (20, 100), (35, 250)] {
+            idx.append(OffsetPosition {
+                offset: o,
+                position: p,
+            })
+            .unwrap();
+        }
+        assert_eq!(idx.lookup(5), None);
+        assert_eq!(idx.lookup(20).unwrap().position, 100);
+        assert_eq!(idx.lookup(34).unwrap().position, 100);
+        assert!(idx.is_sane(10, 40).unwrap());
+        assert!(!idx.is_sane(10, 30).unwrap());
+        idx.truncate_from(20).unwrap();
+        drop(idx);
+        let idx = OffsetIndex::open(&path).unwrap();
+        assert_eq!(idx.entries().len(), 1);
+        // A torn trailing entry makes the file insane.
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.extend_from_slice(&[1, 2, 3]);
+        std::fs::write(&path, bytes).unwrap();
+        let idx = OffsetIndex::open(&path).unwrap();
+        assert!(!idx.is_sane(10, 40).unwrap());
+    }
+
+    #[test]
+    fn time_lookup_finds_last_entry_below() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut idx = TimeIndex::open(&dir.path().join("x.timeindex")).unwrap();
+        for (t, o) in [(100, 0), (300, 5), (500, 9)] {
+            idx.append(TimestampOffset {
+                timestamp: t,
+                offset: o,
+                position: o as u64 * 10,
+            })
+            .unwrap();
+        }
+        assert_eq!(idx.lookup_before(100), None);
+        assert_eq!(idx.lookup_before(101).unwrap().offset, 0);
+        assert_eq!(idx.lookup_before(500).unwrap().offset, 5);
+        assert_eq!(idx.lookup_before(9999).unwrap().offset, 9);
+    }
+}

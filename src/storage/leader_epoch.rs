@@ -2,10 +2,10 @@
 //! to `leader-epoch-checkpoint` in Kafka's text format (version, count, `epoch offset` lines).
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use crate::storage::error::{Result, StorageError};
+use crate::storage::fs_util::write_atomically;
 
 /// File name of the checkpoint inside a partition directory.
 pub const CHECKPOINT_FILE: &str = "leader-epoch-checkpoint";
@@ -153,17 +153,48 @@ fn parse(text: &str) -> std::result::Result<Vec<EpochEntry>, String> {
     Ok(entries)
 }
 
-/// Writes `data` to `path` through a temp file, fsync and rename, then syncs the directory.
-pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
-    let tmp = path.with_extension("tmp");
-    {
-        let mut f = fs::File::create(&tmp)?;
-        f.write_all(data)?;
-        f.sync_all()?;
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_rejects_malformed_checkpoints() {
+        assert!(parse("").is_err());
+        assert!(parse("1\n0\n").is_err());
+        assert!(parse("0\n2\n0 0\n").is_err());
+        assert!(parse("0\n1\nx 0\n").is_err());
+        assert_eq!(
+            parse("0\n1\n4 17\n").unwrap(),
+            vec![EpochEntry {
+                epoch: 4,
+                start_offset: 17
+            }]
+        );
     }
-    fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        fs::File::open(dir)?.sync_all()?;
+
+    #[test]
+    fn assign_ignores_older_epochs_and_truncation_trims() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cache = LeaderEpochCache::open(dir.path()).unwrap();
+        cache.assign(2, 0).unwrap();
+        cache.assign(1, 5).unwrap();
+        cache.assign(2, 6).unwrap();
+        cache.assign(5, 10).unwrap();
+        cache.assign(7, 20).unwrap();
+        assert_eq!(cache.entries().len(), 3);
+        assert_eq!(cache.end_offset_for(1, 30), (-1, -1));
+        assert_eq!(cache.end_offset_for(6, 30), (5, 20));
+        cache.truncate_from_end(20).unwrap();
+        assert_eq!(cache.latest_epoch(), Some(5));
+        cache.truncate_from_start(12).unwrap();
+        assert_eq!(
+            cache.entries(),
+            &[EpochEntry {
+                epoch: 5,
+                start_offset: 12
+            }]
+        );
+        let reopened = LeaderEpochCache::open(dir.path()).unwrap();
+        assert_eq!(reopened.entries(), cache.entries());
     }
-    Ok(())
 }

@@ -12,12 +12,17 @@ use tokio::sync::watch;
 
 use crate::storage::config::LogConfig;
 use crate::storage::error::{Result, StorageError};
+use crate::storage::fs_util::{sync_dir, write_atomically};
 use crate::storage::fsync::FsyncPolicy;
-use crate::storage::leader_epoch::{write_atomically, LeaderEpochCache};
+use crate::storage::leader_epoch::LeaderEpochCache;
+use crate::storage::producer_state::{
+    load_snapshot, write_snapshot, AbortedTxn, ProducerStateManager, SequenceCheck,
+};
 use crate::storage::record::batch::{
     set_base_offset, set_log_append_time, set_partition_leader_epoch,
 };
 use crate::storage::record::BatchHeader;
+use crate::storage::record::{ControlRecordType, EndTxnMarker};
 use crate::storage::segment::Segment;
 use crate::storage::types::{MessageBatch, DEFAULT_MAX_DECOMPRESSED};
 
@@ -47,6 +52,9 @@ pub struct AppendInfo {
     pub log_append_time: i64,
     /// The log start offset after the append.
     pub log_start_offset: i64,
+    /// The batch was a producer's retry of a batch already in the log: nothing was appended
+    /// and the offsets are the original ones.
+    pub duplicate: bool,
 }
 
 /// Size and time facts about one segment, for retention and inspection.
@@ -66,6 +74,7 @@ struct LogInner {
     segments: Vec<Segment>,
     log_start_offset: i64,
     epochs: LeaderEpochCache,
+    producers: ProducerStateManager,
 }
 
 impl LogInner {
@@ -112,16 +121,12 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-fn sync_dir(dir: &Path) -> Result<()> {
-    fs::File::open(dir)?.sync_all()?;
-    Ok(())
-}
-
 impl Log {
     /// Opens the log in `dir` (creating it if needed), recovering from an unclean shutdown:
     /// the active segment is re-read and CRC-checked, a torn tail truncated, indexes rebuilt.
     pub fn open(dir: &Path, config: LogConfig) -> Result<Log> {
         fs::create_dir_all(dir)?;
+        crate::storage::cleaner::files::recover_leftovers(dir)?;
         let clean_marker = dir.join(CLEAN_SHUTDOWN_FILE);
         let clean = clean_marker.exists();
         let mut bases = Vec::new();
@@ -172,6 +177,7 @@ impl Log {
             .min(next);
         let mut epochs = LeaderEpochCache::open(dir)?;
         epochs.truncate_from_end(next)?;
+        let producers = recover_producer_state(dir, &segments, log_start_offset, next)?;
         if clean {
             fs::remove_file(&clean_marker)?;
         }
@@ -184,6 +190,7 @@ impl Log {
                 segments,
                 log_start_offset,
                 epochs,
+                producers,
             }),
             end_tx,
             durable: Mutex::new(DurableState {
@@ -235,9 +242,27 @@ impl Log {
                 max: config.max_batch_bytes,
             });
         }
-        BatchHeader::parse_and_validate(&batch)?;
+        let incoming = BatchHeader::parse_and_validate(&batch)?;
+        if config.cleanup_policy.compact {
+            let name = crate::storage::cleaner::partition_name(&self.dir);
+            crate::storage::cleaner::validate_keys(&batch, &name, DEFAULT_MAX_DECOMPRESSED)?;
+        }
+        let marker = if incoming.is_control() {
+            control_marker(&batch)?
+        } else {
+            None
+        };
         let mut inner = self.inner.write();
         self.check_open()?;
+        if let SequenceCheck::Duplicate(dup) = inner.producers.check(&incoming)? {
+            return Ok(AppendInfo {
+                base_offset: dup.first_offset,
+                last_offset: dup.last_offset,
+                log_append_time: -1,
+                log_start_offset: inner.log_start_offset,
+                duplicate: true,
+            });
+        }
         let base = inner.next_offset();
         set_base_offset(&mut batch, base);
         set_partition_leader_epoch(&mut batch, leader_epoch);
@@ -247,18 +272,20 @@ impl Log {
             set_log_append_time(&mut batch, log_append_time);
         }
         let h = BatchHeader::parse(&batch)?;
-        if self.should_roll(&inner, &config, batch.len()) {
+        if self.should_roll(&inner, &config, batch.len(), h.max_timestamp) {
             self.roll(&mut inner)?;
         }
         inner.epochs.assign(leader_epoch, base)?;
         inner
             .active_mut()
             .append(&batch, &h, config.index_interval_bytes)?;
+        inner.producers.update(&h, marker)?;
         let info = AppendInfo {
             base_offset: base,
             last_offset: h.last_offset(),
             log_append_time,
             log_start_offset: inner.log_start_offset,
+            duplicate: false,
         };
         drop(inner);
         self.end_tx.send_replace(h.next_offset());
@@ -278,7 +305,13 @@ impl Log {
         Ok(info)
     }
 
-    fn should_roll(&self, inner: &LogInner, config: &LogConfig, incoming: usize) -> bool {
+    fn should_roll(
+        &self,
+        inner: &LogInner,
+        config: &LogConfig,
+        incoming: usize,
+        incoming_max_timestamp: i64,
+    ) -> bool {
         let active = inner.active();
         if active.size() == 0 {
             return false;
@@ -286,8 +319,20 @@ impl Log {
         if active.size() + incoming as u64 > config.segment_bytes {
             return true;
         }
-        match (config.segment_ms, active.first_timestamp()) {
-            (Some(ms), Some(first)) => now_ms().saturating_sub(first) > ms.as_millis() as i64,
+        // A compacted topic rolls by max.compaction.lag.ms too, so that old records become
+        // cleanable in time (as Kafka caps segment.ms for such topics).
+        let mut roll_ms = config.segment_ms.map(|d| d.as_millis() as i64);
+        if config.cleanup_policy.compact && config.max_compaction_lag_ms < i64::MAX {
+            roll_ms = Some(roll_ms.map_or(config.max_compaction_lag_ms, |ms| {
+                ms.min(config.max_compaction_lag_ms)
+            }));
+        }
+        match (roll_ms, active.first_timestamp()) {
+            // As Kafka: the incoming batch's timestamp against the segment's first batch, so
+            // replayed old data doesn't roll a segment per batch.
+            (Some(ms), Some(first)) if first >= 0 => {
+                incoming_max_timestamp.saturating_sub(first) > ms
+            }
             _ => false,
         }
     }
@@ -295,6 +340,7 @@ impl Log {
     fn roll(&self, inner: &mut LogInner) -> Result<()> {
         let next = inner.next_offset();
         inner.active_mut().sync()?;
+        write_snapshot(&self.dir, next, &inner.producers)?;
         let seg = Segment::create(&self.dir, next)?;
         sync_dir(&self.dir)?;
         inner.segments.push(seg);
@@ -470,10 +516,21 @@ impl Log {
     /// The first batch whose max timestamp is ≥ `timestamp`: its stored bytes. Kafka's
     /// "first offset with timestamp ≥ target" is the first record in it that qualifies.
     pub fn find_batch_by_timestamp(&self, timestamp: i64) -> Result<Option<Bytes>> {
+        self.find_batch_by_timestamp_from(timestamp, 0)
+    }
+
+    /// Like [`Log::find_batch_by_timestamp`], considering only batches that end at or after
+    /// `min_offset`.
+    fn find_batch_by_timestamp_from(
+        &self,
+        timestamp: i64,
+        min_offset: i64,
+    ) -> Result<Option<Bytes>> {
         let inner = self.inner.read();
         self.check_open()?;
+        let min_offset = min_offset.max(inner.log_start_offset);
         for seg in &inner.segments {
-            if let Some((pos, h)) = seg.find_by_timestamp(timestamp, inner.log_start_offset)? {
+            if let Some((pos, h)) = seg.find_by_timestamp(timestamp, min_offset)? {
                 return Ok(Some(seg.read_at(pos, h.total_len())?));
             }
         }
@@ -502,18 +559,23 @@ impl Log {
     /// ListOffsets by timestamp: the first record at or after the log start whose timestamp is
     /// ≥ `timestamp`, as `(offset, timestamp)`; `None` when no record qualifies.
     pub fn find_offset_by_timestamp(&self, timestamp: i64) -> Result<Option<(i64, i64)>> {
-        let Some(bytes) = self.find_batch_by_timestamp(timestamp)? else {
-            return Ok(None);
-        };
-        let start = self.log_start_offset();
-        let batch = MessageBatch::from_bytes(bytes)?;
-        for m in batch.message_iter(DEFAULT_MAX_DECOMPRESSED)? {
-            let m = m?;
-            if m.offset >= start && m.timestamp >= timestamp {
-                return Ok(Some((m.offset, m.timestamp)));
+        let mut from = 0;
+        loop {
+            let Some(bytes) = self.find_batch_by_timestamp_from(timestamp, from)? else {
+                return Ok(None);
+            };
+            let start = self.log_start_offset();
+            let batch = MessageBatch::from_bytes(bytes)?;
+            for m in batch.message_iter(DEFAULT_MAX_DECOMPRESSED)? {
+                let m = m?;
+                if m.offset >= start && m.timestamp >= timestamp {
+                    return Ok(Some((m.offset, m.timestamp)));
+                }
             }
+            // No record of this batch qualifies (emptied by compaction, or below the log
+            // start): look further on.
+            from = batch.last_offset() + 1;
         }
-        Ok(Some((batch.last_offset(), batch.timestamp())))
     }
 
     /// ListOffsets MAX_TIMESTAMP: the first record carrying the largest timestamp in the log,
@@ -524,6 +586,10 @@ impl Log {
         };
         let batch = MessageBatch::from_bytes(bytes)?;
         let mut best: Option<(i64, i64)> = None;
+        if batch.record_count() == 0 {
+            // A batch emptied by compaction keeps its header: report its last offset.
+            return Ok(Some((batch.last_offset(), batch.timestamp())));
+        }
         for m in batch.message_iter(DEFAULT_MAX_DECOMPRESSED)? {
             let m = m?;
             if best.is_none_or(|(_, ts)| m.timestamp > ts) {
@@ -531,6 +597,33 @@ impl Log {
             }
         }
         Ok(best)
+    }
+
+    /// The last stable offset: the first offset of the oldest open transaction, or the high
+    /// watermark when none is open. `read_committed` consumers read only below it.
+    pub fn last_stable_offset(&self) -> i64 {
+        let inner = self.inner.read();
+        let hw = inner.next_offset();
+        inner
+            .producers
+            .first_unstable_offset()
+            .map_or(hw, |o| o.min(hw))
+    }
+
+    /// Aborted transactions overlapping `[from, to)`, for `read_committed` fetches.
+    pub fn aborted_transactions(&self, from: i64, to: i64) -> Vec<AbortedTxn> {
+        self.inner.read().producers.aborted_between(from, to)
+    }
+
+    /// A copy of the partition's producer state (DescribeProducers, transactions).
+    pub fn producer_state(&self) -> ProducerStateManager {
+        self.inner.read().producers.clone()
+    }
+
+    /// Forgets producers idle since before `cutoff_ms` with no open transaction
+    /// (`producer.id.expiration.ms`); returns how many.
+    pub fn expire_producers(&self, cutoff_ms: i64) -> usize {
+        self.inner.write().producers.expire(cutoff_ms)
     }
 
     /// The latest leader epoch, or -1 if none was recorded.
@@ -600,7 +693,34 @@ impl Log {
             seg.delete()?;
         }
         inner.epochs.truncate_from_start(offset)?;
+        inner.producers.truncate_before(offset);
         Ok(removed)
+    }
+
+    /// Rolls a new active segment if the current one holds data (retention uses this to let
+    /// an expired active segment go).
+    pub fn roll_now(&self) -> Result<()> {
+        let mut inner = self.inner.write();
+        self.check_open()?;
+        if inner.active().size() > 0 {
+            self.roll(&mut inner)?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the `count` oldest segments (never the active one), moving the log start offset
+    /// to the base offset of the first segment kept. Returns the segments and bytes removed.
+    pub fn delete_oldest_segments(&self, count: usize) -> Result<(u64, u64)> {
+        let next_base = {
+            let inner = self.inner.read();
+            self.check_open()?;
+            let count = count.min(inner.segments.len() - 1);
+            if count == 0 {
+                return Ok((0, 0));
+            }
+            inner.segments[count].base_offset()
+        };
+        self.delete_before(next_base)
     }
 
     /// Forces every segment's data and indexes to disk.
@@ -622,6 +742,7 @@ impl Log {
         }
         self.flush()?;
         let inner = self.inner.write();
+        write_snapshot(&self.dir, inner.next_offset(), &inner.producers)?;
         self.closed.store(true, Ordering::Release);
         write_atomically(&self.dir.join(CLEAN_SHUTDOWN_FILE), b"")?;
         drop(inner);
@@ -634,6 +755,91 @@ impl Log {
     /// Whether the log has been closed.
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
+    }
+
+    /// Compacts the log now (the seed's `Compact()`), as if the time were `now_ms`: keeps
+    /// the latest record of each key in the closed segments, whatever the dirty ratio. Uses
+    /// the default [`CleanerConfig`](crate::storage::cleaner::CleanerConfig); a log whose
+    /// `cleanup.policy` lacks `compact` is left alone.
+    pub fn compact(&self, now_ms: i64) -> Result<crate::storage::cleaner::CompactionStats> {
+        crate::storage::cleaner::Cleaner::default().clean(self, now_ms)
+    }
+
+    /// [`Log::compact`] at the wall-clock time.
+    pub fn compact_now(&self) -> Result<crate::storage::cleaner::CompactionStats> {
+        self.compact(now_ms())
+    }
+
+    /// A snapshot of the segments for the cleaner (closed segments never change, so it may
+    /// read them afterwards without the lock).
+    pub(crate) fn cleaner_view(&self) -> Result<crate::storage::cleaner::LogView> {
+        let inner = self.inner.read();
+        self.check_open()?;
+        Ok(crate::storage::cleaner::LogView {
+            segments: inner
+                .segments
+                .iter()
+                .map(crate::storage::cleaner::SegmentView::of)
+                .collect(),
+            log_start_offset: inner.log_start_offset,
+            log_end_offset: inner.next_offset(),
+            last_stable_offset: inner
+                .producers
+                .first_unstable_offset()
+                .map_or(inner.next_offset(), |o| o.min(inner.next_offset())),
+            producer_last_offsets: inner
+                .producers
+                .producers()
+                .filter_map(|(id, e)| e.batches.back().map(|b| (*id, b.last_offset)))
+                .collect(),
+        })
+    }
+
+    /// Swaps the cleaned segment written for `old` (its `.cleaned` files) in place of the
+    /// segments of `old`, under the write lock so no reader sees a half-done swap. Returns
+    /// false, changing nothing, if those segments are no longer exactly as snapshotted.
+    pub(crate) fn replace_cleaned(
+        &self,
+        old: &[crate::storage::cleaner::SegmentView],
+    ) -> Result<bool> {
+        use crate::storage::cleaner::files;
+        let Some(first) = old.first() else {
+            return Ok(false);
+        };
+        let mut inner = self.inner.write();
+        self.check_open()?;
+        let Some(at) = inner
+            .segments
+            .iter()
+            .position(|s| s.base_offset() == first.base_offset)
+        else {
+            return Ok(false);
+        };
+        let until = at + old.len();
+        // The active segment is never replaced.
+        if until >= inner.segments.len() {
+            return Ok(false);
+        }
+        let same = inner.segments[at..until].iter().zip(old).all(|(s, v)| {
+            s.base_offset() == v.base_offset
+                && s.size() == v.size
+                && s.next_offset() == v.next_offset
+        });
+        if !same {
+            return Ok(false);
+        }
+        let bases: Vec<i64> = old.iter().map(|v| v.base_offset).collect();
+        files::commit_swap(&self.dir, first.base_offset)?;
+        files::retire_segments(&self.dir, &bases)?;
+        files::finish_swap(&self.dir, first.base_offset)?;
+        // Until the new segment is open the old ones keep serving reads (their handles stay
+        // valid after the renames); on failure a restart completes the swap from disk.
+        let (segment, _) = Segment::open(&self.dir, first.base_offset, false)?;
+        let retired: Vec<Segment> = inner.segments.splice(at..until, [segment]).collect();
+        drop(inner);
+        drop(retired);
+        files::delete_retired(&self.dir, &bases)?;
+        Ok(true)
     }
 }
 
@@ -663,4 +869,62 @@ fn read_log_start(dir: &Path) -> Result<Option<i64>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The marker type and coordinator epoch of a control batch (its single record).
+fn control_marker(batch: &[u8]) -> Result<Option<(ControlRecordType, i32)>> {
+    let mb = MessageBatch::from_bytes(Bytes::copy_from_slice(batch))?;
+    let Some(first) = mb.message_iter(DEFAULT_MAX_DECOMPRESSED)?.next() else {
+        return Ok(None);
+    };
+    let m = first?;
+    let (Some(key), Some(value)) = (m.key, m.value) else {
+        return Err(StorageError::InvalidBatch(
+            "control record without key or value".into(),
+        ));
+    };
+    match ControlRecordType::parse_key(&key)? {
+        t @ (ControlRecordType::Abort | ControlRecordType::Commit) => {
+            let marker = EndTxnMarker::parse(&key, &value)?;
+            Ok(Some((t, marker.coordinator_epoch)))
+        }
+        ControlRecordType::Other(_) => Ok(None),
+    }
+}
+
+/// Loads the newest producer snapshot and replays the batches written after it.
+fn recover_producer_state(
+    dir: &Path,
+    segments: &[Segment],
+    log_start_offset: i64,
+    log_end_offset: i64,
+) -> Result<ProducerStateManager> {
+    let (from, mut state) = match load_snapshot(dir, log_end_offset)? {
+        Some((offset, state)) if offset >= log_start_offset => (offset, state),
+        _ => (log_start_offset, ProducerStateManager::new()),
+    };
+    if from >= log_end_offset {
+        return Ok(state);
+    }
+    let first = segments
+        .partition_point(|s| s.base_offset() <= from)
+        .saturating_sub(1);
+    for seg in &segments[first..] {
+        let Some((mut pos, _)) = seg.find_batch(from)? else {
+            continue;
+        };
+        while pos < seg.size() {
+            let h = seg.read_header(pos)?;
+            if h.producer_id >= 0 && h.last_offset() >= from {
+                let marker = if h.is_control() {
+                    control_marker(&seg.read_at(pos, h.total_len())?)?
+                } else {
+                    None
+                };
+                state.update(&h, marker)?;
+            }
+            pos += h.total_len() as u64;
+        }
+    }
+    Ok(state)
 }

@@ -1,21 +1,28 @@
 //! The storage engine: partition logs (segments, indexes, leader epochs), the record
 //! batch codec, and the keyed state store (WAL, MemTable, SSTable).
 
+pub mod cleaner;
 pub mod config;
 pub mod error;
+pub mod fs_util;
 pub mod fsync;
 pub mod index;
 pub mod kv;
 pub mod leader_epoch;
 pub mod log;
 pub mod partitions;
+pub mod producer_state;
 pub mod record;
+pub mod retention;
 pub mod segment;
 pub mod types;
 
-pub use config::LogConfig;
+pub use cleaner::{Cleaner, CleanerConfig, CompactionStats, LogCleaner};
+pub use config::{CleanupPolicy, LogConfig, StorageConfig};
+pub use error::RecordError;
 pub use error::{Result, StorageError};
 pub use fsync::FsyncPolicy;
 pub use log::{AppendInfo, Log, SegmentInfo, TimestampType};
 pub use partitions::{Storage, TopicPartition};
+pub use retention::{RetentionConfig, RetentionManager, RetentionStats};
 pub use types::{Compression, Header, Message, MessageBatch, Offset};

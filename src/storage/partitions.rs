@@ -15,6 +15,7 @@ use crate::storage::config::LogConfig;
 use crate::storage::error::{Result, StorageError};
 use crate::storage::fsync::FsyncPolicy;
 use crate::storage::log::Log;
+use crate::storage::retention::{RetentionConfig, RetentionManager};
 
 /// A topic name and partition index.
 pub type TopicPartition = (String, i32);
@@ -42,6 +43,8 @@ pub struct Storage {
     logs: Arc<DashMap<TopicPartition, Arc<Log>>>,
     create_lock: Mutex<()>,
     flusher: Mutex<Option<(mpsc::Sender<()>, JoinHandle<()>)>>,
+    retention: RetentionManager,
+    cleaner: Mutex<Option<crate::storage::cleaner::LogCleaner>>,
 }
 
 impl std::fmt::Debug for Storage {
@@ -77,7 +80,16 @@ impl Storage {
             logs,
             create_lock: Mutex::new(()),
             flusher: Mutex::new(None),
+            retention: RetentionManager::new(RetentionConfig::default()),
+            cleaner: Mutex::new(None),
         };
+        for entry in storage.logs.iter() {
+            let (topic, partition) = entry.key();
+            storage.retention.register_log(
+                &partition_dir_name(topic, *partition),
+                Arc::clone(entry.value()),
+            );
+        }
         if let FsyncPolicy::Interval(every) = default_config.fsync {
             storage.start_flusher(every)?;
         }
@@ -141,6 +153,8 @@ impl Storage {
         let log = Arc::new(Log::open(&dir, config)?);
         fs::File::open(&self.data_dir)?.sync_all()?;
         self.logs.insert(key, Arc::clone(&log));
+        self.retention
+            .register_log(&partition_dir_name(topic, partition), Arc::clone(&log));
         Ok(log)
     }
 
@@ -158,6 +172,8 @@ impl Storage {
                 "{topic}-{partition}"
             )));
         };
+        self.retention
+            .unregister_log(&partition_dir_name(topic, partition));
         log.close()?;
         fs::remove_dir_all(log.dir())?;
         Ok(())
@@ -178,8 +194,21 @@ impl Storage {
         Ok(())
     }
 
+    /// The retention manager that covers every partition of this storage.
+    pub fn retention(&self) -> &RetentionManager {
+        &self.retention
+    }
+
+    /// Starts enforcing retention in the background every `check_interval`.
+    pub fn start_retention(&self, check_interval: Duration) -> Result<()> {
+        self.retention.set_check_interval(check_interval);
+        self.retention.start()
+    }
+
     /// Stops the flusher and closes every log cleanly.
     pub fn close(&self) -> Result<()> {
+        self.stop_cleaner();
+        self.retention.stop();
         if let Some((stop, handle)) = self.flusher.lock().take() {
             drop(stop);
             if handle.join().is_err() {
@@ -202,5 +231,46 @@ impl Drop for Storage {
             drop(stop);
             let _ = handle.join();
         }
+    }
+}
+
+/// Log compaction on the partitions of a storage.
+impl Storage {
+    /// Compacts one partition's log now (the seed's `Compact(partition)`), whatever its dirty
+    /// ratio; a log whose `cleanup.policy` lacks `compact` is left alone.
+    pub fn compact(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> Result<crate::storage::cleaner::CompactionStats> {
+        let log = self
+            .get(topic, partition)
+            .ok_or_else(|| StorageError::UnknownPartition(format!("{topic}-{partition}")))?;
+        log.compact_now()
+    }
+
+    /// Starts the background log cleaner over every compacted partition (replacing a running
+    /// one). It is stopped by [`Storage::stop_cleaner`] and on close.
+    pub fn start_cleaner(&self, config: crate::storage::cleaner::CleanerConfig) -> Result<()> {
+        self.stop_cleaner();
+        let logs = Arc::clone(&self.logs);
+        let source: crate::storage::cleaner::manager::LogSource =
+            Arc::new(move || logs.iter().map(|e| Arc::clone(e.value())).collect());
+        let cleaner = crate::storage::cleaner::LogCleaner::start(config, source)?;
+        *self.cleaner.lock() = Some(cleaner);
+        Ok(())
+    }
+
+    /// Stops the background log cleaner, waiting for a pass in progress.
+    pub fn stop_cleaner(&self) {
+        let cleaner = self.cleaner.lock().take();
+        if let Some(c) = cleaner {
+            c.stop();
+        }
+    }
+
+    /// Whether the background log cleaner runs.
+    pub fn cleaner_running(&self) -> bool {
+        self.cleaner.lock().is_some()
     }
 }

@@ -40,6 +40,7 @@ pub struct Segment {
     bytes_since_index: usize,
     max_timestamp: i64,
     offset_of_max_timestamp: i64,
+    position_of_max_timestamp: u64,
     first_timestamp: Option<i64>,
 }
 
@@ -77,6 +78,7 @@ impl Segment {
             bytes_since_index: 0,
             max_timestamp: -1,
             offset_of_max_timestamp: -1,
+            position_of_max_timestamp: 0,
             first_timestamp: None,
         })
     }
@@ -100,6 +102,7 @@ impl Segment {
             bytes_since_index: 0,
             max_timestamp: -1,
             offset_of_max_timestamp: -1,
+            position_of_max_timestamp: 0,
             first_timestamp: None,
         };
         if recover {
@@ -125,6 +128,14 @@ impl Segment {
         if pos > self.size {
             return Ok(false);
         }
+        if self.size > 0 && (self.index.last().is_none() || self.time_index.last().is_none()) {
+            return Ok(false);
+        }
+        if let Some(t) = self.time_index.last() {
+            self.max_timestamp = t.timestamp;
+            self.offset_of_max_timestamp = t.offset;
+            self.position_of_max_timestamp = t.position;
+        }
         let mut tail_bytes = 0usize;
         while pos < self.size {
             let h = match self.read_header(pos) {
@@ -134,12 +145,10 @@ impl Segment {
             if h.base_offset < next || pos + h.total_len() as u64 > self.size {
                 return Ok(false);
             }
-            if self.first_timestamp.is_none() {
-                self.first_timestamp = Some(h.max_timestamp);
-            }
-            if h.max_timestamp > self.max_timestamp && self.time_index.last().is_none() {
-                // Only happens for a segment whose time index was lost; rebuild instead.
-                return Ok(false);
+            if h.max_timestamp > self.max_timestamp {
+                self.max_timestamp = h.max_timestamp;
+                self.offset_of_max_timestamp = h.base_offset;
+                self.position_of_max_timestamp = pos;
             }
             next = h.next_offset();
             pos += h.total_len() as u64;
@@ -149,21 +158,11 @@ impl Segment {
             return Ok(false);
         }
         self.next_offset = next;
-        if !self
-            .index
-            .is_sane(self.base_offset, next.max(self.base_offset + 1))?
-            || !self
-                .time_index
-                .is_sane(self.base_offset, next.max(self.base_offset + 1))?
+        let bound = next.max(self.base_offset + 1);
+        if !self.index.is_sane(self.base_offset, bound)?
+            || !self.time_index.is_sane(self.base_offset, bound)?
         {
             return Ok(false);
-        }
-        if self.size > 0 && (self.index.last().is_none() || self.time_index.last().is_none()) {
-            return Ok(false);
-        }
-        if let Some(t) = self.time_index.last() {
-            self.max_timestamp = t.timestamp;
-            self.offset_of_max_timestamp = t.offset;
         }
         if self.size > 0 {
             let first = self.read_header(0)?;
@@ -235,6 +234,7 @@ impl Segment {
                 if h.max_timestamp > self.max_timestamp {
                     self.max_timestamp = h.max_timestamp;
                     self.offset_of_max_timestamp = h.base_offset;
+                    self.position_of_max_timestamp = pos;
                 }
             }
             if self.first_timestamp.is_none() {
@@ -283,30 +283,43 @@ impl Segment {
     pub fn append(&mut self, batch: &[u8], h: &BatchHeader, index_interval: usize) -> Result<()> {
         let pos = self.size;
         self.file.write_all_at(batch, pos)?;
+        self.size += batch.len() as u64;
+        self.next_offset = h.next_offset();
+        if h.max_timestamp > self.max_timestamp || pos == 0 {
+            self.max_timestamp = self.max_timestamp.max(h.max_timestamp);
+            self.offset_of_max_timestamp = h.base_offset;
+            self.position_of_max_timestamp = pos;
+        }
         if self.index.last().is_none() || self.bytes_since_index >= index_interval {
             self.index.append(OffsetPosition {
                 offset: h.base_offset,
                 position: pos,
             })?;
             self.bytes_since_index = 0;
+            self.maybe_append_time_entry()?;
         }
         self.bytes_since_index += batch.len();
-        if h.max_timestamp > self.max_timestamp || self.time_index.last().is_none() {
-            self.time_index.append(TimestampOffset {
-                timestamp: h.max_timestamp.max(self.max_timestamp),
-                offset: h.base_offset,
-                position: pos,
-            })?;
-            if h.max_timestamp > self.max_timestamp {
-                self.max_timestamp = h.max_timestamp;
-                self.offset_of_max_timestamp = h.base_offset;
-            }
-        }
         if self.first_timestamp.is_none() {
             self.first_timestamp = Some(h.max_timestamp);
         }
-        self.size += batch.len() as u64;
-        self.next_offset = h.next_offset();
+        Ok(())
+    }
+
+    /// Records the segment's max timestamp in the time index if it grew since the last entry.
+    /// Entries are sparse (at offset-index points, and when the segment is synced or sealed):
+    /// every batch before an entry's position has a timestamp ≤ the entry's.
+    fn maybe_append_time_entry(&mut self) -> Result<()> {
+        let grew = self
+            .time_index
+            .last()
+            .is_none_or(|t| self.max_timestamp > t.timestamp);
+        if grew && (self.size > 0 || self.next_offset > self.base_offset) {
+            self.time_index.append(TimestampOffset {
+                timestamp: self.max_timestamp,
+                offset: self.offset_of_max_timestamp,
+                position: self.position_of_max_timestamp,
+            })?;
+        }
         Ok(())
     }
 
@@ -416,6 +429,7 @@ impl Segment {
 
     /// Forces the log file and both indexes to disk.
     pub fn sync(&mut self) -> Result<()> {
+        self.maybe_append_time_entry()?;
         self.file.sync_data()?;
         self.index.sync()?;
         self.time_index.sync()?;

@@ -1,8 +1,6 @@
 //! Byte-level helpers of the state store's files: a bounds-checked reader, CRC'd block
 //! framing and block compression.
 
-use std::io::{Read, Write};
-
 use crate::storage::{Compression, Result, StorageError};
 
 /// Builds a corruption error with a message.
@@ -126,69 +124,17 @@ pub(crate) fn decode_block(block: &[u8], what: &str) -> Result<Vec<u8>> {
     decompress(data, codec)
 }
 
-fn codec_err(e: impl std::fmt::Display) -> StorageError {
-    StorageError::Compression(e.to_string())
-}
-
-/// Compresses a block payload.
-pub(crate) fn compress(data: &[u8], codec: Compression) -> Result<Vec<u8>> {
-    match codec {
-        Compression::None => Ok(data.to_vec()),
-        Compression::Gzip => {
-            let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-            enc.write_all(data)?;
-            Ok(enc.finish()?)
-        }
-        Compression::Snappy => snap::raw::Encoder::new()
-            .compress_vec(data)
-            .map_err(codec_err),
-        Compression::Lz4 => Ok(lz4_flex::block::compress_prepend_size(data)),
-        Compression::Zstd => zstd::bulk::compress(data, 3).map_err(codec_err),
-    }
-}
-
 /// Largest block payload a decompression may produce (a guard against forged sizes).
 const MAX_BLOCK_PAYLOAD: usize = 256 * 1024 * 1024;
 
-/// Decompresses a block payload.
+/// Compresses a block payload with the record codec's compressors.
+pub(crate) fn compress(data: &[u8], codec: Compression) -> Result<Vec<u8>> {
+    crate::storage::record::compression::compress(codec, data)
+}
+
+/// Decompresses a block payload, bounded by [`MAX_BLOCK_PAYLOAD`].
 pub(crate) fn decompress(data: &[u8], codec: Compression) -> Result<Vec<u8>> {
-    match codec {
-        Compression::None => Ok(data.to_vec()),
-        Compression::Gzip => {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(data)
-                .take(MAX_BLOCK_PAYLOAD as u64)
-                .read_to_end(&mut out)
-                .map_err(codec_err)?;
-            Ok(out)
-        }
-        Compression::Snappy => {
-            let n = snap::raw::decompress_len(data).map_err(codec_err)?;
-            if n > MAX_BLOCK_PAYLOAD {
-                return Err(codec_err(format!("snappy block claims {n} bytes")));
-            }
-            snap::raw::Decoder::new()
-                .decompress_vec(data)
-                .map_err(codec_err)
-        }
-        Compression::Lz4 => {
-            let mut r = Reader::new(data, "lz4 block");
-            let n = r.u32()? as usize;
-            if n > MAX_BLOCK_PAYLOAD {
-                return Err(codec_err(format!("lz4 block claims {n} bytes")));
-            }
-            lz4_flex::block::decompress_size_prepended(data).map_err(codec_err)
-        }
-        Compression::Zstd => {
-            let mut out = Vec::new();
-            zstd::stream::read::Decoder::new(data)
-                .map_err(codec_err)?
-                .take(MAX_BLOCK_PAYLOAD as u64)
-                .read_to_end(&mut out)
-                .map_err(codec_err)?;
-            Ok(out)
-        }
-    }
+    crate::storage::record::compression::decompress(codec, data, MAX_BLOCK_PAYLOAD)
 }
 
 #[cfg(test)]

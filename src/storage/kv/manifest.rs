@@ -2,17 +2,17 @@
 //! offset recovery replays. Written whole to a temporary file, fsynced, renamed over
 //! `MANIFEST`, and the directory fsynced, so a crash leaves either the old or the new one.
 
-use std::fs::{self, OpenOptions};
-use std::io::Write;
+use std::fs;
 use std::path::Path;
 
 use super::codec::{corrupt, Reader};
-use super::wal::sync_dir;
 use crate::storage::Result;
 
 const MAGIC: &[u8; 8] = b"SKIFFMF1";
 /// File name of the manifest inside the store directory.
 pub const MANIFEST: &str = "MANIFEST";
+/// The temp file `store` writes before renaming (see `fs_util::write_atomically`).
+#[cfg(test)]
 const MANIFEST_TMP: &str = "MANIFEST.tmp";
 
 /// One live table.
@@ -103,17 +103,7 @@ impl Manifest {
 
     /// Replaces the manifest of `dir` atomically and durably.
     pub fn store(&self, dir: &Path) -> Result<()> {
-        let tmp = dir.join(MANIFEST_TMP);
-        let mut f = OpenOptions::new()
-            .create(true)
-            .truncate(true)
-            .write(true)
-            .open(&tmp)?;
-        f.write_all(&self.encode())?;
-        f.sync_all()?;
-        drop(f);
-        fs::rename(&tmp, dir.join(MANIFEST))?;
-        sync_dir(dir)
+        crate::storage::fs_util::write_atomically(&dir.join(MANIFEST), &self.encode())
     }
 }
 

@@ -21,10 +21,7 @@ const FRAME_HEADER: usize = 8;
 const EXT: &str = "wal";
 
 /// Fsyncs a directory so that created, renamed and deleted entries are durable.
-pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
-    File::open(dir)?.sync_all()?;
-    Ok(())
-}
+pub(crate) use crate::storage::fs_util::sync_dir;
 
 fn frame_crc(len: [u8; 4], payload: &[u8]) -> u32 {
     crc32c::crc32c_append(crc32c::crc32c(&len), payload)

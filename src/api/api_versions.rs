@@ -1,0 +1,38 @@
+//! ApiVersions: what Skiff serves.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::ApiVersionsResponse;
+
+use super::versions::SUPPORTED;
+
+/// Highest ApiVersions version Skiff understands.
+pub const MAX_VERSION: i16 = 4;
+
+fn api_keys() -> Vec<ApiVersion> {
+    SUPPORTED
+        .iter()
+        .map(|a| {
+            ApiVersion::default()
+                .with_api_key(a.key as i16)
+                .with_min_version(a.min)
+                .with_max_version(a.max)
+        })
+        .collect()
+}
+
+/// The response to an ApiVersions request of `version` (the response header is always v0).
+pub fn respond(version: i16) -> ApiVersionsResponse {
+    let mut r = ApiVersionsResponse::default().with_api_keys(api_keys());
+    if version > MAX_VERSION {
+        r.error_code = ResponseError::UnsupportedVersion.code();
+    }
+    r.finalized_features_epoch = -1;
+    r
+}
+
+/// The answer to an ApiVersions request at an unknown version: UNSUPPORTED_VERSION with the
+/// supported list, to be encoded as a v0 body so the client can downgrade.
+pub fn unsupported_version() -> ApiVersionsResponse {
+    respond(MAX_VERSION + 1)
+}

@@ -1,0 +1,323 @@
+//! Fetch: stored batches as they are, long-polling on the partitions' log-end watches until
+//! `min_bytes` are available or `max_wait_ms` passes. Fetch sessions are not created
+//! (session id 0): every request is a full fetch.
+
+use std::future::{poll_fn, Future};
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use bytes::Bytes;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::fetch_request::FetchTopic;
+use kafka_protocol::messages::fetch_response::{
+    AbortedTransaction, FetchableTopicResponse, PartitionData,
+};
+use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, ProducerId};
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+use super::error::{code, leader_epoch_check, storage_error_code, NONE};
+use super::offset_for_leader_epoch::epoch_end_offset;
+use super::{ApiContext, Reply, Response, ResponseFuture};
+use crate::storage::record::batch::split_batches;
+use crate::storage::Log;
+
+/// Fetch version from which topics are named by id.
+const TOPIC_ID_VERSION: i16 = 13;
+
+/// One requested partition, resolved once.
+struct Target {
+    topic: usize,
+    partition: i32,
+    log: Result<Arc<Log>, i16>,
+    fetch_offset: i64,
+    max_bytes: usize,
+    current_leader_epoch: i32,
+    last_fetched_epoch: i32,
+}
+
+fn empty_partition(index: i32, error: i16) -> PartitionData {
+    let mut p = PartitionData::default()
+        .with_partition_index(index)
+        .with_error_code(error)
+        .with_high_watermark(-1)
+        .with_last_stable_offset(-1)
+        .with_log_start_offset(-1)
+        .with_aborted_transactions(Some(Vec::new()))
+        .with_preferred_read_replica(BrokerId(-1))
+        .with_records(Some(Bytes::new()));
+    p.diverging_epoch.epoch = -1;
+    p.diverging_epoch.end_offset = -1;
+    p.current_leader.leader_id = BrokerId(-1);
+    p.current_leader.leader_epoch = -1;
+    p.snapshot_id.epoch = -1;
+    p.snapshot_id.end_offset = -1;
+    p
+}
+
+fn resolve(
+    ctx: &ApiContext,
+    version: i16,
+    topics: &[FetchTopic],
+) -> (Vec<FetchableTopicResponse>, Vec<Target>) {
+    let mut out = Vec::with_capacity(topics.len());
+    let mut targets = Vec::new();
+    for (ti, t) in topics.iter().enumerate() {
+        // From v13 topics are named by id; an unknown id is UNKNOWN_TOPIC_ID.
+        let name = if version >= TOPIC_ID_VERSION {
+            ctx.replicas
+                .topics()
+                .get_by_id(&t.topic_id)
+                .map(|meta| meta.name.clone())
+                .ok_or(code(ResponseError::UnknownTopicId))
+        } else {
+            Ok(t.topic.0.as_str().to_string())
+        };
+        let mut entry = FetchableTopicResponse::default();
+        if version >= TOPIC_ID_VERSION {
+            entry.topic_id = t.topic_id;
+        } else {
+            entry.topic = t.topic.clone();
+        }
+        out.push(entry);
+        for p in &t.partitions {
+            let log = name.clone().and_then(|name| {
+                ctx.replicas
+                    .log(&name, p.partition)
+                    .ok_or(code(ResponseError::UnknownTopicOrPartition))
+            });
+            targets.push(Target {
+                topic: ti,
+                partition: p.partition,
+                log,
+                fetch_offset: p.fetch_offset,
+                max_bytes: usize::try_from(p.partition_max_bytes).unwrap_or(0),
+                current_leader_epoch: p.current_leader_epoch,
+                last_fetched_epoch: if version >= 12 {
+                    p.last_fetched_epoch
+                } else {
+                    -1
+                },
+            });
+        }
+    }
+    (out, targets)
+}
+
+/// Byte limits shared by the partitions of one fetch.
+struct Budget {
+    /// Bytes the response may still take (`max_bytes`).
+    remaining: usize,
+    /// Bytes gathered so far.
+    gathered: usize,
+}
+
+/// How a fetch reads.
+#[derive(Clone, Copy)]
+struct ReadMode {
+    /// The leader epoch of this broker.
+    leader_epoch: i32,
+    /// `read_committed`: stop at the last stable offset and list aborted transactions.
+    read_committed: bool,
+}
+
+/// Reads one partition; the flag says the partition must be answered at once (an error or
+/// a divergence) rather than waited on.
+fn read_partition(
+    log: &Log,
+    t: &Target,
+    budget: &mut Budget,
+    mode: ReadMode,
+) -> (PartitionData, bool) {
+    let epoch_error = leader_epoch_check(t.current_leader_epoch, mode.leader_epoch);
+    if epoch_error != NONE {
+        // As Kafka: a partition in error reports no offsets (-1).
+        return (empty_partition(t.partition, epoch_error), true);
+    }
+    let mut p = empty_partition(t.partition, NONE);
+    p.high_watermark = log.high_watermark();
+    p.last_stable_offset = log.last_stable_offset();
+    p.log_start_offset = log.log_start_offset();
+    if let Some((epoch, end)) = divergence(log, t, mode.leader_epoch) {
+        // The client's log ends in an epoch that ended earlier here: tell it where, instead
+        // of records (KIP-320), so it can truncate.
+        p.diverging_epoch.epoch = epoch;
+        p.diverging_epoch.end_offset = end;
+        return (p, true);
+    }
+    // The first batch of the first non-empty partition is returned whole even beyond the
+    // limits; after that only whole batches within them.
+    let first = budget.gathered == 0;
+    let limit = t.max_bytes.min(budget.remaining);
+    if !first && limit == 0 {
+        return (p, false);
+    }
+    let mut bytes = match log.read(t.fetch_offset, limit) {
+        Ok(bytes) => bytes,
+        Err(e) => return (empty_partition(t.partition, storage_error_code(&e)), true),
+    };
+    if !first && bytes.len() > limit {
+        return (p, false);
+    }
+    if mode.read_committed {
+        let lso = p.last_stable_offset;
+        bytes = bytes.slice(..stable_prefix(&bytes, lso));
+        let upper = next_offset_after(&bytes).unwrap_or(t.fetch_offset);
+        p.aborted_transactions = Some(
+            log.aborted_transactions(t.fetch_offset, upper)
+                .into_iter()
+                .map(|a| {
+                    AbortedTransaction::default()
+                        .with_producer_id(ProducerId(a.producer_id))
+                        .with_first_offset(a.first_offset)
+                })
+                .collect(),
+        );
+    }
+    budget.remaining = budget.remaining.saturating_sub(bytes.len());
+    budget.gathered += bytes.len();
+    p.records = Some(bytes);
+    (p, false)
+}
+
+/// Length of the leading whole batches of `bytes` that start below `lso`.
+fn stable_prefix(bytes: &[u8], lso: i64) -> usize {
+    split_batches(bytes)
+        .map_while(|b| b.ok())
+        .take_while(|(h, _)| h.base_offset < lso)
+        .map(|(_, raw)| raw.len())
+        .sum()
+}
+
+/// The offset after the last whole batch of `bytes`.
+fn next_offset_after(bytes: &[u8]) -> Option<i64> {
+    split_batches(bytes)
+        .map_while(|b| b.ok())
+        .last()
+        .map(|(h, _)| h.next_offset())
+}
+
+/// Reads every target once. Returns the response topics, the bytes gathered, and whether
+/// some partition must be answered at once.
+fn read_all(
+    skeleton: &[FetchableTopicResponse],
+    targets: &[Target],
+    total_max: usize,
+    mode: ReadMode,
+) -> (Vec<FetchableTopicResponse>, usize, bool) {
+    let mut topics = skeleton.to_vec();
+    let mut budget = Budget {
+        remaining: total_max,
+        gathered: 0,
+    };
+    let mut answer_now = false;
+    for t in targets {
+        let (data, now) = match &t.log {
+            Err(e) => (empty_partition(t.partition, *e), true),
+            Ok(log) => read_partition(log, t, &mut budget, mode),
+        };
+        answer_now |= now;
+        if let Some(topic) = topics.get_mut(t.topic) {
+            topic.partitions.push(data);
+        }
+    }
+    (topics, budget.gathered, answer_now)
+}
+
+/// Whether the client's last fetched epoch diverges from this log at its fetch offset:
+/// the epoch ended here before the offset, or never existed here.
+fn divergence(log: &Log, t: &Target, current: i32) -> Option<(i32, i64)> {
+    if t.last_fetched_epoch < 0 {
+        return None;
+    }
+    let (epoch, end) = epoch_end_offset(log, t.last_fetched_epoch, current);
+    (epoch >= 0 && (epoch < t.last_fetched_epoch || end < t.fetch_offset)).then_some((epoch, end))
+}
+
+/// Waits until any watched log end offset moves; drops watches whose log went away.
+async fn any_changed(watches: &mut Vec<watch::Receiver<i64>>) {
+    if watches.is_empty() {
+        return std::future::pending().await;
+    }
+    let mut closed = Vec::new();
+    {
+        let mut futures: Vec<Pin<Box<_>>> =
+            watches.iter_mut().map(|w| Box::pin(w.changed())).collect();
+        poll_fn(|cx| {
+            let mut ready = false;
+            for (i, f) in futures.iter_mut().enumerate() {
+                if let Poll::Ready(r) = f.as_mut().poll(cx) {
+                    ready = true;
+                    if r.is_err() {
+                        closed.push(i);
+                    }
+                }
+            }
+            if ready {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+    }
+    for i in closed.into_iter().rev() {
+        watches.swap_remove(i);
+    }
+}
+
+/// Handles a Fetch request of `version` (v4–v13).
+pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> ResponseFuture {
+    let mut response = FetchResponse::default();
+    if version >= 7 && (req.session_id != 0 || req.session_epoch > 0) {
+        // Skiff never hands out a session id, so a client naming one is out of step.
+        response.error_code = code(ResponseError::FetchSessionIdNotFound);
+        return Box::pin(std::future::ready(Reply::Send(Response::Fetch(response))));
+    }
+    let (skeleton, targets) = resolve(ctx, version, &req.topics);
+    let total_max = if version >= 3 {
+        usize::try_from(req.max_bytes).unwrap_or(0)
+    } else {
+        usize::MAX
+    };
+    let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
+    let max_wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0));
+    let mut shutdown = ctx.shutdown.clone();
+    let mode = ReadMode {
+        leader_epoch: ctx.replicas.leader_epoch(),
+        read_committed: req.isolation_level == 1,
+    };
+    Box::pin(async move {
+        let deadline = Instant::now() + max_wait;
+        // Subscribe before the first read so no append between the read and the wait is missed.
+        let mut watches: Vec<_> = targets
+            .iter()
+            .filter_map(|t| t.log.as_ref().ok().map(|l| l.subscribe()))
+            .collect();
+        let mut deadline_passed = false;
+        loop {
+            let (topics, gathered, any_error) = read_all(&skeleton, &targets, total_max, mode);
+            let done = gathered >= min_bytes
+                || any_error
+                || deadline_passed
+                || Instant::now() >= deadline
+                || *shutdown.borrow();
+            if done {
+                response.responses = topics;
+                return Reply::Send(Response::Fetch(response));
+            }
+            tokio::select! {
+                _ = any_changed(&mut watches) => {}
+                _ = tokio::time::sleep_until(deadline) => {}
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        // The broker is gone: answer with what there is.
+                        deadline_passed = true;
+                    }
+                }
+            }
+        }
+    })
+}

@@ -1,0 +1,120 @@
+//! Metadata: brokers, cluster id, controller, topics and partitions; auto-creates topics.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::metadata_response::{
+    MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+};
+use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
+use kafka_protocol::protocol::StrBytes;
+use uuid::Uuid;
+
+use super::error::{broker_error_code, code};
+use super::ApiContext;
+use crate::broker::{validate_topic_name, TopicMetadata};
+
+/// Kafka's "authorized operations not requested" marker.
+const OPERATIONS_OMITTED: i32 = i32::MIN;
+
+fn topic_entry(ctx: &ApiContext, t: &TopicMetadata) -> MetadataResponseTopic {
+    let node = BrokerId(ctx.config.node_id);
+    let epoch = ctx.replicas.leader_epoch();
+    let partitions = (0..t.partitions)
+        .map(|p| {
+            MetadataResponsePartition::default()
+                .with_partition_index(p)
+                .with_leader_id(node)
+                .with_leader_epoch(epoch)
+                .with_replica_nodes(vec![node])
+                .with_isr_nodes(vec![node])
+        })
+        .collect();
+    MetadataResponseTopic::default()
+        .with_name(Some(TopicName(StrBytes::from_string(t.name.clone()))))
+        .with_topic_id(t.id)
+        .with_partitions(partitions)
+        .with_topic_authorized_operations(OPERATIONS_OMITTED)
+}
+
+fn error_entry(name: Option<String>, id: Uuid, error: i16) -> MetadataResponseTopic {
+    MetadataResponseTopic::default()
+        .with_error_code(error)
+        .with_name(name.map(|n| TopicName(StrBytes::from_string(n))))
+        .with_topic_id(id)
+        .with_topic_authorized_operations(OPERATIONS_OMITTED)
+}
+
+fn lookup_or_create(ctx: &ApiContext, name: &str, allow_create: bool) -> MetadataResponseTopic {
+    let replicas = &ctx.replicas;
+    if let Some(t) = replicas.topics().get(name) {
+        return topic_entry(ctx, &t);
+    }
+    if let Err(e) = validate_topic_name(name) {
+        return error_entry(Some(name.to_string()), Uuid::nil(), broker_error_code(&e));
+    }
+    if !allow_create {
+        return error_entry(
+            Some(name.to_string()),
+            Uuid::nil(),
+            code(ResponseError::UnknownTopicOrPartition),
+        );
+    }
+    match replicas.create_topic(name, ctx.config.num_partitions) {
+        Ok((t, created)) => {
+            if created {
+                tracing::info!(
+                    topic = name,
+                    partitions = t.partitions,
+                    "auto-created topic"
+                );
+            }
+            topic_entry(ctx, &t)
+        }
+        Err(e) => {
+            tracing::warn!(topic = name, error = %e, "auto-creating topic failed");
+            error_entry(Some(name.to_string()), Uuid::nil(), broker_error_code(&e))
+        }
+    }
+}
+
+/// Answers a Metadata request of `version` (v0–v12).
+pub fn handle(ctx: &ApiContext, version: i16, req: MetadataRequest) -> MetadataResponse {
+    let allow_create =
+        ctx.config.auto_create_topics_enable && (version < 4 || req.allow_auto_topic_creation);
+    let all_topics = match &req.topics {
+        None => true,
+        Some(t) => t.is_empty() && version == 0,
+    };
+    let topics = if all_topics {
+        ctx.replicas
+            .topics()
+            .list()
+            .iter()
+            .map(|t| topic_entry(ctx, t))
+            .collect()
+    } else {
+        req.topics
+            .unwrap_or_default()
+            .into_iter()
+            .map(|rt| match rt.name {
+                Some(name) if !name.0.is_empty() || rt.topic_id.is_nil() => {
+                    lookup_or_create(ctx, name.0.as_str(), allow_create)
+                }
+                // v10+: a topic named by id only.
+                _ => match ctx.replicas.topics().get_by_id(&rt.topic_id) {
+                    Some(t) => topic_entry(ctx, &t),
+                    None => error_entry(None, rt.topic_id, code(ResponseError::UnknownTopicId)),
+                },
+            })
+            .collect()
+    };
+    let broker = MetadataResponseBroker::default()
+        .with_node_id(BrokerId(ctx.config.node_id))
+        .with_host(StrBytes::from_string(ctx.advertised_host.clone()))
+        .with_port(ctx.advertised_port);
+    MetadataResponse::default()
+        .with_brokers(vec![broker])
+        .with_cluster_id(Some(StrBytes::from_string(ctx.cluster_id.clone())))
+        .with_controller_id(BrokerId(ctx.config.node_id))
+        .with_topics(topics)
+        .with_cluster_authorized_operations(OPERATIONS_OMITTED)
+}

@@ -1,0 +1,141 @@
+//! The Kafka APIs: one module per API family. Handlers take decoded requests and return
+//! responses; they do no socket or file I/O of their own (the broker layer owns the logs).
+//!
+//! A handler runs in two parts. The part that must keep request order (appending produced
+//! batches, auto-creating topics) runs synchronously when the request is dispatched; the
+//! part that waits (durability for acks=all, Fetch long-polls) is the returned future.
+//!
+//! Serving a new API takes: a variant in [`Request`] and [`Response`] and a handler module
+//! here; its advertised range in [`versions::SUPPORTED`]; its decode and encode arms in
+//! `server/frame.rs`; and its body schema in `server/precheck.rs` (bodies without one are
+//! refused, because the decoder trusts array counts).
+
+pub mod api_versions;
+pub mod error;
+pub mod fetch;
+pub mod list_offsets;
+pub mod metadata;
+pub mod offset_for_leader_epoch;
+pub mod produce;
+pub mod versions;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use kafka_protocol::messages::{
+    ApiKey, ApiVersionsRequest, ApiVersionsResponse, FetchRequest, FetchResponse,
+    ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse,
+    OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, ProduceRequest, ProduceResponse,
+};
+use tokio::sync::watch;
+
+use crate::broker::ReplicaManager;
+use crate::config::Config;
+
+/// A decoded request of a served API.
+#[derive(Debug)]
+pub enum Request {
+    /// ApiVersions.
+    ApiVersions(ApiVersionsRequest),
+    /// Metadata.
+    Metadata(MetadataRequest),
+    /// Produce.
+    Produce(ProduceRequest),
+    /// Fetch.
+    Fetch(FetchRequest),
+    /// ListOffsets.
+    ListOffsets(ListOffsetsRequest),
+    /// OffsetForLeaderEpoch.
+    OffsetForLeaderEpoch(OffsetForLeaderEpochRequest),
+}
+
+/// A response of a served API.
+#[derive(Debug)]
+pub enum Response {
+    /// ApiVersions.
+    ApiVersions(ApiVersionsResponse),
+    /// Metadata.
+    Metadata(MetadataResponse),
+    /// Produce.
+    Produce(ProduceResponse),
+    /// Fetch.
+    Fetch(FetchResponse),
+    /// ListOffsets.
+    ListOffsets(ListOffsetsResponse),
+    /// OffsetForLeaderEpoch.
+    OffsetForLeaderEpoch(OffsetForLeaderEpochResponse),
+}
+
+impl Request {
+    /// The request's API key.
+    pub fn api_key(&self) -> ApiKey {
+        match self {
+            Request::ApiVersions(_) => ApiKey::ApiVersions,
+            Request::Metadata(_) => ApiKey::Metadata,
+            Request::Produce(_) => ApiKey::Produce,
+            Request::Fetch(_) => ApiKey::Fetch,
+            Request::ListOffsets(_) => ApiKey::ListOffsets,
+            Request::OffsetForLeaderEpoch(_) => ApiKey::OffsetForLeaderEpoch,
+        }
+    }
+}
+
+/// What the connection does once a request is handled.
+#[derive(Debug)]
+pub enum Reply {
+    /// Send this response.
+    Send(Response),
+    /// Send nothing (an acks=0 produce that succeeded).
+    Nothing,
+    /// Send nothing and close the connection: an acks=0 produce failed, and closing is the
+    /// only way to tell the client (as Kafka does).
+    Close,
+}
+
+/// A reply still being produced.
+pub type ResponseFuture = Pin<Box<dyn Future<Output = Reply> + Send>>;
+
+/// What every handler may use.
+pub struct ApiContext {
+    /// Topics, partitions and their logs.
+    pub replicas: Arc<ReplicaManager>,
+    /// The keyed state store (groups, offsets, producer ids, transactions).
+    pub state: Arc<crate::storage::kv::StateStore>,
+    /// The consumer-group coordinator.
+    pub groups: crate::broker::group::GroupCoordinator,
+    /// The transaction coordinator.
+    pub txns: Arc<crate::broker::txn::TxnCoordinator>,
+    /// The broker configuration.
+    pub config: Arc<Config>,
+    /// The cluster id reported in Metadata.
+    pub cluster_id: String,
+    /// Host advertised to clients.
+    pub advertised_host: String,
+    /// Port advertised to clients.
+    pub advertised_port: i32,
+    /// Becomes `true` when the broker shuts down (ends long-polls early).
+    pub shutdown: watch::Receiver<bool>,
+}
+
+fn ready(response: Response) -> ResponseFuture {
+    Box::pin(std::future::ready(Reply::Send(response)))
+}
+
+/// Dispatches a decoded request to its handler.
+pub fn handle(ctx: &Arc<ApiContext>, api_version: i16, request: Request) -> ResponseFuture {
+    match request {
+        Request::ApiVersions(_) => ready(Response::ApiVersions(api_versions::respond(api_version))),
+        Request::Metadata(r) => ready(Response::Metadata(metadata::handle(ctx, api_version, r))),
+        Request::Produce(r) => produce::handle(ctx, api_version, r),
+        Request::Fetch(r) => fetch::handle(ctx, api_version, r),
+        Request::ListOffsets(r) => ready(Response::ListOffsets(list_offsets::handle(
+            ctx,
+            api_version,
+            r,
+        ))),
+        Request::OffsetForLeaderEpoch(r) => ready(Response::OffsetForLeaderEpoch(
+            offset_for_leader_epoch::handle(ctx, r),
+        )),
+    }
+}

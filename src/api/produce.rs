@@ -1,0 +1,184 @@
+//! Produce: validates each partition's record batches and appends them to the partition log
+//! as they arrived (no decompression); acks=-1 waits for the log's durability.
+
+use std::sync::Arc;
+
+use bytes::{Bytes, BytesMut};
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+
+use super::error::{code, storage_error_code, NONE};
+use super::{ApiContext, Reply, Response, ResponseFuture};
+use crate::broker::validate_topic_name;
+use crate::storage::record::batch::split_batches;
+use crate::storage::record::BatchHeader;
+use crate::storage::Log;
+
+/// Where a partition's appended data ends, for acks=-1.
+struct DurabilityWait {
+    log: Arc<Log>,
+    last_offset: i64,
+    topic: usize,
+    partition: usize,
+}
+
+fn partition_error(index: i32, error: i16) -> PartitionProduceResponse {
+    PartitionProduceResponse::default()
+        .with_index(index)
+        .with_error_code(error)
+        .with_base_offset(-1)
+        .with_log_append_time_ms(-1)
+        .with_log_start_offset(-1)
+}
+
+/// Checks every batch of a partition's records before anything is appended, so that a
+/// malformed request appends nothing. The CRC is checked by the log on append.
+fn validate_batches(records: &Bytes, max_batch_bytes: usize) -> Result<Vec<(usize, usize)>, i16> {
+    let mut ranges = Vec::new();
+    let mut pos = 0usize;
+    for item in split_batches(records) {
+        let (header, bytes): (BatchHeader, &[u8]) =
+            item.map_err(|_| code(ResponseError::CorruptMessage))?;
+        let len = bytes.len();
+        if len > max_batch_bytes {
+            return Err(code(ResponseError::MessageTooLarge));
+        }
+        if header.record_count <= 0
+            || header.last_offset_delta != header.record_count - 1
+            || header.is_control()
+            || header.compression_id() > 4
+        {
+            return Err(code(ResponseError::InvalidRecord));
+        }
+        ranges.push((pos, pos + len));
+        pos += len;
+    }
+    if pos != records.len() {
+        // A truncated or garbled tail: sizes that do not add up.
+        return Err(code(ResponseError::CorruptMessage));
+    }
+    Ok(ranges)
+}
+
+fn produce_partition(
+    ctx: &ApiContext,
+    topic: &str,
+    index: i32,
+    records: Option<Bytes>,
+    acks: i16,
+    waits: &mut Vec<DurabilityWait>,
+    position: (usize, usize),
+) -> PartitionProduceResponse {
+    let Some(log) = ctx.replicas.log(topic, index) else {
+        let err = if validate_topic_name(topic).is_err() {
+            ResponseError::InvalidTopicException
+        } else {
+            ResponseError::UnknownTopicOrPartition
+        };
+        return partition_error(index, code(err));
+    };
+    let records = records.unwrap_or_default();
+    let ranges = match validate_batches(&records, ctx.config.message_max_bytes) {
+        Ok(r) => r,
+        Err(e) => return partition_error(index, e),
+    };
+    let mut response = partition_error(index, NONE);
+    response.log_start_offset = log.log_start_offset();
+    let mut last_offset = -1;
+    for (i, (from, to)) in ranges.into_iter().enumerate() {
+        let batch = records
+            .get(from..to)
+            .map(BytesMut::from)
+            .unwrap_or_default();
+        match log.append(
+            batch,
+            ctx.replicas.leader_epoch(),
+            ctx.replicas.timestamp_type(),
+        ) {
+            Ok(info) => {
+                if i == 0 {
+                    response.base_offset = info.base_offset;
+                    response.log_append_time_ms = info.log_append_time;
+                }
+                response.log_start_offset = info.log_start_offset;
+                last_offset = info.last_offset;
+            }
+            Err(e) => {
+                tracing::debug!(topic, partition = index, error = %e, "append rejected");
+                // Batches before this one stay appended, as their offsets are assigned.
+                let mut r = partition_error(index, storage_error_code(&e));
+                if i > 0 {
+                    r.base_offset = response.base_offset;
+                }
+                return r;
+            }
+        }
+    }
+    if acks == -1 && last_offset >= 0 {
+        waits.push(DurabilityWait {
+            log,
+            last_offset,
+            topic: position.0,
+            partition: position.1,
+        });
+    }
+    response
+}
+
+/// Handles a Produce request: appends now (in request order), answers when the acks are met.
+pub fn handle(ctx: &Arc<ApiContext>, _version: i16, req: ProduceRequest) -> ResponseFuture {
+    let acks = req.acks;
+    let whole_request_error = if !matches!(acks, -1..=1) {
+        Some(code(ResponseError::InvalidRequiredAcks))
+    } else {
+        None
+    };
+    let mut waits = Vec::new();
+    let mut responses = Vec::with_capacity(req.topic_data.len());
+    for (ti, topic) in req.topic_data.into_iter().enumerate() {
+        let name = topic.name.0.as_str().to_string();
+        let partition_responses = topic
+            .partition_data
+            .into_iter()
+            .enumerate()
+            .map(|(pi, p)| match whole_request_error {
+                Some(err) => partition_error(p.index, err),
+                None => {
+                    produce_partition(ctx, &name, p.index, p.records, acks, &mut waits, (ti, pi))
+                }
+            })
+            .collect();
+        responses.push(
+            TopicProduceResponse::default()
+                .with_name(topic.name)
+                .with_partition_responses(partition_responses),
+        );
+    }
+    let response = ProduceResponse::default().with_responses(responses);
+    if acks == 0 {
+        let failed = response
+            .responses
+            .iter()
+            .flat_map(|t| &t.partition_responses)
+            .any(|p| p.error_code != NONE);
+        let reply = if failed { Reply::Close } else { Reply::Nothing };
+        return Box::pin(std::future::ready(reply));
+    }
+    Box::pin(async move {
+        let mut response = response;
+        for w in waits {
+            if let Err(e) = w.log.wait_durable(w.last_offset).await {
+                tracing::warn!(error = %e, "waiting for durability failed");
+                if let Some(p) = response
+                    .responses
+                    .get_mut(w.topic)
+                    .and_then(|t| t.partition_responses.get_mut(w.partition))
+                {
+                    p.error_code = storage_error_code(&e);
+                }
+            }
+        }
+        Reply::Send(Response::Produce(response))
+    })
+}

@@ -1,0 +1,63 @@
+//! The APIs and versions Skiff serves, as advertised in ApiVersions.
+
+use kafka_protocol::messages::ApiKey;
+
+/// One served API: key and the inclusive version range advertised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SupportedApi {
+    /// The API.
+    pub key: ApiKey,
+    /// Lowest advertised version.
+    pub min: i16,
+    /// Highest advertised version.
+    pub max: i16,
+}
+
+/// Every API Skiff serves. Produce is advertised from v0 like Kafka 4 (older librdkafka
+/// disables compression otherwise) although v0–v2 requests are refused.
+pub const SUPPORTED: &[SupportedApi] = &[
+    SupportedApi {
+        key: ApiKey::Produce,
+        min: 0,
+        max: 11,
+    },
+    SupportedApi {
+        key: ApiKey::Fetch,
+        min: 4,
+        max: 17,
+    },
+    SupportedApi {
+        key: ApiKey::ListOffsets,
+        min: 1,
+        max: 8,
+    },
+    SupportedApi {
+        key: ApiKey::Metadata,
+        min: 0,
+        max: 12,
+    },
+    SupportedApi {
+        key: ApiKey::ApiVersions,
+        min: 0,
+        max: 4,
+    },
+    SupportedApi {
+        key: ApiKey::OffsetForLeaderEpoch,
+        min: 2,
+        max: 4,
+    },
+];
+
+/// Lowest Produce version actually served (a v0–v2 request closes the connection, as in
+/// Kafka 4).
+pub const PRODUCE_MIN_SERVED: i16 = 3;
+
+/// The advertised range of `key`, if served.
+pub fn supported(key: ApiKey) -> Option<SupportedApi> {
+    SUPPORTED.iter().copied().find(|a| a.key == key)
+}
+
+/// Whether `version` of `key` is advertised.
+pub fn is_supported(key: ApiKey, version: i16) -> bool {
+    supported(key).is_some_and(|a| (a.min..=a.max).contains(&version))
+}

@@ -1,0 +1,15 @@
+//! The broker: topics and partitions (the topic registry of names, ids and partition
+//! counts, and the replica manager that maps each topic-partition to its log), the group
+//! coordinator, and producer ids and transactions.
+
+pub mod cluster;
+pub mod error;
+pub mod group;
+mod meta_file;
+pub mod replica_manager;
+pub mod topics;
+pub mod txn;
+
+pub use error::{BrokerError, Result};
+pub use replica_manager::ReplicaManager;
+pub use topics::{validate_topic_name, TopicMetadata, TopicRegistry};

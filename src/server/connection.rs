@@ -1,0 +1,149 @@
+//! One client connection: a reader that frames, decodes and dispatches requests in order,
+//! and a writer that sends responses strictly in request order. The bounded queue between
+//! them is the back-pressure: when it is full the reader stops reading the socket.
+
+use std::future::poll_fn;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::Poll;
+
+use bytes::BytesMut;
+use kafka_protocol::messages::ApiKey;
+use tokio::io::{AsyncWriteExt, BufReader};
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use super::frame::{self, Decoded, FrameError};
+use crate::api::{self, ApiContext, Reply, ResponseFuture};
+
+/// Requests of one connection that may be in flight (decoded, response not yet written).
+pub const MAX_IN_FLIGHT: usize = 64;
+
+/// A dispatched request whose response is pending.
+enum Pending {
+    Response {
+        correlation_id: i32,
+        key: ApiKey,
+        version: i16,
+        future: ResponseFuture,
+    },
+    ApiVersionsTooNew {
+        correlation_id: i32,
+    },
+}
+
+/// Serves one connection until the client leaves, sends something unacceptable, or the
+/// broker shuts down (then in-flight requests are still answered).
+pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<ApiContext>) {
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(%peer, error = %e, "set_nodelay failed");
+    }
+    let (read_half, write_half) = stream.into_split();
+    let (tx, rx) = mpsc::channel(MAX_IN_FLIGHT);
+    let writer = tokio::spawn(write_responses(write_half, rx, peer));
+    let mut reader = BufReader::with_capacity(64 * 1024, read_half);
+    let mut shutdown = ctx.shutdown.clone();
+    let max = ctx.config.socket_request_max_bytes;
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        let frame = tokio::select! {
+            f = frame::read_frame(&mut reader, max) => f,
+            _ = shutdown.changed() => break,
+            // The writer gave up on the connection (write error, or closing on purpose).
+            _ = tx.closed() => break,
+        };
+        let pending = match frame.and_then(frame::decode_request) {
+            Ok(Decoded::Request { header, key, body }) => {
+                let version = header.request_api_version;
+                Pending::Response {
+                    correlation_id: header.correlation_id,
+                    key,
+                    version,
+                    future: api::handle(&ctx, version, *body),
+                }
+            }
+            Ok(Decoded::ApiVersionsTooNew { correlation_id }) => {
+                Pending::ApiVersionsTooNew { correlation_id }
+            }
+            Err(FrameError::Closed) => break,
+            Err(e) => {
+                tracing::warn!(%peer, error = %e, "closing connection");
+                break;
+            }
+        };
+        if tx.send(pending).await.is_err() {
+            // The writer failed: the socket is gone.
+            break;
+        }
+    }
+    drop(tx);
+    if let Err(e) = writer.await {
+        tracing::warn!(%peer, error = %e, "response writer panicked");
+    }
+}
+
+async fn write_responses(
+    mut socket: OwnedWriteHalf,
+    mut rx: mpsc::Receiver<Pending>,
+    peer: SocketAddr,
+) {
+    let mut out = BytesMut::with_capacity(64 * 1024);
+    while let Some(pending) = rx.recv().await {
+        let encoded = match pending {
+            Pending::Response {
+                correlation_id,
+                key,
+                version,
+                mut future,
+            } => {
+                // If this response must wait (a long-poll, a durability wait), first send
+                // the responses already encoded rather than holding them behind it.
+                let body = match poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
+                    Poll::Ready(body) => body,
+                    Poll::Pending => {
+                        if !out.is_empty() {
+                            if let Err(e) = socket.write_all(&out).await {
+                                tracing::debug!(%peer, error = %e, "write failed");
+                                return;
+                            }
+                            out.clear();
+                        }
+                        future.await
+                    }
+                };
+                match body {
+                    Reply::Send(body) => {
+                        frame::encode_response(&mut out, correlation_id, key, version, &body)
+                    }
+                    Reply::Nothing => Ok(()),
+                    Reply::Close => {
+                        tracing::info!(%peer, "acks=0 produce failed: closing the connection");
+                        break;
+                    }
+                }
+            }
+            Pending::ApiVersionsTooNew { correlation_id } => {
+                frame::encode_api_versions_too_new(&mut out, correlation_id)
+            }
+        };
+        if let Err(e) = encoded {
+            tracing::error!(%peer, error = %e, "closing connection");
+            return;
+        }
+        // Write when nothing else is ready, so pipelined responses share a syscall.
+        if rx.is_empty() && !out.is_empty() {
+            if let Err(e) = socket.write_all(&out).await {
+                tracing::debug!(%peer, error = %e, "write failed");
+                return;
+            }
+            out.clear();
+        }
+    }
+    if !out.is_empty() {
+        let _ = socket.write_all(&out).await;
+    }
+    let _ = socket.shutdown().await;
+}

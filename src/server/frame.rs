@@ -1,0 +1,212 @@
+//! Kafka framing: 4-byte big-endian size, then a request header and body; responses are a
+//! size, a response header and a body.
+
+use bytes::{BufMut, Bytes, BytesMut};
+use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::protocol::{Decodable, Encodable};
+use tokio::io::{AsyncRead, AsyncReadExt};
+
+use crate::api::{api_versions, versions, Request, Response};
+
+/// A connection-ending problem with a client's bytes.
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    /// The client closed the connection between requests.
+    #[error("connection closed")]
+    Closed,
+    /// A socket error.
+    #[error("i/o error: {0}")]
+    Io(#[from] std::io::Error),
+    /// A size prefix that is negative or above `socket.request.max.bytes`.
+    #[error("request size {size} outside [0, {max}]")]
+    BadSize {
+        /// The size prefix read.
+        size: i32,
+        /// The configured maximum.
+        max: usize,
+    },
+    /// A frame too short to hold a request header.
+    #[error("request of {0} bytes is too short for a header")]
+    TooShort(usize),
+    /// An API key Kafka does not define or Skiff does not serve.
+    #[error("unknown or unserved API key {0}")]
+    UnknownApi(i16),
+    /// A version of a served API outside the advertised range.
+    #[error("unsupported version {version} of {key:?}")]
+    UnsupportedVersion {
+        /// The API.
+        key: ApiKey,
+        /// The version asked for.
+        version: i16,
+    },
+    /// A header or body that does not decode.
+    #[error("cannot decode {key:?} v{version}: {message}")]
+    Decode {
+        /// The API.
+        key: ApiKey,
+        /// Its version.
+        version: i16,
+        /// The decoder's message.
+        message: String,
+    },
+    /// A response that cannot be encoded (a bug).
+    #[error("cannot encode response: {0}")]
+    Encode(String),
+}
+
+/// Bytes reserved up front for a frame; larger frames grow as their bytes arrive.
+const INITIAL_FRAME_CAPACITY: usize = 1024 * 1024;
+
+/// Reads one frame's payload, checking the size prefix before allocating.
+pub async fn read_frame<R: AsyncRead + Unpin>(
+    reader: &mut R,
+    max_size: usize,
+) -> Result<Bytes, FrameError> {
+    let mut size = [0u8; 4];
+    match reader.read_exact(&mut size).await {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return Err(FrameError::Closed),
+        Err(e) => return Err(e.into()),
+    }
+    let size = i32::from_be_bytes(size);
+    let len = usize::try_from(size).map_err(|_| FrameError::BadSize {
+        size,
+        max: max_size,
+    })?;
+    if len > max_size {
+        return Err(FrameError::BadSize {
+            size,
+            max: max_size,
+        });
+    }
+    // Grow the buffer as bytes arrive, so a client announcing a large frame and sending it
+    // slowly (or never) holds only what it actually sent.
+    let mut buf = Vec::with_capacity(len.min(INITIAL_FRAME_CAPACITY));
+    let read = reader.take(len as u64).read_to_end(&mut buf).await?;
+    if read < len {
+        return Err(FrameError::Io(std::io::ErrorKind::UnexpectedEof.into()));
+    }
+    Ok(Bytes::from(buf))
+}
+
+/// A request taken off the wire.
+#[derive(Debug)]
+pub enum Decoded {
+    /// A request to hand to the API layer.
+    Request {
+        /// The decoded header.
+        header: RequestHeader,
+        /// The API.
+        key: ApiKey,
+        /// The decoded body.
+        body: Box<Request>,
+    },
+    /// An ApiVersions request at a version above the known ones: answered with
+    /// UNSUPPORTED_VERSION in a v0 body.
+    ApiVersionsTooNew {
+        /// Correlation id to answer with.
+        correlation_id: i32,
+    },
+}
+
+/// Decodes a frame's header and body.
+pub fn decode_request(frame: Bytes) -> Result<Decoded, FrameError> {
+    // API key, API version and correlation id lead every request header.
+    let lead: [u8; 8] = frame
+        .get(..8)
+        .and_then(|b| b.try_into().ok())
+        .ok_or(FrameError::TooShort(frame.len()))?;
+    let [k0, k1, v0, v1, c0, c1, c2, c3] = lead;
+    let raw_key = i16::from_be_bytes([k0, k1]);
+    let version = i16::from_be_bytes([v0, v1]);
+    let key = ApiKey::try_from(raw_key).map_err(|_| FrameError::UnknownApi(raw_key))?;
+    let served = versions::supported(key).ok_or(FrameError::UnknownApi(raw_key))?;
+    // Produce v0-v2 are advertised (older librdkafka needs v0 listed to enable compression)
+    // but, as in Kafka 4, a request at those versions closes the connection.
+    let below_served = key == ApiKey::Produce && version < versions::PRODUCE_MIN_SERVED;
+    if below_served || !(served.min..=served.max).contains(&version) {
+        if key == ApiKey::ApiVersions && version > served.max {
+            let correlation_id = i32::from_be_bytes([c0, c1, c2, c3]);
+            return Ok(Decoded::ApiVersionsTooNew { correlation_id });
+        }
+        return Err(FrameError::UnsupportedVersion { key, version });
+    }
+    let decode_err = |message: String| FrameError::Decode {
+        key,
+        version,
+        message,
+    };
+    let mut bytes = frame;
+    let header = RequestHeader::decode(&mut bytes, key.request_header_version(version))
+        .map_err(|e| decode_err(e.to_string()))?;
+    super::precheck::check_body(key, version, &bytes).map_err(|e| decode_err(e.to_string()))?;
+    let body = decode_body(key, &mut bytes, version).map_err(decode_err)?;
+    Ok(Decoded::Request {
+        header,
+        key,
+        body: Box::new(body),
+    })
+}
+
+fn decode_body(key: ApiKey, bytes: &mut Bytes, version: i16) -> Result<Request, String> {
+    fn d<T: Decodable>(bytes: &mut Bytes, version: i16) -> Result<T, String> {
+        T::decode(bytes, version).map_err(|e| e.to_string())
+    }
+    Ok(match key {
+        ApiKey::ApiVersions => Request::ApiVersions(d(bytes, version)?),
+        ApiKey::Metadata => Request::Metadata(d(bytes, version)?),
+        ApiKey::Produce => Request::Produce(d(bytes, version)?),
+        ApiKey::Fetch => Request::Fetch(d(bytes, version)?),
+        ApiKey::ListOffsets => Request::ListOffsets(d(bytes, version)?),
+        ApiKey::OffsetForLeaderEpoch => Request::OffsetForLeaderEpoch(d(bytes, version)?),
+        other => return Err(format!("{other:?} is not served")),
+    })
+}
+
+fn encode_body(out: &mut BytesMut, body: &Response, version: i16) -> Result<(), String> {
+    let r = match body {
+        Response::ApiVersions(b) => b.encode(out, version),
+        Response::Metadata(b) => b.encode(out, version),
+        Response::Produce(b) => b.encode(out, version),
+        Response::Fetch(b) => b.encode(out, version),
+        Response::ListOffsets(b) => b.encode(out, version),
+        Response::OffsetForLeaderEpoch(b) => b.encode(out, version),
+    };
+    r.map_err(|e| e.to_string())
+}
+
+/// Appends one size-prefixed response to `out`.
+pub fn encode_response(
+    out: &mut BytesMut,
+    correlation_id: i32,
+    key: ApiKey,
+    version: i16,
+    body: &Response,
+) -> Result<(), FrameError> {
+    let start = out.len();
+    out.put_i32(0);
+    let header_version = if key == ApiKey::ApiVersions {
+        0
+    } else {
+        key.response_header_version(version)
+    };
+    ResponseHeader::default()
+        .with_correlation_id(correlation_id)
+        .encode(out, header_version)
+        .map_err(|e| FrameError::Encode(e.to_string()))?;
+    encode_body(out, body, version)
+        .map_err(|e| FrameError::Encode(format!("{key:?} v{version}: {e}")))?;
+    let size = i32::try_from(out.len() - start - 4)
+        .map_err(|_| FrameError::Encode("response larger than 2 GiB".into()))?;
+    out[start..start + 4].copy_from_slice(&size.to_be_bytes());
+    Ok(())
+}
+
+/// The UNSUPPORTED_VERSION answer to a too-new ApiVersions request (v0 header and body).
+pub fn encode_api_versions_too_new(
+    out: &mut BytesMut,
+    correlation_id: i32,
+) -> Result<(), FrameError> {
+    let body = Response::ApiVersions(api_versions::unsupported_version());
+    encode_response(out, correlation_id, ApiKey::ApiVersions, 0, &body)
+}

@@ -1,0 +1,461 @@
+//! A structural pre-check of request bodies before `kafka-protocol` decodes them.
+//!
+//! The decoder sizes each array with `Vec::with_capacity(count)` straight from the count
+//! field, so a 12-byte request claiming 2^31 elements makes it allocate hundreds of GB and
+//! abort the process. This walk follows each served request's schema over the frame and
+//! rejects any array, string or bytes field that claims more than the frame holds, so the
+//! decoder only ever sizes arrays whose elements are really there.
+
+use kafka_protocol::messages::ApiKey;
+
+/// A field of a request schema.
+#[derive(Clone, Copy)]
+enum Field {
+    Int8,
+    Int16,
+    Int32,
+    Int64,
+    Uuid,
+    /// A (nullable) string; compact in flexible versions.
+    Str,
+    /// (Nullable) bytes; compact in flexible versions.
+    Bytes,
+    /// A (nullable) array of structs.
+    Array(&'static [Member]),
+    /// A (nullable) array of int32.
+    ArrayInt32,
+}
+
+/// A field present in versions `min..=max`.
+type Member = (i16, i16, Field);
+
+const ALL: i16 = i16::MAX;
+
+const METADATA_TOPIC: &[Member] = &[(10, ALL, Field::Uuid), (0, ALL, Field::Str)];
+const METADATA: &[Member] = &[
+    (0, ALL, Field::Array(METADATA_TOPIC)),
+    (4, ALL, Field::Int8),
+    (8, 10, Field::Int8),
+    (8, ALL, Field::Int8),
+];
+
+const PRODUCE_PARTITION: &[Member] = &[(0, ALL, Field::Int32), (0, ALL, Field::Bytes)];
+const PRODUCE_TOPIC: &[Member] = &[
+    (0, 12, Field::Str),
+    (13, ALL, Field::Uuid),
+    (0, ALL, Field::Array(PRODUCE_PARTITION)),
+];
+const PRODUCE: &[Member] = &[
+    (3, ALL, Field::Str),
+    (0, ALL, Field::Int16),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Array(PRODUCE_TOPIC)),
+];
+
+const FETCH_PARTITION: &[Member] = &[
+    (0, ALL, Field::Int32),
+    (9, ALL, Field::Int32),
+    (0, ALL, Field::Int64),
+    (12, ALL, Field::Int32),
+    (5, ALL, Field::Int64),
+    (0, ALL, Field::Int32),
+];
+const FETCH_TOPIC: &[Member] = &[
+    (0, 12, Field::Str),
+    (13, ALL, Field::Uuid),
+    (0, ALL, Field::Array(FETCH_PARTITION)),
+];
+const FORGOTTEN_TOPIC: &[Member] = &[
+    (7, 12, Field::Str),
+    (13, ALL, Field::Uuid),
+    (7, ALL, Field::ArrayInt32),
+];
+const FETCH: &[Member] = &[
+    (0, 14, Field::Int32),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Int32),
+    (3, ALL, Field::Int32),
+    (4, ALL, Field::Int8),
+    (7, ALL, Field::Int32),
+    (7, ALL, Field::Int32),
+    (0, ALL, Field::Array(FETCH_TOPIC)),
+    (7, ALL, Field::Array(FORGOTTEN_TOPIC)),
+    (11, ALL, Field::Str),
+];
+
+const LIST_OFFSETS_PARTITION: &[Member] = &[
+    (0, ALL, Field::Int32),
+    (4, ALL, Field::Int32),
+    (0, ALL, Field::Int64),
+    (0, 0, Field::Int32),
+];
+const LIST_OFFSETS_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(LIST_OFFSETS_PARTITION)),
+];
+const LIST_OFFSETS: &[Member] = &[
+    (0, ALL, Field::Int32),
+    (2, ALL, Field::Int8),
+    (0, ALL, Field::Array(LIST_OFFSETS_TOPIC)),
+    (10, ALL, Field::Int32),
+];
+
+const OFFSET_FOR_LEADER_EPOCH_PARTITION: &[Member] = &[
+    (0, ALL, Field::Int32),
+    (2, ALL, Field::Int32),
+    (0, ALL, Field::Int32),
+];
+const OFFSET_FOR_LEADER_EPOCH_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(OFFSET_FOR_LEADER_EPOCH_PARTITION)),
+];
+const OFFSET_FOR_LEADER_EPOCH: &[Member] = &[
+    (3, ALL, Field::Int32),
+    (0, ALL, Field::Array(OFFSET_FOR_LEADER_EPOCH_TOPIC)),
+];
+
+const API_VERSIONS: &[Member] = &[(3, ALL, Field::Str), (3, ALL, Field::Str)];
+
+/// The schema of a served request body and the first flexible version.
+fn schema(key: ApiKey) -> Option<(&'static [Member], i16)> {
+    Some(match key {
+        ApiKey::Metadata => (METADATA, 9),
+        ApiKey::Produce => (PRODUCE, 9),
+        ApiKey::Fetch => (FETCH, 12),
+        ApiKey::ListOffsets => (LIST_OFFSETS, 6),
+        ApiKey::OffsetForLeaderEpoch => (OFFSET_FOR_LEADER_EPOCH, 4),
+        ApiKey::ApiVersions => (API_VERSIONS, 3),
+        _ => return None,
+    })
+}
+
+/// Why a body failed the pre-check.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("request body is malformed at byte {at}: {what}")]
+pub struct Malformed {
+    /// Offset in the body.
+    pub at: usize,
+    /// What was wrong.
+    pub what: &'static str,
+}
+
+struct Cursor<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl Cursor<'_> {
+    fn fail<T>(&self, what: &'static str) -> Result<T, Malformed> {
+        Err(Malformed { at: self.pos, what })
+    }
+
+    fn remaining(&self) -> usize {
+        self.buf.len().saturating_sub(self.pos)
+    }
+
+    fn take(&mut self, n: usize) -> Result<&[u8], Malformed> {
+        if n > self.remaining() {
+            return self.fail("field runs past the end of the frame");
+        }
+        let from = self.pos;
+        self.pos += n;
+        self.buf.get(from..self.pos).ok_or(Malformed {
+            at: from,
+            what: "field out of bounds",
+        })
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N], Malformed> {
+        let at = self.pos;
+        self.take(N)?.try_into().map_err(|_| Malformed {
+            at,
+            what: "field out of bounds",
+        })
+    }
+
+    fn int16(&mut self) -> Result<i16, Malformed> {
+        Ok(i16::from_be_bytes(self.array()?))
+    }
+
+    fn int32(&mut self) -> Result<i32, Malformed> {
+        Ok(i32::from_be_bytes(self.array()?))
+    }
+
+    fn uvarint(&mut self) -> Result<u32, Malformed> {
+        let mut value: u32 = 0;
+        for i in 0..5 {
+            let [b] = self.array()?;
+            value |= u32::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        self.fail("varint longer than 5 bytes")
+    }
+
+    /// A length or count: `None` for null.
+    fn length(&mut self, flexible: bool, wide: bool) -> Result<Option<usize>, Malformed> {
+        let n: i64 = if flexible {
+            i64::from(self.uvarint()?) - 1
+        } else if wide {
+            i64::from(self.int32()?)
+        } else {
+            i64::from(self.int16()?)
+        };
+        match n {
+            -1 => Ok(None),
+            n if n < -1 => self.fail("negative length"),
+            n => usize::try_from(n)
+                .map(Some)
+                .or_else(|_| self.fail("length overflow")),
+        }
+    }
+
+    fn tagged_fields(&mut self) -> Result<(), Malformed> {
+        let count = self.uvarint()?;
+        for _ in 0..count {
+            self.uvarint()?;
+            let size = self.uvarint()? as usize;
+            self.take(size)?;
+        }
+        Ok(())
+    }
+
+    fn walk(&mut self, members: &[Member], version: i16, flexible: bool) -> Result<(), Malformed> {
+        for &(min, max, field) in members {
+            if (min..=max).contains(&version) {
+                self.field(field, version, flexible)?;
+            }
+        }
+        if flexible {
+            self.tagged_fields()?;
+        }
+        Ok(())
+    }
+
+    fn field(&mut self, field: Field, version: i16, flexible: bool) -> Result<(), Malformed> {
+        match field {
+            Field::Int8 => self.take(1).map(drop),
+            Field::Int16 => self.take(2).map(drop),
+            Field::Int32 => self.take(4).map(drop),
+            Field::Int64 => self.take(8).map(drop),
+            Field::Uuid => self.take(16).map(drop),
+            Field::Str => match self.length(flexible, false)? {
+                Some(n) => self.take(n).map(drop),
+                None => Ok(()),
+            },
+            Field::Bytes => match self.length(flexible, true)? {
+                Some(n) => self.take(n).map(drop),
+                None => Ok(()),
+            },
+            Field::ArrayInt32 => match self.length(flexible, true)? {
+                Some(n) => self.take(n.saturating_mul(4)).map(drop),
+                None => Ok(()),
+            },
+            Field::Array(members) => {
+                let Some(count) = self.length(flexible, true)? else {
+                    return Ok(());
+                };
+                // Every element takes at least one byte: a count beyond the bytes left is a lie.
+                if count > self.remaining() {
+                    return self.fail("array count exceeds the bytes left in the frame");
+                }
+                for _ in 0..count {
+                    self.walk(members, version, flexible)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Checks that a request body of `key` at `version` is structurally sound: every count and
+/// length fits in the bytes present. An API without a schema here is refused, so a newly
+/// served API cannot reach the decoder unguarded.
+pub fn check_body(key: ApiKey, version: i16, body: &[u8]) -> Result<(), Malformed> {
+    let Some((members, first_flexible)) = schema(key) else {
+        return Err(Malformed {
+            at: 0,
+            what: "no pre-check schema for this API",
+        });
+    };
+    let mut cursor = Cursor { buf: body, pos: 0 };
+    cursor.walk(members, version, version >= first_flexible)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::{Bytes, BytesMut};
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic, ForgottenTopic};
+    use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
+    use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+    use kafka_protocol::messages::offset_for_leader_epoch_request::{
+        OffsetForLeaderPartition, OffsetForLeaderTopic,
+    };
+    use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+    use kafka_protocol::messages::*;
+    use kafka_protocol::protocol::{Encodable, StrBytes};
+
+    fn name(s: &'static str) -> TopicName {
+        TopicName(StrBytes::from_static_str(s))
+    }
+
+    fn encoded<T: Encodable>(body: &T, version: i16) -> Vec<u8> {
+        let mut b = BytesMut::new();
+        body.encode(&mut b, version).unwrap();
+        b.to_vec()
+    }
+
+    /// Valid requests of every served version, with fields set that exist at that version.
+    fn samples() -> Vec<(ApiKey, i16, Vec<u8>)> {
+        let mut out = Vec::new();
+        for v in 0..=12 {
+            let mut t = MetadataRequestTopic::default().with_name(Some(name("t")));
+            if v >= 10 {
+                t.topic_id = uuid::Uuid::new_v4();
+            }
+            let mut r = MetadataRequest::default().with_topics(Some(vec![t.clone(), t]));
+            r.allow_auto_topic_creation = v < 4 || v % 2 == 0;
+            if (8..=10).contains(&v) {
+                r.include_cluster_authorized_operations = true;
+            }
+            out.push((ApiKey::Metadata, v, encoded(&r, v)));
+        }
+        for v in 3..=11 {
+            let r = ProduceRequest::default()
+                .with_acks(-1)
+                .with_timeout_ms(100)
+                .with_transactional_id(Some(TransactionalId(StrBytes::from_static_str("x"))))
+                .with_topic_data(vec![TopicProduceData::default()
+                    .with_name(name("t"))
+                    .with_partition_data(vec![
+                        PartitionProduceData::default()
+                            .with_index(1)
+                            .with_records(Some(Bytes::from_static(b"abcdef"))),
+                        PartitionProduceData::default().with_index(2),
+                    ])]);
+            out.push((ApiKey::Produce, v, encoded(&r, v)));
+        }
+        for v in 4..=13 {
+            let mut p = FetchPartition::default()
+                .with_partition(3)
+                .with_fetch_offset(9)
+                .with_partition_max_bytes(100);
+            if v >= 9 {
+                p.current_leader_epoch = 2;
+            }
+            if v >= 12 {
+                p.last_fetched_epoch = 1;
+            }
+            let mut t = FetchTopic::default().with_partitions(vec![p.clone(), p]);
+            let mut f = ForgottenTopic::default().with_partitions(vec![1, 2, 3]);
+            if v >= 13 {
+                t.topic_id = uuid::Uuid::new_v4();
+                f.topic_id = uuid::Uuid::new_v4();
+            } else {
+                t.topic = name("t");
+                f.topic = name("f");
+            }
+            let mut r = FetchRequest::default()
+                .with_max_wait_ms(5)
+                .with_topics(vec![t]);
+            if v >= 7 {
+                r.forgotten_topics_data = vec![f];
+                r.session_id = 4;
+            }
+            if v >= 11 {
+                r.rack_id = StrBytes::from_static_str("rack");
+            }
+            if v >= 12 {
+                r.cluster_id = Some(StrBytes::from_static_str("c"));
+            }
+            out.push((ApiKey::Fetch, v, encoded(&r, v)));
+        }
+        for v in 1..=8 {
+            let mut p = ListOffsetsPartition::default().with_timestamp(-1);
+            if v >= 4 {
+                p.current_leader_epoch = 3;
+            }
+            let mut r = ListOffsetsRequest::default()
+                .with_topics(vec![ListOffsetsTopic::default()
+                    .with_name(name("t"))
+                    .with_partitions(vec![p.clone(), p])]);
+            if v >= 2 {
+                r.isolation_level = 1;
+            }
+            out.push((ApiKey::ListOffsets, v, encoded(&r, v)));
+        }
+        for v in 2..=4 {
+            let r = OffsetForLeaderEpochRequest::default().with_topics(vec![
+                OffsetForLeaderTopic::default()
+                    .with_topic(name("t"))
+                    .with_partitions(vec![OffsetForLeaderPartition::default()
+                        .with_partition(1)
+                        .with_leader_epoch(4)]),
+            ]);
+            out.push((ApiKey::OffsetForLeaderEpoch, v, encoded(&r, v)));
+        }
+        for v in 0..=4 {
+            let r = ApiVersionsRequest::default();
+            out.push((ApiKey::ApiVersions, v, encoded(&r, v)));
+        }
+        out
+    }
+
+    #[test]
+    fn valid_requests_pass() {
+        for (key, v, body) in samples() {
+            assert_eq!(check_body(key, v, &body), Ok(()), "{key:?} v{v}");
+        }
+    }
+
+    #[test]
+    fn truncated_requests_fail() {
+        for (key, v, body) in samples() {
+            if key == ApiKey::ApiVersions && v < 3 {
+                continue;
+            }
+            for cut in 0..body.len() {
+                assert!(
+                    check_body(key, v, &body[..cut]).is_err(),
+                    "{key:?} v{v} cut at {cut} of {}",
+                    body.len()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn apis_without_a_schema_are_refused() {
+        assert!(check_body(ApiKey::JoinGroup, 0, &[]).is_err());
+    }
+
+    #[test]
+    fn huge_array_counts_are_rejected() {
+        // Metadata v1: a topics array claiming i32::MAX elements.
+        let body = i32::MAX.to_be_bytes();
+        assert!(check_body(ApiKey::Metadata, 1, &body).is_err());
+        // Metadata v9 (compact): a varint count of 2^32 - 2.
+        let body = [0xff, 0xff, 0xff, 0xff, 0x0f];
+        assert!(check_body(ApiKey::Metadata, 9, &body).is_err());
+        // Produce v3: one topic whose partition array claims i32::MAX elements.
+        let mut body = vec![0xff, 0xff, 0, 1, 0, 0, 0, 10, 0, 0, 0, 1, 0, 1, b't'];
+        body.extend_from_slice(&i32::MAX.to_be_bytes());
+        assert!(check_body(ApiKey::Produce, 3, &body).is_err());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics_and_guards_the_decoder(
+            key in proptest::sample::select(vec![
+                ApiKey::Metadata, ApiKey::Produce, ApiKey::Fetch, ApiKey::ListOffsets,
+                ApiKey::OffsetForLeaderEpoch, ApiKey::ApiVersions,
+            ]),
+            version in 0i16..14,
+            body in proptest::collection::vec(proptest::num::u8::ANY, 0..64),
+        ) {
+            let _ = check_body(key, version, &body);
+        }
+    }
+}

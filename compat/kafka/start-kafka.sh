@@ -96,7 +96,13 @@ JAVA_ARGS=(
   -cp "$LIBS/*"
 )
 
-cluster_id="$(python3 -c 'import base64, uuid; print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))')"
+# A leading '-' would be read as an option by kafka-storage: draw until it isn't one.
+cluster_id="$(python3 -c 'import base64, uuid
+while True:
+    c = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    if not c.startswith("-"):
+        print(c)
+        break')"
 log "formatting KRaft storage (Kafka $KAFKA_VERSION, cluster $cluster_id) in $workdir"
 java "${JAVA_ARGS[@]}" kafka.tools.StorageTool format \
   --cluster-id "$cluster_id" --config "$workdir/server.properties" \

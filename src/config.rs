@@ -667,6 +667,27 @@ mod tests {
     }
 
     #[test]
+    fn group_options_reach_the_group_config() {
+        use crate::broker::group::{Assignor, GroupConfig};
+        use std::time::Duration;
+        assert_eq!(Config::default().group_config(), GroupConfig::default());
+        let mut c = Config::default();
+        c.apply_override("group.initial.rebalance.delay.ms=0")
+            .unwrap();
+        c.apply_override("offsets.retention.minutes=2").unwrap();
+        c.apply_override("group.max.size=3").unwrap();
+        c.apply_override("group.consumer.assignors=range,uniform")
+            .unwrap();
+        let g = c.group_config();
+        assert_eq!(g.initial_rebalance_delay, Duration::ZERO);
+        assert_eq!(g.offsets_retention, Duration::from_secs(120));
+        assert_eq!(g.max_size, 3);
+        assert_eq!(g.consumer_default_assignor, Assignor::Range);
+        assert!(c.apply_override("group.consumer.assignors=sticky").is_err());
+        assert!(c.apply_override("group.max.size=0").is_err());
+    }
+
+    #[test]
     fn shipped_skiff_toml_equals_builtin_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/skiff.toml");
         let c = Config::from_file(&path).unwrap();

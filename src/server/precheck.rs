@@ -586,6 +586,156 @@ mod tests {
         assert!(check_body(ApiKey::Produce, 3, &body).is_err());
     }
 
+    /// Valid group-API requests of every served version pass; every truncation fails.
+    #[test]
+    fn group_requests_pass_and_truncations_fail() {
+        use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+        use kafka_protocol::messages::leave_group_request::MemberIdentity;
+        use kafka_protocol::messages::offset_commit_request::{
+            OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+        };
+        use kafka_protocol::messages::offset_delete_request::{
+            OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+        };
+        use kafka_protocol::messages::offset_fetch_request::{
+            OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
+        };
+        use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
+        let s = |v: &'static str| StrBytes::from_static_str(v);
+        let g = || GroupId(s("group"));
+        let mut out: Vec<(ApiKey, i16, Vec<u8>)> = Vec::new();
+        for v in 0..=6 {
+            let mut r = FindCoordinatorRequest::default();
+            if v <= 3 {
+                r.key = s("group");
+            } else {
+                r.coordinator_keys = vec![s("a"), s("b")];
+            }
+            if v >= 1 {
+                r.key_type = 1;
+            }
+            out.push((ApiKey::FindCoordinator, v, encoded(&r, v)));
+        }
+        for v in 0..=9 {
+            let mut r = JoinGroupRequest::default()
+                .with_group_id(g())
+                .with_member_id(s("m"))
+                .with_protocol_type(s("consumer"))
+                .with_protocols(vec![JoinGroupRequestProtocol::default()
+                    .with_name(s("range"))
+                    .with_metadata(Bytes::from_static(b"meta"))]);
+            if v >= 5 {
+                r.group_instance_id = Some(s("i"));
+            }
+            if v >= 8 {
+                r.reason = Some(s("why"));
+            }
+            out.push((ApiKey::JoinGroup, v, encoded(&r, v)));
+        }
+        for v in 0..=5 {
+            let mut r = SyncGroupRequest::default()
+                .with_group_id(g())
+                .with_member_id(s("m"))
+                .with_assignments(vec![SyncGroupRequestAssignment::default()
+                    .with_member_id(s("m"))
+                    .with_assignment(Bytes::from_static(b"a"))]);
+            if v >= 3 {
+                r.group_instance_id = Some(s("i"));
+            }
+            if v >= 5 {
+                r.protocol_type = Some(s("consumer"));
+                r.protocol_name = Some(s("range"));
+            }
+            out.push((ApiKey::SyncGroup, v, encoded(&r, v)));
+        }
+        for v in 0..=4 {
+            let r = HeartbeatRequest::default()
+                .with_group_id(g())
+                .with_member_id(s("m"));
+            out.push((ApiKey::Heartbeat, v, encoded(&r, v)));
+        }
+        for v in 0..=5 {
+            let mut r = LeaveGroupRequest::default().with_group_id(g());
+            if v >= 3 {
+                r.members = vec![MemberIdentity::default().with_member_id(s("m"))];
+            } else {
+                r.member_id = s("m");
+            }
+            out.push((ApiKey::LeaveGroup, v, encoded(&r, v)));
+        }
+        for v in 2..=9 {
+            let r = OffsetCommitRequest::default()
+                .with_group_id(g())
+                .with_member_id(s("m"))
+                .with_topics(vec![OffsetCommitRequestTopic::default()
+                    .with_name(name("t"))
+                    .with_partitions(vec![OffsetCommitRequestPartition::default()
+                        .with_committed_offset(5)
+                        .with_committed_metadata(Some(s("md")))])]);
+            out.push((ApiKey::OffsetCommit, v, encoded(&r, v)));
+        }
+        for v in 1..=9 {
+            let r = if v <= 7 {
+                OffsetFetchRequest::default()
+                    .with_group_id(g())
+                    .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+                        .with_name(name("t"))
+                        .with_partition_indexes(vec![0, 1])]))
+            } else {
+                OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
+                    .with_group_id(g())
+                    .with_topics(Some(vec![OffsetFetchRequestTopics::default()
+                        .with_name(name("t"))
+                        .with_partition_indexes(vec![0])]))])
+            };
+            out.push((ApiKey::OffsetFetch, v, encoded(&r, v)));
+        }
+        let r = OffsetDeleteRequest::default()
+            .with_group_id(g())
+            .with_topics(vec![OffsetDeleteRequestTopic::default()
+                .with_name(name("t"))
+                .with_partitions(vec![OffsetDeleteRequestPartition::default()])]);
+        out.push((ApiKey::OffsetDelete, 0, encoded(&r, 0)));
+        for v in 0..=5 {
+            let mut r = ListGroupsRequest::default();
+            if v >= 4 {
+                r.states_filter = vec![s("Stable")];
+            }
+            if v >= 5 {
+                r.types_filter = vec![s("classic")];
+            }
+            out.push((ApiKey::ListGroups, v, encoded(&r, v)));
+        }
+        for v in 0..=5 {
+            let r = DescribeGroupsRequest::default().with_groups(vec![g(), g()]);
+            out.push((ApiKey::DescribeGroups, v, encoded(&r, v)));
+        }
+        for v in 0..=2 {
+            let r = DeleteGroupsRequest::default().with_groups_names(vec![g()]);
+            out.push((ApiKey::DeleteGroups, v, encoded(&r, v)));
+        }
+        let r = ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(g())
+            .with_subscribed_topic_names(Some(vec![name("t")]))
+            .with_topic_partitions(Some(vec![
+                kafka_protocol::messages::consumer_group_heartbeat_request::TopicPartitions::default()
+                    .with_partitions(vec![1, 2]),
+            ]));
+        out.push((ApiKey::ConsumerGroupHeartbeat, 0, encoded(&r, 0)));
+        let r = ConsumerGroupDescribeRequest::default().with_group_ids(vec![g()]);
+        out.push((ApiKey::ConsumerGroupDescribe, 0, encoded(&r, 0)));
+        for (key, v, body) in out {
+            assert_eq!(check_body(key, v, &body), Ok(()), "{key:?} v{v}");
+            for cut in 0..body.len() {
+                assert!(
+                    check_body(key, v, &body[..cut]).is_err(),
+                    "{key:?} v{v} cut at {cut} of {}",
+                    body.len()
+                );
+            }
+        }
+    }
+
     proptest::proptest! {
         #[test]
         fn never_panics_and_guards_the_decoder(

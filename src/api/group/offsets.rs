@@ -157,6 +157,16 @@ pub fn commit(ctx: &ApiContext, version: i16, req: OffsetCommitRequest) -> Offse
         })
     };
     let mut results = results_in_order(&request, &known, answers);
+    // Before v9 a commit carries a generation, not a member epoch: Kafka answers a wrong
+    // epoch on a KIP-848 group with ILLEGAL_GENERATION.
+    if version < 9 {
+        let stale = GroupError::StaleMemberEpoch.code();
+        for (_, ps) in &mut results {
+            for p in ps.iter_mut().filter(|p| p.1 == stale) {
+                p.1 = GroupError::IllegalGeneration.code();
+            }
+        }
+    }
     // From v9 Kafka answers a commit with a generation to a group that does not exist
     // with GROUP_ID_NOT_FOUND; before, with ILLEGAL_GENERATION.
     let illegal = GroupError::IllegalGeneration.code();

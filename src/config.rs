@@ -670,7 +670,12 @@ mod tests {
     fn group_options_reach_the_group_config() {
         use crate::broker::group::{Assignor, GroupConfig};
         use std::time::Duration;
-        assert_eq!(Config::default().group_config(), GroupConfig::default());
+        // Kafka's group.max.size default is Int.MaxValue; the coordinator's is unbounded.
+        let defaults = GroupConfig {
+            max_size: i32::MAX as usize,
+            ..GroupConfig::default()
+        };
+        assert_eq!(Config::default().group_config(), defaults);
         let mut c = Config::default();
         c.apply_override("group.initial.rebalance.delay.ms=0")
             .unwrap();

@@ -406,51 +406,64 @@ fn static_member_restart_keeps_assignment() {
     let group = "static-group";
     ensure_topic(&bootstrap, topic);
 
-    let (a, a_ctx) = member(&bootstrap, group, Protocol::Eager, Some("a"));
-    let (b, _) = member(&bootstrap, group, Protocol::Eager, Some("b"));
-    let (c, c_ctx) = member(&bootstrap, group, Protocol::Eager, Some("c"));
-    for m in [&a, &b, &c] {
+    let names = ["a", "b", "c"];
+    let mut members: Vec<(GroupConsumer, Counting)> = names
+        .iter()
+        .map(|n| member(&bootstrap, group, Protocol::Eager, Some(n)))
+        .collect();
+    for (m, _) in &members {
         m.subscribe(&[topic]).unwrap();
     }
     let mut seen = vec![Vec::new(); 3];
-    poll_until(&[&a, &b, &c], &mut seen, "three static members", |cs, _| {
-        one_owner_each(cs, topic)
-    });
-    let before: Vec<BTreeSet<i32>> = [&a, &b, &c].iter().map(|m| owned(m, topic)).collect();
-    let a_rebalances = a_ctx.rebalances.load(Ordering::SeqCst);
-    let c_rebalances = c_ctx.rebalances.load(Ordering::SeqCst);
+    {
+        let cs: Vec<&GroupConsumer> = members.iter().map(|(m, _)| m).collect();
+        poll_until(&cs, &mut seen, "three static members", |cs, _| {
+            one_owner_each(cs, topic)
+        });
+    }
+    let before: Vec<BTreeSet<i32>> = members.iter().map(|(m, _)| owned(m, topic)).collect();
+    let mut next_record = 0;
+    // Each member restarts in turn (the leader among them): a static member's close sends
+    // no LeaveGroup, and its successor with the same instance id gets the same partitions
+    // while the others see no rebalance.
+    for i in 0..names.len() {
+        let counts: Vec<usize> = members
+            .iter()
+            .map(|(_, ctx)| ctx.rebalances.load(Ordering::SeqCst))
+            .collect();
+        let restarted = member(&bootstrap, group, Protocol::Eager, Some(names[i]));
+        let old = std::mem::replace(&mut members[i], restarted);
+        drop(old);
+        members[i].0.subscribe(&[topic]).unwrap();
+        let cs: Vec<&GroupConsumer> = members.iter().map(|(m, _)| m).collect();
+        let mut seen = vec![Vec::new(); 3];
+        poll_until(
+            &cs,
+            &mut seen,
+            "the restarted member's partitions",
+            |cs, _| !owned(cs[i], topic).is_empty(),
+        );
+        assert_eq!(owned(cs[i], topic), before[i], "{}'s partitions", names[i]);
 
-    // b restarts: a static member's close sends no LeaveGroup.
-    drop(b);
-    let (b2, _) = member(&bootstrap, group, Protocol::Eager, Some("b"));
-    b2.subscribe(&[topic]).unwrap();
-    let mut seen = vec![Vec::new(); 3];
-    poll_until(
-        &[&a, &b2, &c],
-        &mut seen,
-        "b to get its partitions back",
-        |cs, _| !owned(cs[1], topic).is_empty(),
-    );
-    assert_eq!(owned(&b2, topic), before[1], "b's partitions after restart");
-
-    // Records to every partition reach their owners: the group works on.
-    let expected = produce(&bootstrap, topic, 0, 600);
-    poll_until(&[&a, &b2, &c], &mut seen, "600 records", |_, s| {
-        total(s) >= 600
-    });
-    check_exactly_once(&seen, &expected);
-    assert_eq!(owned(&a, topic), before[0]);
-    assert_eq!(owned(&c, topic), before[2]);
-    assert_eq!(
-        a_ctx.rebalances.load(Ordering::SeqCst),
-        a_rebalances,
-        "a rebalanced"
-    );
-    assert_eq!(
-        c_ctx.rebalances.load(Ordering::SeqCst),
-        c_rebalances,
-        "c rebalanced"
-    );
-    drop((a, b2, c));
+        // Records to every partition reach their owners: the group works on.
+        let expected = produce(&bootstrap, topic, next_record, next_record + 600);
+        next_record += 600;
+        poll_until(&cs, &mut seen, "600 records", |_, s| total(s) >= 600);
+        check_exactly_once(&seen, &expected);
+        commit_all(&cs);
+        for (j, (m, ctx)) in members.iter().enumerate() {
+            assert_eq!(owned(m, topic), before[j], "{}'s partitions", names[j]);
+            if j != i {
+                assert_eq!(
+                    ctx.rebalances.load(Ordering::SeqCst),
+                    counts[j],
+                    "{} rebalanced when {} restarted",
+                    names[j],
+                    names[i]
+                );
+            }
+        }
+    }
+    drop(members);
     rt.block_on(broker.shutdown()).unwrap();
 }

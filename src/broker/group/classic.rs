@@ -487,14 +487,16 @@ impl Inner {
             ClassicState::Stable => {
                 // As Kafka: only a change of the selected protocol rebalances. The
                 // subscription metadata of a restarted client differs (generation, owned
-                // partitions) without changing what the group agreed on. A leader before
-                // v9 (no skip_assignment) gets no member list, so it assigns nothing.
+                // partitions) without changing what the group agreed on.
                 if g.select_protocol() == g.protocol_name {
                     ctx.dirty = true;
                     let mut r =
                         Ctx::current_join_response(g, &new_id, req.supports_skip_assignment);
                     if is_leader && !req.supports_skip_assignment {
+                        // Named with its old id, the leader takes itself for a follower
+                        // and syncs without assigning.
                         r.members.clear();
+                        r.leader = old_id.to_string();
                     }
                     return Outcome::Now(r);
                 }

@@ -465,11 +465,34 @@ async fn bad_commits_get_kafka_codes_and_keep_offsets() {
         .await;
     assert_eq!(r.error_code, 25);
     let r: HeartbeatResponse = w.call(ApiKey::Heartbeat, 4, &hb("ghost", "m", 1)).await;
-    assert!(
-        [25, 69].contains(&r.error_code),
-        "unknown group heartbeat: {}",
-        r.error_code
-    );
+    assert_eq!(r.error_code, 25, "unknown group heartbeat (as Kafka)");
+    // SyncGroup and LeaveGroup to an unknown group, JoinGroup with an unknown member id:
+    // UNKNOWN_MEMBER_ID.
+    let r: SyncGroupResponse = w
+        .call(
+            ApiKey::SyncGroup,
+            5,
+            &SyncGroupRequest::default()
+                .with_group_id(gid("ghost"))
+                .with_generation_id(1)
+                .with_member_id(s("m")),
+        )
+        .await;
+    assert_eq!(r.error_code, 25, "unknown group sync");
+    let r: LeaveGroupResponse = w
+        .call(
+            ApiKey::LeaveGroup,
+            1,
+            &LeaveGroupRequest::default()
+                .with_group_id(gid("ghost"))
+                .with_member_id(s("m")),
+        )
+        .await;
+    assert_eq!(r.error_code, 25, "unknown group leave");
+    let r: JoinGroupResponse = w
+        .call(ApiKey::JoinGroup, 5, &join_request("g", "not-a-member"))
+        .await;
+    assert_eq!(r.error_code, 25, "join with an unknown member id");
 
     // The group has a member: DeleteGroups refuses; unknown groups are not found.
     let r: DeleteGroupsResponse = w

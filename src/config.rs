@@ -159,6 +159,30 @@ pub struct Config {
     /// `log.level`: tracing filter of the binary (e.g. `info`, `skiff=debug`). Default `info`.
     #[serde(rename = "log.level")]
     pub log_level: String,
+    /// `transaction.max.timeout.ms`: the largest transaction timeout a producer may ask for
+    /// (larger ones get INVALID_TRANSACTION_TIMEOUT). Default 900000 (15 min).
+    #[serde(rename = "transaction.max.timeout.ms")]
+    pub transaction_max_timeout_ms: i32,
+    /// `transactional.id.expiration.ms`: an idle transactional id is forgotten after this.
+    /// Default 604800000 (7 days).
+    #[serde(rename = "transactional.id.expiration.ms")]
+    pub transactional_id_expiration_ms: i64,
+    /// `producer.id.expiration.ms`: a producer's state in a partition is dropped after this
+    /// long without writes. Default 86400000 (1 day).
+    #[serde(rename = "producer.id.expiration.ms")]
+    pub producer_id_expiration_ms: i64,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often timed-out
+    /// transactions are looked for and aborted. Default 10000.
+    #[serde(rename = "transaction.abort.timed.out.transaction.cleanup.interval.ms")]
+    pub transaction_abort_timed_out_transaction_cleanup_interval_ms: u64,
+    /// `transaction.remove.expired.transaction.cleanup.interval.ms`: how often expired
+    /// transactional ids (and idle producers) are removed. Default 3600000 (1 hour).
+    #[serde(rename = "transaction.remove.expired.transaction.cleanup.interval.ms")]
+    pub transaction_remove_expired_transaction_cleanup_interval_ms: u64,
+    /// `producer.id.expiration.check.interval.ms`: how often idle producers are looked for
+    /// in the partition logs. Default 600000 (10 min).
+    #[serde(rename = "producer.id.expiration.check.interval.ms")]
+    pub producer_id_expiration_check_interval_ms: u64,
 }
 
 impl Default for Config {
@@ -184,6 +208,12 @@ impl Default for Config {
             log_fsync_interval_ms: 1000,
             max_connections: 10_000,
             log_level: "info".into(),
+            transaction_max_timeout_ms: 900_000,
+            transactional_id_expiration_ms: 604_800_000,
+            producer_id_expiration_ms: 86_400_000,
+            transaction_abort_timed_out_transaction_cleanup_interval_ms: 10_000,
+            transaction_remove_expired_transaction_cleanup_interval_ms: 3_600_000,
+            producer_id_expiration_check_interval_ms: 600_000,
         }
     }
 }
@@ -210,6 +240,12 @@ pub const OPTION_NAMES: &[&str] = &[
     "log.fsync.interval.ms",
     "max.connections",
     "log.level",
+    "transaction.max.timeout.ms",
+    "transactional.id.expiration.ms",
+    "producer.id.expiration.ms",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    "transaction.remove.expired.transaction.cleanup.interval.ms",
+    "producer.id.expiration.check.interval.ms",
 ];
 
 fn invalid(name: &str, value: &str, reason: impl Into<String>) -> ConfigError {
@@ -342,6 +378,34 @@ impl Config {
                 self.max_connections = v
             }
             "log.level" => self.log_level = value.to_string(),
+            "transaction.max.timeout.ms" => {
+                self.transaction_max_timeout_ms = parse_positive(name, value)?
+            }
+            "transactional.id.expiration.ms" => {
+                let v: i64 = parse_positive(name, value)?;
+                if v > i64::from(i32::MAX) {
+                    return Err(invalid(name, value, "must be at most 2147483647"));
+                }
+                self.transactional_id_expiration_ms = v
+            }
+            "producer.id.expiration.ms" => {
+                let v: i64 = parse_positive(name, value)?;
+                if v > i64::from(i32::MAX) {
+                    return Err(invalid(name, value, "must be at most 2147483647"));
+                }
+                self.producer_id_expiration_ms = v
+            }
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms" => {
+                self.transaction_abort_timed_out_transaction_cleanup_interval_ms =
+                    parse_positive(name, value)?
+            }
+            "transaction.remove.expired.transaction.cleanup.interval.ms" => {
+                self.transaction_remove_expired_transaction_cleanup_interval_ms =
+                    parse_positive(name, value)?
+            }
+            "producer.id.expiration.check.interval.ms" => {
+                self.producer_id_expiration_check_interval_ms = parse_positive(name, value)?
+            }
             _ => return Err(ConfigError::UnknownOption(name.to_string())),
         }
         Ok(())
@@ -421,8 +485,37 @@ impl Config {
             "log.fsync.interval.ms" => self.log_fsync_interval_ms.to_string(),
             "max.connections" => self.max_connections.to_string(),
             "log.level" => self.log_level.clone(),
+            "transaction.max.timeout.ms" => self.transaction_max_timeout_ms.to_string(),
+            "transactional.id.expiration.ms" => self.transactional_id_expiration_ms.to_string(),
+            "producer.id.expiration.ms" => self.producer_id_expiration_ms.to_string(),
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms" => self
+                .transaction_abort_timed_out_transaction_cleanup_interval_ms
+                .to_string(),
+            "transaction.remove.expired.transaction.cleanup.interval.ms" => self
+                .transaction_remove_expired_transaction_cleanup_interval_ms
+                .to_string(),
+            "producer.id.expiration.check.interval.ms" => {
+                self.producer_id_expiration_check_interval_ms.to_string()
+            }
             _ => return None,
         })
+    }
+}
+
+impl Config {
+    /// The transaction coordinator's settings from the `transaction*` options.
+    pub fn txn_config(&self) -> crate::broker::txn::TxnConfig {
+        crate::broker::txn::TxnConfig {
+            transaction_max_timeout_ms: self.transaction_max_timeout_ms,
+            transactional_id_expiration_ms: self.transactional_id_expiration_ms,
+            abort_timed_out_interval: std::time::Duration::from_millis(
+                self.transaction_abort_timed_out_transaction_cleanup_interval_ms,
+            ),
+            remove_expired_interval: std::time::Duration::from_millis(
+                self.transaction_remove_expired_transaction_cleanup_interval_ms,
+            ),
+            ..crate::broker::txn::TxnConfig::default()
+        }
     }
 }
 

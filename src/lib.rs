@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 use crate::api::ApiContext;
 use crate::broker::group::{GroupConfig, GroupCoordinator};
-use crate::broker::txn::{LogMarkerWriter, TokioClock, TxnConfig, TxnCoordinator};
+use crate::broker::txn::{LogMarkerWriter, TokioClock, TxnCoordinator};
 use crate::broker::ReplicaManager;
 use crate::config::Config;
 use crate::storage::kv::{StateStore, StateStoreConfig};
@@ -83,16 +83,13 @@ impl Broker {
         let cluster_id =
             broker::cluster::load_or_create_cluster_id(&config.data_dir, &config.cluster_id)?;
         let state = Arc::new(
-            StateStore::open(
-                config.data_dir.join(STATE_DIR),
-                StateStoreConfig::default(),
-            )
-            .map_err(broker::BrokerError::from)?,
+            StateStore::open(config.data_dir.join(STATE_DIR), StateStoreConfig::default())
+                .map_err(broker::BrokerError::from)?,
         );
         let groups = GroupCoordinator::open(Arc::clone(&state), GroupConfig::default())
             .map_err(|e| StartError::Coordinator(e.to_string()))?;
         let txns = TxnCoordinator::open(
-            TxnConfig::default(),
+            config.txn_config(),
             Arc::clone(&state),
             Arc::new(LogMarkerWriter::new(Arc::clone(replicas.storage()))),
             Arc::new(groups.clone()),
@@ -100,6 +97,12 @@ impl Broker {
         )
         .map_err(|e| StartError::Coordinator(e.to_string()))?;
         let txn_task = txns.start();
+        let producer_expiry_task = broker::txn::spawn_producer_expiry(
+            replicas.storage(),
+            Arc::new(TokioClock::new()),
+            std::time::Duration::from_millis(config.producer_id_expiration_check_interval_ms),
+            config.producer_id_expiration_ms,
+        );
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let ctx = Arc::new(ApiContext {
             replicas: replicas.clone(),
@@ -130,6 +133,7 @@ impl Broker {
             state,
             groups,
             txn_task,
+            producer_expiry_task,
         })
     }
 }
@@ -148,6 +152,7 @@ pub struct BrokerHandle {
     state: Arc<StateStore>,
     groups: GroupCoordinator,
     txn_task: JoinHandle<()>,
+    producer_expiry_task: JoinHandle<()>,
 }
 
 impl BrokerHandle {
@@ -184,6 +189,7 @@ impl BrokerHandle {
         }
         self.groups.shutdown();
         self.txn_task.abort();
+        self.producer_expiry_task.abort();
         self.replicas.close()?;
         if let Err(e) = self.state.close() {
             tracing::error!(error = %e, "closing the state store failed");

@@ -17,12 +17,21 @@ pub mod list_offsets;
 pub mod metadata;
 pub mod offset_for_leader_epoch;
 pub mod produce;
+pub mod txn;
+pub mod txn_describe;
 pub mod versions;
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use kafka_protocol::messages::{
+    AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest,
+    AddPartitionsToTxnResponse, DescribeProducersRequest, DescribeProducersResponse,
+    DescribeTransactionsRequest, DescribeTransactionsResponse, EndTxnRequest, EndTxnResponse,
+    InitProducerIdRequest, InitProducerIdResponse, ListTransactionsRequest,
+    ListTransactionsResponse, TxnOffsetCommitRequest, TxnOffsetCommitResponse,
+};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, FetchRequest, FetchResponse,
     ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse,
@@ -48,6 +57,22 @@ pub enum Request {
     ListOffsets(ListOffsetsRequest),
     /// OffsetForLeaderEpoch.
     OffsetForLeaderEpoch(OffsetForLeaderEpochRequest),
+    /// InitProducerId.
+    InitProducerId(InitProducerIdRequest),
+    /// AddPartitionsToTxn.
+    AddPartitionsToTxn(AddPartitionsToTxnRequest),
+    /// AddOffsetsToTxn.
+    AddOffsetsToTxn(AddOffsetsToTxnRequest),
+    /// EndTxn.
+    EndTxn(EndTxnRequest),
+    /// TxnOffsetCommit.
+    TxnOffsetCommit(TxnOffsetCommitRequest),
+    /// DescribeProducers.
+    DescribeProducers(DescribeProducersRequest),
+    /// DescribeTransactions.
+    DescribeTransactions(DescribeTransactionsRequest),
+    /// ListTransactions.
+    ListTransactions(ListTransactionsRequest),
 }
 
 /// A response of a served API.
@@ -65,6 +90,22 @@ pub enum Response {
     ListOffsets(ListOffsetsResponse),
     /// OffsetForLeaderEpoch.
     OffsetForLeaderEpoch(OffsetForLeaderEpochResponse),
+    /// InitProducerId.
+    InitProducerId(InitProducerIdResponse),
+    /// AddPartitionsToTxn.
+    AddPartitionsToTxn(AddPartitionsToTxnResponse),
+    /// AddOffsetsToTxn.
+    AddOffsetsToTxn(AddOffsetsToTxnResponse),
+    /// EndTxn.
+    EndTxn(EndTxnResponse),
+    /// TxnOffsetCommit.
+    TxnOffsetCommit(TxnOffsetCommitResponse),
+    /// DescribeProducers.
+    DescribeProducers(DescribeProducersResponse),
+    /// DescribeTransactions.
+    DescribeTransactions(DescribeTransactionsResponse),
+    /// ListTransactions.
+    ListTransactions(ListTransactionsResponse),
 }
 
 impl Request {
@@ -77,6 +118,14 @@ impl Request {
             Request::Fetch(_) => ApiKey::Fetch,
             Request::ListOffsets(_) => ApiKey::ListOffsets,
             Request::OffsetForLeaderEpoch(_) => ApiKey::OffsetForLeaderEpoch,
+            Request::InitProducerId(_) => ApiKey::InitProducerId,
+            Request::AddPartitionsToTxn(_) => ApiKey::AddPartitionsToTxn,
+            Request::AddOffsetsToTxn(_) => ApiKey::AddOffsetsToTxn,
+            Request::EndTxn(_) => ApiKey::EndTxn,
+            Request::TxnOffsetCommit(_) => ApiKey::TxnOffsetCommit,
+            Request::DescribeProducers(_) => ApiKey::DescribeProducers,
+            Request::DescribeTransactions(_) => ApiKey::DescribeTransactions,
+            Request::ListTransactions(_) => ApiKey::ListTransactions,
         }
     }
 }
@@ -136,6 +185,20 @@ pub fn handle(ctx: &Arc<ApiContext>, api_version: i16, request: Request) -> Resp
         ))),
         Request::OffsetForLeaderEpoch(r) => ready(Response::OffsetForLeaderEpoch(
             offset_for_leader_epoch::handle(ctx, r),
+        )),
+        Request::InitProducerId(r) => txn::init_producer_id(ctx, api_version, r),
+        Request::AddPartitionsToTxn(r) => txn::add_partitions_to_txn(ctx, api_version, r),
+        Request::AddOffsetsToTxn(r) => txn::add_offsets_to_txn(ctx, api_version, r),
+        Request::EndTxn(r) => txn::end_txn(ctx, api_version, r),
+        Request::TxnOffsetCommit(r) => txn::txn_offset_commit(ctx, api_version, r),
+        Request::DescribeProducers(r) => ready(Response::DescribeProducers(
+            txn_describe::handle_describe_producers(ctx, r),
+        )),
+        Request::DescribeTransactions(r) => ready(Response::DescribeTransactions(
+            txn_describe::handle_describe_transactions(ctx, r),
+        )),
+        Request::ListTransactions(r) => ready(Response::ListTransactions(
+            txn_describe::handle_list_transactions(ctx, api_version, r),
         )),
     }
 }

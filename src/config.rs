@@ -159,6 +159,43 @@ pub struct Config {
     /// `log.level`: tracing filter of the binary (e.g. `info`, `skiff=debug`). Default `info`.
     #[serde(rename = "log.level")]
     pub log_level: String,
+    /// `group.initial.rebalance.delay.ms`: how long a new classic group waits for more
+    /// members before its first rebalance. Default 3000.
+    #[serde(rename = "group.initial.rebalance.delay.ms")]
+    pub group_initial_rebalance_delay_ms: u64,
+    /// `group.min.session.timeout.ms`: smallest session timeout a classic member may ask
+    /// for. Default 6000.
+    #[serde(rename = "group.min.session.timeout.ms")]
+    pub group_min_session_timeout_ms: u64,
+    /// `group.max.session.timeout.ms`: largest session timeout a classic member may ask
+    /// for. Default 1800000.
+    #[serde(rename = "group.max.session.timeout.ms")]
+    pub group_max_session_timeout_ms: u64,
+    /// `group.max.size`: members a group may hold. Default 2147483647.
+    #[serde(rename = "group.max.size")]
+    pub group_max_size: u32,
+    /// `offsets.retention.minutes`: committed offsets of an empty group expire after this.
+    /// Default 10080 (7 days).
+    #[serde(rename = "offsets.retention.minutes")]
+    pub offsets_retention_minutes: u64,
+    /// `offsets.retention.check.interval.ms`: how often offset expiry runs. Default 600000.
+    #[serde(rename = "offsets.retention.check.interval.ms")]
+    pub offsets_retention_check_interval_ms: u64,
+    /// `offset.metadata.max.bytes`: longest metadata string of a committed offset.
+    /// Default 4096.
+    #[serde(rename = "offset.metadata.max.bytes")]
+    pub offset_metadata_max_bytes: usize,
+    /// `group.consumer.session.timeout.ms`: session timeout of KIP-848 members. Default 45000.
+    #[serde(rename = "group.consumer.session.timeout.ms")]
+    pub group_consumer_session_timeout_ms: u64,
+    /// `group.consumer.heartbeat.interval.ms`: heartbeat interval given to KIP-848 members.
+    /// Default 5000.
+    #[serde(rename = "group.consumer.heartbeat.interval.ms")]
+    pub group_consumer_heartbeat_interval_ms: u64,
+    /// `group.consumer.assignors`: KIP-848 server assignors, comma separated (`uniform`,
+    /// `range`); the first is used when a member asks for none. Default `uniform,range`.
+    #[serde(rename = "group.consumer.assignors")]
+    pub group_consumer_assignors: String,
     /// `transaction.max.timeout.ms`: the largest transaction timeout a producer may ask for
     /// (larger ones get INVALID_TRANSACTION_TIMEOUT). Default 900000 (15 min).
     #[serde(rename = "transaction.max.timeout.ms")]
@@ -176,7 +213,7 @@ pub struct Config {
     #[serde(rename = "transaction.abort.timed.out.transaction.cleanup.interval.ms")]
     pub transaction_abort_timed_out_transaction_cleanup_interval_ms: u64,
     /// `transaction.remove.expired.transaction.cleanup.interval.ms`: how often expired
-    /// transactional ids (and idle producers) are removed. Default 3600000 (1 hour).
+    /// transactional ids are removed. Default 3600000 (1 hour).
     #[serde(rename = "transaction.remove.expired.transaction.cleanup.interval.ms")]
     pub transaction_remove_expired_transaction_cleanup_interval_ms: u64,
     /// `producer.id.expiration.check.interval.ms`: how often idle producers are looked for
@@ -208,6 +245,16 @@ impl Default for Config {
             log_fsync_interval_ms: 1000,
             max_connections: 10_000,
             log_level: "info".into(),
+            group_initial_rebalance_delay_ms: 3000,
+            group_min_session_timeout_ms: 6000,
+            group_max_session_timeout_ms: 1_800_000,
+            group_max_size: i32::MAX as u32,
+            offsets_retention_minutes: 7 * 24 * 60,
+            offsets_retention_check_interval_ms: 600_000,
+            offset_metadata_max_bytes: 4096,
+            group_consumer_session_timeout_ms: 45_000,
+            group_consumer_heartbeat_interval_ms: 5000,
+            group_consumer_assignors: "uniform,range".into(),
             transaction_max_timeout_ms: 900_000,
             transactional_id_expiration_ms: 604_800_000,
             producer_id_expiration_ms: 86_400_000,
@@ -240,6 +287,16 @@ pub const OPTION_NAMES: &[&str] = &[
     "log.fsync.interval.ms",
     "max.connections",
     "log.level",
+    "group.initial.rebalance.delay.ms",
+    "group.min.session.timeout.ms",
+    "group.max.session.timeout.ms",
+    "group.max.size",
+    "offsets.retention.minutes",
+    "offsets.retention.check.interval.ms",
+    "offset.metadata.max.bytes",
+    "group.consumer.session.timeout.ms",
+    "group.consumer.heartbeat.interval.ms",
+    "group.consumer.assignors",
     "transaction.max.timeout.ms",
     "transactional.id.expiration.ms",
     "producer.id.expiration.ms",
@@ -378,6 +435,45 @@ impl Config {
                 self.max_connections = v
             }
             "log.level" => self.log_level = value.to_string(),
+            "group.initial.rebalance.delay.ms" => {
+                self.group_initial_rebalance_delay_ms = parse_num(name, value)?
+            }
+            "group.min.session.timeout.ms" => {
+                self.group_min_session_timeout_ms = parse_positive(name, value)?
+            }
+            "group.max.session.timeout.ms" => {
+                self.group_max_session_timeout_ms = parse_positive(name, value)?
+            }
+            "group.max.size" => {
+                let v: u32 = parse_positive(name, value)?;
+                if v > i32::MAX as u32 {
+                    return Err(invalid(name, value, "must be at most 2147483647"));
+                }
+                self.group_max_size = v
+            }
+            "offsets.retention.minutes" => {
+                self.offsets_retention_minutes = parse_positive(name, value)?
+            }
+            "offsets.retention.check.interval.ms" => {
+                self.offsets_retention_check_interval_ms = parse_positive(name, value)?
+            }
+            "offset.metadata.max.bytes" => self.offset_metadata_max_bytes = parse_num(name, value)?,
+            "group.consumer.session.timeout.ms" => {
+                self.group_consumer_session_timeout_ms = parse_positive(name, value)?
+            }
+            "group.consumer.heartbeat.interval.ms" => {
+                self.group_consumer_heartbeat_interval_ms = parse_positive(name, value)?
+            }
+            "group.consumer.assignors" => {
+                let names: Vec<&str> = value.split(',').map(str::trim).collect();
+                if names
+                    .iter()
+                    .any(|n| crate::broker::group::Assignor::from_name(n).is_none())
+                {
+                    return Err(invalid(name, value, "expected a list of uniform, range"));
+                }
+                self.group_consumer_assignors = names.join(",")
+            }
             "transaction.max.timeout.ms" => {
                 self.transaction_max_timeout_ms = parse_positive(name, value)?
             }
@@ -485,6 +581,22 @@ impl Config {
             "log.fsync.interval.ms" => self.log_fsync_interval_ms.to_string(),
             "max.connections" => self.max_connections.to_string(),
             "log.level" => self.log_level.clone(),
+            "group.initial.rebalance.delay.ms" => self.group_initial_rebalance_delay_ms.to_string(),
+            "group.min.session.timeout.ms" => self.group_min_session_timeout_ms.to_string(),
+            "group.max.session.timeout.ms" => self.group_max_session_timeout_ms.to_string(),
+            "group.max.size" => self.group_max_size.to_string(),
+            "offsets.retention.minutes" => self.offsets_retention_minutes.to_string(),
+            "offsets.retention.check.interval.ms" => {
+                self.offsets_retention_check_interval_ms.to_string()
+            }
+            "offset.metadata.max.bytes" => self.offset_metadata_max_bytes.to_string(),
+            "group.consumer.session.timeout.ms" => {
+                self.group_consumer_session_timeout_ms.to_string()
+            }
+            "group.consumer.heartbeat.interval.ms" => {
+                self.group_consumer_heartbeat_interval_ms.to_string()
+            }
+            "group.consumer.assignors" => self.group_consumer_assignors.clone(),
             "transaction.max.timeout.ms" => self.transaction_max_timeout_ms.to_string(),
             "transactional.id.expiration.ms" => self.transactional_id_expiration_ms.to_string(),
             "producer.id.expiration.ms" => self.producer_id_expiration_ms.to_string(),
@@ -499,6 +611,38 @@ impl Config {
             }
             _ => return None,
         })
+    }
+}
+
+/// The group coordinator's settings from the broker configuration.
+impl Config {
+    /// The [`GroupConfig`](crate::broker::group::GroupConfig) these options describe.
+    pub fn group_config(&self) -> crate::broker::group::GroupConfig {
+        use crate::broker::group::{Assignor, GroupConfig};
+        use std::time::Duration;
+        let assignor = self
+            .group_consumer_assignors
+            .split(',')
+            .find_map(|n| Assignor::from_name(n.trim()))
+            .unwrap_or_default();
+        GroupConfig {
+            initial_rebalance_delay: Duration::from_millis(self.group_initial_rebalance_delay_ms),
+            min_session_timeout: Duration::from_millis(self.group_min_session_timeout_ms),
+            max_session_timeout: Duration::from_millis(self.group_max_session_timeout_ms),
+            max_size: self.group_max_size as usize,
+            offset_metadata_max_bytes: self.offset_metadata_max_bytes,
+            offsets_retention: Duration::from_secs(
+                self.offsets_retention_minutes.saturating_mul(60),
+            ),
+            offsets_retention_check_interval: Duration::from_millis(
+                self.offsets_retention_check_interval_ms,
+            ),
+            consumer_session_timeout: Duration::from_millis(self.group_consumer_session_timeout_ms),
+            consumer_heartbeat_interval: Duration::from_millis(
+                self.group_consumer_heartbeat_interval_ms,
+            ),
+            consumer_default_assignor: assignor,
+        }
     }
 }
 

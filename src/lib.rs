@@ -16,7 +16,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::api::ApiContext;
-use crate::broker::group::{GroupConfig, GroupCoordinator};
+use crate::broker::group::GroupCoordinator;
 use crate::broker::txn::{LogMarkerWriter, TokioClock, TxnCoordinator};
 use crate::broker::ReplicaManager;
 use crate::config::Config;
@@ -86,7 +86,7 @@ impl Broker {
             StateStore::open(config.data_dir.join(STATE_DIR), StateStoreConfig::default())
                 .map_err(broker::BrokerError::from)?,
         );
-        let groups = GroupCoordinator::open(Arc::clone(&state), GroupConfig::default())
+        let groups = GroupCoordinator::open(Arc::clone(&state), config.group_config())
             .map_err(|e| StartError::Coordinator(e.to_string()))?;
         let txns = TxnCoordinator::open(
             config.txn_config(),

@@ -167,6 +167,21 @@ fn decode_body(key: ApiKey, bytes: &mut Bytes, version: i16) -> Result<Request, 
         ApiKey::DescribeProducers => Request::DescribeProducers(d(bytes, version)?),
         ApiKey::DescribeTransactions => Request::DescribeTransactions(d(bytes, version)?),
         ApiKey::ListTransactions => Request::ListTransactions(d(bytes, version)?),
+        ApiKey::FindCoordinator => Request::FindCoordinator(d(bytes, version)?),
+        ApiKey::JoinGroup => Request::JoinGroup(d(bytes, version)?, Default::default()),
+        ApiKey::SyncGroup => Request::SyncGroup(d(bytes, version)?),
+        ApiKey::Heartbeat => Request::Heartbeat(d(bytes, version)?),
+        ApiKey::LeaveGroup => Request::LeaveGroup(d(bytes, version)?),
+        ApiKey::OffsetCommit => Request::OffsetCommit(d(bytes, version)?),
+        ApiKey::OffsetFetch => Request::OffsetFetch(d(bytes, version)?),
+        ApiKey::OffsetDelete => Request::OffsetDelete(d(bytes, version)?),
+        ApiKey::ListGroups => Request::ListGroups(d(bytes, version)?),
+        ApiKey::DescribeGroups => Request::DescribeGroups(d(bytes, version)?),
+        ApiKey::DeleteGroups => Request::DeleteGroups(d(bytes, version)?),
+        ApiKey::ConsumerGroupHeartbeat => {
+            Request::ConsumerGroupHeartbeat(d(bytes, version)?, Default::default())
+        }
+        ApiKey::ConsumerGroupDescribe => Request::ConsumerGroupDescribe(d(bytes, version)?),
         other => return Err(format!("{other:?} is not served")),
     })
 }
@@ -187,6 +202,19 @@ fn encode_body(out: &mut BytesMut, body: &Response, version: i16) -> Result<(), 
         Response::DescribeProducers(b) => b.encode(out, version),
         Response::DescribeTransactions(b) => b.encode(out, version),
         Response::ListTransactions(b) => b.encode(out, version),
+        Response::FindCoordinator(b) => b.encode(out, version),
+        Response::JoinGroup(b) => b.encode(out, version),
+        Response::SyncGroup(b) => b.encode(out, version),
+        Response::Heartbeat(b) => b.encode(out, version),
+        Response::LeaveGroup(b) => b.encode(out, version),
+        Response::OffsetCommit(b) => b.encode(out, version),
+        Response::OffsetFetch(b) => b.encode(out, version),
+        Response::OffsetDelete(b) => b.encode(out, version),
+        Response::ListGroups(b) => b.encode(out, version),
+        Response::DescribeGroups(b) => b.encode(out, version),
+        Response::DeleteGroups(b) => b.encode(out, version),
+        Response::ConsumerGroupHeartbeat(b) => b.encode(out, version),
+        Response::ConsumerGroupDescribe(b) => b.encode(out, version),
     };
     r.map_err(|e| e.to_string())
 }

@@ -26,8 +26,8 @@ enum Field {
     ArrayInt32,
     /// A (nullable) array of int64.
     ArrayInt64,
-    /// A (nullable) array of strings.
-    ArrayStr,
+    /// A (nullable) array of (nullable) strings.
+    StrArray,
 }
 
 /// A field present in versions `min..=max`.
@@ -179,15 +179,128 @@ const TXN_OFFSET_COMMIT: &[Member] = &[
 const DESCRIBE_PRODUCERS_TOPIC: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::ArrayInt32)];
 const DESCRIBE_PRODUCERS: &[Member] = &[(0, ALL, Field::Array(DESCRIBE_PRODUCERS_TOPIC))];
 
-const DESCRIBE_TRANSACTIONS: &[Member] = &[(0, ALL, Field::ArrayStr)];
+const DESCRIBE_TRANSACTIONS: &[Member] = &[(0, ALL, Field::StrArray)];
 
 const LIST_TRANSACTIONS: &[Member] = &[
-    (0, ALL, Field::ArrayStr),
+    (0, ALL, Field::StrArray),
     (0, ALL, Field::ArrayInt64),
     (1, ALL, Field::Int64),
 ];
 
 const API_VERSIONS: &[Member] = &[(3, ALL, Field::Str), (3, ALL, Field::Str)];
+
+const FIND_COORDINATOR: &[Member] = &[
+    (0, 3, Field::Str),
+    (1, ALL, Field::Int8),
+    (4, ALL, Field::StrArray),
+];
+
+const JOIN_GROUP_PROTOCOL: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Bytes)];
+const JOIN_GROUP: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (1, ALL, Field::Int32),
+    (0, ALL, Field::Str),
+    (5, ALL, Field::Str),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(JOIN_GROUP_PROTOCOL)),
+    (8, ALL, Field::Str),
+];
+
+const SYNC_GROUP_ASSIGNMENT: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Bytes)];
+const SYNC_GROUP: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Str),
+    (3, ALL, Field::Str),
+    (5, ALL, Field::Str),
+    (5, ALL, Field::Str),
+    (0, ALL, Field::Array(SYNC_GROUP_ASSIGNMENT)),
+];
+
+const HEARTBEAT: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Str),
+    (3, ALL, Field::Str),
+];
+
+const LEAVE_GROUP_MEMBER: &[Member] = &[
+    (3, ALL, Field::Str),
+    (3, ALL, Field::Str),
+    (5, ALL, Field::Str),
+];
+const LEAVE_GROUP: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, 2, Field::Str),
+    (3, ALL, Field::Array(LEAVE_GROUP_MEMBER)),
+];
+
+const OFFSET_COMMIT_PARTITION: &[Member] = &[
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Int64),
+    (6, ALL, Field::Int32),
+    (1, 1, Field::Int64),
+    (0, ALL, Field::Str),
+];
+const OFFSET_COMMIT_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(OFFSET_COMMIT_PARTITION)),
+];
+const OFFSET_COMMIT: &[Member] = &[
+    (0, ALL, Field::Str),
+    (1, ALL, Field::Int32),
+    (1, ALL, Field::Str),
+    (7, ALL, Field::Str),
+    (2, 4, Field::Int64),
+    (0, ALL, Field::Array(OFFSET_COMMIT_TOPIC)),
+];
+
+const OFFSET_FETCH_TOPIC: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::ArrayInt32)];
+const OFFSET_FETCH_GROUP: &[Member] = &[
+    (8, ALL, Field::Str),
+    (9, ALL, Field::Str),
+    (9, ALL, Field::Int32),
+    (8, ALL, Field::Array(OFFSET_FETCH_TOPIC)),
+];
+const OFFSET_FETCH: &[Member] = &[
+    (0, 7, Field::Str),
+    (0, 7, Field::Array(OFFSET_FETCH_TOPIC)),
+    (8, ALL, Field::Array(OFFSET_FETCH_GROUP)),
+    (7, ALL, Field::Int8),
+];
+
+const OFFSET_DELETE_PARTITION: &[Member] = &[(0, ALL, Field::Int32)];
+const OFFSET_DELETE_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(OFFSET_DELETE_PARTITION)),
+];
+const OFFSET_DELETE: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(OFFSET_DELETE_TOPIC)),
+];
+
+const LIST_GROUPS: &[Member] = &[(4, ALL, Field::StrArray), (5, ALL, Field::StrArray)];
+
+const DESCRIBE_GROUPS: &[Member] = &[(0, ALL, Field::StrArray), (3, ALL, Field::Int8)];
+
+const DELETE_GROUPS: &[Member] = &[(0, ALL, Field::StrArray)];
+
+const CONSUMER_GROUP_HEARTBEAT_TOPIC: &[Member] =
+    &[(0, ALL, Field::Uuid), (0, ALL, Field::ArrayInt32)];
+const CONSUMER_GROUP_HEARTBEAT: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::StrArray),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(CONSUMER_GROUP_HEARTBEAT_TOPIC)),
+];
+
+const CONSUMER_GROUP_DESCRIBE: &[Member] = &[(0, ALL, Field::StrArray), (0, ALL, Field::Int8)];
 
 /// The schema of a served request body and the first flexible version.
 fn schema(key: ApiKey) -> Option<(&'static [Member], i16)> {
@@ -206,6 +319,19 @@ fn schema(key: ApiKey) -> Option<(&'static [Member], i16)> {
         ApiKey::DescribeProducers => (DESCRIBE_PRODUCERS, 0),
         ApiKey::DescribeTransactions => (DESCRIBE_TRANSACTIONS, 0),
         ApiKey::ListTransactions => (LIST_TRANSACTIONS, 0),
+        ApiKey::FindCoordinator => (FIND_COORDINATOR, 3),
+        ApiKey::JoinGroup => (JOIN_GROUP, 6),
+        ApiKey::SyncGroup => (SYNC_GROUP, 4),
+        ApiKey::Heartbeat => (HEARTBEAT, 4),
+        ApiKey::LeaveGroup => (LEAVE_GROUP, 4),
+        ApiKey::OffsetCommit => (OFFSET_COMMIT, 8),
+        ApiKey::OffsetFetch => (OFFSET_FETCH, 6),
+        ApiKey::OffsetDelete => (OFFSET_DELETE, ALL),
+        ApiKey::ListGroups => (LIST_GROUPS, 3),
+        ApiKey::DescribeGroups => (DESCRIBE_GROUPS, 5),
+        ApiKey::DeleteGroups => (DELETE_GROUPS, 2),
+        ApiKey::ConsumerGroupHeartbeat => (CONSUMER_GROUP_HEARTBEAT, 0),
+        ApiKey::ConsumerGroupDescribe => (CONSUMER_GROUP_DESCRIBE, 0),
         _ => return None,
     })
 }
@@ -337,7 +463,7 @@ impl Cursor<'_> {
                 Some(n) => self.take(n.saturating_mul(8)).map(drop),
                 None => Ok(()),
             },
-            Field::ArrayStr => {
+            Field::StrArray => {
                 let Some(count) = self.length(flexible, true)? else {
                     return Ok(());
                 };
@@ -525,7 +651,7 @@ mod tests {
 
     #[test]
     fn apis_without_a_schema_are_refused() {
-        assert!(check_body(ApiKey::JoinGroup, 0, &[]).is_err());
+        assert!(check_body(ApiKey::DescribeQuorum, 0, &[]).is_err());
     }
 
     #[test]

@@ -134,6 +134,7 @@ impl Broker {
             groups,
             txn_task,
             producer_expiry_task,
+            txns,
         })
     }
 }
@@ -153,6 +154,7 @@ pub struct BrokerHandle {
     groups: GroupCoordinator,
     txn_task: JoinHandle<()>,
     producer_expiry_task: JoinHandle<()>,
+    txns: Arc<TxnCoordinator>,
 }
 
 impl BrokerHandle {
@@ -164,6 +166,11 @@ impl BrokerHandle {
     /// `HOST:PORT` of the listener, for client bootstrap settings.
     pub fn bootstrap(&self) -> String {
         self.local_addr.to_string()
+    }
+
+    /// The transaction coordinator (tests wait on its background work's stats).
+    pub fn transactions(&self) -> &Arc<TxnCoordinator> {
+        &self.txns
     }
 
     /// Runs time and size retention over every log now (it also runs every

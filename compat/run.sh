@@ -8,9 +8,11 @@
 #   --bootstrap   use a broker that is already running; nothing is started or stopped
 #   --suite       which scenarios: smoke (default: the client scenarios), wire (raw-protocol
 #                 probe compared with the reference Kafka's recorded answers), extended
-#                 (consumer groups with commits, idempotent producers), all (all three)
+#                 (consumer groups with commits, idempotent producers, transactions), all
+#                 (all three)
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
-#                 wire-probe, confluent-groups, kafka-python-groups, java-groups-admin
+#                 wire-probe, confluent-groups, kafka-python-groups, java-groups-admin,
+#                 confluent-txn, kafka-python-txn
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #
 # Prints one PASS/FAIL line per scenario and a closing "compat: N passed, M failed" line;
@@ -51,6 +53,8 @@ extended=(
   "confluent-groups|$PY $COMPAT_DIR/python/confluent_groups.py"
   "kafka-python-groups|$PY $COMPAT_DIR/python/kafka_python_groups.py"
   "java-groups-admin|$COMPAT_DIR/java/scenario.sh JavaGroupsAdmin.java"
+  "confluent-txn|$PY $COMPAT_DIR/python/confluent_txn.py"
+  "kafka-python-txn|$PY $COMPAT_DIR/python/kafka_python_txn.py"
 )
 case "$suite" in
   smoke) scenarios=("${smoke[@]}") ;;

@@ -419,7 +419,7 @@ async fn bad_transactional_requests_get_kafkas_codes_and_leave_no_stuck_lso() {
         &produce_request("tx", 1, Some("bad-tx"), batch(idem, 0, 0, 1, true)),
     )
     .await;
-    assert_ne!(code, NONE);
+    assert_eq!(code, INVALID_PRODUCER_ID_MAPPING);
     let (code, _) = produce(
         &mut w,
         &produce_request("tx", 1, None, batch(idem, 0, 0, 1, true)),

@@ -210,9 +210,9 @@ impl Drop for ChildGuard {
     }
 }
 
-/// `skiff serve` on a free port over `dir`, once it accepts connections.
-fn spawn_skiff(dir: &Path) -> (ChildGuard, String) {
-    let addr = format!("127.0.0.1:{}", free_port());
+/// `skiff serve` on `addr` over `dir`, once it accepts connections.
+fn spawn_skiff(dir: &Path, addr: &str) -> ChildGuard {
+    let addr = addr.to_string();
     let child = Command::new(env!("CARGO_BIN_EXE_skiff"))
         .args(["serve", "--listen", &addr, "--data-dir"])
         .arg(dir)
@@ -227,7 +227,7 @@ fn spawn_skiff(dir: &Path) -> (ChildGuard, String) {
         assert!(Instant::now() < deadline, "skiff did not start listening");
         std::thread::sleep(Duration::from_millis(20));
     }
-    (child, addr)
+    child
 }
 
 /// This test binary again, running only [`eos_worker`] against `bootstrap`.
@@ -250,14 +250,17 @@ fn committed_output(bootstrap: &str) -> BTreeMap<String, usize> {
     seen
 }
 
-/// Waits until at least `n` transformed records are committed.
-fn wait_for_committed_output(bootstrap: &str, n: usize) {
+/// Waits until at least `n` transformed records are committed, or the worker exited.
+fn wait_for_committed_output(bootstrap: &str, n: usize, worker: &mut ChildGuard) {
     let c = eof_consumer(bootstrap, "read_committed");
     assign(&c, EOS_OUTPUT, 3, Offset::Beginning);
     let mut count = 0;
     let deadline = Instant::now() + Duration::from_secs(120);
     while count < n {
         assert!(Instant::now() < deadline, "only {count} of {n} committed");
+        if worker.0.try_wait().unwrap().is_some() {
+            return;
+        }
         if let Some(Ok(_)) = c.poll(Duration::from_millis(200)) {
             count += 1;
         }
@@ -337,7 +340,8 @@ fn eos_worker() {
 #[test]
 fn exactly_once_across_kill_9_of_the_producer_and_the_broker() {
     let dir = tempfile::tempdir().unwrap();
-    let (mut broker, bootstrap) = spawn_skiff(dir.path());
+    let bootstrap = format!("127.0.0.1:{}", free_port());
+    let mut broker = spawn_skiff(dir.path(), &bootstrap);
     ensure_topic(&bootstrap, EOS_INPUT);
     ensure_topic(&bootstrap, EOS_OUTPUT);
     let input = producer(&bootstrap, "none", "all");
@@ -347,13 +351,24 @@ fn exactly_once_across_kill_9_of_the_producer_and_the_broker() {
     input.flush(TIMEOUT).unwrap();
     drop(input);
 
-    // First worker: killed -9 mid-stream, with a transaction likely open.
+    // The broker is killed -9 under a running worker and restarted on the same address
+    // over the same data; the worker carries on, or fails and is restarted.
     let mut worker = spawn_worker(&bootstrap);
-    wait_for_committed_output(&bootstrap, EOS_RECORDS / 3);
-    worker.sigkill();
-    // Then the broker, killed -9 and restarted over the same data.
+    wait_for_committed_output(&bootstrap, EOS_RECORDS / 4, &mut worker);
     broker.sigkill();
-    let (_broker, bootstrap) = spawn_skiff(dir.path());
+    let _broker = spawn_skiff(dir.path(), &bootstrap);
+    if let Some(status) = worker.0.try_wait().unwrap() {
+        eprintln!("worker exited when the broker was killed ({status}): restarted");
+        worker = spawn_worker(&bootstrap);
+    }
+    wait_for_committed_output(&bootstrap, EOS_RECORDS / 2, &mut worker);
+    if let Some(status) = worker.0.try_wait().unwrap() {
+        eprintln!("worker exited after the broker restart ({status}): restarted");
+        worker = spawn_worker(&bootstrap);
+    }
+    // Then the worker is killed -9 mid-stream, with a transaction likely open.
+    wait_for_committed_output(&bootstrap, EOS_RECORDS * 2 / 3, &mut worker);
+    worker.sigkill();
 
     // A second worker with the same transactional id fences the first's leftovers and
     // finishes from the committed offsets.

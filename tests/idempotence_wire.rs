@@ -405,6 +405,33 @@ async fn bad_transactional_requests_get_kafkas_codes_and_leave_no_stuck_lso() {
     )
     .await;
     assert_eq!(code, TRANSACTIONAL_ID_AUTHORIZATION_FAILED);
+    // As in Kafka, the whole request is refused, its plain batches too.
+    let mixed = ProduceRequest::default()
+        .with_acks(-1)
+        .with_timeout_ms(5000)
+        .with_topic_data(vec![TopicProduceData::default()
+            .with_name(name("tx"))
+            .with_partition_data(vec![
+                PartitionProduceData::default()
+                    .with_index(2)
+                    .with_records(Some(batch(-1, -1, -1, 1, false))),
+                PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(batch(pid, epoch, 0, 1, true))),
+            ])]);
+    let r: ProduceResponse = w.call(ApiKey::Produce, 9, &mixed).await;
+    let codes: Vec<i16> = r.responses[0]
+        .partition_responses
+        .iter()
+        .map(|p| p.error_code)
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            TRANSACTIONAL_ID_AUTHORIZATION_FAILED,
+            TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+        ]
+    );
     // A transactional batch for a partition not added to the transaction (KIP-890).
     let (code, _) = produce(
         &mut w,

@@ -140,7 +140,7 @@ pub fn handle(ctx: &Arc<ApiContext>, _version: i16, req: ProduceRequest) -> Resp
     let whole_request_error = if !matches!(acks, -1..=1) {
         Some(code(ResponseError::InvalidRequiredAcks))
     } else {
-        None
+        super::txn::check_transactional_id(&req)
     };
     let mut waits = Vec::new();
     let mut responses = Vec::with_capacity(req.topic_data.len());

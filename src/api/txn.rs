@@ -19,8 +19,8 @@ use kafka_protocol::messages::txn_offset_commit_response::{
 use kafka_protocol::messages::{
     AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest,
     AddPartitionsToTxnResponse, EndTxnRequest, EndTxnResponse, InitProducerIdRequest,
-    InitProducerIdResponse, ProducerId, TopicName, TransactionalId, TxnOffsetCommitRequest,
-    TxnOffsetCommitResponse,
+    InitProducerIdResponse, ProduceRequest, ProducerId, TopicName, TransactionalId,
+    TxnOffsetCommitRequest, TxnOffsetCommitResponse,
 };
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::ResponseError;
@@ -62,6 +62,22 @@ fn unknown_server_error() -> i16 {
 }
 
 // ---- Produce (KIP-890) -------------------------------------------------------------
+
+/// Kafka refuses a whole Produce request that holds a transactional batch but names no
+/// transactional id: TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition.
+pub fn check_transactional_id(req: &ProduceRequest) -> Option<i16> {
+    if req.transactional_id.is_some() {
+        return None;
+    }
+    let transactional = req
+        .topic_data
+        .iter()
+        .flat_map(|t| &t.partition_data)
+        .filter_map(|p| p.records.as_ref())
+        .flat_map(|records| split_batches(records))
+        .any(|b| b.is_ok_and(|(header, _)| header.is_transactional()));
+    transactional.then(|| ResponseError::TransactionalIdAuthorizationFailed.code())
+}
 
 /// Checks the transactional batches of one partition of a Produce request before any is
 /// appended: a transactional batch needs the request's transactional id

@@ -12,7 +12,7 @@
 #                 (all three)
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
 #                 wire-probe, confluent-groups, kafka-python-groups, java-groups-admin,
-#                 confluent-txn, kafka-python-txn
+#                 confluent-txn, kafka-python-txn, java-txn
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #
 # Prints one PASS/FAIL line per scenario and a closing "compat: N passed, M failed" line;
@@ -55,6 +55,7 @@ extended=(
   "java-groups-admin|$COMPAT_DIR/java/scenario.sh JavaGroupsAdmin.java"
   "confluent-txn|$PY $COMPAT_DIR/python/confluent_txn.py"
   "kafka-python-txn|$PY $COMPAT_DIR/python/kafka_python_txn.py"
+  "java-txn|$COMPAT_DIR/java/scenario.sh JavaTxn.java"
 )
 case "$suite" in
   smoke) scenarios=("${smoke[@]}") ;;

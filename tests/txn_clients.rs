@@ -305,7 +305,11 @@ fn eos_worker() {
                     next.insert(m.partition(), m.offset() + 1);
                     taken += 1;
                 }
-                Some(Err(e)) => panic!("consume failed: {e}"),
+                // Transport failures while the broker restarts are reported and retried.
+                Some(Err(e)) => {
+                    eprintln!("eos worker: consumer event: {e}");
+                    break;
+                }
                 None => break,
             }
         }

@@ -13,7 +13,11 @@ use kafka_protocol::messages::add_partitions_to_txn_request::{
 use kafka_protocol::messages::describe_producers_request::TopicRequest;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::txn_offset_commit_request::{
+    TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
+};
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use kafka_protocol::records::{
@@ -250,6 +254,23 @@ async fn end_txn(
         )
         .await;
     r.error_code
+}
+
+/// The committed offset of `group` for partition 0 of `topic` (OffsetFetch v5), or -1.
+async fn committed_offset(w: &mut Wire, group: &str, topic: &str) -> i64 {
+    let r: OffsetFetchResponse = w
+        .call(
+            ApiKey::OffsetFetch,
+            5,
+            &OffsetFetchRequest::default()
+                .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+                .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+                    .with_name(name(topic))
+                    .with_partition_indexes(vec![0])])),
+        )
+        .await;
+    assert_eq!(r.error_code, NONE);
+    r.topics[0].partitions[0].committed_offset
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -519,6 +540,41 @@ async fn a_raw_transaction_holds_the_lso_until_it_commits_and_operators_see_it()
         "LSO held by the open txn"
     );
 
+    // The group's offsets join the transaction and are committed with it.
+    let r: AddOffsetsToTxnResponse = w
+        .call(
+            ApiKey::AddOffsetsToTxn,
+            3,
+            &AddOffsetsToTxnRequest::default()
+                .with_transactional_id(tid("raw"))
+                .with_producer_id(ProducerId(pid))
+                .with_producer_epoch(epoch)
+                .with_group_id(GroupId(StrBytes::from_static_str("raw-group"))),
+        )
+        .await;
+    assert_eq!(r.error_code, NONE);
+    let r: TxnOffsetCommitResponse = w
+        .call(
+            ApiKey::TxnOffsetCommit,
+            3,
+            &TxnOffsetCommitRequest::default()
+                .with_transactional_id(tid("raw"))
+                .with_group_id(GroupId(StrBytes::from_static_str("raw-group")))
+                .with_producer_id(ProducerId(pid))
+                .with_producer_epoch(epoch)
+                .with_generation_id(-1)
+                .with_topics(vec![TxnOffsetCommitRequestTopic::default()
+                    .with_name(name("raw-tx"))
+                    .with_partitions(vec![TxnOffsetCommitRequestPartition::default()
+                        .with_partition_index(0)
+                        .with_committed_offset(3)
+                        .with_committed_leader_epoch(-1)])]),
+        )
+        .await;
+    assert_eq!(r.topics[0].name.0.as_str(), "raw-tx");
+    assert_eq!(r.topics[0].partitions[0].error_code, NONE);
+    assert_eq!(committed_offset(&mut w, "raw-group", "raw-tx").await, -1);
+
     // The broker-side verification form (v4+, verify_only) sees the partitions.
     let verified: AddPartitionsToTxnResponse = w
         .call(
@@ -562,8 +618,24 @@ async fn a_raw_transaction_holds_the_lso_until_it_commits_and_operators_see_it()
     assert_eq!(s.error_code, NONE);
     assert_eq!(s.transaction_state.as_str(), "Ongoing");
     assert_eq!(s.producer_id.0, pid);
-    assert_eq!(s.topics[0].topic.0.as_str(), "raw-tx");
-    assert_eq!(s.topics[0].partitions, [0, 1]);
+    let topics: Vec<(&str, Vec<i32>)> = s
+        .topics
+        .iter()
+        .map(|t| (t.topic.0.as_str(), t.partitions.clone()))
+        .collect();
+    // Group offsets show as the group's __consumer_offsets partition (Java string hash of
+    // "raw-group", masked, modulo 50).
+    let hash = "raw-group"
+        .encode_utf16()
+        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)));
+    let offsets_partition = (hash & 0x7fff_ffff) % 50;
+    assert_eq!(
+        topics,
+        [
+            ("raw-tx", vec![0, 1]),
+            ("__consumer_offsets", vec![offsets_partition])
+        ]
+    );
     let listed: ListTransactionsResponse = w
         .call(
             ApiKey::ListTransactions,
@@ -613,6 +685,7 @@ async fn a_raw_transaction_holds_the_lso_until_it_commits_and_operators_see_it()
     );
     assert_eq!(latest(&mut w, "raw-tx", 0, 1).await, 4);
     assert_eq!(latest(&mut w, "raw-tx", 1, 1).await, 1, "a marker alone");
+    assert_eq!(committed_offset(&mut w, "raw-group", "raw-tx").await, 3);
     broker.shutdown().await.unwrap();
 }
 

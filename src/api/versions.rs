@@ -106,7 +106,7 @@ pub const SUPPORTED: &[SupportedApi] = &[
     SupportedApi {
         key: ApiKey::ConsumerGroupHeartbeat,
         min: 0,
-        max: 0,
+        max: 1,
     },
     SupportedApi {
         key: ApiKey::ConsumerGroupDescribe,

@@ -178,9 +178,10 @@ fn decode_body(key: ApiKey, bytes: &mut Bytes, version: i16) -> Result<Request, 
         ApiKey::ListGroups => Request::ListGroups(d(bytes, version)?),
         ApiKey::DescribeGroups => Request::DescribeGroups(d(bytes, version)?),
         ApiKey::DeleteGroups => Request::DeleteGroups(d(bytes, version)?),
-        ApiKey::ConsumerGroupHeartbeat => {
-            Request::ConsumerGroupHeartbeat(d(bytes, version)?, Default::default())
-        }
+        ApiKey::ConsumerGroupHeartbeat => Request::ConsumerGroupHeartbeat(
+            crate::api::group::consumer::decode_heartbeat(bytes, version)?,
+            Default::default(),
+        ),
         ApiKey::ConsumerGroupDescribe => Request::ConsumerGroupDescribe(d(bytes, version)?),
         other => return Err(format!("{other:?} is not served")),
     })
@@ -213,7 +214,8 @@ fn encode_body(out: &mut BytesMut, body: &Response, version: i16) -> Result<(), 
         Response::ListGroups(b) => b.encode(out, version),
         Response::DescribeGroups(b) => b.encode(out, version),
         Response::DeleteGroups(b) => b.encode(out, version),
-        Response::ConsumerGroupHeartbeat(b) => b.encode(out, version),
+        // v1's response is v0's (kafka-protocol knows only v0).
+        Response::ConsumerGroupHeartbeat(b) => b.encode(out, 0),
         Response::ConsumerGroupDescribe(b) => b.encode(out, version),
     };
     r.map_err(|e| e.to_string())

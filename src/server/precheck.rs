@@ -296,6 +296,7 @@ const CONSUMER_GROUP_HEARTBEAT: &[Member] = &[
     (0, ALL, Field::Str),
     (0, ALL, Field::Int32),
     (0, ALL, Field::StrArray),
+    (1, ALL, Field::Str),
     (0, ALL, Field::Str),
     (0, ALL, Field::Array(CONSUMER_GROUP_HEARTBEAT_TOPIC)),
 ];

@@ -1,6 +1,14 @@
-//! KIP-848: ConsumerGroupHeartbeat v0 and ConsumerGroupDescribe v0. Partitions are named
-//! by topic ID; the coordinator gets the whole topic registry as its metadata snapshot.
+//! KIP-848: ConsumerGroupHeartbeat v0–v1 and ConsumerGroupDescribe v0. Partitions are
+//! named by topic ID; the coordinator gets the whole topic registry as its metadata
+//! snapshot.
+//!
+//! librdkafka asks for ConsumerGroupHeartbeat v1 exactly, which `kafka-protocol` 0.15 does
+//! not know. v1 differs from v0 by one field, `SubscribedTopicRegex` (a compact nullable
+//! string after `SubscribedTopicNames`), and by member ids chosen by the client; the
+//! response is the same. [`decode_heartbeat`] cuts that field out and decodes the rest as
+//! v0; the response is encoded as v0.
 
+use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::{
     consumer_group_describe_response as describe, consumer_group_heartbeat_response as hb,
     ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, ConsumerGroupHeartbeatRequest,
@@ -21,12 +29,114 @@ pub fn topics_snapshot(ctx: &ApiContext) -> TopicsSnapshot {
         .collect()
 }
 
-/// ConsumerGroupHeartbeat v0.
+/// A ConsumerGroupHeartbeat request of v0 or v1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeartbeatRequest {
+    /// The fields v0 and v1 share.
+    pub body: ConsumerGroupHeartbeatRequest,
+    /// v1's regular-expression subscription.
+    pub subscribed_topic_regex: Option<String>,
+}
+
+/// Why a v1 body could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("malformed ConsumerGroupHeartbeat v1 body at byte {0}")]
+pub struct Malformed(pub usize);
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+impl Reader<'_> {
+    fn byte(&mut self) -> Result<u8, Malformed> {
+        let b = *self.buf.get(self.pos).ok_or(Malformed(self.pos))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn uvarint(&mut self) -> Result<u32, Malformed> {
+        let mut value: u32 = 0;
+        for i in 0..5 {
+            let b = self.byte()?;
+            value |= u32::from(b & 0x7f) << (7 * i);
+            if b & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(Malformed(self.pos))
+    }
+
+    fn skip(&mut self, n: usize) -> Result<(), Malformed> {
+        let end = self.pos.checked_add(n).ok_or(Malformed(self.pos))?;
+        if end > self.buf.len() {
+            return Err(Malformed(self.pos));
+        }
+        self.pos = end;
+        Ok(())
+    }
+
+    /// A compact nullable string: its bytes, `None` for null.
+    fn compact_string(&mut self) -> Result<Option<&[u8]>, Malformed> {
+        let n = self.uvarint()?;
+        if n == 0 {
+            return Ok(None);
+        }
+        let from = self.pos;
+        self.skip(n as usize - 1)?;
+        Ok(self.buf.get(from..self.pos))
+    }
+}
+
+/// Decodes a ConsumerGroupHeartbeat body of `version` 0 or 1.
+pub fn decode_heartbeat(bytes: &mut Bytes, version: i16) -> Result<HeartbeatRequest, String> {
+    use kafka_protocol::protocol::Decodable;
+    if version == 0 {
+        let body = ConsumerGroupHeartbeatRequest::decode(bytes, 0).map_err(|e| e.to_string())?;
+        return Ok(HeartbeatRequest {
+            body,
+            subscribed_topic_regex: None,
+        });
+    }
+    let mut r = Reader { buf: bytes, pos: 0 };
+    let fail = |e: Malformed| e.to_string();
+    r.compact_string().map_err(fail)?; // group id
+    r.compact_string().map_err(fail)?; // member id
+    r.skip(4).map_err(fail)?; // member epoch
+    r.compact_string().map_err(fail)?; // instance id
+    r.compact_string().map_err(fail)?; // rack id
+    r.skip(4).map_err(fail)?; // rebalance timeout
+    let names = r.uvarint().map_err(fail)?; // subscribed topic names
+    for _ in 1..names {
+        r.compact_string().map_err(fail)?;
+    }
+    let regex_start = r.pos;
+    let regex = r
+        .compact_string()
+        .map_err(fail)?
+        .map(|b| String::from_utf8_lossy(b).into_owned());
+    let regex_end = r.pos;
+    let mut v0 = BytesMut::with_capacity(bytes.len());
+    v0.extend_from_slice(bytes.get(..regex_start).unwrap_or_default());
+    v0.extend_from_slice(bytes.get(regex_end..).unwrap_or_default());
+    let mut v0 = v0.freeze();
+    let body = ConsumerGroupHeartbeatRequest::decode(&mut v0, 0).map_err(|e| e.to_string())?;
+    *bytes = v0;
+    Ok(HeartbeatRequest {
+        body,
+        subscribed_topic_regex: regex,
+    })
+}
+
+/// ConsumerGroupHeartbeat v0–v1.
 pub fn heartbeat(
     ctx: &ApiContext,
-    req: ConsumerGroupHeartbeatRequest,
+    req: HeartbeatRequest,
     client: ClientInfo,
 ) -> ConsumerGroupHeartbeatResponse {
+    // librdkafka sends an empty regex when it subscribes by name.
+    let regex = req.subscribed_topic_regex.filter(|r| !r.is_empty());
+    let req = req.body;
     let request = group::ConsumerGroupHeartbeatRequest {
         group_id: string(&req.group_id),
         member_id: string(&req.member_id),
@@ -37,7 +147,7 @@ pub fn heartbeat(
         subscribed_topic_names: req
             .subscribed_topic_names
             .map(|ts| ts.iter().map(|t| string(t)).collect()),
-        subscribed_topic_regex: None,
+        subscribed_topic_regex: regex,
         server_assignor: opt_string(&req.server_assignor),
         topic_partitions: req.topic_partitions.map(|ts| {
             ts.into_iter()

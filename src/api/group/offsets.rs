@@ -22,7 +22,7 @@ use kafka_protocol::messages::{
 
 use super::{code, opt_string, str_bytes, string, topic_name};
 use crate::api::ApiContext;
-use crate::broker::group::{self, PartitionResults};
+use crate::broker::group::{self, GroupError, PartitionResults};
 
 /// UNKNOWN_TOPIC_OR_PARTITION.
 const UNKNOWN_TOPIC_OR_PARTITION: i16 = 3;
@@ -156,7 +156,29 @@ pub fn commit(ctx: &ApiContext, version: i16, req: OffsetCommitRequest) -> Offse
             topics: commit_topics,
         })
     };
-    let results = results_in_order(&request, &known, answers);
+    let mut results = results_in_order(&request, &known, answers);
+    // From v9 Kafka answers a commit with a generation to a group that does not exist
+    // with GROUP_ID_NOT_FOUND; before, with ILLEGAL_GENERATION.
+    let illegal = GroupError::IllegalGeneration.code();
+    if version >= 9
+        && results
+            .iter()
+            .any(|(_, ps)| ps.iter().any(|p| p.1 == illegal))
+    {
+        let gid = string(&req.group_id);
+        let exists = ctx
+            .groups
+            .list_groups(&[], &[])
+            .iter()
+            .any(|g| g.group_id == gid);
+        if !exists {
+            for (_, ps) in &mut results {
+                for p in ps.iter_mut().filter(|p| p.1 == illegal) {
+                    p.1 = GroupError::GroupIdNotFound.code();
+                }
+            }
+        }
+    }
     OffsetCommitResponse::default().with_topics(
         results
             .into_iter()

@@ -256,6 +256,25 @@ async fn end_txn(
     r.error_code
 }
 
+/// OffsetFetch v7 with `require_stable`: (partition error code, committed offset).
+async fn stable_offset(w: &mut Wire, group: &str, topic: &str) -> (i16, i64) {
+    let r: OffsetFetchResponse = w
+        .call(
+            ApiKey::OffsetFetch,
+            7,
+            &OffsetFetchRequest::default()
+                .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+                .with_require_stable(true)
+                .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+                    .with_name(name(topic))
+                    .with_partition_indexes(vec![0])])),
+        )
+        .await;
+    assert_eq!(r.error_code, NONE);
+    let p = &r.topics[0].partitions[0];
+    (p.error_code, p.committed_offset)
+}
+
 /// The committed offset of `group` for partition 0 of `topic` (OffsetFetch v5), or -1.
 async fn committed_offset(w: &mut Wire, group: &str, topic: &str) -> i64 {
     let r: OffsetFetchResponse = w
@@ -574,6 +593,8 @@ async fn a_raw_transaction_holds_the_lso_until_it_commits_and_operators_see_it()
     assert_eq!(r.topics[0].name.0.as_str(), "raw-tx");
     assert_eq!(r.topics[0].partitions[0].error_code, NONE);
     assert_eq!(committed_offset(&mut w, "raw-group", "raw-tx").await, -1);
+    // A require_stable fetch is told the offset is pending (UNSTABLE_OFFSET_COMMIT, 88).
+    assert_eq!(stable_offset(&mut w, "raw-group", "raw-tx").await, (88, -1));
 
     // The broker-side verification form (v4+, verify_only) sees the partitions.
     let verified: AddPartitionsToTxnResponse = w
@@ -686,6 +707,10 @@ async fn a_raw_transaction_holds_the_lso_until_it_commits_and_operators_see_it()
     assert_eq!(latest(&mut w, "raw-tx", 0, 1).await, 4);
     assert_eq!(latest(&mut w, "raw-tx", 1, 1).await, 1, "a marker alone");
     assert_eq!(committed_offset(&mut w, "raw-group", "raw-tx").await, 3);
+    assert_eq!(
+        stable_offset(&mut w, "raw-group", "raw-tx").await,
+        (NONE, 3)
+    );
     broker.shutdown().await.unwrap();
 }
 

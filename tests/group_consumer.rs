@@ -154,7 +154,10 @@ async fn three_members_get_disjoint_full_coverage() {
     }
     let d = &c.consumer_group_describe(&["g".into()])[0];
     assert_eq!(d.error, None);
-    assert_eq!(d.group_state, "stable");
+    assert_eq!(
+        d.group_state, "Stable",
+        "capitalised, as Kafka and ListGroups spell it"
+    );
     assert_eq!(d.group_epoch, 3);
     assert_eq!(d.assignment_epoch, 3);
     assert_eq!(d.assignor_name, "uniform");

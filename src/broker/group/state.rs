@@ -255,11 +255,11 @@ impl ConsumerGroup {
         }
     }
 
-    /// `empty`, `reconciling` or `stable` (assignments are computed synchronously, so a
+    /// `Empty`, `Reconciling` or `Stable`, as Kafka spells them (assignments are computed synchronously, so a
     /// group is never seen `assigning`).
     pub fn state_name(&self) -> &'static str {
         if self.members.is_empty() {
-            "empty"
+            "Empty"
         } else if self.members.values().all(|m| {
             m.member_epoch == self.assignment_epoch
                 && m.pending_revocation.is_empty()
@@ -268,9 +268,9 @@ impl ConsumerGroup {
                     .get(&m.member_id)
                     .is_none_or(|t| *t == m.assigned)
         }) {
-            "stable"
+            "Stable"
         } else {
-            "reconciling"
+            "Reconciling"
         }
     }
 }
@@ -307,11 +307,7 @@ impl Group {
     pub fn state_name(&self) -> &'static str {
         match &self.kind {
             GroupKind::Classic(g) => g.state.name(),
-            GroupKind::Consumer(g) => match g.state_name() {
-                "empty" => "Empty",
-                "stable" => "Stable",
-                _ => "Reconciling",
-            },
+            GroupKind::Consumer(g) => g.state_name(),
         }
     }
 }

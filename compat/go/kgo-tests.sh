@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# franz-go's own pkg/kgo test suite (unit and integration tests) against a broker.
+#
+# Usage: compat/go/kgo-tests.sh HOST:PORT   (or BOOTSTRAP=HOST:PORT in the environment)
+#
+# Takes the franz-go version pinned in compat/go/go.mod, copies that module's source from the
+# Go module cache (downloaded with `go mod download` if missing) to target/franz-go-src/, and
+# runs `go test ./pkg/kgo` there with the suite's own knobs:
+#   KGO_SEEDS=HOST:PORT  KGO_TEST_RF=1 (single node)  KGO_TEST_RECORDS (default 20000; the
+#   suite's default is 500000 records per ETL test)  KGO_LOG_LEVEL (default none)
+# Env: KGO_TESTS_RUN (a `go test -run` regex, default all), KGO_TESTS_SKIP (a `-skip` regex),
+#      KGO_TESTS_TIMEOUT (go test -timeout, default 15m).
+# Prints every test's PASS/FAIL/SKIP, then "kgo-tests: N passed, M failed, K skipped";
+# exits non-zero if a test failed or go test did. Full output: target/franz-go-src/kgo-test.log.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/../.." && pwd)"
+bootstrap="${1:-${BOOTSTRAP:-}}"
+[ -n "$bootstrap" ] || { echo "usage: $0 HOST:PORT (or set BOOTSTRAP)" >&2; exit 2; }
+
+mod=github.com/twmb/franz-go
+version="$(cd "$here" && go list -m -f '{{.Version}}' "$mod")"
+(cd "$here" && go mod download "$mod")
+src="$(cd "$here" && go list -m -f '{{.Dir}}' "$mod")"
+[ -d "$src/pkg/kgo" ] || { echo "kgo-tests: no pkg/kgo in $src" >&2; exit 1; }
+work="$root/target/franz-go-src/franz-go-$version"
+if [ ! -f "$work/go.mod" ]; then
+  mkdir -p "$(dirname "$work")"
+  rm -rf "$work.tmp"
+  cp -r "$src" "$work.tmp"
+  chmod -R u+w "$work.tmp"
+  mv "$work.tmp" "$work"
+fi
+log="$root/target/franz-go-src/kgo-test.log"
+echo "kgo-tests: franz-go $version pkg/kgo against $bootstrap (log $log)" >&2
+
+args=(test -count=1 -v -timeout "${KGO_TESTS_TIMEOUT:-15m}")
+[ -z "${KGO_TESTS_RUN:-}" ] || args+=(-run "$KGO_TESTS_RUN")
+[ -z "${KGO_TESTS_SKIP:-}" ] || args+=(-skip "$KGO_TESTS_SKIP")
+set +e
+(cd "$work" && KGO_SEEDS="$bootstrap" KGO_TEST_RF=1 KGO_TEST_RECORDS="${KGO_TEST_RECORDS:-20000}" \
+  KGO_LOG_LEVEL="${KGO_LOG_LEVEL:-none}" go "${args[@]}" ./pkg/kgo) >"$log" 2>&1
+rc=$?
+set -e
+# Top-level results only (subtests are indented).
+grep -E '^--- (PASS|FAIL|SKIP)' "$log" | sed 's/^--- //' || true
+if [ $rc != 0 ]; then
+  grep -E '^(panic:|FAIL|ok|\*\*\* Test killed)' "$log" | head -20 >&2 || true
+fi
+pass=$(grep -cE '^--- PASS' "$log" || true)
+fail=$(grep -cE '^--- FAIL' "$log" || true)
+skip=$(grep -cE '^--- SKIP' "$log" || true)
+if [ $rc != 0 ] && [ "$fail" = 0 ]; then fail=1; fi # a panic or timeout fails without a --- FAIL line
+echo "kgo-tests: $pass passed, $fail failed, $skip skipped"
+[ $rc = 0 ]

@@ -41,6 +41,21 @@ const (
 
 var timeout = 120 * time.Second
 
+// logOpt sends every client's log lines at COMPAT_KGO_LOG_LEVEL (warn by default; info,
+// debug, none) to stderr, so a failure's log shows what the client saw.
+func logOpt() kgo.Opt {
+	level := kgo.LogLevelWarn
+	switch strings.ToLower(os.Getenv("COMPAT_KGO_LOG_LEVEL")) {
+	case "info":
+		level = kgo.LogLevelInfo
+	case "debug":
+		level = kgo.LogLevelDebug
+	case "none":
+		level = kgo.LogLevelNone
+	}
+	return kgo.WithLogger(kgo.BasicLogger(os.Stderr, level, func() string { return "kgo: " }))
+}
+
 type mismatch struct{ msg string }
 
 func (m mismatch) Error() string { return m.msg }
@@ -145,6 +160,7 @@ func makeRecords(n int, salt string, baseTs int64) []*rec {
 func producer(bootstrap string, extra ...kgo.Opt) *kgo.Client {
 	opts := append([]kgo.Opt{
 		kgo.SeedBrokers(bootstrap),
+		logOpt(),
 		kgo.AllowAutoTopicCreation(),
 		kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.ProducerLinger(0),
@@ -241,6 +257,7 @@ func byPartition(recs []*rec) map[int32][]*rec {
 func groupMember(bootstrap, topic, group string) *kgo.Client {
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(bootstrap),
+		logOpt(),
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
@@ -285,7 +302,7 @@ func run(bootstrap string, withGroup bool) {
 	for p := int32(0); p < partitions; p++ {
 		starts[p] = kgo.NewOffset().AtStart()
 	}
-	cons, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: starts}), kgo.FetchMaxWait(200*time.Millisecond))
+	cons, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), logOpt(), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: starts}), kgo.FetchMaxWait(200*time.Millisecond))
 	must(err, "new consumer")
 	got := poll(ctx, cons, len(all), "assign consumer")
 	cons.Close()
@@ -294,14 +311,14 @@ func run(bootstrap string, withGroup bool) {
 	}
 
 	step("assign-style consume of partition 0 from offset 35 (inside the lz4 batch)")
-	cons, err = kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().At(35)}}), kgo.FetchMaxWait(200*time.Millisecond))
+	cons, err = kgo.NewClient(kgo.SeedBrokers(bootstrap), logOpt(), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().At(35)}}), kgo.FetchMaxWait(200*time.Millisecond))
 	must(err, "new consumer")
 	got = poll(ctx, cons, len(want[0])-35, "consumer from offset 35")
 	cons.Close()
 	comparePartition("p0 from 35", want[0][35:], got[0])
 
 	step("kadm list offsets")
-	admCl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap))
+	admCl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), logOpt())
 	must(err, "new admin client")
 	defer admCl.Close()
 	adm := kadm.NewClient(admCl)
@@ -363,6 +380,10 @@ func run(bootstrap string, withGroup bool) {
 	idem := producer(bootstrap)
 	more := makeRecords(2*partitions, "idempotent", time.Now().UnixMilli())
 	produce(ctx, idem, topic, "idempotent", more, nextOffset)
+	// kgo silently drops idempotence when the broker lacks InitProducerId: insist on an id.
+	pid, epoch, err := idem.ProducerID(ctx)
+	must(err, "ProducerID")
+	check(pid >= 0 && epoch >= 0, "idempotent producer has no producer id (id %d, epoch %d): InitProducerId not served", pid, epoch)
 	all = append(all, more...)
 	want = byPartition(all)
 

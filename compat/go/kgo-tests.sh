@@ -10,7 +10,8 @@
 #   suite's default is 500000 records per ETL test)  KGO_LOG_LEVEL (default none)
 # Env: KGO_TESTS_RUN (a `go test -run` regex, default all), KGO_TESTS_SKIP (a `-skip` regex),
 #      KGO_TESTS_TIMEOUT (go test -timeout, default 15m).
-# Prints every test's PASS/FAIL/SKIP, then "kgo-tests: N passed, M failed, K skipped";
+# Prints each failed or skipped test with its first message, then
+# "kgo-tests: N passed, M failed, K skipped";
 # exits non-zero if a test failed or go test did. Full output: target/franz-go-src/kgo-test.log.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -42,8 +43,13 @@ set +e
   KGO_LOG_LEVEL="${KGO_LOG_LEVEL:-none}" go "${args[@]}" ./pkg/kgo) >"$log" 2>&1
 rc=$?
 set -e
-# Top-level results only (subtests are indented).
-grep -E '^--- (PASS|FAIL|SKIP)' "$log" | sed 's/^--- //' || true
+# Top-level failures with the first message each printed, and skips with their reason
+# (passes are only counted; subtests are indented and left out).
+awk '
+  /^=== (RUN|CONT) / { cur = $3; next }
+  /^ +[a-z0-9_]+_test\.go:[0-9]+:/ && cur != "" && !(cur in first) { l = $0; sub(/^ +/, "", l); first[cur] = substr(l, 1, 240) }
+  /^--- (FAIL|SKIP): / { name = $3; sub(/^--- /, ""); print; if (name in first) print "      " first[name] }
+' "$log" || true
 if [ $rc != 0 ]; then
   grep -E '^(panic:|FAIL|ok|\*\*\* Test killed)' "$log" | head -20 >&2 || true
 fi

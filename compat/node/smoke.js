@@ -224,7 +224,8 @@ async function main() {
   const kafka = new Kafka({
     clientId: 'skiff-compat-kafkajs',
     brokers: [bootstrap],
-    logLevel: logLevel.WARN,
+    // COMPAT_KAFKAJS_LOG_LEVEL: NOTHING, ERROR, WARN (default), INFO or DEBUG.
+    logLevel: logLevel[(process.env.COMPAT_KAFKAJS_LOG_LEVEL || 'WARN').toUpperCase()] ?? logLevel.WARN,
     retry: { retries: 10, initialRetryTime: 100 },
   });
   const topic = uniqueName('compat-kafkajs');

@@ -46,9 +46,21 @@ set -e
 # Top-level failures with the first message each printed, and skips with their reason
 # (passes are only counted; subtests are indented and left out).
 awk '
-  /^=== (RUN|CONT) / { cur = $3; next }
-  /^ +[a-z0-9_]+_test\.go:[0-9]+:/ && cur != "" && !(cur in first) { l = $0; sub(/^ +/, "", l); first[cur] = substr(l, 1, 240) }
-  /^--- (FAIL|SKIP): / { name = $3; sub(/^--- /, ""); print; if (name in first) print "      " first[name] }
+  # The first message each test (or subtest) logged, ignoring topic clean-up lines; a failed
+  # top-level test is shown with the message of its first failed subtest, if it has one.
+  /^=== (RUN|CONT|NAME) / { cur = $3; next }
+  /^ +[a-z0-9_]+_test\.go:[0-9]+:/ && cur != "" && !(cur in first) && !/NOT DELETING|deleting topic/ {
+    l = $0; sub(/^ +/, "", l); first[cur] = substr(l, 1, 240)
+  }
+  /^ +--- FAIL: / { top = $3; sub(/\/.*/, "", top); if (!(top in sub_msg) && ($3 in first)) sub_msg[top] = $3 ": " first[$3] }
+  /^--- (FAIL|SKIP): / { n++; line[n] = substr($0, 5); name[n] = $3 }
+  END {
+    for (i = 1; i <= n; i++) {
+      print line[i]
+      if (name[i] in sub_msg) print "      " sub_msg[name[i]]
+      else if (name[i] in first) print "      " first[name[i]]
+    }
+  }
 ' "$log" || true
 if [ $rc != 0 ]; then
   grep -E '^(panic:|FAIL|ok|\*\*\* Test killed)' "$log" | head -20 >&2 || true

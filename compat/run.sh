@@ -12,7 +12,8 @@
 #                 franz-go (franz-go's own pkg/kgo test suite; on demand, not in all)
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
 #                 kafkajs, franz-go, wire-probe, confluent-groups, kafka-python-groups,
-#                 java-groups-admin, kafkajs-groups, franz-go-groups, kgo-tests
+#                 java-groups-admin, kafkajs-groups, franz-go-groups, franz-go-848,
+#                 kgo-tests
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #
 # Prints one PASS/FAIL line per scenario and a closing "compat: N passed, M failed" line;
@@ -57,6 +58,7 @@ extended=(
   "java-groups-admin|$COMPAT_DIR/java/scenario.sh JavaGroupsAdmin.java"
   "kafkajs-groups|$COMPAT_DIR/node/scenario.sh smoke.js"
   "franz-go-groups|$COMPAT_DIR/go/scenario.sh -group"
+  "franz-go-848|$COMPAT_DIR/go/scenario.sh -group -group-protocol consumer"
 )
 franz_go=(
   "kgo-tests|$COMPAT_DIR/go/kgo-tests.sh"

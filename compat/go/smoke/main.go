@@ -1,6 +1,6 @@
 // Command smoke is the franz-go scenario of the Skiff compat harness.
 //
-// Usage: smoke [-group] HOST:PORT   (or BOOTSTRAP=HOST:PORT in the environment)
+// Usage: smoke [-group [-group-protocol classic|consumer]] HOST:PORT   (or BOOTSTRAP=HOST:PORT in the environment)
 //
 //  1. Five producers (kgo, idempotence off, acks=all), one per compression codec (none, gzip,
 //     snappy, lz4, zstd), write to a new auto-created topic, to partitions 0..2 chosen by hand:
@@ -12,9 +12,11 @@
 //  3. kadm ListStartOffsets / ListEndOffsets / ListOffsetsAfterMilli (sampled timestamps,
 //     before everything, after everything → the end offset).
 //  4. With -group: an idempotent producer (InitProducerId) adds records; a consumer in a new
-//     group (ConsumeTopics, auto commit off) reads everything, commits; kadm FetchOffsets
-//     returns the commits; after it leaves, new records are produced and a second member of
-//     the same group receives exactly those.
+//     group (ConsumeTopics, auto commit off) reads everything, commits; kadm ListGroups and
+//     DescribeGroups (or DescribeConsumerGroups) show it Stable with one member holding every
+//     partition, and Empty after it left; kadm FetchOffsets returns the commits; new records
+//     are produced and a second member of the same group receives exactly those.
+//     -group-protocol consumer makes the members KIP-848 ones (ConsumerGroupHeartbeat).
 //
 // Exits non-zero with a message naming the first mismatch.
 package main
@@ -254,22 +256,98 @@ func byPartition(recs []*rec) map[int32][]*rec {
 	return m
 }
 
-func groupMember(bootstrap, topic, group string) *kgo.Client {
-	cl, err := kgo.NewClient(
+func groupMember(bootstrap, topic, group string, kip848 bool) *kgo.Client {
+	opts := []kgo.Opt{
 		kgo.SeedBrokers(bootstrap),
 		logOpt(),
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.DisableAutoCommit(),
-		kgo.FetchMaxWait(200*time.Millisecond),
-		kgo.SessionTimeout(10*time.Second),
-	)
+		kgo.FetchMaxWait(200 * time.Millisecond),
+		kgo.SessionTimeout(10 * time.Second),
+	}
+	if kip848 {
+		// KIP-848: the broker assigns (ConsumerGroupHeartbeat) with its range assignor.
+		opts = append(opts, kgo.ServerSideBalancer(), kgo.Balancers(kgo.RangeBalancer()))
+	}
+	cl, err := kgo.NewClient(opts...)
 	must(err, "new group consumer")
 	return cl
 }
 
-func run(bootstrap string, withGroup bool) {
+// checkGroup waits (up to 15 s) until the admin APIs show the group in state want with
+// members members, of the expected type; with one member, that member holds every partition.
+func checkGroup(ctx context.Context, adm *kadm.Client, group, topic string, nparts int, kip848 bool, want string, members int) {
+	wantType := "classic"
+	if kip848 {
+		wantType = "consumer"
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	var last string
+	for {
+		last = func() string {
+			lg, err := adm.ListGroups(ctx)
+			must(err, "ListGroups")
+			g, ok := lg[group]
+			if !ok {
+				return fmt.Sprintf("ListGroups does not list %s (lists %v)", group, lg.Groups())
+			}
+			if g.GroupType != "" && g.GroupType != wantType {
+				return fmt.Sprintf("ListGroups: %s has type %q, want %q", group, g.GroupType, wantType)
+			}
+			if g.State != want {
+				return fmt.Sprintf("ListGroups: %s in state %q, want %q", group, g.State, want)
+			}
+			if kip848 {
+				dg, err := adm.DescribeConsumerGroups(ctx, group)
+				must(err, "DescribeConsumerGroups")
+				d := dg[group]
+				must(d.Err, "DescribeConsumerGroups %s", group)
+				if d.State != want || len(d.Members) != members {
+					return fmt.Sprintf("DescribeConsumerGroups: state %q with %d members, want %q with %d", d.State, len(d.Members), want, members)
+				}
+				if members == 1 && len(d.AssignedPartitions()[topic]) != nparts {
+					return fmt.Sprintf("DescribeConsumerGroups: %d partitions of %s assigned, want %d", len(d.AssignedPartitions()[topic]), topic, nparts)
+				}
+				return ""
+			}
+			dg, err := adm.DescribeGroups(ctx, group)
+			must(err, "DescribeGroups")
+			d := dg[group]
+			must(d.Err, "DescribeGroups %s", group)
+			if d.State != want || len(d.Members) != members {
+				return fmt.Sprintf("DescribeGroups: state %q with %d members, want %q with %d", d.State, len(d.Members), want, members)
+			}
+			if members > 0 && d.ProtocolType != "consumer" {
+				return fmt.Sprintf("DescribeGroups: protocol type %q, want \"consumer\"", d.ProtocolType)
+			}
+			if members == 1 {
+				ca, ok := d.Members[0].Assigned.AsConsumer()
+				if !ok {
+					return "DescribeGroups: the member's assignment is not a consumer assignment"
+				}
+				n := 0
+				for _, t := range ca.Topics {
+					if t.Topic == topic {
+						n += len(t.Partitions)
+					}
+				}
+				if n != nparts {
+					return fmt.Sprintf("DescribeGroups: %d partitions of %s assigned, want %d", n, topic, nparts)
+				}
+			}
+			return ""
+		}()
+		if last == "" {
+			return
+		}
+		check(time.Now().Before(deadline), "group %s: %s", group, last)
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func run(bootstrap string, withGroup, kip848 bool) {
 	ctx := context.Background()
 	salt := fmt.Sprintf("%d-%08x", time.Now().Unix(), rand.Uint32())
 	topic := "compat-franz-go-" + salt
@@ -389,13 +467,17 @@ func run(bootstrap string, withGroup bool) {
 
 	group := "compat-franz-go-group-" + salt
 	step("group %s: subscribe, consume all %d, commit", group, len(all))
-	m1 := groupMember(bootstrap, topic, group)
+	m1 := groupMember(bootstrap, topic, group, kip848)
 	got = poll(ctx, m1, len(all), "first member")
 	for p := int32(0); p < partitions; p++ {
 		comparePartition(fmt.Sprintf("group p%d", p), want[p], got[p])
 	}
 	must(m1.CommitUncommittedOffsets(ctx), "CommitUncommittedOffsets")
+	step("list and describe the group: Stable, one member holding all %d partitions", nparts)
+	checkGroup(ctx, adm, group, topic, nparts, kip848, "Stable", 1)
 	m1.Close()
+	step("after the member left: Empty")
+	checkGroup(ctx, adm, group, topic, nparts, kip848, "Empty", 0)
 	committed, err := adm.FetchOffsets(ctx, group)
 	must(err, "FetchOffsets")
 	must(committed.Error(), "FetchOffsets partition errors")
@@ -409,7 +491,7 @@ func run(bootstrap string, withGroup bool) {
 	fresh := makeRecords(2*partitions, "fresh", time.Now().UnixMilli())
 	produce(ctx, idem, topic, "fresh", fresh, nextOffset)
 	idem.Close()
-	m2 := groupMember(bootstrap, topic, group)
+	m2 := groupMember(bootstrap, topic, group, kip848)
 	defer m2.Close()
 	got = poll(ctx, m2, len(fresh), "second member")
 	fw := byPartition(fresh)
@@ -420,6 +502,7 @@ func run(bootstrap string, withGroup bool) {
 
 func main() {
 	withGroup := flag.Bool("group", false, "also run the consumer-group part (needs group APIs and InitProducerId)")
+	protocol := flag.String("group-protocol", "classic", "the group members' protocol with -group: classic (JoinGroup/SyncGroup) or consumer (KIP-848)")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: smoke [-group] HOST:PORT (or set BOOTSTRAP)")
 		flag.PrintDefaults()
@@ -433,8 +516,12 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
+	if *protocol != "classic" && *protocol != "consumer" {
+		flag.Usage()
+		os.Exit(2)
+	}
 	if *withGroup {
-		step("mode: with consumer group")
+		step("mode: with a consumer group, %s protocol", *protocol)
 	}
 	started := time.Now()
 	done := make(chan struct{})
@@ -456,7 +543,7 @@ func main() {
 			panic(p)
 		}
 	}()
-	run(bootstrap, *withGroup)
+	run(bootstrap, *withGroup, *protocol == "consumer")
 	close(done)
 	fmt.Fprintf(os.Stderr, "%s: OK in %.1f s\n", name, time.Since(started).Seconds())
 }

@@ -14,7 +14,8 @@
 //    the high watermark (kafkajs substitutes it for ListOffsets' -1).
 // 4. Unless --no-group: a consumer in a new group (subscribe fromBeginning) reads every
 //    record back exactly (offsets, keys, values, headers, timestamps), commits the end
-//    offsets; admin fetchOffsets returns them; after it leaves, new records are produced and
+//    offsets; admin listGroups/describeGroups show the group Stable with one member, Empty
+//    once it left; admin fetchOffsets returns the commits; after it leaves, new records are produced and
 //    a second member of the same group receives exactly those.
 // Exits non-zero with a message naming the first mismatch.
 'use strict';
@@ -219,6 +220,27 @@ async function consumeGroup(kafka, topic, groupId, count, what) {
   return { consumer, got };
 }
 
+// Wait (up to 15 s) until admin listGroups lists the group (protocol type consumer) and
+// describeGroups shows it in state `state` with `members` members.
+async function expectGroup(admin, groupId, state, members) {
+  const deadline = Date.now() + 15000;
+  for (;;) {
+    const listed = (await admin.listGroups()).groups.find((g) => g.groupId === groupId);
+    const { groups } = await admin.describeGroups([groupId]);
+    const d = groups.find((g) => g.groupId === groupId);
+    let problem = '';
+    if (!listed) problem = `listGroups does not list ${groupId}`;
+    else if (listed.protocolType !== 'consumer') problem = `listGroups: protocol type ${JSON.stringify(listed.protocolType)}, want "consumer"`;
+    else if (!d || d.errorCode !== 0) problem = `describeGroups: ${JSON.stringify(d)}`;
+    else if (d.state !== state || d.members.length !== members) {
+      problem = `describeGroups: state ${d.state} with ${d.members.length} members, want ${state} with ${members}`;
+    } else if (members > 0 && d.protocolType !== 'consumer') problem = `describeGroups: protocol type ${d.protocolType}`;
+    if (!problem) return;
+    check(Date.now() < deadline, `group ${groupId}: ${problem}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 async function main() {
   const { bootstrap, noGroup } = args();
   const kafka = new Kafka({
@@ -300,7 +322,10 @@ async function main() {
     await first.consumer.commitOffsets(
       [...Array(PARTITIONS).keys()].map((p) => ({ topic, partition: p, offset: String(nextOffset[p]) })),
     );
+    step('listGroups and describeGroups: Stable with one member; Empty after it left');
+    await expectGroup(admin, groupId, 'Stable', 1);
     await first.consumer.disconnect();
+    await expectGroup(admin, groupId, 'Empty', 0);
     const committed = await admin.fetchOffsets({ groupId, topics: [topic] });
     const parts = committed.find((t) => t.topic === topic).partitions;
     for (let p = 0; p < PARTITIONS; p++) {

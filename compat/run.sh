@@ -12,8 +12,8 @@
 #                 franz-go (franz-go's own pkg/kgo test suite; on demand, not in all)
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
 #                 kafkajs, franz-go, wire-probe, confluent-groups, kafka-python-groups,
-#                 java-groups-admin, kafkajs-groups, franz-go-groups, franz-go-848,
-#                 kgo-tests
+#                 java-groups-admin, kafka-python-admin, kafkajs-groups, franz-go-groups,
+#                 franz-go-848, kgo-tests
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #
 # Prints one PASS/FAIL line per scenario and a closing "compat: N passed, M failed" line;
@@ -56,6 +56,7 @@ extended=(
   "confluent-groups|$PY $COMPAT_DIR/python/confluent_groups.py"
   "kafka-python-groups|$PY $COMPAT_DIR/python/kafka_python_groups.py"
   "java-groups-admin|$COMPAT_DIR/java/scenario.sh JavaGroupsAdmin.java"
+  "kafka-python-admin|$PY $COMPAT_DIR/python/kafka_python_admin.py"
   "kafkajs-groups|$COMPAT_DIR/node/scenario.sh smoke.js"
   "franz-go-groups|$COMPAT_DIR/go/scenario.sh -group"
   "franz-go-848|$COMPAT_DIR/go/scenario.sh -group -group-protocol consumer"

@@ -159,6 +159,18 @@ pub struct Config {
     /// `log.level`: tracing filter of the binary (e.g. `info`, `skiff=debug`). Default `info`.
     #[serde(rename = "log.level")]
     pub log_level: String,
+    /// `log.cleaner.enable`: run the background log cleaner over compacted topics.
+    /// Default true.
+    #[serde(rename = "log.cleaner.enable")]
+    pub log_cleaner_enable: bool,
+    /// `log.cleaner.backoff.ms`: pause of the cleaner when no log needs cleaning.
+    /// Default 15000.
+    #[serde(rename = "log.cleaner.backoff.ms")]
+    pub log_cleaner_backoff_ms: u64,
+    /// `log.cleaner.dedupe.buffer.size`: memory for the cleaner's key index; beyond it the
+    /// index spills to disk. Default 134217728 (128 MiB).
+    #[serde(rename = "log.cleaner.dedupe.buffer.size")]
+    pub log_cleaner_dedupe_buffer_size: usize,
 }
 
 impl Default for Config {
@@ -184,6 +196,9 @@ impl Default for Config {
             log_fsync_interval_ms: 1000,
             max_connections: 10_000,
             log_level: "info".into(),
+            log_cleaner_enable: true,
+            log_cleaner_backoff_ms: 15_000,
+            log_cleaner_dedupe_buffer_size: 128 * 1024 * 1024,
         }
     }
 }
@@ -210,6 +225,9 @@ pub const OPTION_NAMES: &[&str] = &[
     "log.fsync.interval.ms",
     "max.connections",
     "log.level",
+    "log.cleaner.enable",
+    "log.cleaner.backoff.ms",
+    "log.cleaner.dedupe.buffer.size",
 ];
 
 fn invalid(name: &str, value: &str, reason: impl Into<String>) -> ConfigError {
@@ -342,6 +360,11 @@ impl Config {
                 self.max_connections = v
             }
             "log.level" => self.log_level = value.to_string(),
+            "log.cleaner.enable" => self.log_cleaner_enable = parse_bool(name, value)?,
+            "log.cleaner.backoff.ms" => self.log_cleaner_backoff_ms = parse_positive(name, value)?,
+            "log.cleaner.dedupe.buffer.size" => {
+                self.log_cleaner_dedupe_buffer_size = parse_positive(name, value)?
+            }
             _ => return Err(ConfigError::UnknownOption(name.to_string())),
         }
         Ok(())
@@ -421,6 +444,9 @@ impl Config {
             "log.fsync.interval.ms" => self.log_fsync_interval_ms.to_string(),
             "max.connections" => self.max_connections.to_string(),
             "log.level" => self.log_level.clone(),
+            "log.cleaner.enable" => self.log_cleaner_enable.to_string(),
+            "log.cleaner.backoff.ms" => self.log_cleaner_backoff_ms.to_string(),
+            "log.cleaner.dedupe.buffer.size" => self.log_cleaner_dedupe_buffer_size.to_string(),
             _ => return None,
         })
     }

@@ -79,13 +79,17 @@ impl Broker {
             None => (local_addr.ip().to_string(), i32::from(local_addr.port())),
         };
         let config = Arc::new(config);
-        let replicas = Arc::new(ReplicaManager::open(&config)?);
-        let cluster_id =
-            broker::cluster::load_or_create_cluster_id(&config.data_dir, &config.cluster_id)?;
+        std::fs::create_dir_all(&config.data_dir).map_err(broker::BrokerError::from)?;
         let state = Arc::new(
             StateStore::open(config.data_dir.join(STATE_DIR), StateStoreConfig::default())
                 .map_err(broker::BrokerError::from)?,
         );
+        let replicas = Arc::new(ReplicaManager::open_with_state(
+            &config,
+            Arc::clone(&state),
+        )?);
+        let cluster_id =
+            broker::cluster::load_or_create_cluster_id(&config.data_dir, &config.cluster_id)?;
         let groups = GroupCoordinator::open(Arc::clone(&state), GroupConfig::default())
             .map_err(|e| StartError::Coordinator(e.to_string()))?;
         let txns = TxnCoordinator::open(
@@ -156,6 +160,11 @@ impl BrokerHandle {
     /// `HOST:PORT` of the listener, for client bootstrap settings.
     pub fn bootstrap(&self) -> String {
         self.local_addr.to_string()
+    }
+
+    /// The replica manager (topics, partitions and their logs).
+    pub fn replicas(&self) -> &Arc<ReplicaManager> {
+        &self.replicas
     }
 
     /// Runs time and size retention over every log now (it also runs every

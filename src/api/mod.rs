@@ -10,7 +10,10 @@
 //! `server/frame.rs`; and its body schema in `server/precheck.rs` (bodies without one are
 //! refused, because the decoder trusts array counts).
 
+pub mod admin;
+pub mod admin_cluster;
 pub mod api_versions;
+pub mod configs;
 pub mod error;
 pub mod fetch;
 pub mod list_offsets;
@@ -23,6 +26,14 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use kafka_protocol::messages::{
+    AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse,
+    CreateTopicsRequest, CreateTopicsResponse, DeleteRecordsRequest, DeleteRecordsResponse,
+    DeleteTopicsRequest, DeleteTopicsResponse, DescribeClusterRequest, DescribeClusterResponse,
+    DescribeConfigsRequest, DescribeConfigsResponse, DescribeLogDirsRequest,
+    DescribeLogDirsResponse, DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse,
+    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
+};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, FetchRequest, FetchResponse,
     ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse,
@@ -48,6 +59,26 @@ pub enum Request {
     ListOffsets(ListOffsetsRequest),
     /// OffsetForLeaderEpoch.
     OffsetForLeaderEpoch(OffsetForLeaderEpochRequest),
+    /// CreateTopics.
+    CreateTopics(CreateTopicsRequest),
+    /// DeleteTopics.
+    DeleteTopics(DeleteTopicsRequest),
+    /// CreatePartitions.
+    CreatePartitions(CreatePartitionsRequest),
+    /// DescribeConfigs.
+    DescribeConfigs(DescribeConfigsRequest),
+    /// AlterConfigs.
+    AlterConfigs(AlterConfigsRequest),
+    /// IncrementalAlterConfigs.
+    IncrementalAlterConfigs(IncrementalAlterConfigsRequest),
+    /// DescribeCluster.
+    DescribeCluster(DescribeClusterRequest),
+    /// DescribeLogDirs.
+    DescribeLogDirs(DescribeLogDirsRequest),
+    /// DeleteRecords.
+    DeleteRecords(DeleteRecordsRequest),
+    /// DescribeTopicPartitions.
+    DescribeTopicPartitions(DescribeTopicPartitionsRequest),
 }
 
 /// A response of a served API.
@@ -65,6 +96,26 @@ pub enum Response {
     ListOffsets(ListOffsetsResponse),
     /// OffsetForLeaderEpoch.
     OffsetForLeaderEpoch(OffsetForLeaderEpochResponse),
+    /// CreateTopics.
+    CreateTopics(CreateTopicsResponse),
+    /// DeleteTopics.
+    DeleteTopics(DeleteTopicsResponse),
+    /// CreatePartitions.
+    CreatePartitions(CreatePartitionsResponse),
+    /// DescribeConfigs.
+    DescribeConfigs(DescribeConfigsResponse),
+    /// AlterConfigs.
+    AlterConfigs(AlterConfigsResponse),
+    /// IncrementalAlterConfigs.
+    IncrementalAlterConfigs(IncrementalAlterConfigsResponse),
+    /// DescribeCluster.
+    DescribeCluster(DescribeClusterResponse),
+    /// DescribeLogDirs.
+    DescribeLogDirs(DescribeLogDirsResponse),
+    /// DeleteRecords.
+    DeleteRecords(DeleteRecordsResponse),
+    /// DescribeTopicPartitions.
+    DescribeTopicPartitions(DescribeTopicPartitionsResponse),
 }
 
 impl Request {
@@ -77,6 +128,16 @@ impl Request {
             Request::Fetch(_) => ApiKey::Fetch,
             Request::ListOffsets(_) => ApiKey::ListOffsets,
             Request::OffsetForLeaderEpoch(_) => ApiKey::OffsetForLeaderEpoch,
+            Request::CreateTopics(_) => ApiKey::CreateTopics,
+            Request::DeleteTopics(_) => ApiKey::DeleteTopics,
+            Request::CreatePartitions(_) => ApiKey::CreatePartitions,
+            Request::DescribeConfigs(_) => ApiKey::DescribeConfigs,
+            Request::AlterConfigs(_) => ApiKey::AlterConfigs,
+            Request::IncrementalAlterConfigs(_) => ApiKey::IncrementalAlterConfigs,
+            Request::DescribeCluster(_) => ApiKey::DescribeCluster,
+            Request::DescribeLogDirs(_) => ApiKey::DescribeLogDirs,
+            Request::DeleteRecords(_) => ApiKey::DeleteRecords,
+            Request::DescribeTopicPartitions(_) => ApiKey::DescribeTopicPartitions,
         }
     }
 }
@@ -136,6 +197,40 @@ pub fn handle(ctx: &Arc<ApiContext>, api_version: i16, request: Request) -> Resp
         ))),
         Request::OffsetForLeaderEpoch(r) => ready(Response::OffsetForLeaderEpoch(
             offset_for_leader_epoch::handle(ctx, r),
+        )),
+        Request::CreateTopics(r) => ready(Response::CreateTopics(admin::create_topics(
+            ctx,
+            api_version,
+            r,
+        ))),
+        Request::DeleteTopics(r) => ready(Response::DeleteTopics(admin::delete_topics(
+            ctx,
+            api_version,
+            r,
+        ))),
+        Request::CreatePartitions(r) => {
+            ready(Response::CreatePartitions(admin::create_partitions(ctx, r)))
+        }
+        Request::DescribeConfigs(r) => ready(Response::DescribeConfigs(configs::describe_configs(
+            ctx,
+            api_version,
+            r,
+        ))),
+        Request::AlterConfigs(r) => ready(Response::AlterConfigs(configs::alter_configs(ctx, r))),
+        Request::IncrementalAlterConfigs(r) => ready(Response::IncrementalAlterConfigs(
+            configs::incremental_alter_configs(ctx, r),
+        )),
+        Request::DescribeCluster(r) => ready(Response::DescribeCluster(
+            admin_cluster::describe_cluster(ctx, r),
+        )),
+        Request::DescribeLogDirs(r) => ready(Response::DescribeLogDirs(
+            admin_cluster::describe_log_dirs(ctx, r),
+        )),
+        Request::DeleteRecords(r) => ready(Response::DeleteRecords(admin_cluster::delete_records(
+            ctx, r,
+        ))),
+        Request::DescribeTopicPartitions(r) => ready(Response::DescribeTopicPartitions(
+            admin_cluster::describe_topic_partitions(ctx, r),
         )),
     }
 }

@@ -5,15 +5,20 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::StrBytes;
 
 use super::error::{code, storage_error_code, NONE};
 use super::{ApiContext, Reply, Response, ResponseFuture};
+use crate::broker::topic_config::TopicSettings;
 use crate::broker::validate_topic_name;
 use crate::storage::record::batch::split_batches;
-use crate::storage::record::BatchHeader;
-use crate::storage::Log;
+use crate::storage::record::{recompress, BatchHeader};
+use crate::storage::types::DEFAULT_MAX_DECOMPRESSED;
+use crate::storage::{Log, StorageError, TimestampType};
 
 /// Where a partition's appended data ends, for acks=-1.
 struct DurabilityWait {
@@ -61,6 +66,42 @@ fn validate_batches(records: &Bytes, max_batch_bytes: usize) -> Result<Vec<(usiz
     Ok(ranges)
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Applies a topic's `message.timestamp.before/after.max.ms` (CreateTime topics: the
+/// batch's first and largest timestamps must lie in the window around now, else
+/// INVALID_TIMESTAMP) and `compression.type` (the batch is recompressed when its codec
+/// differs).
+fn apply_topic_settings(batch: BytesMut, settings: &TopicSettings) -> Result<BytesMut, i16> {
+    let h = BatchHeader::parse(&batch).map_err(|_| code(ResponseError::CorruptMessage))?;
+    if settings.timestamp_type == TimestampType::CreateTime
+        && (settings.timestamp_before_max_ms < i64::MAX
+            || settings.timestamp_after_max_ms < i64::MAX)
+    {
+        let now = now_ms();
+        let earliest = now.saturating_sub(settings.timestamp_before_max_ms);
+        let latest = now.saturating_add(settings.timestamp_after_max_ms);
+        let first = h.base_timestamp;
+        let max = h.max_timestamp.max(first);
+        if first < earliest || max > latest {
+            return Err(code(ResponseError::InvalidTimestamp));
+        }
+    }
+    match settings.compression {
+        Some(c) if c.id() != h.compression_id() && !h.is_control() => {
+            recompress(&batch, c, DEFAULT_MAX_DECOMPRESSED)
+                .map(|b| BytesMut::from(&b[..]))
+                .map_err(|e| storage_error_code(&e))
+        }
+        _ => Ok(batch),
+    }
+}
+
 fn produce_partition(
     ctx: &ApiContext,
     topic: &str,
@@ -79,7 +120,8 @@ fn produce_partition(
         return partition_error(index, code(err));
     };
     let records = records.unwrap_or_default();
-    let ranges = match validate_batches(&records, ctx.config.message_max_bytes) {
+    let settings = ctx.replicas.topic_settings(topic);
+    let ranges = match validate_batches(&records, settings.log.max_batch_bytes) {
         Ok(r) => r,
         Err(e) => return partition_error(index, e),
     };
@@ -91,11 +133,17 @@ fn produce_partition(
             .get(from..to)
             .map(BytesMut::from)
             .unwrap_or_default();
-        match log.append(
-            batch,
-            ctx.replicas.leader_epoch(),
-            ctx.replicas.timestamp_type(),
-        ) {
+        let batch = match apply_topic_settings(batch, &settings) {
+            Ok(b) => b,
+            Err(error) => {
+                let mut r = partition_error(index, error);
+                if i > 0 {
+                    r.base_offset = response.base_offset;
+                }
+                return r;
+            }
+        };
+        match log.append(batch, ctx.replicas.leader_epoch(), settings.timestamp_type) {
             Ok(info) => {
                 if i == 0 {
                     response.base_offset = info.base_offset;
@@ -108,6 +156,23 @@ fn produce_partition(
                 tracing::debug!(topic, partition = index, error = %e, "append rejected");
                 // Batches before this one stay appended, as their offsets are assigned.
                 let mut r = partition_error(index, storage_error_code(&e));
+                if let StorageError::InvalidRecord {
+                    message,
+                    record_errors,
+                } = &e
+                {
+                    r.error_message = Some(StrBytes::from_string(message.clone()));
+                    r.record_errors = record_errors
+                        .iter()
+                        .map(|re| {
+                            BatchIndexAndErrorMessage::default()
+                                .with_batch_index(re.batch_index)
+                                .with_batch_index_error_message(Some(StrBytes::from_string(
+                                    re.message.clone(),
+                                )))
+                        })
+                        .collect();
+                }
                 if i > 0 {
                     r.base_offset = response.base_offset;
                 }

@@ -46,6 +46,56 @@ pub const SUPPORTED: &[SupportedApi] = &[
         min: 2,
         max: 4,
     },
+    SupportedApi {
+        key: ApiKey::CreateTopics,
+        min: 2,
+        max: 7,
+    },
+    SupportedApi {
+        key: ApiKey::DeleteTopics,
+        min: 1,
+        max: 6,
+    },
+    SupportedApi {
+        key: ApiKey::CreatePartitions,
+        min: 0,
+        max: 3,
+    },
+    SupportedApi {
+        key: ApiKey::DescribeConfigs,
+        min: 1,
+        max: 4,
+    },
+    SupportedApi {
+        key: ApiKey::AlterConfigs,
+        min: 0,
+        max: 2,
+    },
+    SupportedApi {
+        key: ApiKey::IncrementalAlterConfigs,
+        min: 0,
+        max: 1,
+    },
+    SupportedApi {
+        key: ApiKey::DescribeCluster,
+        min: 0,
+        max: 1,
+    },
+    SupportedApi {
+        key: ApiKey::DescribeLogDirs,
+        min: 1,
+        max: 4,
+    },
+    SupportedApi {
+        key: ApiKey::DeleteRecords,
+        min: 0,
+        max: 2,
+    },
+    SupportedApi {
+        key: ApiKey::DescribeTopicPartitions,
+        min: 0,
+        max: 0,
+    },
 ];
 
 /// Lowest Produce version actually served (a v0–v2 request closes the connection, as in

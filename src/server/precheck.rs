@@ -24,6 +24,10 @@ enum Field {
     Array(&'static [Member]),
     /// A (nullable) array of int32.
     ArrayInt32,
+    /// A (nullable) array of (nullable) strings.
+    ArrayStr,
+    /// A nullable struct: an int8 marker (-1 for null), then the struct.
+    NullableStruct(&'static [Member]),
 }
 
 /// A field present in versions `min..=max`.
@@ -114,6 +118,104 @@ const OFFSET_FOR_LEADER_EPOCH: &[Member] = &[
     (0, ALL, Field::Array(OFFSET_FOR_LEADER_EPOCH_TOPIC)),
 ];
 
+const CREATE_TOPICS_ASSIGNMENT: &[Member] = &[(0, ALL, Field::Int32), (0, ALL, Field::ArrayInt32)];
+const CREATE_TOPICS_CONFIG: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Str)];
+const CREATE_TOPICS_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Int16),
+    (0, ALL, Field::Array(CREATE_TOPICS_ASSIGNMENT)),
+    (0, ALL, Field::Array(CREATE_TOPICS_CONFIG)),
+];
+const CREATE_TOPICS: &[Member] = &[
+    (0, ALL, Field::Array(CREATE_TOPICS_TOPIC)),
+    (0, ALL, Field::Int32),
+    (1, ALL, Field::Int8),
+];
+
+const DELETE_TOPICS_STATE: &[Member] = &[(6, ALL, Field::Str), (6, ALL, Field::Uuid)];
+const DELETE_TOPICS: &[Member] = &[
+    (6, ALL, Field::Array(DELETE_TOPICS_STATE)),
+    (0, 5, Field::ArrayStr),
+    (0, ALL, Field::Int32),
+];
+
+const CREATE_PARTITIONS_ASSIGNMENT: &[Member] = &[(0, ALL, Field::ArrayInt32)];
+const CREATE_PARTITIONS_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Array(CREATE_PARTITIONS_ASSIGNMENT)),
+];
+const CREATE_PARTITIONS: &[Member] = &[
+    (0, ALL, Field::Array(CREATE_PARTITIONS_TOPIC)),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Int8),
+];
+
+const DESCRIBE_CONFIGS_RESOURCE: &[Member] = &[
+    (0, ALL, Field::Int8),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::ArrayStr),
+];
+const DESCRIBE_CONFIGS: &[Member] = &[
+    (0, ALL, Field::Array(DESCRIBE_CONFIGS_RESOURCE)),
+    (1, ALL, Field::Int8),
+    (3, ALL, Field::Int8),
+];
+
+const ALTER_CONFIGS_CONFIG: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Str)];
+const ALTER_CONFIGS_RESOURCE: &[Member] = &[
+    (0, ALL, Field::Int8),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(ALTER_CONFIGS_CONFIG)),
+];
+const ALTER_CONFIGS: &[Member] = &[
+    (0, ALL, Field::Array(ALTER_CONFIGS_RESOURCE)),
+    (0, ALL, Field::Int8),
+];
+
+const INCREMENTAL_ALTER_CONFIGS_CONFIG: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int8),
+    (0, ALL, Field::Str),
+];
+const INCREMENTAL_ALTER_CONFIGS_RESOURCE: &[Member] = &[
+    (0, ALL, Field::Int8),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(INCREMENTAL_ALTER_CONFIGS_CONFIG)),
+];
+const INCREMENTAL_ALTER_CONFIGS: &[Member] = &[
+    (0, ALL, Field::Array(INCREMENTAL_ALTER_CONFIGS_RESOURCE)),
+    (0, ALL, Field::Int8),
+];
+
+const DESCRIBE_CLUSTER: &[Member] = &[(0, ALL, Field::Int8), (1, ALL, Field::Int8)];
+
+const DESCRIBE_LOG_DIRS_TOPIC: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::ArrayInt32)];
+const DESCRIBE_LOG_DIRS: &[Member] = &[(0, ALL, Field::Array(DESCRIBE_LOG_DIRS_TOPIC))];
+
+const DELETE_RECORDS_PARTITION: &[Member] = &[(0, ALL, Field::Int32), (0, ALL, Field::Int64)];
+const DELETE_RECORDS_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(DELETE_RECORDS_PARTITION)),
+];
+const DELETE_RECORDS: &[Member] = &[
+    (0, ALL, Field::Array(DELETE_RECORDS_TOPIC)),
+    (0, ALL, Field::Int32),
+];
+
+const DESCRIBE_TOPIC_PARTITIONS_TOPIC: &[Member] = &[(0, ALL, Field::Str)];
+const DESCRIBE_TOPIC_PARTITIONS_CURSOR: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Int32)];
+const DESCRIBE_TOPIC_PARTITIONS: &[Member] = &[
+    (0, ALL, Field::Array(DESCRIBE_TOPIC_PARTITIONS_TOPIC)),
+    (0, ALL, Field::Int32),
+    (
+        0,
+        ALL,
+        Field::NullableStruct(DESCRIBE_TOPIC_PARTITIONS_CURSOR),
+    ),
+];
+
 const API_VERSIONS: &[Member] = &[(3, ALL, Field::Str), (3, ALL, Field::Str)];
 
 /// The schema of a served request body and the first flexible version.
@@ -125,6 +227,16 @@ fn schema(key: ApiKey) -> Option<(&'static [Member], i16)> {
         ApiKey::ListOffsets => (LIST_OFFSETS, 6),
         ApiKey::OffsetForLeaderEpoch => (OFFSET_FOR_LEADER_EPOCH, 4),
         ApiKey::ApiVersions => (API_VERSIONS, 3),
+        ApiKey::CreateTopics => (CREATE_TOPICS, 5),
+        ApiKey::DeleteTopics => (DELETE_TOPICS, 4),
+        ApiKey::CreatePartitions => (CREATE_PARTITIONS, 2),
+        ApiKey::DescribeConfigs => (DESCRIBE_CONFIGS, 4),
+        ApiKey::AlterConfigs => (ALTER_CONFIGS, 2),
+        ApiKey::IncrementalAlterConfigs => (INCREMENTAL_ALTER_CONFIGS, 1),
+        ApiKey::DescribeCluster => (DESCRIBE_CLUSTER, 0),
+        ApiKey::DescribeLogDirs => (DESCRIBE_LOG_DIRS, 2),
+        ApiKey::DeleteRecords => (DELETE_RECORDS, 2),
+        ApiKey::DescribeTopicPartitions => (DESCRIBE_TOPIC_PARTITIONS, 0),
         _ => return None,
     })
 }
@@ -252,6 +364,25 @@ impl Cursor<'_> {
                 Some(n) => self.take(n.saturating_mul(4)).map(drop),
                 None => Ok(()),
             },
+            Field::ArrayStr => {
+                let Some(count) = self.length(flexible, true)? else {
+                    return Ok(());
+                };
+                if count > self.remaining() {
+                    return self.fail("array count exceeds the bytes left in the frame");
+                }
+                for _ in 0..count {
+                    self.field(Field::Str, version, flexible)?;
+                }
+                Ok(())
+            }
+            Field::NullableStruct(members) => {
+                let [marker] = self.array()?;
+                if marker as i8 >= 0 {
+                    self.walk(members, version, flexible)?;
+                }
+                Ok(())
+            }
             Field::Array(members) => {
                 let Some(count) = self.length(flexible, true)? else {
                     return Ok(());
@@ -421,6 +552,147 @@ mod tests {
                     check_body(key, v, &body[..cut]).is_err(),
                     "{key:?} v{v} cut at {cut} of {}",
                     body.len()
+                );
+            }
+        }
+    }
+
+    /// Valid admin requests of every served version.
+    fn admin_samples() -> Vec<(ApiKey, i16, Vec<u8>)> {
+        use kafka_protocol::messages::create_partitions_request::{
+            CreatePartitionsAssignment, CreatePartitionsTopic,
+        };
+        use kafka_protocol::messages::create_topics_request::{
+            CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
+        };
+        use kafka_protocol::messages::delete_records_request::{
+            DeleteRecordsPartition, DeleteRecordsTopic,
+        };
+        use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+        use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+        use kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic;
+        use kafka_protocol::messages::describe_topic_partitions_request::{Cursor, TopicRequest};
+        let s = StrBytes::from_static_str;
+        let mut out = Vec::new();
+        for v in 2..=7 {
+            let t = CreatableTopic::default()
+                .with_name(name("t"))
+                .with_num_partitions(-1)
+                .with_replication_factor(-1)
+                .with_assignments(vec![CreatableReplicaAssignment::default()
+                    .with_partition_index(0)
+                    .with_broker_ids(vec![BrokerId(1)])])
+                .with_configs(vec![CreatableTopicConfig::default()
+                    .with_name(s("retention.ms"))
+                    .with_value(Some(s("1")))]);
+            let r = CreateTopicsRequest::default()
+                .with_topics(vec![t.clone(), t])
+                .with_validate_only(true);
+            out.push((ApiKey::CreateTopics, v, encoded(&r, v)));
+        }
+        for v in 1..=6 {
+            let mut r = DeleteTopicsRequest::default().with_timeout_ms(5);
+            if v >= 6 {
+                r.topics = vec![DeleteTopicState::default().with_name(Some(name("t")))];
+            } else {
+                r.topic_names = vec![name("t"), name("u")];
+            }
+            out.push((ApiKey::DeleteTopics, v, encoded(&r, v)));
+        }
+        for v in 0..=3 {
+            let r = CreatePartitionsRequest::default().with_topics(vec![
+                CreatePartitionsTopic::default()
+                    .with_name(name("t"))
+                    .with_count(3)
+                    .with_assignments(Some(vec![
+                        CreatePartitionsAssignment::default().with_broker_ids(vec![BrokerId(1)])
+                    ])),
+            ]);
+            out.push((ApiKey::CreatePartitions, v, encoded(&r, v)));
+        }
+        for v in 1..=4 {
+            let mut r = DescribeConfigsRequest::default().with_resources(vec![
+                DescribeConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(s("t"))
+                    .with_configuration_keys(Some(vec![s("a"), s("b")])),
+            ]);
+            r.include_synonyms = true;
+            if v >= 3 {
+                r.include_documentation = true;
+            }
+            out.push((ApiKey::DescribeConfigs, v, encoded(&r, v)));
+        }
+        for v in 0..=2 {
+            use kafka_protocol::messages::alter_configs_request::{
+                AlterConfigsResource, AlterableConfig,
+            };
+            let r =
+                AlterConfigsRequest::default().with_resources(vec![AlterConfigsResource::default(
+                )
+                .with_resource_type(2)
+                .with_resource_name(s("t"))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(s("a"))
+                    .with_value(Some(s("1")))])]);
+            out.push((ApiKey::AlterConfigs, v, encoded(&r, v)));
+        }
+        for v in 0..=1 {
+            use kafka_protocol::messages::incremental_alter_configs_request::{
+                AlterConfigsResource, AlterableConfig,
+            };
+            let r = IncrementalAlterConfigsRequest::default().with_resources(vec![
+                AlterConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(s("t"))
+                    .with_configs(vec![AlterableConfig::default()
+                        .with_name(s("a"))
+                        .with_config_operation(2)
+                        .with_value(Some(s("1")))]),
+            ]);
+            out.push((ApiKey::IncrementalAlterConfigs, v, encoded(&r, v)));
+        }
+        for v in 0..=1 {
+            let r = DescribeClusterRequest::default().with_endpoint_type(1);
+            out.push((ApiKey::DescribeCluster, v, encoded(&r, v)));
+        }
+        for v in 1..=4 {
+            let r = DescribeLogDirsRequest::default().with_topics(Some(vec![
+                DescribableLogDirTopic::default()
+                    .with_topic(name("t"))
+                    .with_partitions(vec![0, 1]),
+            ]));
+            out.push((ApiKey::DescribeLogDirs, v, encoded(&r, v)));
+        }
+        for v in 0..=2 {
+            let r =
+                DeleteRecordsRequest::default().with_topics(vec![DeleteRecordsTopic::default()
+                    .with_name(name("t"))
+                    .with_partitions(vec![DeleteRecordsPartition::default()
+                        .with_partition_index(1)
+                        .with_offset(5)])]);
+            out.push((ApiKey::DeleteRecords, v, encoded(&r, v)));
+        }
+        let r = DescribeTopicPartitionsRequest::default()
+            .with_topics(vec![TopicRequest::default().with_name(name("t"))])
+            .with_response_partition_limit(10)
+            .with_cursor(Some(
+                Cursor::default()
+                    .with_topic_name(name("t"))
+                    .with_partition_index(2),
+            ));
+        out.push((ApiKey::DescribeTopicPartitions, 0, encoded(&r, 0)));
+        out
+    }
+
+    #[test]
+    fn admin_requests_pass_and_truncations_fail() {
+        for (key, v, body) in admin_samples() {
+            assert_eq!(check_body(key, v, &body), Ok(()), "{key:?} v{v}");
+            for cut in 0..body.len() {
+                assert!(
+                    check_body(key, v, &body[..cut]).is_err(),
+                    "{key:?} v{v} cut at {cut}"
                 );
             }
         }

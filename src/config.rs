@@ -171,6 +171,43 @@ pub struct Config {
     /// index spills to disk. Default 134217728 (128 MiB).
     #[serde(rename = "log.cleaner.dedupe.buffer.size")]
     pub log_cleaner_dedupe_buffer_size: usize,
+    /// `group.initial.rebalance.delay.ms`: how long a new classic group waits for more
+    /// members before its first rebalance. Default 3000.
+    #[serde(rename = "group.initial.rebalance.delay.ms")]
+    pub group_initial_rebalance_delay_ms: u64,
+    /// `group.min.session.timeout.ms`: smallest session timeout a classic member may ask
+    /// for. Default 6000.
+    #[serde(rename = "group.min.session.timeout.ms")]
+    pub group_min_session_timeout_ms: u64,
+    /// `group.max.session.timeout.ms`: largest session timeout a classic member may ask
+    /// for. Default 1800000.
+    #[serde(rename = "group.max.session.timeout.ms")]
+    pub group_max_session_timeout_ms: u64,
+    /// `group.max.size`: members a group may hold. Default 2147483647.
+    #[serde(rename = "group.max.size")]
+    pub group_max_size: u32,
+    /// `offsets.retention.minutes`: committed offsets of an empty group expire after this.
+    /// Default 10080 (7 days).
+    #[serde(rename = "offsets.retention.minutes")]
+    pub offsets_retention_minutes: u64,
+    /// `offsets.retention.check.interval.ms`: how often offset expiry runs. Default 600000.
+    #[serde(rename = "offsets.retention.check.interval.ms")]
+    pub offsets_retention_check_interval_ms: u64,
+    /// `offset.metadata.max.bytes`: longest metadata string of a committed offset.
+    /// Default 4096.
+    #[serde(rename = "offset.metadata.max.bytes")]
+    pub offset_metadata_max_bytes: usize,
+    /// `group.consumer.session.timeout.ms`: session timeout of KIP-848 members. Default 45000.
+    #[serde(rename = "group.consumer.session.timeout.ms")]
+    pub group_consumer_session_timeout_ms: u64,
+    /// `group.consumer.heartbeat.interval.ms`: heartbeat interval given to KIP-848 members.
+    /// Default 5000.
+    #[serde(rename = "group.consumer.heartbeat.interval.ms")]
+    pub group_consumer_heartbeat_interval_ms: u64,
+    /// `group.consumer.assignors`: KIP-848 server assignors, comma separated (`uniform`,
+    /// `range`); the first is used when a member asks for none. Default `uniform,range`.
+    #[serde(rename = "group.consumer.assignors")]
+    pub group_consumer_assignors: String,
 }
 
 impl Default for Config {
@@ -199,6 +236,16 @@ impl Default for Config {
             log_cleaner_enable: true,
             log_cleaner_backoff_ms: 15_000,
             log_cleaner_dedupe_buffer_size: 128 * 1024 * 1024,
+            group_initial_rebalance_delay_ms: 3000,
+            group_min_session_timeout_ms: 6000,
+            group_max_session_timeout_ms: 1_800_000,
+            group_max_size: i32::MAX as u32,
+            offsets_retention_minutes: 7 * 24 * 60,
+            offsets_retention_check_interval_ms: 600_000,
+            offset_metadata_max_bytes: 4096,
+            group_consumer_session_timeout_ms: 45_000,
+            group_consumer_heartbeat_interval_ms: 5000,
+            group_consumer_assignors: "uniform,range".into(),
         }
     }
 }
@@ -228,6 +275,16 @@ pub const OPTION_NAMES: &[&str] = &[
     "log.cleaner.enable",
     "log.cleaner.backoff.ms",
     "log.cleaner.dedupe.buffer.size",
+    "group.initial.rebalance.delay.ms",
+    "group.min.session.timeout.ms",
+    "group.max.session.timeout.ms",
+    "group.max.size",
+    "offsets.retention.minutes",
+    "offsets.retention.check.interval.ms",
+    "offset.metadata.max.bytes",
+    "group.consumer.session.timeout.ms",
+    "group.consumer.heartbeat.interval.ms",
+    "group.consumer.assignors",
 ];
 
 fn invalid(name: &str, value: &str, reason: impl Into<String>) -> ConfigError {
@@ -365,6 +422,45 @@ impl Config {
             "log.cleaner.dedupe.buffer.size" => {
                 self.log_cleaner_dedupe_buffer_size = parse_positive(name, value)?
             }
+            "group.initial.rebalance.delay.ms" => {
+                self.group_initial_rebalance_delay_ms = parse_num(name, value)?
+            }
+            "group.min.session.timeout.ms" => {
+                self.group_min_session_timeout_ms = parse_positive(name, value)?
+            }
+            "group.max.session.timeout.ms" => {
+                self.group_max_session_timeout_ms = parse_positive(name, value)?
+            }
+            "group.max.size" => {
+                let v: u32 = parse_positive(name, value)?;
+                if v > i32::MAX as u32 {
+                    return Err(invalid(name, value, "must be at most 2147483647"));
+                }
+                self.group_max_size = v
+            }
+            "offsets.retention.minutes" => {
+                self.offsets_retention_minutes = parse_positive(name, value)?
+            }
+            "offsets.retention.check.interval.ms" => {
+                self.offsets_retention_check_interval_ms = parse_positive(name, value)?
+            }
+            "offset.metadata.max.bytes" => self.offset_metadata_max_bytes = parse_num(name, value)?,
+            "group.consumer.session.timeout.ms" => {
+                self.group_consumer_session_timeout_ms = parse_positive(name, value)?
+            }
+            "group.consumer.heartbeat.interval.ms" => {
+                self.group_consumer_heartbeat_interval_ms = parse_positive(name, value)?
+            }
+            "group.consumer.assignors" => {
+                let names: Vec<&str> = value.split(',').map(str::trim).collect();
+                if names
+                    .iter()
+                    .any(|n| crate::broker::group::Assignor::from_name(n).is_none())
+                {
+                    return Err(invalid(name, value, "expected a list of uniform, range"));
+                }
+                self.group_consumer_assignors = names.join(",")
+            }
             _ => return Err(ConfigError::UnknownOption(name.to_string())),
         }
         Ok(())
@@ -447,8 +543,56 @@ impl Config {
             "log.cleaner.enable" => self.log_cleaner_enable.to_string(),
             "log.cleaner.backoff.ms" => self.log_cleaner_backoff_ms.to_string(),
             "log.cleaner.dedupe.buffer.size" => self.log_cleaner_dedupe_buffer_size.to_string(),
+            "group.initial.rebalance.delay.ms" => self.group_initial_rebalance_delay_ms.to_string(),
+            "group.min.session.timeout.ms" => self.group_min_session_timeout_ms.to_string(),
+            "group.max.session.timeout.ms" => self.group_max_session_timeout_ms.to_string(),
+            "group.max.size" => self.group_max_size.to_string(),
+            "offsets.retention.minutes" => self.offsets_retention_minutes.to_string(),
+            "offsets.retention.check.interval.ms" => {
+                self.offsets_retention_check_interval_ms.to_string()
+            }
+            "offset.metadata.max.bytes" => self.offset_metadata_max_bytes.to_string(),
+            "group.consumer.session.timeout.ms" => {
+                self.group_consumer_session_timeout_ms.to_string()
+            }
+            "group.consumer.heartbeat.interval.ms" => {
+                self.group_consumer_heartbeat_interval_ms.to_string()
+            }
+            "group.consumer.assignors" => self.group_consumer_assignors.clone(),
             _ => return None,
         })
+    }
+}
+
+/// The group coordinator's settings from the broker configuration.
+impl Config {
+    /// The [`GroupConfig`](crate::broker::group::GroupConfig) these options describe.
+    pub fn group_config(&self) -> crate::broker::group::GroupConfig {
+        use crate::broker::group::{Assignor, GroupConfig};
+        use std::time::Duration;
+        let assignor = self
+            .group_consumer_assignors
+            .split(',')
+            .find_map(|n| Assignor::from_name(n.trim()))
+            .unwrap_or_default();
+        GroupConfig {
+            initial_rebalance_delay: Duration::from_millis(self.group_initial_rebalance_delay_ms),
+            min_session_timeout: Duration::from_millis(self.group_min_session_timeout_ms),
+            max_session_timeout: Duration::from_millis(self.group_max_session_timeout_ms),
+            max_size: self.group_max_size as usize,
+            offset_metadata_max_bytes: self.offset_metadata_max_bytes,
+            offsets_retention: Duration::from_secs(
+                self.offsets_retention_minutes.saturating_mul(60),
+            ),
+            offsets_retention_check_interval: Duration::from_millis(
+                self.offsets_retention_check_interval_ms,
+            ),
+            consumer_session_timeout: Duration::from_millis(self.group_consumer_session_timeout_ms),
+            consumer_heartbeat_interval: Duration::from_millis(
+                self.group_consumer_heartbeat_interval_ms,
+            ),
+            consumer_default_assignor: assignor,
+        }
     }
 }
 
@@ -546,6 +690,32 @@ mod tests {
             c.set(name, &v).unwrap();
         }
         assert_eq!(c, defaults);
+    }
+
+    #[test]
+    fn group_options_reach_the_group_config() {
+        use crate::broker::group::{Assignor, GroupConfig};
+        use std::time::Duration;
+        // Kafka's group.max.size default is Int.MaxValue; the coordinator's is unbounded.
+        let defaults = GroupConfig {
+            max_size: i32::MAX as usize,
+            ..GroupConfig::default()
+        };
+        assert_eq!(Config::default().group_config(), defaults);
+        let mut c = Config::default();
+        c.apply_override("group.initial.rebalance.delay.ms=0")
+            .unwrap();
+        c.apply_override("offsets.retention.minutes=2").unwrap();
+        c.apply_override("group.max.size=3").unwrap();
+        c.apply_override("group.consumer.assignors=range,uniform")
+            .unwrap();
+        let g = c.group_config();
+        assert_eq!(g.initial_rebalance_delay, Duration::ZERO);
+        assert_eq!(g.offsets_retention, Duration::from_secs(120));
+        assert_eq!(g.max_size, 3);
+        assert_eq!(g.consumer_default_assignor, Assignor::Range);
+        assert!(c.apply_override("group.consumer.assignors=sticky").is_err());
+        assert!(c.apply_override("group.max.size=0").is_err());
     }
 
     #[test]

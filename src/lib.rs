@@ -16,7 +16,7 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::api::ApiContext;
-use crate::broker::group::{GroupConfig, GroupCoordinator};
+use crate::broker::group::GroupCoordinator;
 use crate::broker::txn::{LogMarkerWriter, TokioClock, TxnConfig, TxnCoordinator};
 use crate::broker::ReplicaManager;
 use crate::config::Config;
@@ -90,7 +90,7 @@ impl Broker {
         )?);
         let cluster_id =
             broker::cluster::load_or_create_cluster_id(&config.data_dir, &config.cluster_id)?;
-        let groups = GroupCoordinator::open(Arc::clone(&state), GroupConfig::default())
+        let groups = GroupCoordinator::open(Arc::clone(&state), config.group_config())
             .map_err(|e| StartError::Coordinator(e.to_string()))?;
         let txns = TxnCoordinator::open(
             TxnConfig::default(),

@@ -16,6 +16,7 @@ pub mod api_versions;
 pub mod configs;
 pub mod error;
 pub mod fetch;
+pub mod group;
 pub mod list_offsets;
 pub mod metadata;
 pub mod offset_for_leader_epoch;
@@ -38,6 +39,15 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, FetchRequest, FetchResponse,
     ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse,
     OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, ProduceRequest, ProduceResponse,
+};
+use kafka_protocol::messages::{
+    ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, ConsumerGroupHeartbeatResponse,
+    DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest, DescribeGroupsResponse,
+    FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest, HeartbeatResponse,
+    JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, ListGroupsRequest,
+    ListGroupsResponse, OffsetCommitRequest, OffsetCommitResponse, OffsetDeleteRequest,
+    OffsetDeleteResponse, OffsetFetchRequest, OffsetFetchResponse, SyncGroupRequest,
+    SyncGroupResponse,
 };
 use tokio::sync::watch;
 
@@ -79,6 +89,32 @@ pub enum Request {
     DeleteRecords(DeleteRecordsRequest),
     /// DescribeTopicPartitions.
     DescribeTopicPartitions(DescribeTopicPartitionsRequest),
+    /// FindCoordinator.
+    FindCoordinator(FindCoordinatorRequest),
+    /// JoinGroup, with its sender.
+    JoinGroup(JoinGroupRequest, group::ClientInfo),
+    /// SyncGroup.
+    SyncGroup(SyncGroupRequest),
+    /// Heartbeat.
+    Heartbeat(HeartbeatRequest),
+    /// LeaveGroup.
+    LeaveGroup(LeaveGroupRequest),
+    /// OffsetCommit.
+    OffsetCommit(OffsetCommitRequest),
+    /// OffsetFetch.
+    OffsetFetch(OffsetFetchRequest),
+    /// OffsetDelete.
+    OffsetDelete(OffsetDeleteRequest),
+    /// ListGroups.
+    ListGroups(ListGroupsRequest),
+    /// DescribeGroups.
+    DescribeGroups(DescribeGroupsRequest),
+    /// DeleteGroups.
+    DeleteGroups(DeleteGroupsRequest),
+    /// ConsumerGroupHeartbeat, with its sender.
+    ConsumerGroupHeartbeat(group::consumer::HeartbeatRequest, group::ClientInfo),
+    /// ConsumerGroupDescribe.
+    ConsumerGroupDescribe(ConsumerGroupDescribeRequest),
 }
 
 /// A response of a served API.
@@ -116,6 +152,32 @@ pub enum Response {
     DeleteRecords(DeleteRecordsResponse),
     /// DescribeTopicPartitions.
     DescribeTopicPartitions(DescribeTopicPartitionsResponse),
+    /// FindCoordinator.
+    FindCoordinator(FindCoordinatorResponse),
+    /// JoinGroup.
+    JoinGroup(JoinGroupResponse),
+    /// SyncGroup.
+    SyncGroup(SyncGroupResponse),
+    /// Heartbeat.
+    Heartbeat(HeartbeatResponse),
+    /// LeaveGroup.
+    LeaveGroup(LeaveGroupResponse),
+    /// OffsetCommit.
+    OffsetCommit(OffsetCommitResponse),
+    /// OffsetFetch.
+    OffsetFetch(OffsetFetchResponse),
+    /// OffsetDelete.
+    OffsetDelete(OffsetDeleteResponse),
+    /// ListGroups.
+    ListGroups(ListGroupsResponse),
+    /// DescribeGroups.
+    DescribeGroups(DescribeGroupsResponse),
+    /// DeleteGroups.
+    DeleteGroups(DeleteGroupsResponse),
+    /// ConsumerGroupHeartbeat.
+    ConsumerGroupHeartbeat(ConsumerGroupHeartbeatResponse),
+    /// ConsumerGroupDescribe.
+    ConsumerGroupDescribe(ConsumerGroupDescribeResponse),
 }
 
 impl Request {
@@ -138,6 +200,19 @@ impl Request {
             Request::DescribeLogDirs(_) => ApiKey::DescribeLogDirs,
             Request::DeleteRecords(_) => ApiKey::DeleteRecords,
             Request::DescribeTopicPartitions(_) => ApiKey::DescribeTopicPartitions,
+            Request::FindCoordinator(_) => ApiKey::FindCoordinator,
+            Request::JoinGroup(..) => ApiKey::JoinGroup,
+            Request::SyncGroup(_) => ApiKey::SyncGroup,
+            Request::Heartbeat(_) => ApiKey::Heartbeat,
+            Request::LeaveGroup(_) => ApiKey::LeaveGroup,
+            Request::OffsetCommit(_) => ApiKey::OffsetCommit,
+            Request::OffsetFetch(_) => ApiKey::OffsetFetch,
+            Request::OffsetDelete(_) => ApiKey::OffsetDelete,
+            Request::ListGroups(_) => ApiKey::ListGroups,
+            Request::DescribeGroups(_) => ApiKey::DescribeGroups,
+            Request::DeleteGroups(_) => ApiKey::DeleteGroups,
+            Request::ConsumerGroupHeartbeat(..) => ApiKey::ConsumerGroupHeartbeat,
+            Request::ConsumerGroupDescribe(_) => ApiKey::ConsumerGroupDescribe,
         }
     }
 }
@@ -231,6 +306,49 @@ pub fn handle(ctx: &Arc<ApiContext>, api_version: i16, request: Request) -> Resp
         ))),
         Request::DescribeTopicPartitions(r) => ready(Response::DescribeTopicPartitions(
             admin_cluster::describe_topic_partitions(ctx, r),
+        )),
+        Request::FindCoordinator(r) => ready(Response::FindCoordinator(
+            group::find_coordinator::handle(ctx, api_version, r),
+        )),
+        Request::JoinGroup(r, client) => group::membership::join_group(ctx, api_version, r, client),
+        Request::SyncGroup(r) => group::membership::sync_group(ctx, api_version, r),
+        Request::Heartbeat(r) => ready(Response::Heartbeat(group::membership::heartbeat(
+            ctx,
+            api_version,
+            r,
+        ))),
+        Request::LeaveGroup(r) => ready(Response::LeaveGroup(group::membership::leave_group(
+            ctx,
+            api_version,
+            r,
+        ))),
+        Request::OffsetCommit(r) => ready(Response::OffsetCommit(group::offsets::commit(
+            ctx,
+            api_version,
+            r,
+        ))),
+        Request::OffsetFetch(r) => ready(Response::OffsetFetch(group::offsets::fetch(
+            ctx,
+            api_version,
+            r,
+        ))),
+        Request::OffsetDelete(r) => ready(Response::OffsetDelete(group::offsets::delete(ctx, r))),
+        Request::ListGroups(r) => ready(Response::ListGroups(group::admin::list(
+            ctx,
+            api_version,
+            r,
+        ))),
+        Request::DescribeGroups(r) => ready(Response::DescribeGroups(group::admin::describe(
+            ctx,
+            api_version,
+            r,
+        ))),
+        Request::DeleteGroups(r) => ready(Response::DeleteGroups(group::admin::delete(ctx, r))),
+        Request::ConsumerGroupHeartbeat(r, client) => ready(Response::ConsumerGroupHeartbeat(
+            group::consumer::heartbeat(ctx, r, client),
+        )),
+        Request::ConsumerGroupDescribe(r) => ready(Response::ConsumerGroupDescribe(
+            group::consumer::describe(ctx, r),
         )),
     }
 }

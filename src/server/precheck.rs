@@ -218,6 +218,120 @@ const DESCRIBE_TOPIC_PARTITIONS: &[Member] = &[
 
 const API_VERSIONS: &[Member] = &[(3, ALL, Field::Str), (3, ALL, Field::Str)];
 
+const FIND_COORDINATOR: &[Member] = &[
+    (0, 3, Field::Str),
+    (1, ALL, Field::Int8),
+    (4, ALL, Field::ArrayStr),
+];
+
+const JOIN_GROUP_PROTOCOL: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Bytes)];
+const JOIN_GROUP: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (1, ALL, Field::Int32),
+    (0, ALL, Field::Str),
+    (5, ALL, Field::Str),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(JOIN_GROUP_PROTOCOL)),
+    (8, ALL, Field::Str),
+];
+
+const SYNC_GROUP_ASSIGNMENT: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Bytes)];
+const SYNC_GROUP: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Str),
+    (3, ALL, Field::Str),
+    (5, ALL, Field::Str),
+    (5, ALL, Field::Str),
+    (0, ALL, Field::Array(SYNC_GROUP_ASSIGNMENT)),
+];
+
+const HEARTBEAT: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Str),
+    (3, ALL, Field::Str),
+];
+
+const LEAVE_GROUP_MEMBER: &[Member] = &[
+    (3, ALL, Field::Str),
+    (3, ALL, Field::Str),
+    (5, ALL, Field::Str),
+];
+const LEAVE_GROUP: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, 2, Field::Str),
+    (3, ALL, Field::Array(LEAVE_GROUP_MEMBER)),
+];
+
+const OFFSET_COMMIT_PARTITION: &[Member] = &[
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Int64),
+    (6, ALL, Field::Int32),
+    (1, 1, Field::Int64),
+    (0, ALL, Field::Str),
+];
+const OFFSET_COMMIT_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(OFFSET_COMMIT_PARTITION)),
+];
+const OFFSET_COMMIT: &[Member] = &[
+    (0, ALL, Field::Str),
+    (1, ALL, Field::Int32),
+    (1, ALL, Field::Str),
+    (7, ALL, Field::Str),
+    (2, 4, Field::Int64),
+    (0, ALL, Field::Array(OFFSET_COMMIT_TOPIC)),
+];
+
+const OFFSET_FETCH_TOPIC: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::ArrayInt32)];
+const OFFSET_FETCH_GROUP: &[Member] = &[
+    (8, ALL, Field::Str),
+    (9, ALL, Field::Str),
+    (9, ALL, Field::Int32),
+    (8, ALL, Field::Array(OFFSET_FETCH_TOPIC)),
+];
+const OFFSET_FETCH: &[Member] = &[
+    (0, 7, Field::Str),
+    (0, 7, Field::Array(OFFSET_FETCH_TOPIC)),
+    (8, ALL, Field::Array(OFFSET_FETCH_GROUP)),
+    (7, ALL, Field::Int8),
+];
+
+const OFFSET_DELETE_PARTITION: &[Member] = &[(0, ALL, Field::Int32)];
+const OFFSET_DELETE_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(OFFSET_DELETE_PARTITION)),
+];
+const OFFSET_DELETE: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(OFFSET_DELETE_TOPIC)),
+];
+
+const LIST_GROUPS: &[Member] = &[(4, ALL, Field::ArrayStr), (5, ALL, Field::ArrayStr)];
+
+const DESCRIBE_GROUPS: &[Member] = &[(0, ALL, Field::ArrayStr), (3, ALL, Field::Int8)];
+
+const DELETE_GROUPS: &[Member] = &[(0, ALL, Field::ArrayStr)];
+
+const CONSUMER_GROUP_HEARTBEAT_TOPIC: &[Member] =
+    &[(0, ALL, Field::Uuid), (0, ALL, Field::ArrayInt32)];
+const CONSUMER_GROUP_HEARTBEAT: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::ArrayStr),
+    (1, ALL, Field::Str),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(CONSUMER_GROUP_HEARTBEAT_TOPIC)),
+];
+
+const CONSUMER_GROUP_DESCRIBE: &[Member] = &[(0, ALL, Field::ArrayStr), (0, ALL, Field::Int8)];
+
 /// The schema of a served request body and the first flexible version.
 fn schema(key: ApiKey) -> Option<(&'static [Member], i16)> {
     Some(match key {
@@ -237,6 +351,19 @@ fn schema(key: ApiKey) -> Option<(&'static [Member], i16)> {
         ApiKey::DescribeLogDirs => (DESCRIBE_LOG_DIRS, 2),
         ApiKey::DeleteRecords => (DELETE_RECORDS, 2),
         ApiKey::DescribeTopicPartitions => (DESCRIBE_TOPIC_PARTITIONS, 0),
+        ApiKey::FindCoordinator => (FIND_COORDINATOR, 3),
+        ApiKey::JoinGroup => (JOIN_GROUP, 6),
+        ApiKey::SyncGroup => (SYNC_GROUP, 4),
+        ApiKey::Heartbeat => (HEARTBEAT, 4),
+        ApiKey::LeaveGroup => (LEAVE_GROUP, 4),
+        ApiKey::OffsetCommit => (OFFSET_COMMIT, 8),
+        ApiKey::OffsetFetch => (OFFSET_FETCH, 6),
+        ApiKey::OffsetDelete => (OFFSET_DELETE, ALL),
+        ApiKey::ListGroups => (LIST_GROUPS, 3),
+        ApiKey::DescribeGroups => (DESCRIBE_GROUPS, 5),
+        ApiKey::DeleteGroups => (DELETE_GROUPS, 2),
+        ApiKey::ConsumerGroupHeartbeat => (CONSUMER_GROUP_HEARTBEAT, 0),
+        ApiKey::ConsumerGroupDescribe => (CONSUMER_GROUP_DESCRIBE, 0),
         _ => return None,
     })
 }
@@ -700,7 +827,7 @@ mod tests {
 
     #[test]
     fn apis_without_a_schema_are_refused() {
-        assert!(check_body(ApiKey::JoinGroup, 0, &[]).is_err());
+        assert!(check_body(ApiKey::DescribeQuorum, 0, &[]).is_err());
     }
 
     #[test]
@@ -715,6 +842,156 @@ mod tests {
         let mut body = vec![0xff, 0xff, 0, 1, 0, 0, 0, 10, 0, 0, 0, 1, 0, 1, b't'];
         body.extend_from_slice(&i32::MAX.to_be_bytes());
         assert!(check_body(ApiKey::Produce, 3, &body).is_err());
+    }
+
+    /// Valid group-API requests of every served version pass; every truncation fails.
+    #[test]
+    fn group_requests_pass_and_truncations_fail() {
+        use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+        use kafka_protocol::messages::leave_group_request::MemberIdentity;
+        use kafka_protocol::messages::offset_commit_request::{
+            OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+        };
+        use kafka_protocol::messages::offset_delete_request::{
+            OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+        };
+        use kafka_protocol::messages::offset_fetch_request::{
+            OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
+        };
+        use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
+        let s = |v: &'static str| StrBytes::from_static_str(v);
+        let g = || GroupId(s("group"));
+        let mut out: Vec<(ApiKey, i16, Vec<u8>)> = Vec::new();
+        for v in 0..=6 {
+            let mut r = FindCoordinatorRequest::default();
+            if v <= 3 {
+                r.key = s("group");
+            } else {
+                r.coordinator_keys = vec![s("a"), s("b")];
+            }
+            if v >= 1 {
+                r.key_type = 1;
+            }
+            out.push((ApiKey::FindCoordinator, v, encoded(&r, v)));
+        }
+        for v in 0..=9 {
+            let mut r = JoinGroupRequest::default()
+                .with_group_id(g())
+                .with_member_id(s("m"))
+                .with_protocol_type(s("consumer"))
+                .with_protocols(vec![JoinGroupRequestProtocol::default()
+                    .with_name(s("range"))
+                    .with_metadata(Bytes::from_static(b"meta"))]);
+            if v >= 5 {
+                r.group_instance_id = Some(s("i"));
+            }
+            if v >= 8 {
+                r.reason = Some(s("why"));
+            }
+            out.push((ApiKey::JoinGroup, v, encoded(&r, v)));
+        }
+        for v in 0..=5 {
+            let mut r = SyncGroupRequest::default()
+                .with_group_id(g())
+                .with_member_id(s("m"))
+                .with_assignments(vec![SyncGroupRequestAssignment::default()
+                    .with_member_id(s("m"))
+                    .with_assignment(Bytes::from_static(b"a"))]);
+            if v >= 3 {
+                r.group_instance_id = Some(s("i"));
+            }
+            if v >= 5 {
+                r.protocol_type = Some(s("consumer"));
+                r.protocol_name = Some(s("range"));
+            }
+            out.push((ApiKey::SyncGroup, v, encoded(&r, v)));
+        }
+        for v in 0..=4 {
+            let r = HeartbeatRequest::default()
+                .with_group_id(g())
+                .with_member_id(s("m"));
+            out.push((ApiKey::Heartbeat, v, encoded(&r, v)));
+        }
+        for v in 0..=5 {
+            let mut r = LeaveGroupRequest::default().with_group_id(g());
+            if v >= 3 {
+                r.members = vec![MemberIdentity::default().with_member_id(s("m"))];
+            } else {
+                r.member_id = s("m");
+            }
+            out.push((ApiKey::LeaveGroup, v, encoded(&r, v)));
+        }
+        for v in 2..=9 {
+            let r = OffsetCommitRequest::default()
+                .with_group_id(g())
+                .with_member_id(s("m"))
+                .with_topics(vec![OffsetCommitRequestTopic::default()
+                    .with_name(name("t"))
+                    .with_partitions(vec![OffsetCommitRequestPartition::default()
+                        .with_committed_offset(5)
+                        .with_committed_metadata(Some(s("md")))])]);
+            out.push((ApiKey::OffsetCommit, v, encoded(&r, v)));
+        }
+        for v in 1..=9 {
+            let r = if v <= 7 {
+                OffsetFetchRequest::default()
+                    .with_group_id(g())
+                    .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+                        .with_name(name("t"))
+                        .with_partition_indexes(vec![0, 1])]))
+            } else {
+                OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
+                    .with_group_id(g())
+                    .with_topics(Some(vec![OffsetFetchRequestTopics::default()
+                        .with_name(name("t"))
+                        .with_partition_indexes(vec![0])]))])
+            };
+            out.push((ApiKey::OffsetFetch, v, encoded(&r, v)));
+        }
+        let r = OffsetDeleteRequest::default()
+            .with_group_id(g())
+            .with_topics(vec![OffsetDeleteRequestTopic::default()
+                .with_name(name("t"))
+                .with_partitions(vec![OffsetDeleteRequestPartition::default()])]);
+        out.push((ApiKey::OffsetDelete, 0, encoded(&r, 0)));
+        for v in 0..=5 {
+            let mut r = ListGroupsRequest::default();
+            if v >= 4 {
+                r.states_filter = vec![s("Stable")];
+            }
+            if v >= 5 {
+                r.types_filter = vec![s("classic")];
+            }
+            out.push((ApiKey::ListGroups, v, encoded(&r, v)));
+        }
+        for v in 0..=5 {
+            let r = DescribeGroupsRequest::default().with_groups(vec![g(), g()]);
+            out.push((ApiKey::DescribeGroups, v, encoded(&r, v)));
+        }
+        for v in 0..=2 {
+            let r = DeleteGroupsRequest::default().with_groups_names(vec![g()]);
+            out.push((ApiKey::DeleteGroups, v, encoded(&r, v)));
+        }
+        let r = ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(g())
+            .with_subscribed_topic_names(Some(vec![name("t")]))
+            .with_topic_partitions(Some(vec![
+                kafka_protocol::messages::consumer_group_heartbeat_request::TopicPartitions::default()
+                    .with_partitions(vec![1, 2]),
+            ]));
+        out.push((ApiKey::ConsumerGroupHeartbeat, 0, encoded(&r, 0)));
+        let r = ConsumerGroupDescribeRequest::default().with_group_ids(vec![g()]);
+        out.push((ApiKey::ConsumerGroupDescribe, 0, encoded(&r, 0)));
+        for (key, v, body) in out {
+            assert_eq!(check_body(key, v, &body), Ok(()), "{key:?} v{v}");
+            for cut in 0..body.len() {
+                assert!(
+                    check_body(key, v, &body[..cut]).is_err(),
+                    "{key:?} v{v} cut at {cut} of {}",
+                    body.len()
+                );
+            }
+        }
     }
 
     proptest::proptest! {

@@ -13,7 +13,7 @@
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
 #                 kafkajs, franz-go, wire-probe, confluent-groups, kafka-python-groups,
 #                 java-groups-admin, kafka-python-admin, kafkajs-groups, franz-go-groups,
-#                 franz-go-848, kgo-tests
+#                 franz-go-848, franz-go-idempotent, kgo-tests
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #
 # Prints one PASS/FAIL line per scenario and a closing "compat: N passed, M failed" line;
@@ -60,6 +60,7 @@ extended=(
   "kafkajs-groups|$COMPAT_DIR/node/scenario.sh smoke.js"
   "franz-go-groups|$COMPAT_DIR/go/scenario.sh -group"
   "franz-go-848|$COMPAT_DIR/go/scenario.sh -group -group-protocol consumer"
+  "franz-go-idempotent|$COMPAT_DIR/go/scenario.sh -idempotent"
 )
 franz_go=(
   "kgo-tests|$COMPAT_DIR/go/kgo-tests.sh"

@@ -1,6 +1,6 @@
 // Command smoke is the franz-go scenario of the Skiff compat harness.
 //
-// Usage: smoke [-group [-group-protocol classic|consumer]] HOST:PORT   (or BOOTSTRAP=HOST:PORT in the environment)
+// Usage: smoke [-idempotent] [-group [-group-protocol classic|consumer]] HOST:PORT   (or BOOTSTRAP=HOST:PORT in the environment)
 //
 //  1. Five producers (kgo, idempotence off, acks=all), one per compression codec (none, gzip,
 //     snappy, lz4, zstd), write to a new auto-created topic, to partitions 0..2 chosen by hand:
@@ -11,9 +11,10 @@
 //     inside a compressed batch.
 //  3. kadm ListStartOffsets / ListEndOffsets / ListOffsetsAfterMilli (sampled timestamps,
 //     before everything, after everything → the end offset).
-//  4. With -group: an idempotent producer (InitProducerId) adds records; a consumer in a new
-//     group (ConsumeTopics, auto commit off) reads everything, commits; kadm ListGroups and
-//     DescribeGroups (or DescribeConsumerGroups) show it Stable with one member holding every
+//  4. With -idempotent: an idempotent producer (kgo's default; InitProducerId) adds records in
+//     two batches, it must hold a producer id, and they are read back exactly.
+//  5. With -group: a consumer in a new group (ConsumeTopics, auto commit off) reads
+//     everything, commits; kadm ListGroups and DescribeGroups (or DescribeConsumerGroups) show it Stable with one member holding every
 //     partition, and Empty after it left; kadm FetchOffsets returns the commits; new records
 //     are produced and a second member of the same group receives exactly those.
 //     -group-protocol consumer makes the members KIP-848 ones (ConsumerGroupHeartbeat).
@@ -347,7 +348,7 @@ func checkGroup(ctx context.Context, adm *kadm.Client, group, topic string, npar
 	}
 }
 
-func run(bootstrap string, withGroup, kip848 bool) {
+func run(bootstrap string, idempotent, withGroup, kip848 bool) {
 	ctx := context.Background()
 	salt := fmt.Sprintf("%d-%08x", time.Now().Unix(), rand.Uint32())
 	topic := "compat-franz-go-" + salt
@@ -450,20 +451,41 @@ func run(bootstrap string, withGroup, kip848 bool) {
 		})
 	}
 
+	if idempotent {
+		step("idempotent producer (InitProducerId) adds records")
+		idem := producer(bootstrap)
+		more := makeRecords(2*partitions, "idempotent", time.Now().UnixMilli())
+		produce(ctx, idem, topic, "idempotent", more, nextOffset)
+		// kgo silently drops idempotence when the broker lacks InitProducerId: insist on an id.
+		pid, epoch, err := idem.ProducerID(ctx)
+		must(err, "ProducerID")
+		check(pid >= 0 && epoch >= 0, "idempotent producer has no producer id (id %d, epoch %d): InitProducerId not served", pid, epoch)
+		step("idempotent producer: id %d, epoch %d; a second batch continues its sequence", pid, epoch)
+		again := makeRecords(partitions, "idempotent-2", time.Now().UnixMilli())
+		produce(ctx, idem, topic, "idempotent, second batch", again, nextOffset)
+		idem.Close()
+		more = append(more, again...)
+		all = append(all, more...)
+		want = byPartition(all)
+		step("assign-style consume of the idempotent records")
+		starts := map[int32]kgo.Offset{}
+		for p := int32(0); p < partitions; p++ {
+			starts[p] = kgo.NewOffset().At(byPartition(more)[p][0].offset)
+		}
+		cons, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), logOpt(), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: starts}), kgo.FetchMaxWait(200*time.Millisecond))
+		must(err, "new consumer")
+		got := poll(ctx, cons, len(more), "consumer of the idempotent records")
+		cons.Close()
+		mw := byPartition(more)
+		for p := int32(0); p < partitions; p++ {
+			comparePartition(fmt.Sprintf("idempotent p%d", p), mw[p], got[p])
+		}
+	}
 	if !withGroup {
 		return
 	}
-
-	step("idempotent producer (InitProducerId) adds records")
-	idem := producer(bootstrap)
-	more := makeRecords(2*partitions, "idempotent", time.Now().UnixMilli())
-	produce(ctx, idem, topic, "idempotent", more, nextOffset)
-	// kgo silently drops idempotence when the broker lacks InitProducerId: insist on an id.
-	pid, epoch, err := idem.ProducerID(ctx)
-	must(err, "ProducerID")
-	check(pid >= 0 && epoch >= 0, "idempotent producer has no producer id (id %d, epoch %d): InitProducerId not served", pid, epoch)
-	all = append(all, more...)
-	want = byPartition(all)
+	gp := producer(bootstrap, kgo.DisableIdempotentWrite(), kgo.RequiredAcks(kgo.AllISRAcks()))
+	defer gp.Close()
 
 	group := "compat-franz-go-group-" + salt
 	step("group %s: subscribe, consume all %d, commit", group, len(all))
@@ -489,8 +511,7 @@ func run(bootstrap string, withGroup, kip848 bool) {
 
 	step("second member resumes from the committed offsets")
 	fresh := makeRecords(2*partitions, "fresh", time.Now().UnixMilli())
-	produce(ctx, idem, topic, "fresh", fresh, nextOffset)
-	idem.Close()
+	produce(ctx, gp, topic, "fresh", fresh, nextOffset)
 	m2 := groupMember(bootstrap, topic, group, kip848)
 	defer m2.Close()
 	got = poll(ctx, m2, len(fresh), "second member")
@@ -501,7 +522,8 @@ func run(bootstrap string, withGroup, kip848 bool) {
 }
 
 func main() {
-	withGroup := flag.Bool("group", false, "also run the consumer-group part (needs group APIs and InitProducerId)")
+	withGroup := flag.Bool("group", false, "also run the consumer-group part (needs the group APIs)")
+	idempotent := flag.Bool("idempotent", false, "also produce with an idempotent producer (InitProducerId) and read it back")
 	protocol := flag.String("group-protocol", "classic", "the group members' protocol with -group: classic (JoinGroup/SyncGroup) or consumer (KIP-848)")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: smoke [-group] HOST:PORT (or set BOOTSTRAP)")
@@ -543,7 +565,7 @@ func main() {
 			panic(p)
 		}
 	}()
-	run(bootstrap, *withGroup, *protocol == "consumer")
+	run(bootstrap, *idempotent, *withGroup, *protocol == "consumer")
 	close(done)
 	fmt.Fprintf(os.Stderr, "%s: OK in %.1f s\n", name, time.Since(started).Seconds())
 }

@@ -74,7 +74,7 @@ case "$suite" in
   *) die "unknown suite: $suite (known: smoke, wire, extended, all, franz-go)" ;;
 esac
 # franz-go's own suite compiles and runs for minutes: a longer default per-scenario timeout.
-if [ "$suite" = franz-go ]; then export COMPAT_SCENARIO_TIMEOUT="${COMPAT_SCENARIO_TIMEOUT:-1200}"; fi
+if [ "$suite" = franz-go ]; then export COMPAT_SCENARIO_TIMEOUT="${COMPAT_SCENARIO_TIMEOUT:-900}"; fi
 
 install_cleanup_trap
 ensure_venv

@@ -9,7 +9,7 @@
 #   KGO_SEEDS=HOST:PORT  KGO_TEST_RF=1 (single node)  KGO_TEST_RECORDS (default 20000; the
 #   suite's default is 500000 records per ETL test)  KGO_LOG_LEVEL (default none)
 # Env: KGO_TESTS_RUN (a `go test -run` regex, default all), KGO_TESTS_SKIP (a `-skip` regex),
-#      KGO_TESTS_TIMEOUT (go test -timeout, default 15m).
+#      KGO_TESTS_TIMEOUT (go test -timeout, default 8m; Kafka needs about 100 s).
 # Prints each failed or skipped test with its first message, then
 # "kgo-tests: N passed, M failed, K skipped";
 # exits non-zero if a test failed or go test did. Full output: target/franz-go-src/kgo-test.log.
@@ -35,7 +35,7 @@ fi
 log="$root/target/franz-go-src/kgo-test.log"
 echo "kgo-tests: franz-go $version pkg/kgo against $bootstrap (log $log)" >&2
 
-args=(test -count=1 -v -timeout "${KGO_TESTS_TIMEOUT:-15m}")
+args=(test -count=1 -v -timeout "${KGO_TESTS_TIMEOUT:-8m}")
 [ -z "${KGO_TESTS_RUN:-}" ] || args+=(-run "$KGO_TESTS_RUN")
 [ -z "${KGO_TESTS_SKIP:-}" ] || args+=(-skip "$KGO_TESTS_SKIP")
 set +e

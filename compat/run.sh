@@ -8,12 +8,14 @@
 #   --bootstrap   use a broker that is already running; nothing is started or stopped
 #   --suite       which scenarios: smoke (default: the client scenarios), wire (raw-protocol
 #                 probe compared with the reference Kafka's recorded answers), extended
-#                 (consumer groups with commits, idempotent producers), all (all three),
-#                 franz-go (franz-go's own pkg/kgo test suite; on demand, not in all)
+#                 (consumer groups with commits, idempotent producers, transactions), all
+#                 (all three), franz-go (franz-go's own pkg/kgo test suite; on demand, not
+#                 in all)
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
 #                 kafkajs, franz-go, wire-probe, confluent-groups, kafka-python-groups,
-#                 java-groups-admin, kafka-python-admin, kafkajs-groups, franz-go-groups,
-#                 franz-go-848, franz-go-idempotent, kgo-tests
+#                 java-groups-admin, kafka-python-admin, confluent-txn, kafka-python-txn,
+#                 java-txn, kafkajs-groups, franz-go-groups, franz-go-848,
+#                 franz-go-idempotent, kgo-tests
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #
 # Prints one PASS/FAIL line per scenario and a closing "compat: N passed, M failed" line;
@@ -57,6 +59,9 @@ extended=(
   "kafka-python-groups|$PY $COMPAT_DIR/python/kafka_python_groups.py"
   "java-groups-admin|$COMPAT_DIR/java/scenario.sh JavaGroupsAdmin.java"
   "kafka-python-admin|$PY $COMPAT_DIR/python/kafka_python_admin.py"
+  "confluent-txn|$PY $COMPAT_DIR/python/confluent_txn.py"
+  "kafka-python-txn|$PY $COMPAT_DIR/python/kafka_python_txn.py"
+  "java-txn|$COMPAT_DIR/java/scenario.sh JavaTxn.java"
   "kafkajs-groups|$COMPAT_DIR/node/scenario.sh smoke.js"
   "franz-go-groups|$COMPAT_DIR/go/scenario.sh -group"
   "franz-go-848|$COMPAT_DIR/go/scenario.sh -group -group-protocol consumer"

@@ -208,6 +208,30 @@ pub struct Config {
     /// `range`); the first is used when a member asks for none. Default `uniform,range`.
     #[serde(rename = "group.consumer.assignors")]
     pub group_consumer_assignors: String,
+    /// `transaction.max.timeout.ms`: the largest transaction timeout a producer may ask for
+    /// (larger ones get INVALID_TRANSACTION_TIMEOUT). Default 900000 (15 min).
+    #[serde(rename = "transaction.max.timeout.ms")]
+    pub transaction_max_timeout_ms: i32,
+    /// `transactional.id.expiration.ms`: an idle transactional id is forgotten after this.
+    /// Default 604800000 (7 days).
+    #[serde(rename = "transactional.id.expiration.ms")]
+    pub transactional_id_expiration_ms: i64,
+    /// `producer.id.expiration.ms`: a producer's state in a partition is dropped after this
+    /// long without writes. Default 86400000 (1 day).
+    #[serde(rename = "producer.id.expiration.ms")]
+    pub producer_id_expiration_ms: i64,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often timed-out
+    /// transactions are looked for and aborted. Default 10000.
+    #[serde(rename = "transaction.abort.timed.out.transaction.cleanup.interval.ms")]
+    pub transaction_abort_timed_out_transaction_cleanup_interval_ms: u64,
+    /// `transaction.remove.expired.transaction.cleanup.interval.ms`: how often expired
+    /// transactional ids are removed. Default 3600000 (1 hour).
+    #[serde(rename = "transaction.remove.expired.transaction.cleanup.interval.ms")]
+    pub transaction_remove_expired_transaction_cleanup_interval_ms: u64,
+    /// `producer.id.expiration.check.interval.ms`: how often idle producers are looked for
+    /// in the partition logs. Default 600000 (10 min).
+    #[serde(rename = "producer.id.expiration.check.interval.ms")]
+    pub producer_id_expiration_check_interval_ms: u64,
 }
 
 impl Default for Config {
@@ -246,6 +270,12 @@ impl Default for Config {
             group_consumer_session_timeout_ms: 45_000,
             group_consumer_heartbeat_interval_ms: 5000,
             group_consumer_assignors: "uniform,range".into(),
+            transaction_max_timeout_ms: 900_000,
+            transactional_id_expiration_ms: 604_800_000,
+            producer_id_expiration_ms: 86_400_000,
+            transaction_abort_timed_out_transaction_cleanup_interval_ms: 10_000,
+            transaction_remove_expired_transaction_cleanup_interval_ms: 3_600_000,
+            producer_id_expiration_check_interval_ms: 600_000,
         }
     }
 }
@@ -285,6 +315,12 @@ pub const OPTION_NAMES: &[&str] = &[
     "group.consumer.session.timeout.ms",
     "group.consumer.heartbeat.interval.ms",
     "group.consumer.assignors",
+    "transaction.max.timeout.ms",
+    "transactional.id.expiration.ms",
+    "producer.id.expiration.ms",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    "transaction.remove.expired.transaction.cleanup.interval.ms",
+    "producer.id.expiration.check.interval.ms",
 ];
 
 fn invalid(name: &str, value: &str, reason: impl Into<String>) -> ConfigError {
@@ -461,6 +497,34 @@ impl Config {
                 }
                 self.group_consumer_assignors = names.join(",")
             }
+            "transaction.max.timeout.ms" => {
+                self.transaction_max_timeout_ms = parse_positive(name, value)?
+            }
+            "transactional.id.expiration.ms" => {
+                let v: i64 = parse_positive(name, value)?;
+                if v > i64::from(i32::MAX) {
+                    return Err(invalid(name, value, "must be at most 2147483647"));
+                }
+                self.transactional_id_expiration_ms = v
+            }
+            "producer.id.expiration.ms" => {
+                let v: i64 = parse_positive(name, value)?;
+                if v > i64::from(i32::MAX) {
+                    return Err(invalid(name, value, "must be at most 2147483647"));
+                }
+                self.producer_id_expiration_ms = v
+            }
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms" => {
+                self.transaction_abort_timed_out_transaction_cleanup_interval_ms =
+                    parse_positive(name, value)?
+            }
+            "transaction.remove.expired.transaction.cleanup.interval.ms" => {
+                self.transaction_remove_expired_transaction_cleanup_interval_ms =
+                    parse_positive(name, value)?
+            }
+            "producer.id.expiration.check.interval.ms" => {
+                self.producer_id_expiration_check_interval_ms = parse_positive(name, value)?
+            }
             _ => return Err(ConfigError::UnknownOption(name.to_string())),
         }
         Ok(())
@@ -559,6 +623,18 @@ impl Config {
                 self.group_consumer_heartbeat_interval_ms.to_string()
             }
             "group.consumer.assignors" => self.group_consumer_assignors.clone(),
+            "transaction.max.timeout.ms" => self.transaction_max_timeout_ms.to_string(),
+            "transactional.id.expiration.ms" => self.transactional_id_expiration_ms.to_string(),
+            "producer.id.expiration.ms" => self.producer_id_expiration_ms.to_string(),
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms" => self
+                .transaction_abort_timed_out_transaction_cleanup_interval_ms
+                .to_string(),
+            "transaction.remove.expired.transaction.cleanup.interval.ms" => self
+                .transaction_remove_expired_transaction_cleanup_interval_ms
+                .to_string(),
+            "producer.id.expiration.check.interval.ms" => {
+                self.producer_id_expiration_check_interval_ms.to_string()
+            }
             _ => return None,
         })
     }
@@ -592,6 +668,23 @@ impl Config {
                 self.group_consumer_heartbeat_interval_ms,
             ),
             consumer_default_assignor: assignor,
+        }
+    }
+}
+
+impl Config {
+    /// The transaction coordinator's settings from the `transaction*` options.
+    pub fn txn_config(&self) -> crate::broker::txn::TxnConfig {
+        crate::broker::txn::TxnConfig {
+            transaction_max_timeout_ms: self.transaction_max_timeout_ms,
+            transactional_id_expiration_ms: self.transactional_id_expiration_ms,
+            abort_timed_out_interval: std::time::Duration::from_millis(
+                self.transaction_abort_timed_out_transaction_cleanup_interval_ms,
+            ),
+            remove_expired_interval: std::time::Duration::from_millis(
+                self.transaction_remove_expired_transaction_cleanup_interval_ms,
+            ),
+            ..crate::broker::txn::TxnConfig::default()
         }
     }
 }
@@ -730,5 +823,39 @@ mod tests {
                 "config/skiff.toml does not document {name}"
             );
         }
+    }
+
+    #[test]
+    fn transaction_options_reach_the_coordinator_config() {
+        let mut c = Config::default();
+        assert_eq!(c.txn_config(), crate::broker::txn::TxnConfig::default());
+        c.set("transaction.max.timeout.ms", "60000").unwrap();
+        c.set("transactional.id.expiration.ms", "5000").unwrap();
+        c.set(
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+            "250",
+        )
+        .unwrap();
+        c.set(
+            "transaction.remove.expired.transaction.cleanup.interval.ms",
+            "750",
+        )
+        .unwrap();
+        let t = c.txn_config();
+        assert_eq!(t.transaction_max_timeout_ms, 60_000);
+        assert_eq!(t.transactional_id_expiration_ms, 5000);
+        assert_eq!(
+            t.abort_timed_out_interval,
+            std::time::Duration::from_millis(250)
+        );
+        assert_eq!(
+            t.remove_expired_interval,
+            std::time::Duration::from_millis(750)
+        );
+        assert!(c.set("transaction.max.timeout.ms", "0").is_err());
+        assert!(c.set("producer.id.expiration.ms", "-1").is_err());
+        assert!(c
+            .set("transactional.id.expiration.ms", "4294967296")
+            .is_err());
     }
 }

@@ -21,6 +21,8 @@ pub mod list_offsets;
 pub mod metadata;
 pub mod offset_for_leader_epoch;
 pub mod produce;
+pub mod txn;
+pub mod txn_describe;
 pub mod versions;
 
 use std::future::Future;
@@ -28,12 +30,17 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use kafka_protocol::messages::{
-    AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest, CreatePartitionsResponse,
-    CreateTopicsRequest, CreateTopicsResponse, DeleteRecordsRequest, DeleteRecordsResponse,
-    DeleteTopicsRequest, DeleteTopicsResponse, DescribeClusterRequest, DescribeClusterResponse,
-    DescribeConfigsRequest, DescribeConfigsResponse, DescribeLogDirsRequest,
-    DescribeLogDirsResponse, DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse,
-    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse,
+    AddOffsetsToTxnRequest, AddOffsetsToTxnResponse, AddPartitionsToTxnRequest,
+    AddPartitionsToTxnResponse, AlterConfigsRequest, AlterConfigsResponse, CreatePartitionsRequest,
+    CreatePartitionsResponse, CreateTopicsRequest, CreateTopicsResponse, DeleteRecordsRequest,
+    DeleteRecordsResponse, DeleteTopicsRequest, DeleteTopicsResponse, DescribeClusterRequest,
+    DescribeClusterResponse, DescribeConfigsRequest, DescribeConfigsResponse,
+    DescribeLogDirsRequest, DescribeLogDirsResponse, DescribeProducersRequest,
+    DescribeProducersResponse, DescribeTopicPartitionsRequest, DescribeTopicPartitionsResponse,
+    DescribeTransactionsRequest, DescribeTransactionsResponse, EndTxnRequest, EndTxnResponse,
+    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, InitProducerIdRequest,
+    InitProducerIdResponse, ListTransactionsRequest, ListTransactionsResponse,
+    TxnOffsetCommitRequest, TxnOffsetCommitResponse,
 };
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, FetchRequest, FetchResponse,
@@ -89,6 +96,22 @@ pub enum Request {
     DeleteRecords(DeleteRecordsRequest),
     /// DescribeTopicPartitions.
     DescribeTopicPartitions(DescribeTopicPartitionsRequest),
+    /// InitProducerId.
+    InitProducerId(InitProducerIdRequest),
+    /// AddPartitionsToTxn.
+    AddPartitionsToTxn(AddPartitionsToTxnRequest),
+    /// AddOffsetsToTxn.
+    AddOffsetsToTxn(AddOffsetsToTxnRequest),
+    /// EndTxn.
+    EndTxn(EndTxnRequest),
+    /// TxnOffsetCommit.
+    TxnOffsetCommit(TxnOffsetCommitRequest),
+    /// DescribeProducers.
+    DescribeProducers(DescribeProducersRequest),
+    /// DescribeTransactions.
+    DescribeTransactions(DescribeTransactionsRequest),
+    /// ListTransactions.
+    ListTransactions(ListTransactionsRequest),
     /// FindCoordinator.
     FindCoordinator(FindCoordinatorRequest),
     /// JoinGroup, with its sender.
@@ -152,6 +175,22 @@ pub enum Response {
     DeleteRecords(DeleteRecordsResponse),
     /// DescribeTopicPartitions.
     DescribeTopicPartitions(DescribeTopicPartitionsResponse),
+    /// InitProducerId.
+    InitProducerId(InitProducerIdResponse),
+    /// AddPartitionsToTxn.
+    AddPartitionsToTxn(AddPartitionsToTxnResponse),
+    /// AddOffsetsToTxn.
+    AddOffsetsToTxn(AddOffsetsToTxnResponse),
+    /// EndTxn.
+    EndTxn(EndTxnResponse),
+    /// TxnOffsetCommit.
+    TxnOffsetCommit(TxnOffsetCommitResponse),
+    /// DescribeProducers.
+    DescribeProducers(DescribeProducersResponse),
+    /// DescribeTransactions.
+    DescribeTransactions(DescribeTransactionsResponse),
+    /// ListTransactions.
+    ListTransactions(ListTransactionsResponse),
     /// FindCoordinator.
     FindCoordinator(FindCoordinatorResponse),
     /// JoinGroup.
@@ -200,6 +239,14 @@ impl Request {
             Request::DescribeLogDirs(_) => ApiKey::DescribeLogDirs,
             Request::DeleteRecords(_) => ApiKey::DeleteRecords,
             Request::DescribeTopicPartitions(_) => ApiKey::DescribeTopicPartitions,
+            Request::InitProducerId(_) => ApiKey::InitProducerId,
+            Request::AddPartitionsToTxn(_) => ApiKey::AddPartitionsToTxn,
+            Request::AddOffsetsToTxn(_) => ApiKey::AddOffsetsToTxn,
+            Request::EndTxn(_) => ApiKey::EndTxn,
+            Request::TxnOffsetCommit(_) => ApiKey::TxnOffsetCommit,
+            Request::DescribeProducers(_) => ApiKey::DescribeProducers,
+            Request::DescribeTransactions(_) => ApiKey::DescribeTransactions,
+            Request::ListTransactions(_) => ApiKey::ListTransactions,
             Request::FindCoordinator(_) => ApiKey::FindCoordinator,
             Request::JoinGroup(..) => ApiKey::JoinGroup,
             Request::SyncGroup(_) => ApiKey::SyncGroup,
@@ -306,6 +353,20 @@ pub fn handle(ctx: &Arc<ApiContext>, api_version: i16, request: Request) -> Resp
         ))),
         Request::DescribeTopicPartitions(r) => ready(Response::DescribeTopicPartitions(
             admin_cluster::describe_topic_partitions(ctx, r),
+        )),
+        Request::InitProducerId(r) => txn::init_producer_id(ctx, api_version, r),
+        Request::AddPartitionsToTxn(r) => txn::add_partitions_to_txn(ctx, api_version, r),
+        Request::AddOffsetsToTxn(r) => txn::add_offsets_to_txn(ctx, api_version, r),
+        Request::EndTxn(r) => txn::end_txn(ctx, api_version, r),
+        Request::TxnOffsetCommit(r) => txn::txn_offset_commit(ctx, api_version, r),
+        Request::DescribeProducers(r) => ready(Response::DescribeProducers(
+            txn_describe::handle_describe_producers(ctx, r),
+        )),
+        Request::DescribeTransactions(r) => ready(Response::DescribeTransactions(
+            txn_describe::handle_describe_transactions(ctx, r),
+        )),
+        Request::ListTransactions(r) => ready(Response::ListTransactions(
+            txn_describe::handle_list_transactions(ctx, api_version, r),
         )),
         Request::FindCoordinator(r) => ready(Response::FindCoordinator(
             group::find_coordinator::handle(ctx, api_version, r),

@@ -102,6 +102,7 @@ fn apply_topic_settings(batch: BytesMut, settings: &TopicSettings) -> Result<Byt
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn produce_partition(
     ctx: &ApiContext,
     topic: &str,
@@ -110,6 +111,7 @@ fn produce_partition(
     acks: i16,
     waits: &mut Vec<DurabilityWait>,
     position: (usize, usize),
+    transactional_id: Option<&str>,
 ) -> PartitionProduceResponse {
     let Some(log) = ctx.replicas.log(topic, index) else {
         let err = if validate_topic_name(topic).is_err() {
@@ -125,6 +127,11 @@ fn produce_partition(
         Ok(r) => r,
         Err(e) => return partition_error(index, e),
     };
+    if let Err(e) =
+        super::txn::verify_produce_batches(&ctx.txns, transactional_id, topic, index, &records)
+    {
+        return partition_error(index, e);
+    }
     let mut response = partition_error(index, NONE);
     response.log_start_offset = log.log_start_offset();
     let mut last_offset = -1;
@@ -194,10 +201,11 @@ fn produce_partition(
 /// Handles a Produce request: appends now (in request order), answers when the acks are met.
 pub fn handle(ctx: &Arc<ApiContext>, _version: i16, req: ProduceRequest) -> ResponseFuture {
     let acks = req.acks;
+    let transactional_id = req.transactional_id.as_ref().map(|t| t.0.to_string());
     let whole_request_error = if !matches!(acks, -1..=1) {
         Some(code(ResponseError::InvalidRequiredAcks))
     } else {
-        None
+        super::txn::check_transactional_id(&req)
     };
     let mut waits = Vec::new();
     let mut responses = Vec::with_capacity(req.topic_data.len());
@@ -209,9 +217,16 @@ pub fn handle(ctx: &Arc<ApiContext>, _version: i16, req: ProduceRequest) -> Resp
             .enumerate()
             .map(|(pi, p)| match whole_request_error {
                 Some(err) => partition_error(p.index, err),
-                None => {
-                    produce_partition(ctx, &name, p.index, p.records, acks, &mut waits, (ti, pi))
-                }
+                None => produce_partition(
+                    ctx,
+                    &name,
+                    p.index,
+                    p.records,
+                    acks,
+                    &mut waits,
+                    (ti, pi),
+                    transactional_id.as_deref(),
+                ),
             })
             .collect();
         responses.push(

@@ -163,6 +163,46 @@ pub const SUPPORTED: &[SupportedApi] = &[
         min: 0,
         max: 0,
     },
+    SupportedApi {
+        key: ApiKey::InitProducerId,
+        min: 0,
+        max: 5,
+    },
+    SupportedApi {
+        key: ApiKey::AddPartitionsToTxn,
+        min: 0,
+        max: 5,
+    },
+    SupportedApi {
+        key: ApiKey::AddOffsetsToTxn,
+        min: 0,
+        max: 4,
+    },
+    SupportedApi {
+        key: ApiKey::EndTxn,
+        min: 0,
+        max: 4,
+    },
+    SupportedApi {
+        key: ApiKey::TxnOffsetCommit,
+        min: 0,
+        max: 4,
+    },
+    SupportedApi {
+        key: ApiKey::DescribeProducers,
+        min: 0,
+        max: 0,
+    },
+    SupportedApi {
+        key: ApiKey::DescribeTransactions,
+        min: 0,
+        max: 0,
+    },
+    SupportedApi {
+        key: ApiKey::ListTransactions,
+        min: 0,
+        max: 1,
+    },
 ];
 
 /// Lowest Produce version actually served (a v0–v2 request closes the connection, as in

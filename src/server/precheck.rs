@@ -24,6 +24,8 @@ enum Field {
     Array(&'static [Member]),
     /// A (nullable) array of int32.
     ArrayInt32,
+    /// A (nullable) array of int64.
+    ArrayInt64,
     /// A (nullable) array of (nullable) strings.
     ArrayStr,
     /// A nullable struct: an int8 marker (-1 for null), then the struct.
@@ -216,6 +218,75 @@ const DESCRIBE_TOPIC_PARTITIONS: &[Member] = &[
     ),
 ];
 
+const INIT_PRODUCER_ID: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (3, ALL, Field::Int64),
+    (3, ALL, Field::Int16),
+];
+
+const ADD_PARTITIONS_TO_TXN_TOPIC: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::ArrayInt32)];
+const ADD_PARTITIONS_TO_TXN_TRANSACTION: &[Member] = &[
+    (4, ALL, Field::Str),
+    (4, ALL, Field::Int64),
+    (4, ALL, Field::Int16),
+    (4, ALL, Field::Int8),
+    (4, ALL, Field::Array(ADD_PARTITIONS_TO_TXN_TOPIC)),
+];
+const ADD_PARTITIONS_TO_TXN: &[Member] = &[
+    (4, ALL, Field::Array(ADD_PARTITIONS_TO_TXN_TRANSACTION)),
+    (0, 3, Field::Str),
+    (0, 3, Field::Int64),
+    (0, 3, Field::Int16),
+    (0, 3, Field::Array(ADD_PARTITIONS_TO_TXN_TOPIC)),
+];
+
+const ADD_OFFSETS_TO_TXN: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int64),
+    (0, ALL, Field::Int16),
+    (0, ALL, Field::Str),
+];
+
+const END_TXN: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int64),
+    (0, ALL, Field::Int16),
+    (0, ALL, Field::Int8),
+];
+
+const TXN_OFFSET_COMMIT_PARTITION: &[Member] = &[
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Int64),
+    (2, ALL, Field::Int32),
+    (0, ALL, Field::Str),
+];
+const TXN_OFFSET_COMMIT_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(TXN_OFFSET_COMMIT_PARTITION)),
+];
+const TXN_OFFSET_COMMIT: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int64),
+    (0, ALL, Field::Int16),
+    (3, ALL, Field::Int32),
+    (3, ALL, Field::Str),
+    (3, ALL, Field::Str),
+    (0, ALL, Field::Array(TXN_OFFSET_COMMIT_TOPIC)),
+];
+
+const DESCRIBE_PRODUCERS_TOPIC: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::ArrayInt32)];
+const DESCRIBE_PRODUCERS: &[Member] = &[(0, ALL, Field::Array(DESCRIBE_PRODUCERS_TOPIC))];
+
+const DESCRIBE_TRANSACTIONS: &[Member] = &[(0, ALL, Field::ArrayStr)];
+
+const LIST_TRANSACTIONS: &[Member] = &[
+    (0, ALL, Field::ArrayStr),
+    (0, ALL, Field::ArrayInt64),
+    (1, ALL, Field::Int64),
+];
+
 const API_VERSIONS: &[Member] = &[(3, ALL, Field::Str), (3, ALL, Field::Str)];
 
 const FIND_COORDINATOR: &[Member] = &[
@@ -351,6 +422,14 @@ fn schema(key: ApiKey) -> Option<(&'static [Member], i16)> {
         ApiKey::DescribeLogDirs => (DESCRIBE_LOG_DIRS, 2),
         ApiKey::DeleteRecords => (DELETE_RECORDS, 2),
         ApiKey::DescribeTopicPartitions => (DESCRIBE_TOPIC_PARTITIONS, 0),
+        ApiKey::InitProducerId => (INIT_PRODUCER_ID, 2),
+        ApiKey::AddPartitionsToTxn => (ADD_PARTITIONS_TO_TXN, 3),
+        ApiKey::AddOffsetsToTxn => (ADD_OFFSETS_TO_TXN, 3),
+        ApiKey::EndTxn => (END_TXN, 3),
+        ApiKey::TxnOffsetCommit => (TXN_OFFSET_COMMIT, 3),
+        ApiKey::DescribeProducers => (DESCRIBE_PRODUCERS, 0),
+        ApiKey::DescribeTransactions => (DESCRIBE_TRANSACTIONS, 0),
+        ApiKey::ListTransactions => (LIST_TRANSACTIONS, 0),
         ApiKey::FindCoordinator => (FIND_COORDINATOR, 3),
         ApiKey::JoinGroup => (JOIN_GROUP, 6),
         ApiKey::SyncGroup => (SYNC_GROUP, 4),
@@ -489,6 +568,10 @@ impl Cursor<'_> {
             },
             Field::ArrayInt32 => match self.length(flexible, true)? {
                 Some(n) => self.take(n.saturating_mul(4)).map(drop),
+                None => Ok(()),
+            },
+            Field::ArrayInt64 => match self.length(flexible, true)? {
+                Some(n) => self.take(n.saturating_mul(8)).map(drop),
                 None => Ok(()),
             },
             Field::ArrayStr => {

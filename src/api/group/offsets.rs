@@ -219,8 +219,8 @@ fn fetch_one(
     member_id: Option<String>,
     member_epoch: i32,
 ) -> group::OffsetFetchResponse {
-    ctx.groups.fetch_offsets(group::OffsetFetchRequest {
-        group_id,
+    let mut response = ctx.groups.fetch_offsets(group::OffsetFetchRequest {
+        group_id: group_id.clone(),
         topics: topics.map(|ts| {
             ts.into_iter()
                 .map(|(name, partitions)| group::TopicPartitionsRequest { name, partitions })
@@ -229,7 +229,25 @@ fn fetch_one(
         require_stable,
         member_id,
         member_epoch,
-    })
+    });
+    if require_stable {
+        // KIP-447: a partition with an offset pending in an open transaction is unstable;
+        // the client retries until the transaction ends.
+        for t in &mut response.topics {
+            for p in &mut t.partitions {
+                let pending = ctx
+                    .txns
+                    .has_pending_offset(&group_id, &t.name, p.partition)
+                    .unwrap_or(false);
+                if pending && p.error.is_none() {
+                    p.error = Some(group::GroupError::UnstableOffsetCommit);
+                    p.offset = -1;
+                    p.leader_epoch = -1;
+                }
+            }
+        }
+    }
+    response
 }
 
 /// OffsetFetch v1–v9. Metadata is never null (an empty string when none was committed).

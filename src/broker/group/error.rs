@@ -64,6 +64,10 @@ pub enum GroupError {
     /// KIP-848: an offset commit or fetch carrying an outdated member epoch.
     #[error("stale member epoch")]
     StaleMemberEpoch,
+    /// OffsetFetch with `require_stable`: an open transaction holds a pending offset for the
+    /// partition.
+    #[error("unstable offset commit")]
+    UnstableOffsetCommit,
 }
 
 impl GroupError {
@@ -90,6 +94,7 @@ impl GroupError {
             GroupError::UnreleasedInstanceId => 111,
             GroupError::UnsupportedAssignor => 112,
             GroupError::StaleMemberEpoch => 113,
+            GroupError::UnstableOffsetCommit => 88,
         }
     }
 

@@ -9,11 +9,13 @@
 #   --suite       which scenarios: smoke (default: the client scenarios), wire (raw-protocol
 #                 probe compared with the reference Kafka's recorded answers), extended
 #                 (consumer groups with commits, idempotent producers, transactions), all
-#                 (all three)
+#                 (all three), franz-go (franz-go's own pkg/kgo test suite; on demand, not
+#                 in all)
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
-#                 wire-probe, confluent-groups, kafka-python-groups, java-groups-admin,
-#                 kafka-python-admin
-#                 confluent-txn, kafka-python-txn, java-txn
+#                 kafkajs, franz-go, wire-probe, confluent-groups, kafka-python-groups,
+#                 java-groups-admin, kafka-python-admin, confluent-txn, kafka-python-txn,
+#                 java-txn, kafkajs-groups, franz-go-groups, franz-go-848,
+#                 franz-go-idempotent, kgo-tests
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #
 # Prints one PASS/FAIL line per scenario and a closing "compat: N passed, M failed" line;
@@ -46,6 +48,8 @@ smoke=(
   "confluent-kafka|$PY $COMPAT_DIR/python/confluent_smoke.py"
   "kafka-python|$PY $COMPAT_DIR/python/kafka_python_smoke.py"
   "java|$COMPAT_DIR/java/scenario.sh JavaSmoke.java"
+  "kafkajs|$COMPAT_DIR/node/scenario.sh smoke.js --no-group"
+  "franz-go|$COMPAT_DIR/go/scenario.sh"
 )
 wire=(
   "wire-probe|$PY $COMPAT_DIR/wire/probe.py --expect $COMPAT_DIR/wire/reference-kafka-4.1.1.json"
@@ -58,18 +62,38 @@ extended=(
   "confluent-txn|$PY $COMPAT_DIR/python/confluent_txn.py"
   "kafka-python-txn|$PY $COMPAT_DIR/python/kafka_python_txn.py"
   "java-txn|$COMPAT_DIR/java/scenario.sh JavaTxn.java"
+  "kafkajs-groups|$COMPAT_DIR/node/scenario.sh smoke.js"
+  "franz-go-groups|$COMPAT_DIR/go/scenario.sh -group"
+  "franz-go-848|$COMPAT_DIR/go/scenario.sh -group -group-protocol consumer"
+  "franz-go-idempotent|$COMPAT_DIR/go/scenario.sh -idempotent"
+)
+franz_go=(
+  "kgo-tests|$COMPAT_DIR/go/kgo-tests.sh"
 )
 case "$suite" in
   smoke) scenarios=("${smoke[@]}") ;;
   wire) scenarios=("${wire[@]}") ;;
   extended) scenarios=("${extended[@]}") ;;
   all) scenarios=("${smoke[@]}" "${wire[@]}" "${extended[@]}") ;;
-  *) die "unknown suite: $suite (known: smoke, wire, extended, all)" ;;
+  franz-go) scenarios=("${franz_go[@]}") ;;
+  *) die "unknown suite: $suite (known: smoke, wire, extended, all, franz-go)" ;;
 esac
+# franz-go's own suite compiles and runs for minutes: a longer default per-scenario timeout.
+if [ "$suite" = franz-go ]; then export COMPAT_SCENARIO_TIMEOUT="${COMPAT_SCENARIO_TIMEOUT:-900}"; fi
 
 install_cleanup_trap
 ensure_venv
 command -v kcat >/dev/null || die "kcat is not installed (apt-get install kcat)"
+# Install the kafkajs packages and build the franz-go scenario before the broker starts, so
+# a cold first run (npm ci compiles zstd-napi; go build compiles franz-go) is not timed.
+for entry in "${scenarios[@]}"; do
+  name="${entry%%|*}" cmd="${entry#*|}"
+  if [ ${#only[@]} -gt 0 ] && [[ ! " ${only[*]} " == *" $name "* ]]; then continue; fi
+  case "$cmd" in
+    "$COMPAT_DIR/node/scenario.sh"*) "$COMPAT_DIR/node/scenario.sh" --prepare || die "compat/node: npm ci failed" ;;
+    "$COMPAT_DIR/go/scenario.sh"*) "$COMPAT_DIR/go/scenario.sh" --prepare || die "compat/go: go build failed" ;;
+  esac
+done
 
 broker_pid="" broker_dir="" broker_version="$broker" remove_broker_dir=0
 # Stop the broker this script started, then drop its temp dir unless it is kept for logs.

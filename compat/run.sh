@@ -9,6 +9,8 @@
 #   --suite       which scenarios: smoke (default: the client scenarios), wire (raw-protocol
 #                 probe compared with the reference Kafka's recorded answers), extended
 #                 (consumer groups with commits, idempotent producers), all (all three)
+#                 librdkafka: librdkafka's own test suite, allow-listed tests (on demand,
+#                 not part of "all"; compat/librdkafka/run.sh, which takes more options)
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
 #                 wire-probe, confluent-groups, kafka-python-groups, java-groups-admin
 #   --keep-logs   keep the broker's temp dir even when everything passed
@@ -35,6 +37,14 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument: $1 (see --help)" ;;
   esac
 done
+
+# librdkafka's own test suite has its own runner and report.
+if [ "$suite" = librdkafka ]; then
+  case "$broker" in
+    external) exec "$COMPAT_DIR/librdkafka/run.sh" --bootstrap "$bootstrap" ;;
+    *) exec "$COMPAT_DIR/librdkafka/run.sh" "--$broker" ;;
+  esac
+fi
 
 PY="$COMPAT_VENV/bin/python"
 # Scenario table for each suite: name|command (run from the repo root, bootstrap appended).

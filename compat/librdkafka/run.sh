@@ -175,7 +175,7 @@ if [ "$broker" != external ]; then
   log "$broker_version up at $bootstrap (pid $broker_pid)"
 fi
 
-logdir="$REPO_ROOT/target/compat-logs/librdkafka-$broker_version-$(date -u +%Y%m%dT%H%M%S)"
+logdir="$REPO_ROOT/target/compat-logs/librdkafka-$broker_version-$(date -u +%Y%m%dT%H%M%S)-$$"
 mkdir -p "$logdir"
 conf="$logdir/test.conf"
 cat >"$conf" <<EOF

@@ -215,7 +215,7 @@ for num in "${numbers[@]}"; do
     if [ -z "$line" ] && grep -q "Test $name PASSED" <<<"$plain"; then
       state=PASSED secs="?" why="(passed before the runner was stopped)"
     elif [ -z "$line" ] && { [ $rc = 124 ] || [ $rc = 137 ]; }; then
-      last="$(grep -F "[$name " <<<"$plain" | tail -n 1 | sed 's/^\[[^]]*\] //' | cut -c1-160)"
+      last="$( (grep -F "[$name" <<<"$plain" || true) | tail -n 1 | sed 's/^\[[^]]*\] //' | cut -c1-160)"
       state=TIMEOUT secs="$per_test_timeout"
       why="test-runner killed after ${per_test_timeout}s; last line: ${last:-(not started)}"
     elif [ -z "$line" ]; then # the runner aborted: take the failed assertion's message

@@ -8,11 +8,14 @@
 #   --bootstrap   use a broker that is already running; nothing is started or stopped
 #   --suite       which scenarios: smoke (default: the client scenarios), wire (raw-protocol
 #                 probe compared with the reference Kafka's recorded answers), extended
-#                 (consumer groups with commits, idempotent producers), all (all three)
+#                 (consumer groups with commits, idempotent producers, transactions), all
+#                 (all three)
 #                 librdkafka: librdkafka's own test suite, allow-listed tests (on demand,
 #                 not part of "all"; compat/librdkafka/run.sh, which takes more options)
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
-#                 wire-probe, confluent-groups, kafka-python-groups, java-groups-admin
+#                 wire-probe, confluent-groups, kafka-python-groups, java-groups-admin,
+#                 kafka-python-admin
+#                 confluent-txn, kafka-python-txn, java-txn
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #
 # Prints one PASS/FAIL line per scenario and a closing "compat: N passed, M failed" line;
@@ -61,6 +64,10 @@ extended=(
   "confluent-groups|$PY $COMPAT_DIR/python/confluent_groups.py"
   "kafka-python-groups|$PY $COMPAT_DIR/python/kafka_python_groups.py"
   "java-groups-admin|$COMPAT_DIR/java/scenario.sh JavaGroupsAdmin.java"
+  "kafka-python-admin|$PY $COMPAT_DIR/python/kafka_python_admin.py"
+  "confluent-txn|$PY $COMPAT_DIR/python/confluent_txn.py"
+  "kafka-python-txn|$PY $COMPAT_DIR/python/kafka_python_txn.py"
+  "java-txn|$COMPAT_DIR/java/scenario.sh JavaTxn.java"
 )
 case "$suite" in
   smoke) scenarios=("${smoke[@]}") ;;

@@ -159,6 +159,79 @@ pub struct Config {
     /// `log.level`: tracing filter of the binary (e.g. `info`, `skiff=debug`). Default `info`.
     #[serde(rename = "log.level")]
     pub log_level: String,
+    /// `log.cleaner.enable`: run the background log cleaner over compacted topics.
+    /// Default true.
+    #[serde(rename = "log.cleaner.enable")]
+    pub log_cleaner_enable: bool,
+    /// `log.cleaner.backoff.ms`: pause of the cleaner when no log needs cleaning.
+    /// Default 15000.
+    #[serde(rename = "log.cleaner.backoff.ms")]
+    pub log_cleaner_backoff_ms: u64,
+    /// `log.cleaner.dedupe.buffer.size`: memory for the cleaner's key index; beyond it the
+    /// index spills to disk. Default 134217728 (128 MiB).
+    #[serde(rename = "log.cleaner.dedupe.buffer.size")]
+    pub log_cleaner_dedupe_buffer_size: usize,
+    /// `group.initial.rebalance.delay.ms`: how long a new classic group waits for more
+    /// members before its first rebalance. Default 3000.
+    #[serde(rename = "group.initial.rebalance.delay.ms")]
+    pub group_initial_rebalance_delay_ms: u64,
+    /// `group.min.session.timeout.ms`: smallest session timeout a classic member may ask
+    /// for. Default 6000.
+    #[serde(rename = "group.min.session.timeout.ms")]
+    pub group_min_session_timeout_ms: u64,
+    /// `group.max.session.timeout.ms`: largest session timeout a classic member may ask
+    /// for. Default 1800000.
+    #[serde(rename = "group.max.session.timeout.ms")]
+    pub group_max_session_timeout_ms: u64,
+    /// `group.max.size`: members a group may hold. Default 2147483647.
+    #[serde(rename = "group.max.size")]
+    pub group_max_size: u32,
+    /// `offsets.retention.minutes`: committed offsets of an empty group expire after this.
+    /// Default 10080 (7 days).
+    #[serde(rename = "offsets.retention.minutes")]
+    pub offsets_retention_minutes: u64,
+    /// `offsets.retention.check.interval.ms`: how often offset expiry runs. Default 600000.
+    #[serde(rename = "offsets.retention.check.interval.ms")]
+    pub offsets_retention_check_interval_ms: u64,
+    /// `offset.metadata.max.bytes`: longest metadata string of a committed offset.
+    /// Default 4096.
+    #[serde(rename = "offset.metadata.max.bytes")]
+    pub offset_metadata_max_bytes: usize,
+    /// `group.consumer.session.timeout.ms`: session timeout of KIP-848 members. Default 45000.
+    #[serde(rename = "group.consumer.session.timeout.ms")]
+    pub group_consumer_session_timeout_ms: u64,
+    /// `group.consumer.heartbeat.interval.ms`: heartbeat interval given to KIP-848 members.
+    /// Default 5000.
+    #[serde(rename = "group.consumer.heartbeat.interval.ms")]
+    pub group_consumer_heartbeat_interval_ms: u64,
+    /// `group.consumer.assignors`: KIP-848 server assignors, comma separated (`uniform`,
+    /// `range`); the first is used when a member asks for none. Default `uniform,range`.
+    #[serde(rename = "group.consumer.assignors")]
+    pub group_consumer_assignors: String,
+    /// `transaction.max.timeout.ms`: the largest transaction timeout a producer may ask for
+    /// (larger ones get INVALID_TRANSACTION_TIMEOUT). Default 900000 (15 min).
+    #[serde(rename = "transaction.max.timeout.ms")]
+    pub transaction_max_timeout_ms: i32,
+    /// `transactional.id.expiration.ms`: an idle transactional id is forgotten after this.
+    /// Default 604800000 (7 days).
+    #[serde(rename = "transactional.id.expiration.ms")]
+    pub transactional_id_expiration_ms: i64,
+    /// `producer.id.expiration.ms`: a producer's state in a partition is dropped after this
+    /// long without writes. Default 86400000 (1 day).
+    #[serde(rename = "producer.id.expiration.ms")]
+    pub producer_id_expiration_ms: i64,
+    /// `transaction.abort.timed.out.transaction.cleanup.interval.ms`: how often timed-out
+    /// transactions are looked for and aborted. Default 10000.
+    #[serde(rename = "transaction.abort.timed.out.transaction.cleanup.interval.ms")]
+    pub transaction_abort_timed_out_transaction_cleanup_interval_ms: u64,
+    /// `transaction.remove.expired.transaction.cleanup.interval.ms`: how often expired
+    /// transactional ids are removed. Default 3600000 (1 hour).
+    #[serde(rename = "transaction.remove.expired.transaction.cleanup.interval.ms")]
+    pub transaction_remove_expired_transaction_cleanup_interval_ms: u64,
+    /// `producer.id.expiration.check.interval.ms`: how often idle producers are looked for
+    /// in the partition logs. Default 600000 (10 min).
+    #[serde(rename = "producer.id.expiration.check.interval.ms")]
+    pub producer_id_expiration_check_interval_ms: u64,
 }
 
 impl Default for Config {
@@ -184,6 +257,25 @@ impl Default for Config {
             log_fsync_interval_ms: 1000,
             max_connections: 10_000,
             log_level: "info".into(),
+            log_cleaner_enable: true,
+            log_cleaner_backoff_ms: 15_000,
+            log_cleaner_dedupe_buffer_size: 128 * 1024 * 1024,
+            group_initial_rebalance_delay_ms: 3000,
+            group_min_session_timeout_ms: 6000,
+            group_max_session_timeout_ms: 1_800_000,
+            group_max_size: i32::MAX as u32,
+            offsets_retention_minutes: 7 * 24 * 60,
+            offsets_retention_check_interval_ms: 600_000,
+            offset_metadata_max_bytes: 4096,
+            group_consumer_session_timeout_ms: 45_000,
+            group_consumer_heartbeat_interval_ms: 5000,
+            group_consumer_assignors: "uniform,range".into(),
+            transaction_max_timeout_ms: 900_000,
+            transactional_id_expiration_ms: 604_800_000,
+            producer_id_expiration_ms: 86_400_000,
+            transaction_abort_timed_out_transaction_cleanup_interval_ms: 10_000,
+            transaction_remove_expired_transaction_cleanup_interval_ms: 3_600_000,
+            producer_id_expiration_check_interval_ms: 600_000,
         }
     }
 }
@@ -210,6 +302,25 @@ pub const OPTION_NAMES: &[&str] = &[
     "log.fsync.interval.ms",
     "max.connections",
     "log.level",
+    "log.cleaner.enable",
+    "log.cleaner.backoff.ms",
+    "log.cleaner.dedupe.buffer.size",
+    "group.initial.rebalance.delay.ms",
+    "group.min.session.timeout.ms",
+    "group.max.session.timeout.ms",
+    "group.max.size",
+    "offsets.retention.minutes",
+    "offsets.retention.check.interval.ms",
+    "offset.metadata.max.bytes",
+    "group.consumer.session.timeout.ms",
+    "group.consumer.heartbeat.interval.ms",
+    "group.consumer.assignors",
+    "transaction.max.timeout.ms",
+    "transactional.id.expiration.ms",
+    "producer.id.expiration.ms",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    "transaction.remove.expired.transaction.cleanup.interval.ms",
+    "producer.id.expiration.check.interval.ms",
 ];
 
 fn invalid(name: &str, value: &str, reason: impl Into<String>) -> ConfigError {
@@ -342,6 +453,78 @@ impl Config {
                 self.max_connections = v
             }
             "log.level" => self.log_level = value.to_string(),
+            "log.cleaner.enable" => self.log_cleaner_enable = parse_bool(name, value)?,
+            "log.cleaner.backoff.ms" => self.log_cleaner_backoff_ms = parse_positive(name, value)?,
+            "log.cleaner.dedupe.buffer.size" => {
+                self.log_cleaner_dedupe_buffer_size = parse_positive(name, value)?
+            }
+            "group.initial.rebalance.delay.ms" => {
+                self.group_initial_rebalance_delay_ms = parse_num(name, value)?
+            }
+            "group.min.session.timeout.ms" => {
+                self.group_min_session_timeout_ms = parse_positive(name, value)?
+            }
+            "group.max.session.timeout.ms" => {
+                self.group_max_session_timeout_ms = parse_positive(name, value)?
+            }
+            "group.max.size" => {
+                let v: u32 = parse_positive(name, value)?;
+                if v > i32::MAX as u32 {
+                    return Err(invalid(name, value, "must be at most 2147483647"));
+                }
+                self.group_max_size = v
+            }
+            "offsets.retention.minutes" => {
+                self.offsets_retention_minutes = parse_positive(name, value)?
+            }
+            "offsets.retention.check.interval.ms" => {
+                self.offsets_retention_check_interval_ms = parse_positive(name, value)?
+            }
+            "offset.metadata.max.bytes" => self.offset_metadata_max_bytes = parse_num(name, value)?,
+            "group.consumer.session.timeout.ms" => {
+                self.group_consumer_session_timeout_ms = parse_positive(name, value)?
+            }
+            "group.consumer.heartbeat.interval.ms" => {
+                self.group_consumer_heartbeat_interval_ms = parse_positive(name, value)?
+            }
+            "group.consumer.assignors" => {
+                let names: Vec<&str> = value.split(',').map(str::trim).collect();
+                if names
+                    .iter()
+                    .any(|n| crate::broker::group::Assignor::from_name(n).is_none())
+                {
+                    return Err(invalid(name, value, "expected a list of uniform, range"));
+                }
+                self.group_consumer_assignors = names.join(",")
+            }
+            "transaction.max.timeout.ms" => {
+                self.transaction_max_timeout_ms = parse_positive(name, value)?
+            }
+            "transactional.id.expiration.ms" => {
+                let v: i64 = parse_positive(name, value)?;
+                if v > i64::from(i32::MAX) {
+                    return Err(invalid(name, value, "must be at most 2147483647"));
+                }
+                self.transactional_id_expiration_ms = v
+            }
+            "producer.id.expiration.ms" => {
+                let v: i64 = parse_positive(name, value)?;
+                if v > i64::from(i32::MAX) {
+                    return Err(invalid(name, value, "must be at most 2147483647"));
+                }
+                self.producer_id_expiration_ms = v
+            }
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms" => {
+                self.transaction_abort_timed_out_transaction_cleanup_interval_ms =
+                    parse_positive(name, value)?
+            }
+            "transaction.remove.expired.transaction.cleanup.interval.ms" => {
+                self.transaction_remove_expired_transaction_cleanup_interval_ms =
+                    parse_positive(name, value)?
+            }
+            "producer.id.expiration.check.interval.ms" => {
+                self.producer_id_expiration_check_interval_ms = parse_positive(name, value)?
+            }
             _ => return Err(ConfigError::UnknownOption(name.to_string())),
         }
         Ok(())
@@ -421,8 +604,88 @@ impl Config {
             "log.fsync.interval.ms" => self.log_fsync_interval_ms.to_string(),
             "max.connections" => self.max_connections.to_string(),
             "log.level" => self.log_level.clone(),
+            "log.cleaner.enable" => self.log_cleaner_enable.to_string(),
+            "log.cleaner.backoff.ms" => self.log_cleaner_backoff_ms.to_string(),
+            "log.cleaner.dedupe.buffer.size" => self.log_cleaner_dedupe_buffer_size.to_string(),
+            "group.initial.rebalance.delay.ms" => self.group_initial_rebalance_delay_ms.to_string(),
+            "group.min.session.timeout.ms" => self.group_min_session_timeout_ms.to_string(),
+            "group.max.session.timeout.ms" => self.group_max_session_timeout_ms.to_string(),
+            "group.max.size" => self.group_max_size.to_string(),
+            "offsets.retention.minutes" => self.offsets_retention_minutes.to_string(),
+            "offsets.retention.check.interval.ms" => {
+                self.offsets_retention_check_interval_ms.to_string()
+            }
+            "offset.metadata.max.bytes" => self.offset_metadata_max_bytes.to_string(),
+            "group.consumer.session.timeout.ms" => {
+                self.group_consumer_session_timeout_ms.to_string()
+            }
+            "group.consumer.heartbeat.interval.ms" => {
+                self.group_consumer_heartbeat_interval_ms.to_string()
+            }
+            "group.consumer.assignors" => self.group_consumer_assignors.clone(),
+            "transaction.max.timeout.ms" => self.transaction_max_timeout_ms.to_string(),
+            "transactional.id.expiration.ms" => self.transactional_id_expiration_ms.to_string(),
+            "producer.id.expiration.ms" => self.producer_id_expiration_ms.to_string(),
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms" => self
+                .transaction_abort_timed_out_transaction_cleanup_interval_ms
+                .to_string(),
+            "transaction.remove.expired.transaction.cleanup.interval.ms" => self
+                .transaction_remove_expired_transaction_cleanup_interval_ms
+                .to_string(),
+            "producer.id.expiration.check.interval.ms" => {
+                self.producer_id_expiration_check_interval_ms.to_string()
+            }
             _ => return None,
         })
+    }
+}
+
+/// The group coordinator's settings from the broker configuration.
+impl Config {
+    /// The [`GroupConfig`](crate::broker::group::GroupConfig) these options describe.
+    pub fn group_config(&self) -> crate::broker::group::GroupConfig {
+        use crate::broker::group::{Assignor, GroupConfig};
+        use std::time::Duration;
+        let assignor = self
+            .group_consumer_assignors
+            .split(',')
+            .find_map(|n| Assignor::from_name(n.trim()))
+            .unwrap_or_default();
+        GroupConfig {
+            initial_rebalance_delay: Duration::from_millis(self.group_initial_rebalance_delay_ms),
+            min_session_timeout: Duration::from_millis(self.group_min_session_timeout_ms),
+            max_session_timeout: Duration::from_millis(self.group_max_session_timeout_ms),
+            max_size: self.group_max_size as usize,
+            offset_metadata_max_bytes: self.offset_metadata_max_bytes,
+            offsets_retention: Duration::from_secs(
+                self.offsets_retention_minutes.saturating_mul(60),
+            ),
+            offsets_retention_check_interval: Duration::from_millis(
+                self.offsets_retention_check_interval_ms,
+            ),
+            consumer_session_timeout: Duration::from_millis(self.group_consumer_session_timeout_ms),
+            consumer_heartbeat_interval: Duration::from_millis(
+                self.group_consumer_heartbeat_interval_ms,
+            ),
+            consumer_default_assignor: assignor,
+        }
+    }
+}
+
+impl Config {
+    /// The transaction coordinator's settings from the `transaction*` options.
+    pub fn txn_config(&self) -> crate::broker::txn::TxnConfig {
+        crate::broker::txn::TxnConfig {
+            transaction_max_timeout_ms: self.transaction_max_timeout_ms,
+            transactional_id_expiration_ms: self.transactional_id_expiration_ms,
+            abort_timed_out_interval: std::time::Duration::from_millis(
+                self.transaction_abort_timed_out_transaction_cleanup_interval_ms,
+            ),
+            remove_expired_interval: std::time::Duration::from_millis(
+                self.transaction_remove_expired_transaction_cleanup_interval_ms,
+            ),
+            ..crate::broker::txn::TxnConfig::default()
+        }
     }
 }
 
@@ -523,6 +786,32 @@ mod tests {
     }
 
     #[test]
+    fn group_options_reach_the_group_config() {
+        use crate::broker::group::{Assignor, GroupConfig};
+        use std::time::Duration;
+        // Kafka's group.max.size default is Int.MaxValue; the coordinator's is unbounded.
+        let defaults = GroupConfig {
+            max_size: i32::MAX as usize,
+            ..GroupConfig::default()
+        };
+        assert_eq!(Config::default().group_config(), defaults);
+        let mut c = Config::default();
+        c.apply_override("group.initial.rebalance.delay.ms=0")
+            .unwrap();
+        c.apply_override("offsets.retention.minutes=2").unwrap();
+        c.apply_override("group.max.size=3").unwrap();
+        c.apply_override("group.consumer.assignors=range,uniform")
+            .unwrap();
+        let g = c.group_config();
+        assert_eq!(g.initial_rebalance_delay, Duration::ZERO);
+        assert_eq!(g.offsets_retention, Duration::from_secs(120));
+        assert_eq!(g.max_size, 3);
+        assert_eq!(g.consumer_default_assignor, Assignor::Range);
+        assert!(c.apply_override("group.consumer.assignors=sticky").is_err());
+        assert!(c.apply_override("group.max.size=0").is_err());
+    }
+
+    #[test]
     fn shipped_skiff_toml_equals_builtin_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/skiff.toml");
         let c = Config::from_file(&path).unwrap();
@@ -534,5 +823,39 @@ mod tests {
                 "config/skiff.toml does not document {name}"
             );
         }
+    }
+
+    #[test]
+    fn transaction_options_reach_the_coordinator_config() {
+        let mut c = Config::default();
+        assert_eq!(c.txn_config(), crate::broker::txn::TxnConfig::default());
+        c.set("transaction.max.timeout.ms", "60000").unwrap();
+        c.set("transactional.id.expiration.ms", "5000").unwrap();
+        c.set(
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+            "250",
+        )
+        .unwrap();
+        c.set(
+            "transaction.remove.expired.transaction.cleanup.interval.ms",
+            "750",
+        )
+        .unwrap();
+        let t = c.txn_config();
+        assert_eq!(t.transaction_max_timeout_ms, 60_000);
+        assert_eq!(t.transactional_id_expiration_ms, 5000);
+        assert_eq!(
+            t.abort_timed_out_interval,
+            std::time::Duration::from_millis(250)
+        );
+        assert_eq!(
+            t.remove_expired_interval,
+            std::time::Duration::from_millis(750)
+        );
+        assert!(c.set("transaction.max.timeout.ms", "0").is_err());
+        assert!(c.set("producer.id.expiration.ms", "-1").is_err());
+        assert!(c
+            .set("transactional.id.expiration.ms", "4294967296")
+            .is_err());
     }
 }

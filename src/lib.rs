@@ -16,8 +16,8 @@ use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
 use crate::api::ApiContext;
-use crate::broker::group::{GroupConfig, GroupCoordinator};
-use crate::broker::txn::{LogMarkerWriter, TokioClock, TxnConfig, TxnCoordinator};
+use crate::broker::group::GroupCoordinator;
+use crate::broker::txn::{LogMarkerWriter, TokioClock, TxnCoordinator};
 use crate::broker::ReplicaManager;
 use crate::config::Config;
 use crate::storage::kv::{StateStore, StateStoreConfig};
@@ -79,17 +79,21 @@ impl Broker {
             None => (local_addr.ip().to_string(), i32::from(local_addr.port())),
         };
         let config = Arc::new(config);
-        let replicas = Arc::new(ReplicaManager::open(&config)?);
-        let cluster_id =
-            broker::cluster::load_or_create_cluster_id(&config.data_dir, &config.cluster_id)?;
+        std::fs::create_dir_all(&config.data_dir).map_err(broker::BrokerError::from)?;
         let state = Arc::new(
             StateStore::open(config.data_dir.join(STATE_DIR), StateStoreConfig::default())
                 .map_err(broker::BrokerError::from)?,
         );
-        let groups = GroupCoordinator::open(Arc::clone(&state), GroupConfig::default())
+        let replicas = Arc::new(ReplicaManager::open_with_state(
+            &config,
+            Arc::clone(&state),
+        )?);
+        let cluster_id =
+            broker::cluster::load_or_create_cluster_id(&config.data_dir, &config.cluster_id)?;
+        let groups = GroupCoordinator::open(Arc::clone(&state), config.group_config())
             .map_err(|e| StartError::Coordinator(e.to_string()))?;
         let txns = TxnCoordinator::open(
-            TxnConfig::default(),
+            config.txn_config(),
             Arc::clone(&state),
             Arc::new(LogMarkerWriter::new(Arc::clone(replicas.storage()))),
             Arc::new(groups.clone()),
@@ -97,6 +101,12 @@ impl Broker {
         )
         .map_err(|e| StartError::Coordinator(e.to_string()))?;
         let txn_task = txns.start();
+        let producer_expiry_task = broker::txn::spawn_producer_expiry(
+            replicas.storage(),
+            Arc::new(TokioClock::new()),
+            std::time::Duration::from_millis(config.producer_id_expiration_check_interval_ms),
+            config.producer_id_expiration_ms,
+        );
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let ctx = Arc::new(ApiContext {
             replicas: replicas.clone(),
@@ -127,6 +137,8 @@ impl Broker {
             state,
             groups,
             txn_task,
+            producer_expiry_task,
+            txns,
         })
     }
 }
@@ -145,6 +157,8 @@ pub struct BrokerHandle {
     state: Arc<StateStore>,
     groups: GroupCoordinator,
     txn_task: JoinHandle<()>,
+    producer_expiry_task: JoinHandle<()>,
+    txns: Arc<TxnCoordinator>,
 }
 
 impl BrokerHandle {
@@ -156,6 +170,16 @@ impl BrokerHandle {
     /// `HOST:PORT` of the listener, for client bootstrap settings.
     pub fn bootstrap(&self) -> String {
         self.local_addr.to_string()
+    }
+
+    /// The replica manager (topics, partitions and their logs).
+    pub fn replicas(&self) -> &Arc<ReplicaManager> {
+        &self.replicas
+    }
+
+    /// The transaction coordinator (tests wait on its background work's stats).
+    pub fn transactions(&self) -> &Arc<TxnCoordinator> {
+        &self.txns
     }
 
     /// Runs time and size retention over every log now (it also runs every
@@ -181,6 +205,7 @@ impl BrokerHandle {
         }
         self.groups.shutdown();
         self.txn_task.abort();
+        self.producer_expiry_task.abort();
         self.replicas.close()?;
         if let Err(e) = self.state.close() {
             tracing::error!(error = %e, "closing the state store failed");

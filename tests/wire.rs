@@ -5,6 +5,7 @@ mod common;
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
 use common::start_broker;
+use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -12,6 +13,10 @@ use kafka_protocol::messages::offset_for_leader_epoch_request::{
     OffsetForLeaderPartition, OffsetForLeaderTopic,
 };
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
+use kafka_protocol::messages::{
+    AddPartitionsToTxnRequest, AddPartitionsToTxnResponse, InitProducerIdRequest,
+    InitProducerIdResponse, ProducerId, TransactionalId,
+};
 use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, FetchRequest, FetchResponse,
     ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse,
@@ -906,14 +911,14 @@ async fn log_append_time_is_stamped_and_returned() {
 }
 
 /// A transactional batch of `n` records from producer 7, epoch 0, sequences from 0.
-fn txn_batch(n: usize) -> BytesMut {
+fn txn_batch(n: usize, producer_id: i64, producer_epoch: i16) -> BytesMut {
     let records: Vec<Record> = (0..n)
         .map(|i| Record {
             transactional: true,
             control: false,
             partition_leader_epoch: -1,
-            producer_id: 7,
-            producer_epoch: 0,
+            producer_id,
+            producer_epoch,
             timestamp_type: TimestampType::Creation,
             offset: i as i64,
             sequence: i as i32,
@@ -942,14 +947,48 @@ async fn read_committed_stops_at_the_last_stable_offset() {
     let broker = start_broker(dir.path(), &[]).await;
     let mut w = Wire::connect(&broker).await;
     create_topic(&mut w, "txn").await;
+    // A transaction with partition 0 in it (transactional batches are verified, KIP-890).
+    let txn_id = TransactionalId(StrBytes::from_static_str("wire-txn"));
+    let ids: InitProducerIdResponse = w
+        .call(
+            ApiKey::InitProducerId,
+            4,
+            &InitProducerIdRequest::default()
+                .with_transactional_id(Some(txn_id.clone()))
+                .with_transaction_timeout_ms(60_000)
+                .with_producer_id(ProducerId(-1))
+                .with_producer_epoch(-1),
+        )
+        .await;
+    assert_eq!(ids.error_code, 0);
+    let added: AddPartitionsToTxnResponse = w
+        .call(
+            ApiKey::AddPartitionsToTxn,
+            3,
+            &AddPartitionsToTxnRequest::default()
+                .with_v3_and_below_transactional_id(txn_id.clone())
+                .with_v3_and_below_producer_id(ids.producer_id)
+                .with_v3_and_below_producer_epoch(ids.producer_epoch)
+                .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
+                    .with_name(name("txn"))
+                    .with_partitions(vec![0])]),
+        )
+        .await;
+    assert_eq!(
+        added.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code,
+        0
+    );
     // Offsets 0-1 plain, 2-3 an open transaction, 4-5 plain; recent timestamps keep them
     // in one segment.
-    for b in [
-        batch_at(2, 4, now_ms()),
-        txn_batch(2),
-        batch_at(2, 4, now_ms()),
+    for (b, transactional) in [
+        (batch_at(2, 4, now_ms()), false),
+        (txn_batch(2, ids.producer_id.0, ids.producer_epoch), true),
+        (batch_at(2, 4, now_ms()), false),
     ] {
-        let req = produce_request("txn", 0, 1, b.freeze());
+        let mut req = produce_request("txn", 0, 1, b.freeze());
+        if transactional {
+            req.transactional_id = Some(txn_id.clone());
+        }
         assert_eq!(produce_error(&mut w, 9, &req).await, 0);
     }
     let mut committed = fetch_request("txn", 0, 0, 0);

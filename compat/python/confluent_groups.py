@@ -9,8 +9,16 @@ Usage: confluent_groups.py HOST:PORT   (or BOOTSTRAP=HOST:PORT in the environmen
    synchronously, and committed() returns the end offsets.
 3. A second consumer of the same group, after the first has closed, resumes from the
    committed offsets: it sees only records produced after the commit, exactly.
+4. kill -9: a consumer in another process owns partitions of a new group; once a second
+   member has joined, the process is killed (no LeaveGroup); after the dead member's
+   session timeout the survivor owns every partition.
 """
 
+import os
+import signal
+import subprocess
+import sys
+import threading
 import time
 from collections import defaultdict
 
@@ -84,6 +92,75 @@ def consume_n(c, n, what):
     return got
 
 
+KILL_SESSION_MS = 6000
+
+
+def kill_child(bootstrap, group, topic):
+    """The member to be killed: prints its assignment after every poll, forever."""
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "session.timeout.ms": KILL_SESSION_MS,
+            "heartbeat.interval.ms": 500,
+        }
+    )
+    c.subscribe([topic])
+    while True:
+        c.poll(0.2)
+        print("assigned " + " ".join(str(tp.partition) for tp in c.assignment()), flush=True)
+
+
+def kill9_reassigns(bootstrap, topic, nparts):
+    group = unique_topic("compat-confluent-kill9")
+    child = subprocess.Popen(
+        [sys.executable, os.path.abspath(__file__), "--kill-child", bootstrap, group, topic],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    child_owns = []
+
+    def read_child():
+        for line in child.stdout:
+            child_owns[:] = line.split()[1:]
+
+    threading.Thread(target=read_child, daemon=True).start()
+    joined = threading.Event()
+    c = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "session.timeout.ms": KILL_SESSION_MS,
+            "heartbeat.interval.ms": 500,
+        }
+    )
+    try:
+        deadline = time.monotonic() + TIMEOUT
+        while not child_owns:
+            check(child.poll() is None, "the member to kill exited early")
+            check(time.monotonic() < deadline, "the member to kill got no partitions")
+            time.sleep(0.1)
+        c.subscribe([topic], on_assign=lambda _c, _ps: joined.set())
+        while not (joined.is_set() and child_owns):
+            check(time.monotonic() < deadline, "the second member did not join")
+            c.poll(0.2)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait()
+        killed = time.monotonic()
+        deadline = killed + TIMEOUT
+        while len(c.assignment()) < nparts:
+            check(
+                time.monotonic() < deadline,
+                f"after kill -9 the survivor owns {[tp.partition for tp in c.assignment()]} of {nparts}",
+            )
+            c.poll(0.2)
+        step(NAME, f"kill -9: survivor owns all {nparts} partitions {time.monotonic() - killed:.1f}s after the kill")
+    finally:
+        if child.poll() is None:
+            child.kill()
+        c.close()
+
+
 def main():
     bootstrap = bootstrap_from_args("confluent_groups.py")
     topic = unique_topic("compat-confluent-groups")
@@ -127,6 +204,12 @@ def main():
     finally:
         c2.close()
 
+    step(NAME, "kill -9 of a member: its partitions move after its session timeout")
+    kill9_reassigns(bootstrap, topic, nparts)
+
 
 if __name__ == "__main__":
-    run_main(NAME, main)
+    if len(sys.argv) == 5 and sys.argv[1] == "--kill-child":
+        kill_child(*sys.argv[2:])
+    else:
+        run_main(NAME, main)

@@ -19,6 +19,7 @@ pub fn storage_error_code(e: &StorageError) -> i16 {
         | StorageError::InvalidBatch(_)
         | StorageError::Compression(_) => ResponseError::CorruptMessage,
         StorageError::BatchTooLarge { .. } => ResponseError::MessageTooLarge,
+        StorageError::InvalidRecord { .. } => ResponseError::InvalidRecord,
         StorageError::DecompressedTooLarge { .. } => ResponseError::CorruptMessage,
         StorageError::InvalidProducerEpoch { .. } => ResponseError::InvalidProducerEpoch,
         StorageError::OutOfOrderSequence { .. } => ResponseError::OutOfOrderSequenceNumber,
@@ -41,6 +42,8 @@ pub fn broker_error_code(e: &BrokerError) -> i16 {
         BrokerError::InvalidTopic { .. } => ResponseError::InvalidTopicException.code(),
         BrokerError::InvalidPartitions(_) => ResponseError::InvalidPartitions.code(),
         BrokerError::Storage(s) => storage_error_code(s),
+        BrokerError::UnknownTopic(_) => ResponseError::UnknownTopicOrPartition.code(),
+        BrokerError::InvalidConfig(_) => ResponseError::InvalidConfig.code(),
         BrokerError::CorruptMetadata { .. } | BrokerError::Io(_) => {
             ResponseError::KafkaStorageError.code()
         }

@@ -5,15 +5,20 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::produce_response::{PartitionProduceResponse, TopicProduceResponse};
+use kafka_protocol::messages::produce_response::{
+    BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
+};
 use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::protocol::StrBytes;
 
 use super::error::{code, storage_error_code, NONE};
 use super::{ApiContext, Reply, Response, ResponseFuture};
+use crate::broker::topic_config::TopicSettings;
 use crate::broker::validate_topic_name;
 use crate::storage::record::batch::split_batches;
-use crate::storage::record::BatchHeader;
-use crate::storage::Log;
+use crate::storage::record::{recompress, BatchHeader};
+use crate::storage::types::DEFAULT_MAX_DECOMPRESSED;
+use crate::storage::{Log, StorageError, TimestampType};
 
 /// Where a partition's appended data ends, for acks=-1.
 struct DurabilityWait {
@@ -61,6 +66,43 @@ fn validate_batches(records: &Bytes, max_batch_bytes: usize) -> Result<Vec<(usiz
     Ok(ranges)
 }
 
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Applies a topic's `message.timestamp.before/after.max.ms` (CreateTime topics: the
+/// batch's first and largest timestamps must lie in the window around now, else
+/// INVALID_TIMESTAMP) and `compression.type` (the batch is recompressed when its codec
+/// differs).
+fn apply_topic_settings(batch: BytesMut, settings: &TopicSettings) -> Result<BytesMut, i16> {
+    let h = BatchHeader::parse(&batch).map_err(|_| code(ResponseError::CorruptMessage))?;
+    if settings.timestamp_type == TimestampType::CreateTime
+        && (settings.timestamp_before_max_ms < i64::MAX
+            || settings.timestamp_after_max_ms < i64::MAX)
+    {
+        let now = now_ms();
+        let earliest = now.saturating_sub(settings.timestamp_before_max_ms);
+        let latest = now.saturating_add(settings.timestamp_after_max_ms);
+        let first = h.base_timestamp;
+        let max = h.max_timestamp.max(first);
+        if first < earliest || max > latest {
+            return Err(code(ResponseError::InvalidTimestamp));
+        }
+    }
+    match settings.compression {
+        Some(c) if c.id() != h.compression_id() && !h.is_control() => {
+            recompress(&batch, c, DEFAULT_MAX_DECOMPRESSED)
+                .map(|b| BytesMut::from(&b[..]))
+                .map_err(|e| storage_error_code(&e))
+        }
+        _ => Ok(batch),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
 fn produce_partition(
     ctx: &ApiContext,
     topic: &str,
@@ -69,6 +111,7 @@ fn produce_partition(
     acks: i16,
     waits: &mut Vec<DurabilityWait>,
     position: (usize, usize),
+    transactional_id: Option<&str>,
 ) -> PartitionProduceResponse {
     let Some(log) = ctx.replicas.log(topic, index) else {
         let err = if validate_topic_name(topic).is_err() {
@@ -79,10 +122,16 @@ fn produce_partition(
         return partition_error(index, code(err));
     };
     let records = records.unwrap_or_default();
-    let ranges = match validate_batches(&records, ctx.config.message_max_bytes) {
+    let settings = ctx.replicas.topic_settings(topic);
+    let ranges = match validate_batches(&records, settings.log.max_batch_bytes) {
         Ok(r) => r,
         Err(e) => return partition_error(index, e),
     };
+    if let Err(e) =
+        super::txn::verify_produce_batches(&ctx.txns, transactional_id, topic, index, &records)
+    {
+        return partition_error(index, e);
+    }
     let mut response = partition_error(index, NONE);
     response.log_start_offset = log.log_start_offset();
     let mut last_offset = -1;
@@ -91,11 +140,17 @@ fn produce_partition(
             .get(from..to)
             .map(BytesMut::from)
             .unwrap_or_default();
-        match log.append(
-            batch,
-            ctx.replicas.leader_epoch(),
-            ctx.replicas.timestamp_type(),
-        ) {
+        let batch = match apply_topic_settings(batch, &settings) {
+            Ok(b) => b,
+            Err(error) => {
+                let mut r = partition_error(index, error);
+                if i > 0 {
+                    r.base_offset = response.base_offset;
+                }
+                return r;
+            }
+        };
+        match log.append(batch, ctx.replicas.leader_epoch(), settings.timestamp_type) {
             Ok(info) => {
                 if i == 0 {
                     response.base_offset = info.base_offset;
@@ -108,6 +163,23 @@ fn produce_partition(
                 tracing::debug!(topic, partition = index, error = %e, "append rejected");
                 // Batches before this one stay appended, as their offsets are assigned.
                 let mut r = partition_error(index, storage_error_code(&e));
+                if let StorageError::InvalidRecord {
+                    message,
+                    record_errors,
+                } = &e
+                {
+                    r.error_message = Some(StrBytes::from_string(message.clone()));
+                    r.record_errors = record_errors
+                        .iter()
+                        .map(|re| {
+                            BatchIndexAndErrorMessage::default()
+                                .with_batch_index(re.batch_index)
+                                .with_batch_index_error_message(Some(StrBytes::from_string(
+                                    re.message.clone(),
+                                )))
+                        })
+                        .collect();
+                }
                 if i > 0 {
                     r.base_offset = response.base_offset;
                 }
@@ -129,10 +201,11 @@ fn produce_partition(
 /// Handles a Produce request: appends now (in request order), answers when the acks are met.
 pub fn handle(ctx: &Arc<ApiContext>, _version: i16, req: ProduceRequest) -> ResponseFuture {
     let acks = req.acks;
+    let transactional_id = req.transactional_id.as_ref().map(|t| t.0.to_string());
     let whole_request_error = if !matches!(acks, -1..=1) {
         Some(code(ResponseError::InvalidRequiredAcks))
     } else {
-        None
+        super::txn::check_transactional_id(&req)
     };
     let mut waits = Vec::new();
     let mut responses = Vec::with_capacity(req.topic_data.len());
@@ -144,9 +217,16 @@ pub fn handle(ctx: &Arc<ApiContext>, _version: i16, req: ProduceRequest) -> Resp
             .enumerate()
             .map(|(pi, p)| match whole_request_error {
                 Some(err) => partition_error(p.index, err),
-                None => {
-                    produce_partition(ctx, &name, p.index, p.records, acks, &mut waits, (ti, pi))
-                }
+                None => produce_partition(
+                    ctx,
+                    &name,
+                    p.index,
+                    p.records,
+                    acks,
+                    &mut waits,
+                    (ti, pi),
+                    transactional_id.as_deref(),
+                ),
             })
             .collect();
         responses.push(

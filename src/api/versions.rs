@@ -46,6 +46,163 @@ pub const SUPPORTED: &[SupportedApi] = &[
         min: 2,
         max: 4,
     },
+    SupportedApi {
+        key: ApiKey::CreateTopics,
+        min: 2,
+        max: 7,
+    },
+    SupportedApi {
+        key: ApiKey::DeleteTopics,
+        min: 1,
+        max: 6,
+    },
+    SupportedApi {
+        key: ApiKey::CreatePartitions,
+        min: 0,
+        max: 3,
+    },
+    SupportedApi {
+        key: ApiKey::DescribeConfigs,
+        min: 1,
+        max: 4,
+    },
+    SupportedApi {
+        key: ApiKey::AlterConfigs,
+        min: 0,
+        max: 2,
+    },
+    SupportedApi {
+        key: ApiKey::IncrementalAlterConfigs,
+        min: 0,
+        max: 1,
+    },
+    SupportedApi {
+        key: ApiKey::DescribeCluster,
+        min: 0,
+        max: 1,
+    },
+    SupportedApi {
+        key: ApiKey::DescribeLogDirs,
+        min: 1,
+        max: 4,
+    },
+    SupportedApi {
+        key: ApiKey::DeleteRecords,
+        min: 0,
+        max: 2,
+    },
+    SupportedApi {
+        key: ApiKey::DescribeTopicPartitions,
+        min: 0,
+        max: 0,
+    },
+    // Consumer groups. JoinGroup is advertised from v0: librdkafka before 2.11 enables
+    // classic groups only when it is (Kafka 4.0.1 re-added v0-v1 for that reason).
+    SupportedApi {
+        key: ApiKey::FindCoordinator,
+        min: 0,
+        max: 6,
+    },
+    SupportedApi {
+        key: ApiKey::JoinGroup,
+        min: 0,
+        max: 9,
+    },
+    SupportedApi {
+        key: ApiKey::SyncGroup,
+        min: 0,
+        max: 5,
+    },
+    SupportedApi {
+        key: ApiKey::Heartbeat,
+        min: 0,
+        max: 4,
+    },
+    SupportedApi {
+        key: ApiKey::LeaveGroup,
+        min: 0,
+        max: 5,
+    },
+    SupportedApi {
+        key: ApiKey::OffsetCommit,
+        min: 2,
+        max: 9,
+    },
+    SupportedApi {
+        key: ApiKey::OffsetFetch,
+        min: 1,
+        max: 9,
+    },
+    SupportedApi {
+        key: ApiKey::OffsetDelete,
+        min: 0,
+        max: 0,
+    },
+    SupportedApi {
+        key: ApiKey::ListGroups,
+        min: 0,
+        max: 5,
+    },
+    SupportedApi {
+        key: ApiKey::DescribeGroups,
+        min: 0,
+        max: 5,
+    },
+    SupportedApi {
+        key: ApiKey::DeleteGroups,
+        min: 0,
+        max: 2,
+    },
+    SupportedApi {
+        key: ApiKey::ConsumerGroupHeartbeat,
+        min: 0,
+        max: 1,
+    },
+    SupportedApi {
+        key: ApiKey::ConsumerGroupDescribe,
+        min: 0,
+        max: 0,
+    },
+    SupportedApi {
+        key: ApiKey::InitProducerId,
+        min: 0,
+        max: 5,
+    },
+    SupportedApi {
+        key: ApiKey::AddPartitionsToTxn,
+        min: 0,
+        max: 5,
+    },
+    SupportedApi {
+        key: ApiKey::AddOffsetsToTxn,
+        min: 0,
+        max: 4,
+    },
+    SupportedApi {
+        key: ApiKey::EndTxn,
+        min: 0,
+        max: 4,
+    },
+    SupportedApi {
+        key: ApiKey::TxnOffsetCommit,
+        min: 0,
+        max: 4,
+    },
+    SupportedApi {
+        key: ApiKey::DescribeProducers,
+        min: 0,
+        max: 0,
+    },
+    SupportedApi {
+        key: ApiKey::DescribeTransactions,
+        min: 0,
+        max: 0,
+    },
+    SupportedApi {
+        key: ApiKey::ListTransactions,
+        min: 0,
+        max: 1,
+    },
 ];
 
 /// Lowest Produce version actually served (a v0–v2 request closes the connection, as in

@@ -16,6 +16,12 @@ pub enum BrokerError {
     /// A partition count that is not positive.
     #[error("invalid partition count {0}")]
     InvalidPartitions(i32),
+    /// A topic that does not exist.
+    #[error("unknown topic `{0}`")]
+    UnknownTopic(String),
+    /// A topic config name or value that is refused.
+    #[error("invalid config: {0}")]
+    InvalidConfig(String),
     /// A broker metadata file that fails its checks.
     #[error("broker metadata file {path} is corrupt: {reason}")]
     CorruptMetadata {

@@ -7,6 +7,7 @@ pub mod error;
 pub mod group;
 mod meta_file;
 pub mod replica_manager;
+pub mod topic_config;
 pub mod topics;
 pub mod txn;
 

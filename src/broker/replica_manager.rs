@@ -3,6 +3,7 @@
 //! becomes leader again, each start begins a new leader epoch (one for all partitions), so
 //! clients can detect a log truncated by crash recovery (OffsetForLeaderEpoch).
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use crate::storage::{FsyncPolicy, Log, LogConfig, Storage, TimestampType};
 
 use super::error::{BrokerError, Result};
 use super::meta_file;
+use super::topic_config::{self, TopicSettings};
 use super::topics::{TopicMetadata, TopicRegistry};
 
 /// File in the data directory holding the leader epoch of the last start.
@@ -23,7 +25,13 @@ pub struct ReplicaManager {
     log_config: LogConfig,
     timestamp_type: TimestampTypeName,
     leader_epoch: i32,
+    broker_config: Config,
+    /// Effective settings per topic id, valid while the topic's metadata is the one kept.
+    settings_cache: parking_lot::RwLock<SettingsCache>,
 }
+
+type SettingsCache =
+    std::collections::HashMap<uuid::Uuid, (Arc<TopicMetadata>, Arc<TopicSettings>)>;
 
 /// The storage engine's per-log settings from the broker configuration.
 pub fn log_config(config: &Config) -> LogConfig {
@@ -51,20 +59,61 @@ impl ReplicaManager {
         &self.storage
     }
 
-    /// Opens the data directory: the topic registry and every partition log it names.
+    /// Opens the data directory: the topic registry (in `topics.meta`) and every partition
+    /// log it names.
     pub fn open(config: &Config) -> Result<ReplicaManager> {
         std::fs::create_dir_all(&config.data_dir)?;
+        let topics = TopicRegistry::open(&config.data_dir)?;
+        Self::open_with(config, topics)
+    }
+
+    /// Opens the data directory with the topic registry kept in the keyed state store
+    /// `state` (a `topics.meta` file of an earlier version is migrated into it).
+    pub fn open_with_state(
+        config: &Config,
+        state: Arc<crate::storage::kv::StateStore>,
+    ) -> Result<ReplicaManager> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let topics = TopicRegistry::open_in_store(&config.data_dir, state)?;
+        Self::open_with(config, topics)
+    }
+
+    fn open_with(config: &Config, topics: TopicRegistry) -> Result<ReplicaManager> {
         let log_config = log_config(config);
         let storage = Storage::open(&config.data_dir, log_config.clone())?;
-        let topics = TopicRegistry::open(&config.data_dir)?;
         let leader_epoch = next_leader_epoch(&config.data_dir)?;
+        // Partitions beyond a topic's count (a crash while adding partitions) go now. Logs
+        // of topics the registry does not name (a crash while deleting a topic, or a lost
+        // registry) are left on disk untouched and unserved; creating a topic of that name
+        // removes them.
+        for (topic, p) in storage.partitions() {
+            match topics.get(&topic) {
+                Some(t) if p >= t.partitions => {
+                    tracing::info!(topic, partition = p, "removing a partition never committed");
+                    storage.remove(&topic, p)?;
+                }
+                Some(_) => {}
+                None => {
+                    tracing::warn!(topic, partition = p, "log of an unregistered topic ignored")
+                }
+            }
+        }
+        for topic in topics.list() {
+            let settings = topic_config::settings(config, &log_config, &topic.configs);
+            for p in 0..topic.partitions {
+                let log = storage.get_or_create(&topic.name, p, settings.log.clone())?;
+                log.set_config(settings.log.clone());
+            }
+        }
         storage.start_retention(Duration::from_millis(
             config.log_retention_check_interval_ms,
         ))?;
-        for topic in topics.list() {
-            for p in 0..topic.partitions {
-                storage.get_or_create(&topic.name, p, log_config.clone())?;
-            }
+        if config.log_cleaner_enable {
+            storage.start_cleaner(crate::storage::CleanerConfig {
+                dedupe_buffer_size: config.log_cleaner_dedupe_buffer_size,
+                backoff: Duration::from_millis(config.log_cleaner_backoff_ms),
+                ..crate::storage::CleanerConfig::default()
+            })?;
         }
         Ok(ReplicaManager {
             storage: Arc::new(storage),
@@ -72,6 +121,111 @@ impl ReplicaManager {
             log_config,
             timestamp_type: config.log_message_timestamp_type,
             leader_epoch,
+            broker_config: config.clone(),
+            settings_cache: parking_lot::RwLock::new(SettingsCache::new()),
+        })
+    }
+
+    /// The broker configuration the manager was opened with.
+    pub fn broker_config(&self) -> &Config {
+        &self.broker_config
+    }
+
+    /// The effective settings of a topic with config overrides `configs`.
+    pub fn settings_for(&self, configs: &BTreeMap<String, String>) -> TopicSettings {
+        topic_config::settings(&self.broker_config, &self.log_config, configs)
+    }
+
+    /// The effective settings of topic `name` (broker defaults if it doesn't exist).
+    pub fn topic_settings(&self, name: &str) -> Arc<TopicSettings> {
+        let Some(t) = self.topics.get(name) else {
+            return Arc::new(self.settings_for(&BTreeMap::new()));
+        };
+        if let Some((meta, settings)) = self.settings_cache.read().get(&t.id) {
+            if Arc::ptr_eq(meta, &t) {
+                return Arc::clone(settings);
+            }
+        }
+        let settings = Arc::new(self.settings_for(&t.configs));
+        let mut cache = self.settings_cache.write();
+        // Forget deleted topics' entries now and then.
+        if cache.len() > 2 * self.topics.list().len() + 16 {
+            cache.retain(|id, _| self.topics.get_by_id(id).is_some());
+        }
+        cache.insert(t.id, (t, Arc::clone(&settings)));
+        settings
+    }
+
+    /// Creates a topic with config overrides (validated by the caller) and its partition
+    /// logs unless it exists; returns it and whether this call created it.
+    pub fn create_topic_with_configs(
+        &self,
+        name: &str,
+        partitions: i32,
+        configs: BTreeMap<String, String>,
+    ) -> Result<(Arc<TopicMetadata>, bool)> {
+        let settings = self.settings_for(&configs);
+        self.topics
+            .create_with_configs(name, partitions, configs, |t| {
+                // Leftovers of an earlier topic of this name (deleted while the broker
+                // crashed) must not become the new topic's data.
+                for (topic, p) in self.storage.partitions() {
+                    if topic == t.name {
+                        tracing::warn!(topic, partition = p, "removing a stale log");
+                        self.storage.remove(&topic, p)?;
+                    }
+                }
+                for p in 0..t.partitions {
+                    let log = self
+                        .storage
+                        .get_or_create(&t.name, p, settings.log.clone())?;
+                    log.set_config(settings.log.clone());
+                }
+                Ok(())
+            })
+    }
+
+    /// Deletes a topic: gone from the registry first, then its logs and their files.
+    pub fn delete_topic(&self, name: &str) -> Result<Arc<TopicMetadata>> {
+        self.topics.delete(name, |t| {
+            for p in 0..t.partitions {
+                match self.storage.remove(&t.name, p) {
+                    Ok(()) | Err(crate::storage::StorageError::UnknownPartition(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Ok(())
+        })
+    }
+
+    /// Raises a topic's partition count to `count`, creating the new partitions' logs.
+    pub fn create_partitions(&self, name: &str, count: i32) -> Result<Arc<TopicMetadata>> {
+        self.topics.set_partitions(name, count, |t| {
+            let settings = self.settings_for(&t.configs);
+            for p in 0..t.partitions {
+                let log = self
+                    .storage
+                    .get_or_create(&t.name, p, settings.log.clone())?;
+                log.set_config(settings.log.clone());
+            }
+            Ok(())
+        })
+    }
+
+    /// Replaces a topic's config overrides (validated by the caller) and applies them to
+    /// its live logs.
+    pub fn set_topic_configs(
+        &self,
+        name: &str,
+        configs: BTreeMap<String, String>,
+    ) -> Result<Arc<TopicMetadata>> {
+        self.topics.set_configs(name, configs, |t| {
+            let settings = self.settings_for(&t.configs);
+            for p in 0..t.partitions {
+                if let Some(log) = self.storage.get(&t.name, p) {
+                    log.set_config(settings.log.clone());
+                }
+            }
         })
     }
 
@@ -88,13 +242,7 @@ impl ReplicaManager {
     /// Creates a topic and its partition logs unless it exists; returns it and whether this
     /// call created it.
     pub fn create_topic(&self, name: &str, partitions: i32) -> Result<(Arc<TopicMetadata>, bool)> {
-        self.topics.create(name, partitions, |t| {
-            for p in 0..t.partitions {
-                self.storage
-                    .get_or_create(&t.name, p, self.log_config.clone())?;
-            }
-            Ok(())
-        })
+        self.create_topic_with_configs(name, partitions, BTreeMap::new())
     }
 
     /// The log of a partition of a registered topic.

@@ -56,8 +56,13 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<ApiContext>) {
             _ = tx.closed() => break,
         };
         let pending = match frame.and_then(frame::decode_request) {
-            Ok(Decoded::Request { header, key, body }) => {
+            Ok(Decoded::Request {
+                header,
+                key,
+                mut body,
+            }) => {
                 let version = header.request_api_version;
+                api::group::attach_client(&mut body, header.client_id.as_ref(), peer);
                 Pending::Response {
                     correlation_id: header.correlation_id,
                     key,

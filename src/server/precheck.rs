@@ -24,6 +24,12 @@ enum Field {
     Array(&'static [Member]),
     /// A (nullable) array of int32.
     ArrayInt32,
+    /// A (nullable) array of int64.
+    ArrayInt64,
+    /// A (nullable) array of (nullable) strings.
+    ArrayStr,
+    /// A nullable struct: an int8 marker (-1 for null), then the struct.
+    NullableStruct(&'static [Member]),
 }
 
 /// A field present in versions `min..=max`.
@@ -114,7 +120,288 @@ const OFFSET_FOR_LEADER_EPOCH: &[Member] = &[
     (0, ALL, Field::Array(OFFSET_FOR_LEADER_EPOCH_TOPIC)),
 ];
 
+const CREATE_TOPICS_ASSIGNMENT: &[Member] = &[(0, ALL, Field::Int32), (0, ALL, Field::ArrayInt32)];
+const CREATE_TOPICS_CONFIG: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Str)];
+const CREATE_TOPICS_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Int16),
+    (0, ALL, Field::Array(CREATE_TOPICS_ASSIGNMENT)),
+    (0, ALL, Field::Array(CREATE_TOPICS_CONFIG)),
+];
+const CREATE_TOPICS: &[Member] = &[
+    (0, ALL, Field::Array(CREATE_TOPICS_TOPIC)),
+    (0, ALL, Field::Int32),
+    (1, ALL, Field::Int8),
+];
+
+const DELETE_TOPICS_STATE: &[Member] = &[(6, ALL, Field::Str), (6, ALL, Field::Uuid)];
+const DELETE_TOPICS: &[Member] = &[
+    (6, ALL, Field::Array(DELETE_TOPICS_STATE)),
+    (0, 5, Field::ArrayStr),
+    (0, ALL, Field::Int32),
+];
+
+const CREATE_PARTITIONS_ASSIGNMENT: &[Member] = &[(0, ALL, Field::ArrayInt32)];
+const CREATE_PARTITIONS_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Array(CREATE_PARTITIONS_ASSIGNMENT)),
+];
+const CREATE_PARTITIONS: &[Member] = &[
+    (0, ALL, Field::Array(CREATE_PARTITIONS_TOPIC)),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Int8),
+];
+
+const DESCRIBE_CONFIGS_RESOURCE: &[Member] = &[
+    (0, ALL, Field::Int8),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::ArrayStr),
+];
+const DESCRIBE_CONFIGS: &[Member] = &[
+    (0, ALL, Field::Array(DESCRIBE_CONFIGS_RESOURCE)),
+    (1, ALL, Field::Int8),
+    (3, ALL, Field::Int8),
+];
+
+const ALTER_CONFIGS_CONFIG: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Str)];
+const ALTER_CONFIGS_RESOURCE: &[Member] = &[
+    (0, ALL, Field::Int8),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(ALTER_CONFIGS_CONFIG)),
+];
+const ALTER_CONFIGS: &[Member] = &[
+    (0, ALL, Field::Array(ALTER_CONFIGS_RESOURCE)),
+    (0, ALL, Field::Int8),
+];
+
+const INCREMENTAL_ALTER_CONFIGS_CONFIG: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int8),
+    (0, ALL, Field::Str),
+];
+const INCREMENTAL_ALTER_CONFIGS_RESOURCE: &[Member] = &[
+    (0, ALL, Field::Int8),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(INCREMENTAL_ALTER_CONFIGS_CONFIG)),
+];
+const INCREMENTAL_ALTER_CONFIGS: &[Member] = &[
+    (0, ALL, Field::Array(INCREMENTAL_ALTER_CONFIGS_RESOURCE)),
+    (0, ALL, Field::Int8),
+];
+
+const DESCRIBE_CLUSTER: &[Member] = &[(0, ALL, Field::Int8), (1, ALL, Field::Int8)];
+
+const DESCRIBE_LOG_DIRS_TOPIC: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::ArrayInt32)];
+const DESCRIBE_LOG_DIRS: &[Member] = &[(0, ALL, Field::Array(DESCRIBE_LOG_DIRS_TOPIC))];
+
+const DELETE_RECORDS_PARTITION: &[Member] = &[(0, ALL, Field::Int32), (0, ALL, Field::Int64)];
+const DELETE_RECORDS_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(DELETE_RECORDS_PARTITION)),
+];
+const DELETE_RECORDS: &[Member] = &[
+    (0, ALL, Field::Array(DELETE_RECORDS_TOPIC)),
+    (0, ALL, Field::Int32),
+];
+
+const DESCRIBE_TOPIC_PARTITIONS_TOPIC: &[Member] = &[(0, ALL, Field::Str)];
+const DESCRIBE_TOPIC_PARTITIONS_CURSOR: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Int32)];
+const DESCRIBE_TOPIC_PARTITIONS: &[Member] = &[
+    (0, ALL, Field::Array(DESCRIBE_TOPIC_PARTITIONS_TOPIC)),
+    (0, ALL, Field::Int32),
+    (
+        0,
+        ALL,
+        Field::NullableStruct(DESCRIBE_TOPIC_PARTITIONS_CURSOR),
+    ),
+];
+
+const INIT_PRODUCER_ID: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (3, ALL, Field::Int64),
+    (3, ALL, Field::Int16),
+];
+
+const ADD_PARTITIONS_TO_TXN_TOPIC: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::ArrayInt32)];
+const ADD_PARTITIONS_TO_TXN_TRANSACTION: &[Member] = &[
+    (4, ALL, Field::Str),
+    (4, ALL, Field::Int64),
+    (4, ALL, Field::Int16),
+    (4, ALL, Field::Int8),
+    (4, ALL, Field::Array(ADD_PARTITIONS_TO_TXN_TOPIC)),
+];
+const ADD_PARTITIONS_TO_TXN: &[Member] = &[
+    (4, ALL, Field::Array(ADD_PARTITIONS_TO_TXN_TRANSACTION)),
+    (0, 3, Field::Str),
+    (0, 3, Field::Int64),
+    (0, 3, Field::Int16),
+    (0, 3, Field::Array(ADD_PARTITIONS_TO_TXN_TOPIC)),
+];
+
+const ADD_OFFSETS_TO_TXN: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int64),
+    (0, ALL, Field::Int16),
+    (0, ALL, Field::Str),
+];
+
+const END_TXN: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int64),
+    (0, ALL, Field::Int16),
+    (0, ALL, Field::Int8),
+];
+
+const TXN_OFFSET_COMMIT_PARTITION: &[Member] = &[
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Int64),
+    (2, ALL, Field::Int32),
+    (0, ALL, Field::Str),
+];
+const TXN_OFFSET_COMMIT_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(TXN_OFFSET_COMMIT_PARTITION)),
+];
+const TXN_OFFSET_COMMIT: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int64),
+    (0, ALL, Field::Int16),
+    (3, ALL, Field::Int32),
+    (3, ALL, Field::Str),
+    (3, ALL, Field::Str),
+    (0, ALL, Field::Array(TXN_OFFSET_COMMIT_TOPIC)),
+];
+
+const DESCRIBE_PRODUCERS_TOPIC: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::ArrayInt32)];
+const DESCRIBE_PRODUCERS: &[Member] = &[(0, ALL, Field::Array(DESCRIBE_PRODUCERS_TOPIC))];
+
+const DESCRIBE_TRANSACTIONS: &[Member] = &[(0, ALL, Field::ArrayStr)];
+
+const LIST_TRANSACTIONS: &[Member] = &[
+    (0, ALL, Field::ArrayStr),
+    (0, ALL, Field::ArrayInt64),
+    (1, ALL, Field::Int64),
+];
+
 const API_VERSIONS: &[Member] = &[(3, ALL, Field::Str), (3, ALL, Field::Str)];
+
+const FIND_COORDINATOR: &[Member] = &[
+    (0, 3, Field::Str),
+    (1, ALL, Field::Int8),
+    (4, ALL, Field::ArrayStr),
+];
+
+const JOIN_GROUP_PROTOCOL: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Bytes)];
+const JOIN_GROUP: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (1, ALL, Field::Int32),
+    (0, ALL, Field::Str),
+    (5, ALL, Field::Str),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(JOIN_GROUP_PROTOCOL)),
+    (8, ALL, Field::Str),
+];
+
+const SYNC_GROUP_ASSIGNMENT: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Bytes)];
+const SYNC_GROUP: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Str),
+    (3, ALL, Field::Str),
+    (5, ALL, Field::Str),
+    (5, ALL, Field::Str),
+    (0, ALL, Field::Array(SYNC_GROUP_ASSIGNMENT)),
+];
+
+const HEARTBEAT: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Str),
+    (3, ALL, Field::Str),
+];
+
+const LEAVE_GROUP_MEMBER: &[Member] = &[
+    (3, ALL, Field::Str),
+    (3, ALL, Field::Str),
+    (5, ALL, Field::Str),
+];
+const LEAVE_GROUP: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, 2, Field::Str),
+    (3, ALL, Field::Array(LEAVE_GROUP_MEMBER)),
+];
+
+const OFFSET_COMMIT_PARTITION: &[Member] = &[
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Int64),
+    (6, ALL, Field::Int32),
+    (1, 1, Field::Int64),
+    (0, ALL, Field::Str),
+];
+const OFFSET_COMMIT_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(OFFSET_COMMIT_PARTITION)),
+];
+const OFFSET_COMMIT: &[Member] = &[
+    (0, ALL, Field::Str),
+    (1, ALL, Field::Int32),
+    (1, ALL, Field::Str),
+    (7, ALL, Field::Str),
+    (2, 4, Field::Int64),
+    (0, ALL, Field::Array(OFFSET_COMMIT_TOPIC)),
+];
+
+const OFFSET_FETCH_TOPIC: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::ArrayInt32)];
+const OFFSET_FETCH_GROUP: &[Member] = &[
+    (8, ALL, Field::Str),
+    (9, ALL, Field::Str),
+    (9, ALL, Field::Int32),
+    (8, ALL, Field::Array(OFFSET_FETCH_TOPIC)),
+];
+const OFFSET_FETCH: &[Member] = &[
+    (0, 7, Field::Str),
+    (0, 7, Field::Array(OFFSET_FETCH_TOPIC)),
+    (8, ALL, Field::Array(OFFSET_FETCH_GROUP)),
+    (7, ALL, Field::Int8),
+];
+
+const OFFSET_DELETE_PARTITION: &[Member] = &[(0, ALL, Field::Int32)];
+const OFFSET_DELETE_TOPIC: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(OFFSET_DELETE_PARTITION)),
+];
+const OFFSET_DELETE: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(OFFSET_DELETE_TOPIC)),
+];
+
+const LIST_GROUPS: &[Member] = &[(4, ALL, Field::ArrayStr), (5, ALL, Field::ArrayStr)];
+
+const DESCRIBE_GROUPS: &[Member] = &[(0, ALL, Field::ArrayStr), (3, ALL, Field::Int8)];
+
+const DELETE_GROUPS: &[Member] = &[(0, ALL, Field::ArrayStr)];
+
+const CONSUMER_GROUP_HEARTBEAT_TOPIC: &[Member] =
+    &[(0, ALL, Field::Uuid), (0, ALL, Field::ArrayInt32)];
+const CONSUMER_GROUP_HEARTBEAT: &[Member] = &[
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Int32),
+    (0, ALL, Field::ArrayStr),
+    (1, ALL, Field::Str),
+    (0, ALL, Field::Str),
+    (0, ALL, Field::Array(CONSUMER_GROUP_HEARTBEAT_TOPIC)),
+];
+
+const CONSUMER_GROUP_DESCRIBE: &[Member] = &[(0, ALL, Field::ArrayStr), (0, ALL, Field::Int8)];
 
 /// The schema of a served request body and the first flexible version.
 fn schema(key: ApiKey) -> Option<(&'static [Member], i16)> {
@@ -125,6 +412,37 @@ fn schema(key: ApiKey) -> Option<(&'static [Member], i16)> {
         ApiKey::ListOffsets => (LIST_OFFSETS, 6),
         ApiKey::OffsetForLeaderEpoch => (OFFSET_FOR_LEADER_EPOCH, 4),
         ApiKey::ApiVersions => (API_VERSIONS, 3),
+        ApiKey::CreateTopics => (CREATE_TOPICS, 5),
+        ApiKey::DeleteTopics => (DELETE_TOPICS, 4),
+        ApiKey::CreatePartitions => (CREATE_PARTITIONS, 2),
+        ApiKey::DescribeConfigs => (DESCRIBE_CONFIGS, 4),
+        ApiKey::AlterConfigs => (ALTER_CONFIGS, 2),
+        ApiKey::IncrementalAlterConfigs => (INCREMENTAL_ALTER_CONFIGS, 1),
+        ApiKey::DescribeCluster => (DESCRIBE_CLUSTER, 0),
+        ApiKey::DescribeLogDirs => (DESCRIBE_LOG_DIRS, 2),
+        ApiKey::DeleteRecords => (DELETE_RECORDS, 2),
+        ApiKey::DescribeTopicPartitions => (DESCRIBE_TOPIC_PARTITIONS, 0),
+        ApiKey::InitProducerId => (INIT_PRODUCER_ID, 2),
+        ApiKey::AddPartitionsToTxn => (ADD_PARTITIONS_TO_TXN, 3),
+        ApiKey::AddOffsetsToTxn => (ADD_OFFSETS_TO_TXN, 3),
+        ApiKey::EndTxn => (END_TXN, 3),
+        ApiKey::TxnOffsetCommit => (TXN_OFFSET_COMMIT, 3),
+        ApiKey::DescribeProducers => (DESCRIBE_PRODUCERS, 0),
+        ApiKey::DescribeTransactions => (DESCRIBE_TRANSACTIONS, 0),
+        ApiKey::ListTransactions => (LIST_TRANSACTIONS, 0),
+        ApiKey::FindCoordinator => (FIND_COORDINATOR, 3),
+        ApiKey::JoinGroup => (JOIN_GROUP, 6),
+        ApiKey::SyncGroup => (SYNC_GROUP, 4),
+        ApiKey::Heartbeat => (HEARTBEAT, 4),
+        ApiKey::LeaveGroup => (LEAVE_GROUP, 4),
+        ApiKey::OffsetCommit => (OFFSET_COMMIT, 8),
+        ApiKey::OffsetFetch => (OFFSET_FETCH, 6),
+        ApiKey::OffsetDelete => (OFFSET_DELETE, ALL),
+        ApiKey::ListGroups => (LIST_GROUPS, 3),
+        ApiKey::DescribeGroups => (DESCRIBE_GROUPS, 5),
+        ApiKey::DeleteGroups => (DELETE_GROUPS, 2),
+        ApiKey::ConsumerGroupHeartbeat => (CONSUMER_GROUP_HEARTBEAT, 0),
+        ApiKey::ConsumerGroupDescribe => (CONSUMER_GROUP_DESCRIBE, 0),
         _ => return None,
     })
 }
@@ -252,6 +570,29 @@ impl Cursor<'_> {
                 Some(n) => self.take(n.saturating_mul(4)).map(drop),
                 None => Ok(()),
             },
+            Field::ArrayInt64 => match self.length(flexible, true)? {
+                Some(n) => self.take(n.saturating_mul(8)).map(drop),
+                None => Ok(()),
+            },
+            Field::ArrayStr => {
+                let Some(count) = self.length(flexible, true)? else {
+                    return Ok(());
+                };
+                if count > self.remaining() {
+                    return self.fail("array count exceeds the bytes left in the frame");
+                }
+                for _ in 0..count {
+                    self.field(Field::Str, version, flexible)?;
+                }
+                Ok(())
+            }
+            Field::NullableStruct(members) => {
+                let [marker] = self.array()?;
+                if marker as i8 >= 0 {
+                    self.walk(members, version, flexible)?;
+                }
+                Ok(())
+            }
             Field::Array(members) => {
                 let Some(count) = self.length(flexible, true)? else {
                     return Ok(());
@@ -426,9 +767,150 @@ mod tests {
         }
     }
 
+    /// Valid admin requests of every served version.
+    fn admin_samples() -> Vec<(ApiKey, i16, Vec<u8>)> {
+        use kafka_protocol::messages::create_partitions_request::{
+            CreatePartitionsAssignment, CreatePartitionsTopic,
+        };
+        use kafka_protocol::messages::create_topics_request::{
+            CreatableReplicaAssignment, CreatableTopic, CreatableTopicConfig,
+        };
+        use kafka_protocol::messages::delete_records_request::{
+            DeleteRecordsPartition, DeleteRecordsTopic,
+        };
+        use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
+        use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
+        use kafka_protocol::messages::describe_log_dirs_request::DescribableLogDirTopic;
+        use kafka_protocol::messages::describe_topic_partitions_request::{Cursor, TopicRequest};
+        let s = StrBytes::from_static_str;
+        let mut out = Vec::new();
+        for v in 2..=7 {
+            let t = CreatableTopic::default()
+                .with_name(name("t"))
+                .with_num_partitions(-1)
+                .with_replication_factor(-1)
+                .with_assignments(vec![CreatableReplicaAssignment::default()
+                    .with_partition_index(0)
+                    .with_broker_ids(vec![BrokerId(1)])])
+                .with_configs(vec![CreatableTopicConfig::default()
+                    .with_name(s("retention.ms"))
+                    .with_value(Some(s("1")))]);
+            let r = CreateTopicsRequest::default()
+                .with_topics(vec![t.clone(), t])
+                .with_validate_only(true);
+            out.push((ApiKey::CreateTopics, v, encoded(&r, v)));
+        }
+        for v in 1..=6 {
+            let mut r = DeleteTopicsRequest::default().with_timeout_ms(5);
+            if v >= 6 {
+                r.topics = vec![DeleteTopicState::default().with_name(Some(name("t")))];
+            } else {
+                r.topic_names = vec![name("t"), name("u")];
+            }
+            out.push((ApiKey::DeleteTopics, v, encoded(&r, v)));
+        }
+        for v in 0..=3 {
+            let r = CreatePartitionsRequest::default().with_topics(vec![
+                CreatePartitionsTopic::default()
+                    .with_name(name("t"))
+                    .with_count(3)
+                    .with_assignments(Some(vec![
+                        CreatePartitionsAssignment::default().with_broker_ids(vec![BrokerId(1)])
+                    ])),
+            ]);
+            out.push((ApiKey::CreatePartitions, v, encoded(&r, v)));
+        }
+        for v in 1..=4 {
+            let mut r = DescribeConfigsRequest::default().with_resources(vec![
+                DescribeConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(s("t"))
+                    .with_configuration_keys(Some(vec![s("a"), s("b")])),
+            ]);
+            r.include_synonyms = true;
+            if v >= 3 {
+                r.include_documentation = true;
+            }
+            out.push((ApiKey::DescribeConfigs, v, encoded(&r, v)));
+        }
+        for v in 0..=2 {
+            use kafka_protocol::messages::alter_configs_request::{
+                AlterConfigsResource, AlterableConfig,
+            };
+            let r =
+                AlterConfigsRequest::default().with_resources(vec![AlterConfigsResource::default(
+                )
+                .with_resource_type(2)
+                .with_resource_name(s("t"))
+                .with_configs(vec![AlterableConfig::default()
+                    .with_name(s("a"))
+                    .with_value(Some(s("1")))])]);
+            out.push((ApiKey::AlterConfigs, v, encoded(&r, v)));
+        }
+        for v in 0..=1 {
+            use kafka_protocol::messages::incremental_alter_configs_request::{
+                AlterConfigsResource, AlterableConfig,
+            };
+            let r = IncrementalAlterConfigsRequest::default().with_resources(vec![
+                AlterConfigsResource::default()
+                    .with_resource_type(2)
+                    .with_resource_name(s("t"))
+                    .with_configs(vec![AlterableConfig::default()
+                        .with_name(s("a"))
+                        .with_config_operation(2)
+                        .with_value(Some(s("1")))]),
+            ]);
+            out.push((ApiKey::IncrementalAlterConfigs, v, encoded(&r, v)));
+        }
+        for v in 0..=1 {
+            let r = DescribeClusterRequest::default().with_endpoint_type(1);
+            out.push((ApiKey::DescribeCluster, v, encoded(&r, v)));
+        }
+        for v in 1..=4 {
+            let r = DescribeLogDirsRequest::default().with_topics(Some(vec![
+                DescribableLogDirTopic::default()
+                    .with_topic(name("t"))
+                    .with_partitions(vec![0, 1]),
+            ]));
+            out.push((ApiKey::DescribeLogDirs, v, encoded(&r, v)));
+        }
+        for v in 0..=2 {
+            let r =
+                DeleteRecordsRequest::default().with_topics(vec![DeleteRecordsTopic::default()
+                    .with_name(name("t"))
+                    .with_partitions(vec![DeleteRecordsPartition::default()
+                        .with_partition_index(1)
+                        .with_offset(5)])]);
+            out.push((ApiKey::DeleteRecords, v, encoded(&r, v)));
+        }
+        let r = DescribeTopicPartitionsRequest::default()
+            .with_topics(vec![TopicRequest::default().with_name(name("t"))])
+            .with_response_partition_limit(10)
+            .with_cursor(Some(
+                Cursor::default()
+                    .with_topic_name(name("t"))
+                    .with_partition_index(2),
+            ));
+        out.push((ApiKey::DescribeTopicPartitions, 0, encoded(&r, 0)));
+        out
+    }
+
+    #[test]
+    fn admin_requests_pass_and_truncations_fail() {
+        for (key, v, body) in admin_samples() {
+            assert_eq!(check_body(key, v, &body), Ok(()), "{key:?} v{v}");
+            for cut in 0..body.len() {
+                assert!(
+                    check_body(key, v, &body[..cut]).is_err(),
+                    "{key:?} v{v} cut at {cut}"
+                );
+            }
+        }
+    }
+
     #[test]
     fn apis_without_a_schema_are_refused() {
-        assert!(check_body(ApiKey::JoinGroup, 0, &[]).is_err());
+        assert!(check_body(ApiKey::DescribeQuorum, 0, &[]).is_err());
     }
 
     #[test]
@@ -443,6 +925,156 @@ mod tests {
         let mut body = vec![0xff, 0xff, 0, 1, 0, 0, 0, 10, 0, 0, 0, 1, 0, 1, b't'];
         body.extend_from_slice(&i32::MAX.to_be_bytes());
         assert!(check_body(ApiKey::Produce, 3, &body).is_err());
+    }
+
+    /// Valid group-API requests of every served version pass; every truncation fails.
+    #[test]
+    fn group_requests_pass_and_truncations_fail() {
+        use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+        use kafka_protocol::messages::leave_group_request::MemberIdentity;
+        use kafka_protocol::messages::offset_commit_request::{
+            OffsetCommitRequestPartition, OffsetCommitRequestTopic,
+        };
+        use kafka_protocol::messages::offset_delete_request::{
+            OffsetDeleteRequestPartition, OffsetDeleteRequestTopic,
+        };
+        use kafka_protocol::messages::offset_fetch_request::{
+            OffsetFetchRequestGroup, OffsetFetchRequestTopic, OffsetFetchRequestTopics,
+        };
+        use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
+        let s = |v: &'static str| StrBytes::from_static_str(v);
+        let g = || GroupId(s("group"));
+        let mut out: Vec<(ApiKey, i16, Vec<u8>)> = Vec::new();
+        for v in 0..=6 {
+            let mut r = FindCoordinatorRequest::default();
+            if v <= 3 {
+                r.key = s("group");
+            } else {
+                r.coordinator_keys = vec![s("a"), s("b")];
+            }
+            if v >= 1 {
+                r.key_type = 1;
+            }
+            out.push((ApiKey::FindCoordinator, v, encoded(&r, v)));
+        }
+        for v in 0..=9 {
+            let mut r = JoinGroupRequest::default()
+                .with_group_id(g())
+                .with_member_id(s("m"))
+                .with_protocol_type(s("consumer"))
+                .with_protocols(vec![JoinGroupRequestProtocol::default()
+                    .with_name(s("range"))
+                    .with_metadata(Bytes::from_static(b"meta"))]);
+            if v >= 5 {
+                r.group_instance_id = Some(s("i"));
+            }
+            if v >= 8 {
+                r.reason = Some(s("why"));
+            }
+            out.push((ApiKey::JoinGroup, v, encoded(&r, v)));
+        }
+        for v in 0..=5 {
+            let mut r = SyncGroupRequest::default()
+                .with_group_id(g())
+                .with_member_id(s("m"))
+                .with_assignments(vec![SyncGroupRequestAssignment::default()
+                    .with_member_id(s("m"))
+                    .with_assignment(Bytes::from_static(b"a"))]);
+            if v >= 3 {
+                r.group_instance_id = Some(s("i"));
+            }
+            if v >= 5 {
+                r.protocol_type = Some(s("consumer"));
+                r.protocol_name = Some(s("range"));
+            }
+            out.push((ApiKey::SyncGroup, v, encoded(&r, v)));
+        }
+        for v in 0..=4 {
+            let r = HeartbeatRequest::default()
+                .with_group_id(g())
+                .with_member_id(s("m"));
+            out.push((ApiKey::Heartbeat, v, encoded(&r, v)));
+        }
+        for v in 0..=5 {
+            let mut r = LeaveGroupRequest::default().with_group_id(g());
+            if v >= 3 {
+                r.members = vec![MemberIdentity::default().with_member_id(s("m"))];
+            } else {
+                r.member_id = s("m");
+            }
+            out.push((ApiKey::LeaveGroup, v, encoded(&r, v)));
+        }
+        for v in 2..=9 {
+            let r = OffsetCommitRequest::default()
+                .with_group_id(g())
+                .with_member_id(s("m"))
+                .with_topics(vec![OffsetCommitRequestTopic::default()
+                    .with_name(name("t"))
+                    .with_partitions(vec![OffsetCommitRequestPartition::default()
+                        .with_committed_offset(5)
+                        .with_committed_metadata(Some(s("md")))])]);
+            out.push((ApiKey::OffsetCommit, v, encoded(&r, v)));
+        }
+        for v in 1..=9 {
+            let r = if v <= 7 {
+                OffsetFetchRequest::default()
+                    .with_group_id(g())
+                    .with_topics(Some(vec![OffsetFetchRequestTopic::default()
+                        .with_name(name("t"))
+                        .with_partition_indexes(vec![0, 1])]))
+            } else {
+                OffsetFetchRequest::default().with_groups(vec![OffsetFetchRequestGroup::default()
+                    .with_group_id(g())
+                    .with_topics(Some(vec![OffsetFetchRequestTopics::default()
+                        .with_name(name("t"))
+                        .with_partition_indexes(vec![0])]))])
+            };
+            out.push((ApiKey::OffsetFetch, v, encoded(&r, v)));
+        }
+        let r = OffsetDeleteRequest::default()
+            .with_group_id(g())
+            .with_topics(vec![OffsetDeleteRequestTopic::default()
+                .with_name(name("t"))
+                .with_partitions(vec![OffsetDeleteRequestPartition::default()])]);
+        out.push((ApiKey::OffsetDelete, 0, encoded(&r, 0)));
+        for v in 0..=5 {
+            let mut r = ListGroupsRequest::default();
+            if v >= 4 {
+                r.states_filter = vec![s("Stable")];
+            }
+            if v >= 5 {
+                r.types_filter = vec![s("classic")];
+            }
+            out.push((ApiKey::ListGroups, v, encoded(&r, v)));
+        }
+        for v in 0..=5 {
+            let r = DescribeGroupsRequest::default().with_groups(vec![g(), g()]);
+            out.push((ApiKey::DescribeGroups, v, encoded(&r, v)));
+        }
+        for v in 0..=2 {
+            let r = DeleteGroupsRequest::default().with_groups_names(vec![g()]);
+            out.push((ApiKey::DeleteGroups, v, encoded(&r, v)));
+        }
+        let r = ConsumerGroupHeartbeatRequest::default()
+            .with_group_id(g())
+            .with_subscribed_topic_names(Some(vec![name("t")]))
+            .with_topic_partitions(Some(vec![
+                kafka_protocol::messages::consumer_group_heartbeat_request::TopicPartitions::default()
+                    .with_partitions(vec![1, 2]),
+            ]));
+        out.push((ApiKey::ConsumerGroupHeartbeat, 0, encoded(&r, 0)));
+        let r = ConsumerGroupDescribeRequest::default().with_group_ids(vec![g()]);
+        out.push((ApiKey::ConsumerGroupDescribe, 0, encoded(&r, 0)));
+        for (key, v, body) in out {
+            assert_eq!(check_body(key, v, &body), Ok(()), "{key:?} v{v}");
+            for cut in 0..body.len() {
+                assert!(
+                    check_body(key, v, &body[..cut]).is_err(),
+                    "{key:?} v{v} cut at {cut} of {}",
+                    body.len()
+                );
+            }
+        }
     }
 
     proptest::proptest! {

@@ -464,12 +464,42 @@ impl Log {
             .segments
             .partition_point(|s| s.base_offset() <= offset)
             .saturating_sub(1);
-        for seg in &inner.segments[first..] {
+        let mut segments = inner.segments.get(first..).unwrap_or_default().iter();
+        let mut found = None;
+        for seg in segments.by_ref() {
             if let Some(bytes) = seg.read(offset, max_bytes)? {
-                return Ok(bytes);
+                found = Some(bytes);
+                break;
             }
         }
-        Ok(Bytes::new())
+        let Some(bytes) = found else {
+            return Ok(Bytes::new());
+        };
+        // Compaction can leave segments holding only emptied batches. A read that found
+        // nothing but those goes on into the next segments (whole batches, within
+        // `max_bytes`), so a reader sees records in one answer instead of one empty
+        // segment per round trip (librdkafka gives up after a run of record-less answers).
+        if !holds_no_records(&bytes) {
+            return Ok(bytes);
+        }
+        let mut out = BytesMut::from(&bytes[..]);
+        for seg in segments {
+            let remaining = max_bytes.saturating_sub(out.len());
+            if remaining == 0 {
+                break;
+            }
+            let Some(more) = seg.read(seg.base_offset(), remaining)? else {
+                continue;
+            };
+            if more.len() > remaining {
+                break;
+            }
+            out.extend_from_slice(&more);
+            if !holds_no_records(&more) {
+                break;
+            }
+        }
+        Ok(out.freeze())
     }
 
     /// The batches covering `[start, end)`, whole (the first may begin before `start`).
@@ -927,4 +957,10 @@ fn recover_producer_state(
         }
     }
     Ok(state)
+}
+
+/// Whether every whole batch in `bytes` is empty (emptied by compaction).
+fn holds_no_records(bytes: &[u8]) -> bool {
+    crate::storage::record::batch::split_batches(bytes)
+        .all(|b| b.is_ok_and(|(h, _)| h.record_count == 0))
 }

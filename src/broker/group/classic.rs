@@ -447,7 +447,7 @@ impl Inner {
         if let Some(tx) = m.sync_waiter.take() {
             let _ = tx.send(SyncGroupResponse::error(GroupError::FencedInstanceId));
         }
-        let old_protocols = std::mem::replace(&mut m.protocols, req.protocols.clone());
+        m.protocols = req.protocols.clone();
         m.member_id = new_id.clone();
         m.client_id = req.client_id.clone();
         m.client_host = req.client_host.clone();
@@ -485,18 +485,20 @@ impl Inner {
         let is_leader = g.leader.as_deref() == Some(new_id.as_str());
         match g.state {
             ClassicState::Stable => {
-                let unchanged = g.select_protocol() == g.protocol_name
-                    && g.protocol_name.as_ref().is_some_and(|p| {
-                        old_protocols.iter().find(|x| &x.name == p)
-                            == req.protocols.iter().find(|x| &x.name == p)
-                    });
-                if unchanged && (!is_leader || req.supports_skip_assignment) {
+                // As Kafka: only a change of the selected protocol rebalances. The
+                // subscription metadata of a restarted client differs (generation, owned
+                // partitions) without changing what the group agreed on.
+                if g.select_protocol() == g.protocol_name {
                     ctx.dirty = true;
-                    return Outcome::Now(Ctx::current_join_response(
-                        g,
-                        &new_id,
-                        req.supports_skip_assignment,
-                    ));
+                    let mut r =
+                        Ctx::current_join_response(g, &new_id, req.supports_skip_assignment);
+                    if is_leader && !req.supports_skip_assignment {
+                        // Named with its old id, the leader takes itself for a follower
+                        // and syncs without assigning.
+                        r.members.clear();
+                        r.leader = old_id.to_string();
+                    }
+                    return Outcome::Now(r);
                 }
                 let rx = Ctx::update_member(g, &new_id, req, ctx.now);
                 ctx.maybe_prepare_rebalance(g, next);

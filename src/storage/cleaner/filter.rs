@@ -15,7 +15,7 @@
 //!   segment, for its end offset): then a header-only batch is written with the original
 //!   offsets, producer fields, timestamp type and max timestamp.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::offset_map::OffsetMap;
 use crate::storage::error::{Result, StorageError};
@@ -23,9 +23,7 @@ use crate::storage::record::batch::{
     ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_DELETE_HORIZON, ATTR_LOG_APPEND_TIME,
     ATTR_TRANSACTIONAL,
 };
-use crate::storage::record::{
-    compress, encode_record, BatchHeader, Record, BATCH_HEADER_LEN, LOG_OVERHEAD, MAGIC_V2,
-};
+use crate::storage::record::{compress, encode_record, BatchHeader, Record};
 use crate::storage::types::{Compression, MessageBatch};
 
 /// Counters of what filtering did.
@@ -141,29 +139,14 @@ struct Fields {
 }
 
 fn assemble(h: &BatchHeader, f: &Fields, payload: &[u8]) -> Result<Bytes> {
-    let total = BATCH_HEADER_LEN + payload.len();
-    let batch_length =
-        i32::try_from(total - LOG_OVERHEAD).map_err(|_| StorageError::BatchTooLarge {
-            size: total,
-            max: i32::MAX as usize,
-        })?;
-    let mut out = BytesMut::with_capacity(total);
-    out.put_i64(h.base_offset);
-    out.put_i32(batch_length);
-    out.put_i32(h.partition_leader_epoch);
-    out.put_i8(MAGIC_V2);
-    out.put_u32(0);
-    out.put_i16(f.attributes);
-    out.put_i32(h.last_offset_delta);
-    out.put_i64(f.base_timestamp);
-    out.put_i64(f.max_timestamp);
-    out.put_i64(h.producer_id);
-    out.put_i16(h.producer_epoch);
-    out.put_i32(h.base_sequence);
-    out.put_i32(f.record_count);
-    out.put_slice(payload);
-    crate::storage::record::batch::rewrite_crc(&mut out);
-    Ok(out.freeze())
+    let header = BatchHeader {
+        attributes: f.attributes,
+        base_timestamp: f.base_timestamp,
+        max_timestamp: f.max_timestamp,
+        record_count: f.record_count,
+        ..*h
+    };
+    crate::storage::record::batch::encode_batch(&header, payload)
 }
 
 /// Re-encodes the kept records under the original header, with `horizon` as delete horizon.

@@ -201,6 +201,36 @@ pub fn set_log_append_time(buf: &mut [u8], now_ms: i64) {
     rewrite_crc(buf);
 }
 
+/// Encodes a whole batch: the header's fields (its `batch_length`, `magic` and `crc` are
+/// ignored and computed) followed by the records section `payload` as given (already
+/// compressed if the attributes say so).
+pub fn encode_batch(h: &BatchHeader, payload: &[u8]) -> Result<bytes::Bytes> {
+    use bytes::BufMut;
+    let total = BATCH_HEADER_LEN + payload.len();
+    let batch_length =
+        i32::try_from(total - LOG_OVERHEAD).map_err(|_| StorageError::BatchTooLarge {
+            size: total,
+            max: i32::MAX as usize,
+        })?;
+    let mut out = bytes::BytesMut::with_capacity(total);
+    out.put_i64(h.base_offset);
+    out.put_i32(batch_length);
+    out.put_i32(h.partition_leader_epoch);
+    out.put_i8(MAGIC_V2);
+    out.put_u32(0); // CRC, filled below
+    out.put_i16(h.attributes);
+    out.put_i32(h.last_offset_delta);
+    out.put_i64(h.base_timestamp);
+    out.put_i64(h.max_timestamp);
+    out.put_i64(h.producer_id);
+    out.put_i16(h.producer_epoch);
+    out.put_i32(h.base_sequence);
+    out.put_i32(h.record_count);
+    out.put_slice(payload);
+    rewrite_crc(&mut out);
+    Ok(out.freeze())
+}
+
 /// Recomputes and writes the CRC32C of the batch at the start of `buf`.
 pub fn rewrite_crc(buf: &mut [u8]) {
     let crc = crc32c::crc32c(&buf[OFF_ATTRIBUTES..]);

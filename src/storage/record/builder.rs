@@ -1,21 +1,16 @@
 //! Encoding v2 record batches: [`BatchBuilder`] for data and control batches, the
 //! end-transaction marker, and [`recompress`] to change a stored batch's codec.
 
-use bytes::{BufMut, Bytes, BytesMut};
+use bytes::Bytes;
 
 use super::batch::{
-    BatchHeader, ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_LOG_APPEND_TIME, ATTR_TRANSACTIONAL,
-    BATCH_HEADER_LEN, LOG_OVERHEAD, MAGIC_V2,
+    encode_batch, BatchHeader, ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_LOG_APPEND_TIME,
+    ATTR_TRANSACTIONAL, BATCH_HEADER_LEN, MAGIC_V2,
 };
 use super::compression::{compress, decompress};
 use super::records::{encode_record, RecordIter};
 use crate::storage::error::{Result, StorageError};
 use crate::storage::types::{Compression, Header, MessageBatch};
-
-/// Byte offset of the attributes field, where the CRC's coverage starts.
-const CRC_START: usize = 21;
-/// Byte offset of the CRC field.
-const CRC_AT: usize = 17;
 
 /// How a batch's timestamps are to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -45,33 +40,22 @@ struct HeaderFields {
 /// Writes header + compressed records section and fills in length and CRC.
 fn assemble(f: &HeaderFields, records: &[u8], codec: Compression) -> Result<Bytes> {
     let payload = compress(codec, records)?;
-    let total = BATCH_HEADER_LEN + payload.len();
-    let batch_length =
-        i32::try_from(total - LOG_OVERHEAD).map_err(|_| StorageError::BatchTooLarge {
-            size: total,
-            max: i32::MAX as usize,
-        })?;
-    let attributes = (f.attributes & !ATTR_COMPRESSION_MASK) | codec.id();
-    let mut out = BytesMut::with_capacity(total);
-    out.put_i64(f.base_offset);
-    out.put_i32(batch_length);
-    out.put_i32(f.partition_leader_epoch);
-    out.put_i8(MAGIC_V2);
-    out.put_u32(0); // CRC, filled below
-    out.put_i16(attributes);
-    out.put_i32(f.last_offset_delta);
-    out.put_i64(f.base_timestamp);
-    out.put_i64(f.max_timestamp);
-    out.put_i64(f.producer_id);
-    out.put_i16(f.producer_epoch);
-    out.put_i32(f.base_sequence);
-    out.put_i32(f.record_count);
-    out.put_slice(&payload);
-    let crc = crc32c::crc32c(out.get(CRC_START..).unwrap_or_default());
-    if let Some(field) = out.get_mut(CRC_AT..CRC_AT + 4) {
-        field.copy_from_slice(&crc.to_be_bytes());
-    }
-    Ok(out.freeze())
+    let header = BatchHeader {
+        base_offset: f.base_offset,
+        batch_length: 0,
+        partition_leader_epoch: f.partition_leader_epoch,
+        magic: MAGIC_V2,
+        crc: 0,
+        attributes: (f.attributes & !ATTR_COMPRESSION_MASK) | codec.id(),
+        last_offset_delta: f.last_offset_delta,
+        base_timestamp: f.base_timestamp,
+        max_timestamp: f.max_timestamp,
+        producer_id: f.producer_id,
+        producer_epoch: f.producer_epoch,
+        base_sequence: f.base_sequence,
+        record_count: f.record_count,
+    };
+    encode_batch(&header, &payload)
 }
 
 /// Builds one Kafka v2 record batch.

@@ -1,0 +1,64 @@
+//! FindCoordinator v0–v6: Skiff is the coordinator of every group and transactional id.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::find_coordinator_response::Coordinator;
+use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use super::str_bytes;
+use crate::api::ApiContext;
+
+/// `key_type` of a consumer group.
+pub const KEY_TYPE_GROUP: i8 = 0;
+/// `key_type` of a transactional id.
+pub const KEY_TYPE_TRANSACTION: i8 = 1;
+
+/// Answers FindCoordinator of `version`: this broker for group and transaction keys,
+/// INVALID_REQUEST for any other key type.
+pub fn handle(
+    ctx: &ApiContext,
+    version: i16,
+    req: FindCoordinatorRequest,
+) -> FindCoordinatorResponse {
+    let key_type = if version >= 1 {
+        req.key_type
+    } else {
+        KEY_TYPE_GROUP
+    };
+    let error = match key_type {
+        KEY_TYPE_GROUP | KEY_TYPE_TRANSACTION => 0,
+        _ => ResponseError::InvalidRequest.code(),
+    };
+    let node = BrokerId(if error == 0 { ctx.config.node_id } else { -1 });
+    let (host, port) = if error == 0 {
+        (str_bytes(ctx.advertised_host.clone()), ctx.advertised_port)
+    } else {
+        (StrBytes::default(), -1)
+    };
+    let message = (error != 0).then(|| str_bytes(format!("invalid key type {key_type}")));
+    let mut resp = FindCoordinatorResponse::default();
+    if version >= 4 {
+        resp.coordinators = req
+            .coordinator_keys
+            .into_iter()
+            .map(|key| {
+                Coordinator::default()
+                    .with_key(key)
+                    .with_node_id(node)
+                    .with_host(host.clone())
+                    .with_port(port)
+                    .with_error_code(error)
+                    .with_error_message(message.clone())
+            })
+            .collect();
+    } else {
+        resp.error_code = error;
+        if version >= 1 {
+            resp.error_message = message;
+        }
+        resp.node_id = node;
+        resp.host = host;
+        resp.port = port;
+    }
+    resp
+}

@@ -11,6 +11,8 @@
 #                 (consumer groups with commits, idempotent producers, transactions), all
 #                 (all three), franz-go (franz-go's own pkg/kgo test suite; on demand, not
 #                 in all)
+#                 librdkafka: librdkafka's own test suite, allow-listed tests (on demand,
+#                 not part of "all"; compat/librdkafka/run.sh, which takes more options)
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
 #                 kafkajs, franz-go, wire-probe, confluent-groups, kafka-python-groups,
 #                 java-groups-admin, kafka-python-admin, confluent-txn, kafka-python-txn,
@@ -40,6 +42,14 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument: $1 (see --help)" ;;
   esac
 done
+
+# librdkafka's own test suite has its own runner and report.
+if [ "$suite" = librdkafka ]; then
+  case "$broker" in
+    external) exec "$COMPAT_DIR/librdkafka/run.sh" --bootstrap "$bootstrap" ;;
+    *) exec "$COMPAT_DIR/librdkafka/run.sh" "--$broker" ;;
+  esac
+fi
 
 PY="$COMPAT_VENV/bin/python"
 # Scenario table for each suite: name|command (run from the repo root, bootstrap appended).

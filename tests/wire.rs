@@ -454,6 +454,16 @@ async fn metadata_errors_and_topic_ids() {
     ]));
     let r: MetadataResponse = w.call(ApiKey::Metadata, 12, &by_id).await;
     assert_eq!(r.topics[0].name.as_ref().unwrap().0.as_str(), "ids");
+    // Internal topic names are never auto-created as ordinary topics.
+    let internal = MetadataRequest::default()
+        .with_allow_auto_topic_creation(true)
+        .with_topics(Some(vec![
+            MetadataRequestTopic::default().with_name(Some(name("__consumer_offsets")))
+        ]));
+    for _ in 0..2 {
+        let r: MetadataResponse = w.call(ApiKey::Metadata, 12, &internal).await;
+        assert_eq!(r.topics[0].error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION");
+    }
     broker.shutdown().await.unwrap();
 }
 

@@ -43,6 +43,10 @@ fn error_entry(name: Option<String>, id: Uuid, error: i16) -> MetadataResponseTo
         .with_topic_authorized_operations(OPERATIONS_OMITTED)
 }
 
+/// Kafka's internal topics. Skiff keeps their state in its state store, so they are never
+/// auto-created as ordinary topics.
+const INTERNAL_TOPICS: &[&str] = &["__consumer_offsets", "__transaction_state"];
+
 fn lookup_or_create(ctx: &ApiContext, name: &str, allow_create: bool) -> MetadataResponseTopic {
     let replicas = &ctx.replicas;
     if let Some(t) = replicas.topics().get(name) {
@@ -51,7 +55,7 @@ fn lookup_or_create(ctx: &ApiContext, name: &str, allow_create: bool) -> Metadat
     if let Err(e) = validate_topic_name(name) {
         return error_entry(Some(name.to_string()), Uuid::nil(), broker_error_code(&e));
     }
-    if !allow_create {
+    if !allow_create || INTERNAL_TOPICS.contains(&name) {
         return error_entry(
             Some(name.to_string()),
             Uuid::nil(),

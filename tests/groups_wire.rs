@@ -4,8 +4,9 @@
 
 mod common;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use common::start_broker;
+use common::wire::Wire;
 use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
 use kafka_protocol::messages::leave_group_request::MemberIdentity;
 use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
@@ -17,77 +18,8 @@ use kafka_protocol::messages::offset_fetch_request::{
 };
 use kafka_protocol::messages::sync_group_request::SyncGroupRequestAssignment;
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::protocol::{Decodable, StrBytes};
 use skiff::BrokerHandle;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-struct Wire {
-    stream: TcpStream,
-    next_correlation: i32,
-}
-
-impl Wire {
-    async fn connect(broker: &BrokerHandle) -> Wire {
-        Wire {
-            stream: TcpStream::connect(broker.local_addr()).await.unwrap(),
-            next_correlation: 1,
-        }
-    }
-
-    async fn send_bytes(&mut self, key: ApiKey, version: i16, body: &[u8]) -> i32 {
-        let correlation_id = self.next_correlation;
-        self.next_correlation += 1;
-        let mut payload = BytesMut::new();
-        RequestHeader::default()
-            .with_request_api_key(key as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(correlation_id)
-            .with_client_id(Some(StrBytes::from_static_str("groups-wire")))
-            .encode(&mut payload, key.request_header_version(version))
-            .unwrap();
-        payload.extend_from_slice(body);
-        let mut framed = BytesMut::new();
-        framed.put_i32(payload.len() as i32);
-        framed.extend_from_slice(&payload);
-        self.stream.write_all(&framed).await.unwrap();
-        correlation_id
-    }
-
-    async fn recv_bytes(&mut self, key: ApiKey, version: i16) -> (i32, Bytes) {
-        let mut size = [0u8; 4];
-        self.stream.read_exact(&mut size).await.unwrap();
-        let mut buf = vec![0u8; i32::from_be_bytes(size) as usize];
-        self.stream.read_exact(&mut buf).await.unwrap();
-        let mut frame = Bytes::from(buf);
-        let header_version = if key == ApiKey::ApiVersions {
-            0
-        } else {
-            key.response_header_version(version)
-        };
-        let header = ResponseHeader::decode(&mut frame, header_version).unwrap();
-        (header.correlation_id, frame)
-    }
-
-    async fn call<Req: Encodable, Resp: Decodable>(
-        &mut self,
-        key: ApiKey,
-        version: i16,
-        body: &Req,
-    ) -> Resp {
-        let mut b = BytesMut::new();
-        body.encode(&mut b, version).unwrap();
-        let id = self.send_bytes(key, version, &b).await;
-        let (got, mut frame) = self.recv_bytes(key, version).await;
-        assert_eq!(got, id, "correlation id");
-        let resp = Resp::decode(&mut frame, version).unwrap();
-        assert!(
-            !frame.has_remaining(),
-            "trailing bytes in {key:?} v{version}"
-        );
-        resp
-    }
-}
 
 fn s(v: &str) -> StrBytes {
     StrBytes::from_string(v.to_string())
@@ -231,7 +163,7 @@ async fn committed(w: &mut Wire, group: &str, topic: &str, partition: i32) -> (i
 async fn api_versions_lists_the_group_apis() {
     let dir = tempfile::tempdir().unwrap();
     let b = broker(dir.path()).await;
-    let mut w = Wire::connect(&b).await;
+    let mut w = Wire::connect_as(&b, "groups-wire").await;
     let r: ApiVersionsResponse = w
         .call(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default())
         .await;
@@ -262,7 +194,7 @@ async fn find_coordinator_every_version_and_key_type() {
     let dir = tempfile::tempdir().unwrap();
     let b = broker(dir.path()).await;
     let port = b.local_addr().port() as i32;
-    let mut w = Wire::connect(&b).await;
+    let mut w = Wire::connect_as(&b, "groups-wire").await;
     for v in 0..=3 {
         for key_type in [0i8, 1] {
             if v == 0 && key_type == 1 {
@@ -308,7 +240,7 @@ async fn find_coordinator_every_version_and_key_type() {
 async fn classic_flow_at_every_version() {
     let dir = tempfile::tempdir().unwrap();
     let b = broker(dir.path()).await;
-    let mut w = Wire::connect(&b).await;
+    let mut w = Wire::connect_as(&b, "groups-wire").await;
     create_topic(&mut w, "t").await;
     for v in 0..=9i16 {
         let group = format!("flow-{v}");
@@ -391,7 +323,7 @@ async fn classic_flow_at_every_version() {
 async fn bad_commits_get_kafka_codes_and_keep_offsets() {
     let dir = tempfile::tempdir().unwrap();
     let b = broker(dir.path()).await;
-    let mut w = Wire::connect(&b).await;
+    let mut w = Wire::connect_as(&b, "groups-wire").await;
     create_topic(&mut w, "t").await;
     let (member, generation) = join_alone(&mut w, "g", 5).await;
     let ok = commit_request("g", &member, generation, "t", 0, 10, "good");
@@ -511,7 +443,7 @@ async fn bad_commits_get_kafka_codes_and_keep_offsets() {
 async fn list_describe_delete_groups_and_offsets() {
     let dir = tempfile::tempdir().unwrap();
     let b = broker(dir.path()).await;
-    let mut w = Wire::connect(&b).await;
+    let mut w = Wire::connect_as(&b, "groups-wire").await;
     create_topic(&mut w, "t").await;
     let (member, generation) = join_alone(&mut w, "live", 9).await;
     // A "simple" group: offsets only.
@@ -620,7 +552,7 @@ async fn list_describe_delete_groups_and_offsets() {
 async fn consumer_group_heartbeat_v0_v1_and_describe() {
     let dir = tempfile::tempdir().unwrap();
     let b = broker(dir.path()).await;
-    let mut w = Wire::connect(&b).await;
+    let mut w = Wire::connect_as(&b, "groups-wire").await;
     create_topic(&mut w, "t").await;
     let md: MetadataResponse = w
         .call(

@@ -5,8 +5,9 @@
 
 mod common;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Bytes, BytesMut};
 use common::start_broker;
+use common::wire::Wire;
 use kafka_protocol::messages::add_partitions_to_txn_request::{
     AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
 };
@@ -19,13 +20,11 @@ use kafka_protocol::messages::txn_offset_commit_request::{
     TxnOffsetCommitRequestPartition, TxnOffsetCommitRequestTopic,
 };
 use kafka_protocol::messages::*;
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use skiff::BrokerHandle;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 // Kafka's error codes used here.
 const NONE: i16 = 0;
@@ -36,56 +35,6 @@ const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
 const TRANSACTIONAL_ID_AUTHORIZATION_FAILED: i16 = 53;
 const PRODUCER_FENCED: i16 = 90;
 const TRANSACTIONAL_ID_NOT_FOUND: i16 = 105;
-
-/// A raw client connection.
-struct Wire {
-    stream: TcpStream,
-    next_correlation: i32,
-}
-
-impl Wire {
-    async fn connect(broker: &BrokerHandle) -> Wire {
-        Wire {
-            stream: TcpStream::connect(broker.local_addr()).await.unwrap(),
-            next_correlation: 1,
-        }
-    }
-
-    async fn call<Req: Encodable, Resp: Decodable>(
-        &mut self,
-        key: ApiKey,
-        version: i16,
-        body: &Req,
-    ) -> Resp {
-        let correlation_id = self.next_correlation;
-        self.next_correlation += 1;
-        let mut payload = BytesMut::new();
-        RequestHeader::default()
-            .with_request_api_key(key as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(correlation_id)
-            .with_client_id(Some(StrBytes::from_static_str("txn-wire-test")))
-            .encode(&mut payload, key.request_header_version(version))
-            .unwrap();
-        body.encode(&mut payload, version).unwrap();
-        let mut framed = BytesMut::new();
-        framed.put_i32(payload.len() as i32);
-        framed.extend_from_slice(&payload);
-        self.stream.write_all(&framed).await.unwrap();
-
-        let mut size = [0u8; 4];
-        self.stream.read_exact(&mut size).await.unwrap();
-        let mut buf = vec![0u8; i32::from_be_bytes(size) as usize];
-        self.stream.read_exact(&mut buf).await.unwrap();
-        let mut frame = Bytes::from(buf);
-        let header =
-            ResponseHeader::decode(&mut frame, key.response_header_version(version)).unwrap();
-        assert_eq!(header.correlation_id, correlation_id);
-        let body = Resp::decode(&mut frame, version).unwrap();
-        assert!(!frame.has_remaining(), "trailing bytes in {key:?} response");
-        body
-    }
-}
 
 fn name(s: &str) -> TopicName {
     TopicName(StrBytes::from_string(s.to_string()))

@@ -3,8 +3,9 @@
 
 mod common;
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use common::start_broker;
+use common::wire::Wire;
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
@@ -21,103 +22,13 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, FetchRequest, FetchResponse,
     ListOffsetsRequest, ListOffsetsResponse, MetadataRequest, MetadataResponse,
     OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse, ProduceRequest, ProduceResponse,
-    RequestHeader, ResponseHeader, TopicName,
+    RequestHeader, TopicName,
 };
-use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+use kafka_protocol::protocol::{Encodable, StrBytes};
 use kafka_protocol::records::{
     Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
 };
 use skiff::BrokerHandle;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-/// A raw client connection.
-struct Wire {
-    stream: TcpStream,
-    next_correlation: i32,
-}
-
-impl Wire {
-    async fn connect(broker: &BrokerHandle) -> Wire {
-        Wire {
-            stream: TcpStream::connect(broker.local_addr()).await.unwrap(),
-            next_correlation: 1,
-        }
-    }
-
-    fn frame<T: Encodable>(&mut self, key: ApiKey, version: i16, body: &T) -> (i32, BytesMut) {
-        let correlation_id = self.next_correlation;
-        self.next_correlation += 1;
-        let mut payload = BytesMut::new();
-        RequestHeader::default()
-            .with_request_api_key(key as i16)
-            .with_request_api_version(version)
-            .with_correlation_id(correlation_id)
-            .with_client_id(Some(StrBytes::from_static_str("wire-test")))
-            .encode(&mut payload, key.request_header_version(version))
-            .unwrap();
-        body.encode(&mut payload, version).unwrap();
-        let mut framed = BytesMut::new();
-        framed.put_i32(payload.len() as i32);
-        framed.extend_from_slice(&payload);
-        (correlation_id, framed)
-    }
-
-    async fn send<T: Encodable>(&mut self, key: ApiKey, version: i16, body: &T) -> i32 {
-        let (id, framed) = self.frame(key, version, body);
-        self.stream.write_all(&framed).await.unwrap();
-        id
-    }
-
-    async fn send_raw(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).await.unwrap();
-    }
-
-    /// The next response frame, or `None` once the broker closed the connection.
-    async fn recv_frame(&mut self) -> Option<Bytes> {
-        let mut size = [0u8; 4];
-        match self.stream.read_exact(&mut size).await {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => return None,
-            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return None,
-            Err(e) => panic!("read failed: {e}"),
-        }
-        let mut buf = vec![0u8; i32::from_be_bytes(size) as usize];
-        self.stream.read_exact(&mut buf).await.unwrap();
-        Some(Bytes::from(buf))
-    }
-
-    /// Reads a response of `key`/`version`; returns its correlation id and body.
-    async fn recv<T: Decodable>(&mut self, key: ApiKey, version: i16) -> (i32, T) {
-        let mut frame = self.recv_frame().await.expect("connection closed");
-        let header_version = if key == ApiKey::ApiVersions {
-            0
-        } else {
-            key.response_header_version(version)
-        };
-        let header = ResponseHeader::decode(&mut frame, header_version).unwrap();
-        let body = T::decode(&mut frame, version).unwrap();
-        assert!(!frame.has_remaining(), "trailing bytes in {key:?} response");
-        (header.correlation_id, body)
-    }
-
-    async fn call<Req: Encodable, Resp: Decodable>(
-        &mut self,
-        key: ApiKey,
-        version: i16,
-        body: &Req,
-    ) -> Resp {
-        let id = self.send(key, version, body).await;
-        let (got, resp) = self.recv(key, version).await;
-        assert_eq!(got, id, "correlation id");
-        resp
-    }
-
-    /// Asserts the broker closes the connection (after sending nothing more).
-    async fn expect_closed(&mut self) {
-        assert!(self.recv_frame().await.is_none(), "expected a disconnect");
-    }
-}
 
 /// Asserts that a fresh connection gets a normal ApiVersions answer.
 async fn assert_still_serving(broker: &BrokerHandle) {
@@ -242,7 +153,7 @@ async fn truncated_and_undecodable_bodies_disconnect() {
     raw.put_i32(100);
     raw.put_slice(&[0u8; 10]);
     w.send_raw(&raw).await;
-    w.stream.shutdown().await.unwrap();
+    w.shutdown_write().await;
     w.expect_closed().await;
     // A whole frame whose Metadata body is cut short.
     let mut w = Wire::connect(&broker).await;

@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod batches;
+pub mod wire;
 
 use std::path::Path;
 use std::time::Duration;

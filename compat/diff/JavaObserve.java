@@ -1,0 +1,985 @@
+// Differential observer for the Java client (kafka-clients 4.1.1): drives the AdminClient,
+// the producer (plain, compressed, transactional) and consumers (classic and KIP-848 groups)
+// through one scenario and writes everything the client observed as normalised JSON, so the
+// same scenario against two brokers can be compared key by key (compat/diff/compare.py).
+//
+// Usage: java -cp 'target/kafka-libs/*' compat/diff/JavaObserve.java SCENARIO HOST:PORT OUT.json
+//   SCENARIO: offsets | errors | configs | groups
+//
+// Normalisation: per-run topic and group names appear under their logical names (the run's
+// random suffix never reaches the output); broker ids, hosts, ports, cluster ids, topic ids,
+// member ids are written as "present"/"absent"; record timestamps are the fixed ones the
+// scenario produces with (or, for broker-assigned times, a relation to the wall clock).
+// Every admin call that fails is recorded as its Kafka error name (Errors.forException), so
+// a wrong error code is a difference, not a crash. The program exits 0 whenever it could
+// write the observation; only a scenario that cannot run at all (broker gone) exits 1.
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Properties;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.CreateTopicsOptions;
+import org.apache.kafka.clients.admin.CreateTopicsResult;
+import org.apache.kafka.clients.admin.DescribeConfigsOptions;
+import org.apache.kafka.clients.admin.GroupListing;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.MemberDescription;
+import org.apache.kafka.clients.admin.NewPartitions;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.RecordsToDelete;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.KafkaFuture;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.serialization.StringDeserializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+
+public class JavaObserve {
+  static final long WAIT_MS = 30_000;
+  /** Fixed record timestamps: far enough in the past to be accepted, never wall-clock. */
+  static final long T0 = 1_700_000_000_000L;
+
+  static String bootstrap;
+  static final String RUN = UUID.randomUUID().toString().substring(0, 8);
+  /** Real (per-run) name → logical name, for anything that might echo a name back. */
+  static final Map<String, String> logical = new HashMap<>();
+
+  static void step(String msg) {
+    System.err.println("java-observe: " + msg);
+  }
+
+  static String topic(String name) {
+    String real = "diff-" + name + "-" + RUN;
+    logical.put(real, name);
+    return real;
+  }
+
+  static String group(String name) {
+    String real = "diffg-" + name + "-" + RUN;
+    logical.put(real, name);
+    return real;
+  }
+
+  static String logicalName(String real) {
+    return logical.getOrDefault(real, "<other>");
+  }
+
+  static Map<String, Object> obj() {
+    return new LinkedHashMap<>();
+  }
+
+  /** The Kafka error name a failure stands for ("NONE" for success). */
+  static String errorName(Throwable t) {
+    while ((t instanceof ExecutionException || t instanceof java.util.concurrent.CompletionException) && t.getCause() != null) {
+      t = t.getCause();
+    }
+    if (t instanceof java.util.concurrent.TimeoutException) return "CLIENT_TIMEOUT";
+    Errors e = Errors.forException(t);
+    if (e == Errors.UNKNOWN_SERVER_ERROR && !(t instanceof org.apache.kafka.common.errors.UnknownServerException)) {
+      return "CLIENT_EXCEPTION:" + t.getClass().getSimpleName();
+    }
+    return e.name();
+  }
+
+  interface Body<T> {
+    T call() throws Exception;
+  }
+
+  /** Runs body; returns {"error": NAME} on failure, else {"error": "NONE", ...describe(result)}. */
+  static <T> Map<String, Object> attempt(Body<T> body, java.util.function.Function<T, Map<String, Object>> describe) {
+    Map<String, Object> out = obj();
+    try {
+      T v = body.call();
+      out.put("error", "NONE");
+      if (describe != null) out.putAll(describe.apply(v));
+    } catch (Exception e) {
+      out.put("error", errorName(e));
+    }
+    return out;
+  }
+
+  static <T> Map<String, Object> attempt(Body<T> body) {
+    return attempt(body, null);
+  }
+
+  static <T> T get(KafkaFuture<T> f) throws Exception {
+    return f.get(WAIT_MS, TimeUnit.MILLISECONDS);
+  }
+
+  static Admin admin() {
+    return admin(25_000);
+  }
+
+  /** An admin client with a short API timeout, for requests the client retries until then. */
+  static Admin quickAdmin() {
+    return admin(5_000);
+  }
+
+  static Admin admin(int apiTimeoutMs) {
+    Properties p = new Properties();
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(AdminClientConfig.CLIENT_ID_CONFIG, "skiff-diff-java-admin");
+    p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.min(15_000, apiTimeoutMs));
+    p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, apiTimeoutMs);
+    return Admin.create(p);
+  }
+
+  static KafkaProducer<String, String> producer(Map<String, Object> extra) {
+    Properties p = new Properties();
+    p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ProducerConfig.CLIENT_ID_CONFIG, "skiff-diff-java-producer");
+    p.put(ProducerConfig.ACKS_CONFIG, "all");
+    p.put(ProducerConfig.LINGER_MS_CONFIG, 1000); // batches are cut by flush(), not by time
+    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 30_000);
+    p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, 30_000);
+    p.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, 15_000);
+    p.putAll(extra);
+    return new KafkaProducer<>(p, new StringSerializer(), new StringSerializer());
+  }
+
+  static KafkaConsumer<String, String> consumer(Map<String, Object> extra) {
+    Properties p = new Properties();
+    p.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    p.put(ConsumerConfig.CLIENT_ID_CONFIG, "skiff-diff-java-consumer");
+    p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    p.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100);
+    p.putAll(extra);
+    return new KafkaConsumer<>(p, new StringDeserializer(), new StringDeserializer());
+  }
+
+  static void createTopic(Admin a, String real, int partitions, Map<String, String> configs) throws Exception {
+    NewTopic t = new NewTopic(real, partitions, (short) 1);
+    if (configs != null) t.configs(configs);
+    get(a.createTopics(List.of(t)).all());
+    awaitTopic(a, real, partitions);
+  }
+
+  static void awaitTopic(Admin a, String real, int partitions) throws Exception {
+    // Wait until the topic is visible with every partition led, as clients need it.
+    long deadline = System.currentTimeMillis() + WAIT_MS;
+    while (true) {
+      try {
+        TopicDescription d = get(a.describeTopics(List.of(real)).topicNameValues().get(real));
+        if (d.partitions().size() == partitions && d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty())) return;
+      } catch (ExecutionException e) {
+        // not there yet
+      }
+      if (System.currentTimeMillis() > deadline) throw new IllegalStateException("topic " + real + " never became ready");
+      Thread.sleep(100);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // offsets
+
+  static Map<String, Object> sendAll(KafkaProducer<String, String> p, String real, int partition, long[] tsDeltas, String tag) throws Exception {
+    List<Future<RecordMetadata>> fs = new ArrayList<>();
+    for (int i = 0; i < tsDeltas.length; i++) {
+      fs.add(p.send(new ProducerRecord<>(real, partition, T0 + tsDeltas[i], tag + "-k" + i, tag + "-value-" + i + "-" + "x".repeat(200))));
+    }
+    p.flush();
+    List<Object> offsets = new ArrayList<>();
+    List<Object> timestamps = new ArrayList<>();
+    String error = "NONE";
+    for (Future<RecordMetadata> f : fs) {
+      try {
+        RecordMetadata md = f.get(WAIT_MS, TimeUnit.MILLISECONDS);
+        offsets.add(md.offset());
+        timestamps.add(md.timestamp() - T0);
+      } catch (Exception e) {
+        error = errorName(e);
+        offsets.add(null);
+        timestamps.add(null);
+      }
+    }
+    Map<String, Object> o = obj();
+    o.put("error", error);
+    o.put("partition", partition);
+    o.put("offsets", offsets);
+    o.put("timestamps_minus_t0", timestamps);
+    return o;
+  }
+
+  static Map<String, Object> listOffsets(Admin a, String real, int partitions, OffsetSpec spec, IsolationLevel iso) {
+    Map<String, Object> out = obj();
+    Map<TopicPartition, OffsetSpec> req = new LinkedHashMap<>();
+    for (int p = 0; p < partitions; p++) req.put(new TopicPartition(real, p), spec);
+    ListOffsetsResult r = a.listOffsets(req, new ListOffsetsOptions(iso));
+    for (int p = 0; p < partitions; p++) {
+      TopicPartition tp = new TopicPartition(real, p);
+      out.put("p" + p, attempt(() -> get(r.partitionResult(tp)), info -> {
+        Map<String, Object> m = obj();
+        m.put("offset", info.offset());
+        m.put("timestamp_minus_t0", relTimestamp(info.timestamp()));
+        m.put("leader_epoch", info.leaderEpoch().map(e -> (Object) e).orElse("absent"));
+        return m;
+      }));
+    }
+    return out;
+  }
+
+  /** A record timestamp relative to T0; broker-assigned (wall-clock) times, such as those of
+   *  transaction markers, as "broker_time"; negative sentinels as they are. */
+  static Object relTimestamp(long ts) {
+    if (ts < 0) return ts;
+    if (ts > T0 + 1_000_000_000L) return "broker_time";
+    return ts - T0;
+  }
+
+  /** Reads every record of the partition from its start; returns offsets (and keys) seen. */
+  static Map<String, Object> readPartition(String real, int partition, String isolation, long endHint) {
+    Map<String, Object> out = obj();
+    Map<String, Object> extra = new HashMap<>();
+    extra.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
+    try (KafkaConsumer<String, String> c = consumer(extra)) {
+      TopicPartition tp = new TopicPartition(real, partition);
+      c.assign(List.of(tp));
+      c.seekToBeginning(List.of(tp));
+      long start = c.position(tp, Duration.ofMillis(WAIT_MS));
+      long end = c.endOffsets(List.of(tp), Duration.ofMillis(WAIT_MS)).get(tp);
+      List<Object> offsets = new ArrayList<>();
+      List<Object> keys = new ArrayList<>();
+      long deadline = System.currentTimeMillis() + 15_000;
+      while (c.position(tp) < end && System.currentTimeMillis() < deadline) {
+        for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
+          offsets.add(r.offset());
+          keys.add(r.key());
+        }
+      }
+      out.put("start_position", start);
+      out.put("end_offset", end);
+      out.put("final_position", c.position(tp));
+      out.put("offsets", offsets);
+      out.put("keys", keys);
+    } catch (Exception e) {
+      out.put("error", errorName(e));
+    }
+    return out;
+  }
+
+  static Map<String, Object> offsets() throws Exception {
+    Map<String, Object> out = obj();
+    String t = topic("offsets");
+    String lat = topic("log-append-time");
+    try (Admin a = admin()) {
+      createTopic(a, t, 3, null);
+      createTopic(a, lat, 1, Map.of("message.timestamp.type", "LogAppendTime"));
+
+      step("plain producer, explicit partitions, several batches");
+      Map<String, Object> produced = obj();
+      try (KafkaProducer<String, String> p = producer(Map.of(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false))) {
+        produced.put("p0_batch1", sendAll(p, t, 0, new long[] {0, 10, 20, 30, 40}, "a"));
+        produced.put("p1_batch1", sendAll(p, t, 1, new long[] {5, 15, 25}, "b"));
+        // Max timestamp in the middle of the partition: 90 at offset 6.
+        produced.put("p0_batch2", sendAll(p, t, 0, new long[] {50, 90, 60}, "c"));
+      }
+      step("gzip producer: one compressed batch on p2 with a non-monotonic timestamp");
+      try (KafkaProducer<String, String> p = producer(Map.of(ProducerConfig.COMPRESSION_TYPE_CONFIG, "gzip", ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false))) {
+        produced.put("p2_gzip", sendAll(p, t, 2, new long[] {100, 110, 170, 130, 140, 150}, "z"));
+      }
+      step("idempotent producer (defaults) on p2");
+      try (KafkaProducer<String, String> p = producer(Map.of())) {
+        produced.put("p2_idempotent", sendAll(p, t, 2, new long[] {200, 210}, "i"));
+      }
+      step("transactional producer on p1: commit, abort, commit, then one left open");
+      Map<String, Object> txn = obj();
+      Map<String, Object> tx = new HashMap<>();
+      tx.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "diff-txn-" + RUN);
+      tx.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, 60_000);
+      KafkaProducer<String, String> tp = producer(tx);
+      try {
+        txn.put("init", attempt(() -> {
+          tp.initTransactions();
+          return null;
+        }));
+        tp.beginTransaction();
+        txn.put("committed1", sendAll(tp, t, 1, new long[] {300, 310, 320}, "t1"));
+        tp.commitTransaction();
+        tp.beginTransaction();
+        txn.put("aborted", sendAll(tp, t, 1, new long[] {330, 340}, "t2"));
+        tp.abortTransaction();
+        tp.beginTransaction();
+        txn.put("committed2", sendAll(tp, t, 1, new long[] {350}, "t3"));
+        tp.commitTransaction();
+        tp.beginTransaction();
+        txn.put("open", sendAll(tp, t, 1, new long[] {360, 370}, "t4"));
+        out.put("with_open_transaction", obj());
+        Map<String, Object> open = (Map<String, Object>) out.get("with_open_transaction");
+        open.put("latest_read_uncommitted", listOffsets(a, t, 3, OffsetSpec.latest(), IsolationLevel.READ_UNCOMMITTED));
+        open.put("latest_read_committed", listOffsets(a, t, 3, OffsetSpec.latest(), IsolationLevel.READ_COMMITTED));
+        open.put("read_committed_p1", readPartition(t, 1, "read_committed", -1));
+        tp.abortTransaction();
+      } catch (Exception e) {
+        txn.put("error", errorName(e));
+      } finally {
+        tp.close(Duration.ofSeconds(10));
+      }
+      produced.put("transactions", txn);
+      out.put("produced", produced);
+
+      step("log append time topic");
+      long before = System.currentTimeMillis();
+      try (KafkaProducer<String, String> p = producer(Map.of(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false))) {
+        Map<String, Object> r = sendAll(p, lat, 0, new long[] {0, 1}, "l");
+        long after = System.currentTimeMillis();
+        List<Object> rel = new ArrayList<>();
+        for (Object ts : (List<Object>) r.get("timestamps_minus_t0")) {
+          if (ts == null) {
+            rel.add(null);
+            continue;
+          }
+          long abs = (Long) ts + T0;
+          rel.add(abs >= before - 1000 && abs <= after + 1000 ? "broker_time_of_append" : (abs == T0 || abs == T0 + 1 ? "create_time" : "other"));
+        }
+        r.put("timestamps_minus_t0", rel);
+        out.put("log_append_time_topic", r);
+      }
+
+      step("list offsets");
+      Map<String, Object> lo = obj();
+      lo.put("earliest", listOffsets(a, t, 3, OffsetSpec.earliest(), IsolationLevel.READ_UNCOMMITTED));
+      lo.put("latest", listOffsets(a, t, 3, OffsetSpec.latest(), IsolationLevel.READ_UNCOMMITTED));
+      lo.put("latest_read_committed", listOffsets(a, t, 3, OffsetSpec.latest(), IsolationLevel.READ_COMMITTED));
+      lo.put("max_timestamp", listOffsets(a, t, 3, OffsetSpec.maxTimestamp(), IsolationLevel.READ_UNCOMMITTED));
+      lo.put("earliest_local", listOffsets(a, t, 3, OffsetSpec.earliestLocal(), IsolationLevel.READ_UNCOMMITTED));
+      lo.put("latest_tiered", listOffsets(a, t, 3, OffsetSpec.latestTiered(), IsolationLevel.READ_UNCOMMITTED));
+      for (long d : new long[] {-1000, 0, 12, 40, 55, 95, 105, 165, 175, 315, 335, 10_000}) {
+        lo.put("for_timestamp_t0" + (d >= 0 ? "+" : "") + d, listOffsets(a, t, 3, OffsetSpec.forTimestamp(T0 + d), IsolationLevel.READ_UNCOMMITTED));
+      }
+      out.put("list_offsets", lo);
+
+      step("read back");
+      Map<String, Object> read = obj();
+      for (int p = 0; p < 3; p++) {
+        read.put("p" + p + "_read_uncommitted", readPartition(t, p, "read_uncommitted", -1));
+        read.put("p" + p + "_read_committed", readPartition(t, p, "read_committed", -1));
+      }
+      out.put("read", read);
+
+      step("delete records");
+      Map<String, Object> del = obj();
+      TopicPartition p0 = new TopicPartition(t, 0);
+      del.put("p0_before_3", attempt(() -> get(a.deleteRecords(Map.of(p0, RecordsToDelete.beforeOffset(3))).lowWatermarks().get(p0)),
+          dr -> Map.of("low_watermark", dr.lowWatermark())));
+      del.put("p0_before_2_again", attempt(() -> get(a.deleteRecords(Map.of(p0, RecordsToDelete.beforeOffset(2))).lowWatermarks().get(p0)),
+          dr -> Map.of("low_watermark", dr.lowWatermark())));
+      TopicPartition p2 = new TopicPartition(t, 2);
+      // Inside the compressed batch (offsets 0..5): the log start moves to the exact offset.
+      del.put("p2_before_2_inside_batch", attempt(() -> get(a.deleteRecords(Map.of(p2, RecordsToDelete.beforeOffset(2))).lowWatermarks().get(p2)),
+          dr -> Map.of("low_watermark", dr.lowWatermark())));
+      del.put("earliest_after", listOffsets(a, t, 3, OffsetSpec.earliest(), IsolationLevel.READ_UNCOMMITTED));
+      del.put("latest_after", listOffsets(a, t, 3, OffsetSpec.latest(), IsolationLevel.READ_UNCOMMITTED));
+      del.put("for_timestamp_t0+0_after", listOffsets(a, t, 3, OffsetSpec.forTimestamp(T0), IsolationLevel.READ_UNCOMMITTED));
+      del.put("p0_read_after", readPartition(t, 0, "read_uncommitted", -1));
+      del.put("p2_read_after", readPartition(t, 2, "read_uncommitted", -1));
+      out.put("delete_records", del);
+
+      step("group commits");
+      Map<String, Object> g = obj();
+      String grp = group("offsets-commit");
+      Map<String, Object> ce = new HashMap<>();
+      ce.put(ConsumerConfig.GROUP_ID_CONFIG, grp);
+      try (KafkaConsumer<String, String> c = consumer(ce)) {
+        List<TopicPartition> tps = List.of(new TopicPartition(t, 0), new TopicPartition(t, 1), new TopicPartition(t, 2));
+        c.assign(tps);
+        Map<TopicPartition, OffsetAndMetadata> commit = new LinkedHashMap<>();
+        commit.put(tps.get(0), new OffsetAndMetadata(5, "meta-p0"));
+        commit.put(tps.get(1), new OffsetAndMetadata(2));
+        commit.put(tps.get(2), new OffsetAndMetadata(8, Optional.of(0), ""));
+        g.put("commit_sync", attempt(() -> {
+          c.commitSync(commit, Duration.ofMillis(WAIT_MS));
+          return null;
+        }));
+        g.put("committed", attempt(() -> c.committed(Set.copyOf(tps), Duration.ofMillis(WAIT_MS)), m -> describeCommitted(m)));
+        g.put("commit_beyond_end", attempt(() -> {
+          c.commitSync(Map.of(tps.get(0), new OffsetAndMetadata(1000)), Duration.ofMillis(WAIT_MS));
+          return null;
+        }));
+      }
+      g.put("admin_list_offsets", attempt(() -> get(a.listConsumerGroupOffsets(grp).partitionsToOffsetAndMetadata()), m -> describeCommitted(m)));
+      out.put("group_offsets", g);
+
+      a.deleteTopics(List.of(t, lat));
+    }
+    return out;
+  }
+
+  static Map<String, Object> describeCommitted(Map<TopicPartition, OffsetAndMetadata> m) {
+    Map<String, Object> out = new TreeMap<>();
+    for (Map.Entry<TopicPartition, OffsetAndMetadata> e : m.entrySet()) {
+      String key = logicalName(e.getKey().topic()) + "-" + e.getKey().partition();
+      OffsetAndMetadata om = e.getValue();
+      if (om == null) {
+        out.put(key, "null");
+        continue;
+      }
+      Map<String, Object> v = obj();
+      v.put("offset", om.offset());
+      v.put("metadata", om.metadata());
+      v.put("leader_epoch", om.leaderEpoch().map(x -> (Object) x).orElse("absent"));
+      out.put(key, v);
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // errors
+
+  static Map<String, Object> createOne(Admin a, NewTopic t, boolean validateOnly) {
+    return attempt(() -> {
+      CreateTopicsResult r = a.createTopics(List.of(t), new CreateTopicsOptions().validateOnly(validateOnly));
+      get(r.all());
+      return r;
+    }, r -> {
+      Map<String, Object> m = obj();
+      try {
+        m.put("num_partitions", get(r.numPartitions(t.name())));
+        m.put("replication_factor", get(r.replicationFactor(t.name())));
+      } catch (Exception e) {
+        m.put("details_error", errorName(e));
+      }
+      return m;
+    });
+  }
+
+  static Map<String, Object> alter(Admin a, ConfigResource res, AlterConfigOp... ops) {
+    return attempt(() -> get(a.incrementalAlterConfigs(Map.of(res, List.of(ops))).values().get(res)));
+  }
+
+  static Map<String, Object> errors() throws Exception {
+    Map<String, Object> out = obj();
+    String t = topic("errors");
+    String empty = topic("errors-empty");
+    String grp = group("errors-active");
+    try (Admin a = admin(); Admin q = quickAdmin()) {
+      createTopic(a, t, 2, null);
+      try (KafkaProducer<String, String> p = producer(Map.of(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false))) {
+        sendAll(p, t, 0, new long[] {0, 1, 2}, "e");
+      }
+
+      step("create topics");
+      Map<String, Object> c = obj();
+      c.put("existing", createOne(a, new NewTopic(t, 1, (short) 1), false));
+      c.put("existing_validate_only", createOne(a, new NewTopic(t, 1, (short) 1), true));
+      c.put("bad_name_slash", createOne(a, new NewTopic("bad/name-" + RUN, 1, (short) 1), false));
+      c.put("bad_name_dot", createOne(a, new NewTopic(".", 1, (short) 1), false));
+      c.put("bad_name_too_long", createOne(a, new NewTopic("l".repeat(250), 1, (short) 1), false));
+      c.put("zero_partitions", createOne(a, new NewTopic(topic("zero-partitions"), 0, (short) 1), false));
+      c.put("negative_partitions", createOne(a, new NewTopic(topic("neg-partitions"), -5, (short) 1), false));
+      c.put("replication_factor_3", createOne(a, new NewTopic(topic("rf3"), 1, (short) 3), false));
+      c.put("replication_factor_0", createOne(a, new NewTopic(topic("rf0"), 1, (short) 0), false));
+      c.put("unknown_config", createOne(a, new NewTopic(topic("unknown-config"), 1, (short) 1).configs(Map.of("no.such.config", "1")), false));
+      c.put("cleanup_policy_bogus", createOne(a, new NewTopic(topic("bogus-policy"), 1, (short) 1).configs(Map.of("cleanup.policy", "bogus")), false));
+      c.put("retention_ms_abc", createOne(a, new NewTopic(topic("retention-abc"), 1, (short) 1).configs(Map.of("retention.ms", "abc")), false));
+      c.put("min_insync_replicas_0", createOne(a, new NewTopic(topic("min-isr-0"), 1, (short) 1).configs(Map.of("min.insync.replicas", "0")), false));
+      c.put("segment_bytes_tiny", createOne(a, new NewTopic(topic("segment-tiny"), 1, (short) 1).configs(Map.of("segment.bytes", "100")), false));
+      c.put("compression_type_bogus", createOne(a, new NewTopic(topic("compression-bogus"), 1, (short) 1).configs(Map.of("compression.type", "bogus")), false));
+      c.put("broker_only_config", createOne(a, new NewTopic(topic("broker-config"), 1, (short) 1).configs(Map.of("num.partitions", "3")), false));
+      c.put("defaults_validate_only", createOne(a, new NewTopic(topic("validate-only"), Optional.empty(), Optional.empty()), true));
+      c.put("validate_only_left_nothing", attempt(() -> get(a.listTopics().names()).contains("diff-validate-only-" + RUN), b -> Map.of("exists", b)));
+      c.put("defaults", createOne(a, new NewTopic(topic("defaults"), Optional.empty(), Optional.empty()), false));
+      int nodeId = get(a.describeCluster().nodes()).iterator().next().id();
+      c.put("replica_assignment", createOne(a, new NewTopic(topic("assigned"), Map.of(0, List.of(nodeId), 1, List.of(nodeId))), false));
+      c.put("replica_assignment_unknown_broker", createOne(a, new NewTopic(topic("assigned-bad"), Map.of(0, List.of(4242))), false));
+      out.put("create_topics", c);
+
+      step("create partitions");
+      Map<String, Object> cp = obj();
+      cp.put("decrease", attempt(() -> get(a.createPartitions(Map.of(t, NewPartitions.increaseTo(1))).all())));
+      cp.put("same_count", attempt(() -> get(a.createPartitions(Map.of(t, NewPartitions.increaseTo(2))).all())));
+      cp.put("unknown_topic", attempt(() -> get(a.createPartitions(Map.of(topic("no-such-topic"), NewPartitions.increaseTo(3))).all())));
+      cp.put("increase_to_3", attempt(() -> get(a.createPartitions(Map.of(t, NewPartitions.increaseTo(3))).all())));
+      cp.put("partitions_after", attempt(() -> get(a.describeTopics(List.of(t)).topicNameValues().get(t)), d -> Map.of("count", d.partitions().size())));
+      out.put("create_partitions", cp);
+
+      step("delete / describe unknown");
+      Map<String, Object> u = obj();
+      String missing = topic("missing");
+      u.put("delete_topic", attempt(() -> get(a.deleteTopics(List.of(missing)).topicNameValues().get(missing))));
+      u.put("describe_topic", attempt(() -> get(a.describeTopics(List.of(missing)).topicNameValues().get(missing))));
+      ConfigResource missingRes = new ConfigResource(ConfigResource.Type.TOPIC, missing);
+      u.put("describe_configs", attempt(() -> get(a.describeConfigs(List.of(missingRes)).values().get(missingRes))));
+      u.put("alter_configs", alter(a, missingRes, new AlterConfigOp(new ConfigEntry("retention.ms", "1000"), AlterConfigOp.OpType.SET)));
+      TopicPartition missingTp = new TopicPartition(missing, 0);
+      u.put("list_offsets", attempt(() -> get(a.listOffsets(Map.of(missingTp, OffsetSpec.latest())).partitionResult(missingTp))));
+      u.put("delete_records", attempt(() -> get(q.deleteRecords(Map.of(missingTp, RecordsToDelete.beforeOffset(0))).lowWatermarks().get(missingTp))));
+      TopicPartition badPartition = new TopicPartition(t, 7);
+      u.put("list_offsets_bad_partition", attempt(() -> get(q.listOffsets(Map.of(badPartition, OffsetSpec.latest())).partitionResult(badPartition))));
+      u.put("delete_records_bad_partition", attempt(() -> get(q.deleteRecords(Map.of(badPartition, RecordsToDelete.beforeOffset(0))).lowWatermarks().get(badPartition))));
+      out.put("unknown", u);
+
+      step("alter configs");
+      Map<String, Object> ac = obj();
+      ConfigResource res = new ConfigResource(ConfigResource.Type.TOPIC, t);
+      ac.put("unknown_config", alter(a, res, new AlterConfigOp(new ConfigEntry("no.such.config", "1"), AlterConfigOp.OpType.SET)));
+      ac.put("cleanup_policy_bogus", alter(a, res, new AlterConfigOp(new ConfigEntry("cleanup.policy", "bogus"), AlterConfigOp.OpType.SET)));
+      ac.put("retention_ms_abc", alter(a, res, new AlterConfigOp(new ConfigEntry("retention.ms", "abc"), AlterConfigOp.OpType.SET)));
+      ac.put("append_to_non_list", alter(a, res, new AlterConfigOp(new ConfigEntry("retention.ms", "5"), AlterConfigOp.OpType.APPEND)));
+      ac.put("subtract_from_non_list", alter(a, res, new AlterConfigOp(new ConfigEntry("retention.ms", "5"), AlterConfigOp.OpType.SUBTRACT)));
+      ac.put("delete_unknown_config", alter(a, res, new AlterConfigOp(new ConfigEntry("no.such.config", ""), AlterConfigOp.OpType.DELETE)));
+      ac.put("broker_only_config_on_topic", alter(a, res, new AlterConfigOp(new ConfigEntry("num.partitions", "3"), AlterConfigOp.OpType.SET)));
+      ac.put("valid_set", alter(a, res, new AlterConfigOp(new ConfigEntry("retention.ms", "3600000"), AlterConfigOp.OpType.SET)));
+      String brokerId;
+      try {
+        brokerId = String.valueOf(get(a.describeCluster().nodes()).iterator().next().id());
+      } catch (Exception e) {
+        brokerId = "0";
+      }
+      ConfigResource broker = new ConfigResource(ConfigResource.Type.BROKER, brokerId);
+      ac.put("broker_read_only_log_dirs", alter(a, broker, new AlterConfigOp(new ConfigEntry("log.dirs", "/tmp/nowhere"), AlterConfigOp.OpType.SET)));
+      ac.put("broker_read_only_node_id", alter(a, broker, new AlterConfigOp(new ConfigEntry("node.id", "7"), AlterConfigOp.OpType.SET)));
+      ac.put("broker_unknown_config", alter(a, broker, new AlterConfigOp(new ConfigEntry("no.such.config", "1"), AlterConfigOp.OpType.SET)));
+      ConfigResource unknownBroker = new ConfigResource(ConfigResource.Type.BROKER, "4242");
+      ac.put("describe_unknown_broker", attempt(() -> get(q.describeConfigs(List.of(unknownBroker)).values().get(unknownBroker))));
+      out.put("alter_configs", ac);
+
+      step("delete records");
+      Map<String, Object> dr = obj();
+      TopicPartition tp0 = new TopicPartition(t, 0);
+      dr.put("beyond_high_watermark", attempt(() -> get(a.deleteRecords(Map.of(tp0, RecordsToDelete.beforeOffset(100))).lowWatermarks().get(tp0))));
+      dr.put("at_high_watermark", attempt(() -> get(a.deleteRecords(Map.of(tp0, RecordsToDelete.beforeOffset(3))).lowWatermarks().get(tp0)), d -> Map.of("low_watermark", d.lowWatermark())));
+      dr.put("minus_one_means_high_watermark", attempt(() -> get(a.deleteRecords(Map.of(tp0, RecordsToDelete.beforeOffset(-1))).lowWatermarks().get(tp0)), d -> Map.of("low_watermark", d.lowWatermark())));
+      out.put("delete_records", dr);
+
+      step("groups");
+      Map<String, Object> g = obj();
+      Map<String, Object> ce = new HashMap<>();
+      ce.put(ConsumerConfig.GROUP_ID_CONFIG, grp);
+      try (KafkaConsumer<String, String> member = consumer(ce)) {
+        member.subscribe(List.of(t));
+        long deadline = System.currentTimeMillis() + WAIT_MS;
+        while (member.assignment().isEmpty() && System.currentTimeMillis() < deadline) member.poll(Duration.ofMillis(100));
+        member.commitSync(Map.of(new TopicPartition(t, 0), new OffsetAndMetadata(1)));
+        g.put("delete_non_empty_group", attempt(() -> get(a.deleteConsumerGroups(List.of(grp)).deletedGroups().get(grp))));
+        g.put("alter_offsets_of_active_group", attempt(() -> get(a.alterConsumerGroupOffsets(grp, Map.of(new TopicPartition(t, 0), new OffsetAndMetadata(2))).all())));
+        g.put("delete_offsets_of_subscribed_topic", attempt(() -> get(a.deleteConsumerGroupOffsets(grp, Set.of(new TopicPartition(t, 0))).all())));
+        g.put("commit_unknown_partition", attempt(() -> {
+          member.commitSync(Map.of(new TopicPartition(t, 9), new OffsetAndMetadata(1)), Duration.ofMillis(5_000));
+          return null;
+        }));
+        g.put("commit_unknown_topic", attempt(() -> {
+          member.commitSync(Map.of(new TopicPartition(missing, 0), new OffsetAndMetadata(1)), Duration.ofMillis(5_000));
+          return null;
+        }));
+      }
+      String unknownGroup = group("never-existed");
+      g.put("describe_unknown_group", attempt(() -> get(a.describeConsumerGroups(List.of(unknownGroup)).describedGroups().get(unknownGroup)),
+          d -> Map.of("state", String.valueOf(d.groupState()), "members", d.members().size(), "protocol_assignor", d.partitionAssignor())));
+      g.put("describe_unknown_classic_group", attempt(() -> get(a.describeClassicGroups(List.of(unknownGroup)).describedGroups().get(unknownGroup)),
+          d -> Map.of("state", String.valueOf(d.state()), "members", d.members().size())));
+      g.put("delete_unknown_group", attempt(() -> get(a.deleteConsumerGroups(List.of(unknownGroup)).deletedGroups().get(unknownGroup))));
+      g.put("list_offsets_unknown_group", attempt(() -> get(a.listConsumerGroupOffsets(unknownGroup).partitionsToOffsetAndMetadata()), JavaObserve::describeCommitted));
+      g.put("alter_offsets_unknown_partition_empty_group", attempt(() -> get(a.alterConsumerGroupOffsets(grp, Map.of(new TopicPartition(t, 9), new OffsetAndMetadata(2))).all())));
+      g.put("alter_offsets_unknown_topic_empty_group", attempt(() -> get(a.alterConsumerGroupOffsets(grp, Map.of(new TopicPartition(missing, 0), new OffsetAndMetadata(2))).all())));
+      g.put("alter_offsets_empty_group", attempt(() -> get(a.alterConsumerGroupOffsets(grp, Map.of(new TopicPartition(t, 1), new OffsetAndMetadata(2))).all())));
+      g.put("delete_offsets_empty_group", attempt(() -> get(a.deleteConsumerGroupOffsets(grp, Set.of(new TopicPartition(t, 0))).all())));
+      g.put("offsets_after", attempt(() -> get(a.listConsumerGroupOffsets(grp).partitionsToOffsetAndMetadata()), JavaObserve::describeCommitted));
+      g.put("delete_empty_group", attempt(() -> get(a.deleteConsumerGroups(List.of(grp)).deletedGroups().get(grp))));
+      g.put("delete_deleted_group", attempt(() -> get(a.deleteConsumerGroups(List.of(grp)).deletedGroups().get(grp))));
+      out.put("groups", g);
+
+      step("producer errors");
+      Map<String, Object> pe = obj();
+      createTopic(a, empty, 1, Map.of("max.message.bytes", "2000"));
+      try (KafkaProducer<String, String> p = producer(Map.of(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false, ProducerConfig.RETRIES_CONFIG, 0))) {
+        pe.put("record_over_topic_max_message_bytes", attempt(() -> p.send(new ProducerRecord<>(empty, 0, T0, "k", "v".repeat(5000))).get(WAIT_MS, TimeUnit.MILLISECONDS)));
+        pe.put("record_under_topic_max_message_bytes", attempt(() -> p.send(new ProducerRecord<>(empty, 0, T0, "k", "v".repeat(100))).get(WAIT_MS, TimeUnit.MILLISECONDS), md -> Map.of("offset", md.offset())));
+      }
+      out.put("producer", pe);
+
+      a.deleteTopics(List.of(t, empty, "diff-defaults-" + RUN, "diff-assigned-" + RUN));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // configs
+
+  static Map<String, Object> entry(ConfigEntry e, boolean withValue) {
+    Map<String, Object> m = obj();
+    if (withValue) m.put("value", e.value());
+    m.put("source", String.valueOf(e.source()));
+    m.put("read_only", e.isReadOnly());
+    m.put("sensitive", e.isSensitive());
+    m.put("is_default", e.isDefault());
+    m.put("type", String.valueOf(e.type()));
+    return m;
+  }
+
+  static Map<String, Object> describeTopicConfigs(Admin a, String real, Set<String> only, boolean synonyms) {
+    ConfigResource res = new ConfigResource(ConfigResource.Type.TOPIC, real);
+    return attempt(() -> get(a.describeConfigs(List.of(res), new DescribeConfigsOptions().includeSynonyms(synonyms).includeDocumentation(true)).values().get(res)), cfg -> {
+      Map<String, Object> m = new TreeMap<>();
+      for (ConfigEntry e : cfg.entries()) {
+        if (only != null && !only.contains(e.name()) && e.source() == ConfigEntry.ConfigSource.DEFAULT_CONFIG) continue;
+        Map<String, Object> v = entry(e, true);
+        v.put("documentation", e.documentation() == null ? "absent" : "present");
+        if (synonyms) {
+          List<Object> syn = new ArrayList<>();
+          for (ConfigEntry.ConfigSynonym s : e.synonyms()) syn.add(s.name() + "=" + s.value() + " (" + s.source() + ")");
+          v.put("synonyms", syn);
+        }
+        m.put(e.name(), v);
+      }
+      Map<String, Object> r = obj();
+      r.put("entries", m);
+      return r;
+    });
+  }
+
+  static Map<String, Object> configs() throws Exception {
+    Map<String, Object> out = obj();
+    String plain = topic("configs-plain");
+    String over = topic("configs-overrides");
+    try (Admin a = admin()) {
+      step("create");
+      NewTopic pt = new NewTopic(plain, 1, (short) 1);
+      CreateTopicsResult cr = a.createTopics(List.of(pt));
+      out.put("create_plain_returned_configs", attempt(() -> get(cr.config(plain)), cfg -> {
+        Map<String, Object> m = new TreeMap<>();
+        for (ConfigEntry e : cfg.entries()) m.put(e.name(), entry(e, true));
+        return Map.of("entries", m);
+      }));
+      get(cr.all());
+      awaitTopic(a, plain, 1);
+      Map<String, String> overrides = new LinkedHashMap<>();
+      overrides.put("cleanup.policy", "compact");
+      overrides.put("retention.ms", "3600000");
+      overrides.put("max.message.bytes", "65536");
+      overrides.put("min.compaction.lag.ms", "1000");
+      overrides.put("compression.type", "zstd");
+      overrides.put("message.timestamp.type", "LogAppendTime");
+      createTopic(a, over, 1, overrides);
+      step("describe");
+      out.put("new_topic", describeTopicConfigs(a, plain, null, false));
+      Set<String> interesting = Set.of("cleanup.policy", "retention.ms", "max.message.bytes", "min.compaction.lag.ms", "compression.type", "message.timestamp.type", "segment.bytes", "retention.bytes");
+      out.put("topic_with_overrides", describeTopicConfigs(a, over, interesting, false));
+      out.put("topic_with_overrides_synonyms", describeTopicConfigs(a, over, interesting, true));
+
+      step("incremental alter");
+      ConfigResource res = new ConfigResource(ConfigResource.Type.TOPIC, over);
+      Map<String, Object> steps = obj();
+      steps.put("set_retention_ms", alter(a, res, new AlterConfigOp(new ConfigEntry("retention.ms", "7200000"), AlterConfigOp.OpType.SET)));
+      steps.put("set_segment_ms", alter(a, res, new AlterConfigOp(new ConfigEntry("segment.ms", "600000"), AlterConfigOp.OpType.SET)));
+      steps.put("delete_max_message_bytes", alter(a, res, new AlterConfigOp(new ConfigEntry("max.message.bytes", ""), AlterConfigOp.OpType.DELETE)));
+      steps.put("delete_never_set", alter(a, res, new AlterConfigOp(new ConfigEntry("retention.bytes", ""), AlterConfigOp.OpType.DELETE)));
+      steps.put("append_cleanup_policy_delete", alter(a, res, new AlterConfigOp(new ConfigEntry("cleanup.policy", "delete"), AlterConfigOp.OpType.APPEND)));
+      steps.put("append_cleanup_policy_again", alter(a, res, new AlterConfigOp(new ConfigEntry("cleanup.policy", "delete"), AlterConfigOp.OpType.APPEND)));
+      out.put("alter_steps_1", steps);
+      Set<String> touched = Set.of("cleanup.policy", "retention.ms", "max.message.bytes", "segment.ms", "retention.bytes", "compression.type");
+      out.put("after_set_delete_append", describeTopicConfigs(a, over, touched, false));
+      Map<String, Object> steps2 = obj();
+      steps2.put("subtract_cleanup_policy_compact", alter(a, res, new AlterConfigOp(new ConfigEntry("cleanup.policy", "compact"), AlterConfigOp.OpType.SUBTRACT)));
+      steps2.put("set_two_at_once", alter(a, res, new AlterConfigOp(new ConfigEntry("retention.ms", "1000"), AlterConfigOp.OpType.SET),
+          new AlterConfigOp(new ConfigEntry("compression.type", "lz4"), AlterConfigOp.OpType.SET)));
+      steps2.put("one_good_one_bad", alter(a, res, new AlterConfigOp(new ConfigEntry("retention.ms", "2000"), AlterConfigOp.OpType.SET),
+          new AlterConfigOp(new ConfigEntry("cleanup.policy", "bogus"), AlterConfigOp.OpType.SET)));
+      out.put("alter_steps_2", steps2);
+      out.put("after_subtract_and_pair", describeTopicConfigs(a, over, touched, false));
+      out.put("plain_topic_untouched", describeTopicConfigs(a, plain, Set.of(), false));
+
+      step("broker");
+      Map<String, Object> b = obj();
+      try {
+        var nodes = get(a.describeCluster().nodes());
+        b.put("node_count", nodes.size());
+        String id = String.valueOf(nodes.iterator().next().id());
+        ConfigResource br = new ConfigResource(ConfigResource.Type.BROKER, id);
+        Config cfg = get(a.describeConfigs(List.of(br)).values().get(br));
+        Map<String, Object> sources = new TreeMap<>();
+        for (ConfigEntry e : cfg.entries()) sources.put(e.name(), String.valueOf(e.source()));
+        b.put("sources", sources);
+        // Values where both brokers are configured the same way by the harness, or which are
+        // Kafka's documented defaults a client might rely on.
+        Set<String> valued = Set.of("num.partitions", "default.replication.factor", "auto.create.topics.enable", "message.max.bytes",
+            "log.retention.hours", "log.retention.ms", "log.retention.bytes", "log.segment.bytes", "log.cleanup.policy", "compression.type",
+            "offsets.topic.num.partitions", "offsets.retention.minutes", "group.initial.rebalance.delay.ms", "group.min.session.timeout.ms",
+            "group.max.session.timeout.ms", "transaction.max.timeout.ms", "min.insync.replicas", "log.message.timestamp.type",
+            "delete.topic.enable", "group.consumer.heartbeat.interval.ms", "group.consumer.session.timeout.ms", "transactional.id.expiration.ms",
+            "log.message.timestamp.before.max.ms", "log.message.timestamp.after.max.ms", "max.incremental.fetch.session.cache.slots");
+        Map<String, Object> values = new TreeMap<>();
+        for (ConfigEntry e : cfg.entries()) {
+          if (valued.contains(e.name())) values.put(e.name(), entry(e, true));
+        }
+        for (String n : valued) values.putIfAbsent(n, "absent");
+        b.put("selected", values);
+      } catch (Exception e) {
+        b.put("error", errorName(e));
+      }
+      out.put("broker", b);
+      a.deleteTopics(List.of(plain, over));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // groups
+
+  static Map<String, Object> describeGroup(Admin a, String g) {
+    Map<String, Object> out = obj();
+    out.put("describe", attempt(() -> get(a.describeConsumerGroups(List.of(g)).describedGroups().get(g)), d -> {
+      Map<String, Object> m = obj();
+      m.put("state", String.valueOf(d.groupState()));
+      m.put("type", String.valueOf(d.type()));
+      m.put("partition_assignor", d.partitionAssignor());
+      m.put("simple", d.isSimpleConsumerGroup());
+      m.put("coordinator", d.coordinator() == null ? "absent" : "present");
+      m.put("group_epoch", d.groupEpoch().isPresent() ? "present" : "absent");
+      m.put("member_count", d.members().size());
+      List<String> members = new ArrayList<>();
+      for (MemberDescription md : d.members()) {
+        StringBuilder s = new StringBuilder();
+        s.append("client_id=").append(md.clientId());
+        s.append(" member_id=").append(md.consumerId() == null || md.consumerId().isEmpty() ? "absent" : "present");
+        s.append(" instance_id=").append(md.groupInstanceId().orElse("absent"));
+        s.append(" host=").append(md.host() == null || md.host().isEmpty() ? "absent" : "present");
+        s.append(" assignment=").append(partitions(md.assignment().topicPartitions()));
+        s.append(" target=").append(md.targetAssignment().map(t -> partitions(t.topicPartitions())).orElse("absent"));
+        s.append(" member_epoch=").append(md.memberEpoch().isPresent() ? "present" : "absent");
+        s.append(" upgraded=").append(md.upgraded().map(String::valueOf).orElse("absent"));
+        members.add(s.toString());
+      }
+      Collections.sort(members);
+      m.put("members", members);
+      return m;
+    }));
+    out.put("list", attempt(() -> get(a.listGroups().all()), all -> {
+      Map<String, Object> m = obj();
+      m.put("listed", "no");
+      for (GroupListing l : all) {
+        if (!l.groupId().equals(g)) continue;
+        m.put("listed", "yes");
+        m.put("type", l.type().map(String::valueOf).orElse("absent"));
+        m.put("protocol", l.protocol());
+        m.put("state", l.groupState().map(String::valueOf).orElse("absent"));
+        m.put("simple", l.isSimpleConsumerGroup());
+      }
+      return m;
+    }));
+    return out;
+  }
+
+  static String partitions(Set<TopicPartition> tps) {
+    List<String> s = new ArrayList<>();
+    for (TopicPartition tp : tps) s.add(logicalName(tp.topic()) + "-" + tp.partition());
+    Collections.sort(s);
+    return "[" + String.join(",", s) + "]";
+  }
+
+  /** Polls every consumer until the assignments cover `total` partitions with none empty. */
+  static boolean settle(List<KafkaConsumer<String, String>> cs, int total) {
+    long deadline = System.currentTimeMillis() + 45_000;
+    while (System.currentTimeMillis() < deadline) {
+      int sum = 0;
+      boolean allHave = true;
+      for (KafkaConsumer<String, String> c : cs) {
+        c.poll(Duration.ofMillis(100));
+        sum += c.assignment().size();
+        allHave &= !c.assignment().isEmpty();
+      }
+      if (sum == total && allHave) {
+        for (int i = 0; i < 3; i++) for (KafkaConsumer<String, String> c : cs) c.poll(Duration.ofMillis(50));
+        return true;
+      }
+    }
+    return false;
+  }
+
+  /** Waits (bounded) until describe reports the wanted state and member count. */
+  static void awaitGroup(Admin a, String g, String state, int members) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + 20_000;
+    while (System.currentTimeMillis() < deadline) {
+      try {
+        ConsumerGroupDescription d = get(a.describeConsumerGroups(List.of(g)).describedGroups().get(g));
+        if (String.valueOf(d.groupState()).equalsIgnoreCase(state) && d.members().size() == members) return;
+      } catch (Exception e) {
+        if (state.equalsIgnoreCase("DEAD")) return;
+      }
+      Thread.sleep(200);
+    }
+  }
+
+  static Map<String, Object> lifecycle(Admin a, String protocol) throws Exception {
+    Map<String, Object> out = obj();
+    String t = topic("groups-" + protocol);
+    String g = group("lifecycle-" + protocol);
+    createTopic(a, t, 4, null);
+    Map<String, Object> ce = new HashMap<>();
+    ce.put(ConsumerConfig.GROUP_ID_CONFIG, g);
+    ce.put(ConsumerConfig.GROUP_PROTOCOL_CONFIG, protocol);
+    if (protocol.equals("classic")) {
+      ce.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, "org.apache.kafka.clients.consumer.RangeAssignor");
+    }
+    out.put("0_before", describeGroup(a, g));
+    KafkaConsumer<String, String> c1 = consumer(ce);
+    KafkaConsumer<String, String> c2 = null;
+    try {
+      c1.subscribe(List.of(t));
+      out.put("1_one_member_settled", settle(List.of(c1), 4));
+      awaitGroup(a, g, "STABLE", 1);
+      out.put("1_one_member", describeGroup(a, g));
+      c2 = consumer(ce);
+      c2.subscribe(List.of(t));
+      out.put("2_two_members_settled", settle(List.of(c1, c2), 4));
+      awaitGroup(a, g, "STABLE", 2);
+      out.put("2_two_members", describeGroup(a, g));
+      c1.commitSync(Duration.ofMillis(WAIT_MS));
+      c2.commitSync(Duration.ofMillis(WAIT_MS));
+      c2.close(Duration.ofSeconds(10));
+      c2 = null;
+      out.put("3_after_one_left_settled", settle(List.of(c1), 4));
+      awaitGroup(a, g, "STABLE", 1);
+      out.put("3_after_one_left", describeGroup(a, g));
+      c1.close(Duration.ofSeconds(10));
+      c1 = null;
+      awaitGroup(a, g, "EMPTY", 0);
+      out.put("4_after_all_left", describeGroup(a, g));
+      out.put("4_committed", attempt(() -> get(a.listConsumerGroupOffsets(g).partitionsToOffsetAndMetadata()), JavaObserve::describeCommitted));
+      out.put("5_delete", attempt(() -> get(a.deleteConsumerGroups(List.of(g)).deletedGroups().get(g))));
+      out.put("5_after_delete", describeGroup(a, g));
+    } finally {
+      if (c2 != null) c2.close(Duration.ofSeconds(5));
+      if (c1 != null) c1.close(Duration.ofSeconds(5));
+      a.deleteTopics(List.of(t));
+    }
+    return out;
+  }
+
+  static Map<String, Object> groups() throws Exception {
+    Map<String, Object> out = obj();
+    try (Admin a = admin()) {
+      step("classic lifecycle");
+      out.put("classic", lifecycle(a, "classic"));
+      step("consumer (KIP-848) lifecycle");
+      out.put("consumer", lifecycle(a, "consumer"));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------
+  // JSON
+
+  static void json(StringBuilder sb, Object v, int indent) {
+    String pad = "  ".repeat(indent + 1), end = "  ".repeat(indent);
+    if (v == null) {
+      sb.append("null");
+    } else if (v instanceof String s) {
+      str(sb, s);
+    } else if (v instanceof Boolean || v instanceof Integer || v instanceof Long || v instanceof Short) {
+      sb.append(v);
+    } else if (v instanceof Map<?, ?> m) {
+      if (m.isEmpty()) {
+        sb.append("{}");
+        return;
+      }
+      sb.append("{\n");
+      int i = 0;
+      for (Map.Entry<?, ?> e : m.entrySet()) {
+        sb.append(pad);
+        str(sb, String.valueOf(e.getKey()));
+        sb.append(": ");
+        json(sb, e.getValue(), indent + 1);
+        sb.append(++i < m.size() ? ",\n" : "\n");
+      }
+      sb.append(end).append("}");
+    } else if (v instanceof Collection<?> c) {
+      if (c.isEmpty()) {
+        sb.append("[]");
+        return;
+      }
+      sb.append("[\n");
+      int i = 0;
+      for (Object o : c) {
+        sb.append(pad);
+        json(sb, o, indent + 1);
+        sb.append(++i < c.size() ? ",\n" : "\n");
+      }
+      sb.append(end).append("]");
+    } else {
+      str(sb, String.valueOf(v));
+    }
+  }
+
+  static void str(StringBuilder sb, String s) {
+    sb.append('"');
+    for (char ch : s.toCharArray()) {
+      switch (ch) {
+        case '"' -> sb.append("\\\"");
+        case '\\' -> sb.append("\\\\");
+        case '\n' -> sb.append("\\n");
+        case '\t' -> sb.append("\\t");
+        case '\r' -> sb.append("\\r");
+        default -> {
+          if (ch < 0x20) sb.append(String.format("\\u%04x", (int) ch));
+          else sb.append(ch);
+        }
+      }
+    }
+    sb.append('"');
+  }
+
+  public static void main(String[] args) throws Exception {
+    if (args.length != 3) {
+      System.err.println("usage: JavaObserve.java offsets|errors|configs|groups HOST:PORT OUT.json");
+      System.exit(2);
+    }
+    bootstrap = args[1];
+    Map<String, Object> obs;
+    switch (args[0]) {
+      case "offsets" -> obs = offsets();
+      case "errors" -> obs = errors();
+      case "configs" -> obs = configs();
+      case "groups" -> obs = groups();
+      default -> {
+        System.err.println("unknown scenario " + args[0]);
+        System.exit(2);
+        return;
+      }
+    }
+    Map<String, Object> doc = obj();
+    doc.put("observer", "java kafka-clients " + org.apache.kafka.common.utils.AppInfoParser.getVersion());
+    doc.put("scenario", "java-" + args[0]);
+    doc.put("observation", obs);
+    StringBuilder sb = new StringBuilder();
+    json(sb, doc, 0);
+    sb.append('\n');
+    Files.writeString(Path.of(args[2]), sb.toString(), StandardCharsets.UTF_8);
+    step("wrote " + args[2]);
+  }
+}

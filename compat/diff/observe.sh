@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Run one differential observer against a running broker and write its observation.
+#
+# Usage: compat/diff/observe.sh SCENARIO HOST:PORT OUT.json
+#        compat/diff/observe.sh --list      (the scenario names, one a line)
+# Scenarios: java-offsets, java-errors, java-configs, java-groups (JavaObserve.java,
+# kafka-clients 4.1.1), confluent-offsets, confluent-errors, confluent-configs,
+# confluent-groups (confluent_observe.py, confluent-kafka / librdkafka).
+set -euo pipefail
+# shellcheck source=SCRIPTDIR/../lib.sh
+. "$(dirname "$0")/../lib.sh"
+
+SCENARIOS=(java-offsets java-errors java-configs java-groups
+  confluent-offsets confluent-errors confluent-configs confluent-groups)
+if [ "${1:-}" = --list ]; then printf '%s\n' "${SCENARIOS[@]}"; exit 0; fi
+if [ $# -ne 3 ]; then
+  echo "usage: $0 SCENARIO HOST:PORT OUT.json (scenarios: ${SCENARIOS[*]})" >&2
+  exit 2
+fi
+scenario="$1" bootstrap="$2" out="$3"
+case "$scenario" in
+  java-*)
+    ensure_kafka_libs
+    exec java -Xmx256m -XX:ActiveProcessorCount=2 -cp "$KAFKA_LIBS/*" \
+      "$COMPAT_DIR/diff/JavaObserve.java" "${scenario#java-}" "$bootstrap" "$out" ;;
+  confluent-*)
+    ensure_venv
+    exec "$COMPAT_VENV/bin/python" "$COMPAT_DIR/diff/confluent_observe.py" "${scenario#confluent-}" "$bootstrap" "$out" ;;
+  *) die "unknown scenario: $scenario (known: ${SCENARIOS[*]})" ;;
+esac

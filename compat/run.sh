@@ -3,22 +3,34 @@
 #
 # Usage: compat/run.sh [--skiff | --kafka | --bootstrap HOST:PORT] [--suite smoke]
 #                      [--only SCENARIO]... [--keep-logs]
+#        compat/run.sh --diff [--only SCENARIO]...   (live differential mode, see below)
 #   --skiff       start target/release/skiff (built if missing)   [default]
 #   --kafka       start the reference Apache Kafka (KRaft, fetched into target/kafka-libs)
 #   --bootstrap   use a broker that is already running; nothing is started or stopped
 #   --suite       which scenarios: smoke (default: the client scenarios), wire (raw-protocol
 #                 probe compared with the reference Kafka's recorded answers), extended
 #                 (consumer groups with commits, idempotent producers, transactions), all
-#                 (all three), franz-go (franz-go's own pkg/kgo test suite; on demand, not
+#                 (smoke, wire, extended and diff), franz-go (franz-go's own pkg/kgo test suite; on demand, not
 #                 in all)
 #                 librdkafka: librdkafka's own test suite, allow-listed tests (on demand,
 #                 not part of "all"; compat/librdkafka/run.sh, which takes more options)
+#                 diff: the differential observers (compat/diff/: offsets, error codes,
+#                 configs, group states seen by the Java client and confluent-kafka), each
+#                 compared with the recorded reference Kafka 4.1.1 observation through
+#                 compat/diff/accepted.json (part of "all")
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
 #                 kafkajs, franz-go, wire-probe, confluent-groups, kafka-python-groups,
 #                 java-groups-admin, kafka-python-admin, confluent-txn, kafka-python-txn,
 #                 java-txn, kafkajs-groups, franz-go-groups, franz-go-848,
 #                 franz-go-idempotent, kgo-tests
+#                 diff-java-offsets, diff-java-errors, diff-java-configs, diff-java-groups,
+#                 diff-confluent-offsets, diff-confluent-errors, diff-confluent-configs,
+#                 diff-confluent-groups
 #   --keep-logs   keep the broker's temp dir even when everything passed
+#   --diff        live differential mode: start the reference Kafka, run the diff observers,
+#                 stop it, start Skiff, run them again, compare (compat/diff/run.sh, which
+#                 also takes --runs N, --record, --kafka-only, --skiff-only); --only takes the
+#                 diff scenario names with or without the "diff-" prefix
 #
 # Prints one PASS/FAIL line per scenario and a closing "compat: N passed, M failed" line;
 # exits non-zero if any scenario failed or the broker died. Scenario output goes to
@@ -28,7 +40,7 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-broker=skiff bootstrap="" suite=smoke keep_logs=0
+broker=skiff bootstrap="" suite=smoke keep_logs=0 diff_mode=0
 only=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -38,10 +50,18 @@ while [ $# -gt 0 ]; do
     --suite) suite="$2"; shift 2 ;;
     --only) only+=("$2"); shift 2 ;;
     --keep-logs) keep_logs=1; shift ;;
+    --diff) diff_mode=1; shift ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument: $1 (see --help)" ;;
   esac
 done
+
+# The live differential mode has its own runner (two brokers, one after the other).
+if [ "$diff_mode" = 1 ]; then
+  diff_args=()
+  for name in "${only[@]}"; do diff_args+=(--only "${name#diff-}"); done
+  exec "$COMPAT_DIR/diff/run.sh" "${diff_args[@]}"
+fi
 
 # librdkafka's own test suite has its own runner and report.
 if [ "$suite" = librdkafka ]; then
@@ -80,13 +100,19 @@ extended=(
 franz_go=(
   "kgo-tests|$COMPAT_DIR/go/kgo-tests.sh"
 )
+# The differential observers, compared with the recorded reference Kafka (compat/diff/).
+diff=()
+while read -r name; do
+  diff+=("diff-$name|$COMPAT_DIR/diff/check.sh $name")
+done < <("$COMPAT_DIR/diff/observe.sh" --list)
 case "$suite" in
   smoke) scenarios=("${smoke[@]}") ;;
   wire) scenarios=("${wire[@]}") ;;
   extended) scenarios=("${extended[@]}") ;;
-  all) scenarios=("${smoke[@]}" "${wire[@]}" "${extended[@]}") ;;
+  all) scenarios=("${smoke[@]}" "${wire[@]}" "${extended[@]}" "${diff[@]}") ;;
+  diff) scenarios=("${diff[@]}") ;;
   franz-go) scenarios=("${franz_go[@]}") ;;
-  *) die "unknown suite: $suite (known: smoke, wire, extended, all, franz-go)" ;;
+  *) die "unknown suite: $suite (known: smoke, wire, extended, all, franz-go, diff)" ;;
 esac
 # franz-go's own suite compiles and runs for minutes: a longer default per-scenario timeout.
 if [ "$suite" = franz-go ]; then export COMPAT_SCENARIO_TIMEOUT="${COMPAT_SCENARIO_TIMEOUT:-900}"; fi

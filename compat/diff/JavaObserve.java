@@ -254,6 +254,22 @@ public class JavaObserve {
     return out;
   }
 
+  /** Waits until the partition's last stable offset equals its end offset (true), or 15 s. */
+  static boolean awaitStable(Admin a, TopicPartition tp) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + 15_000;
+    while (System.currentTimeMillis() < deadline) {
+      try {
+        long hw = get(a.listOffsets(Map.of(tp, OffsetSpec.latest())).partitionResult(tp)).offset();
+        long lso = get(a.listOffsets(Map.of(tp, OffsetSpec.latest()), new ListOffsetsOptions(IsolationLevel.READ_COMMITTED)).partitionResult(tp)).offset();
+        if (hw == lso) return true;
+      } catch (Exception e) {
+        // retried until the deadline
+      }
+      Thread.sleep(100);
+    }
+    return false;
+  }
+
   /** A record timestamp relative to T0; broker-assigned (wall-clock) times, such as those of
    *  transaction markers, as "broker_time"; negative sentinels as they are. */
   static Object relTimestamp(long ts) {
@@ -345,6 +361,9 @@ public class JavaObserve {
         open.put("latest_read_committed", listOffsets(a, t, 3, OffsetSpec.latest(), IsolationLevel.READ_COMMITTED));
         open.put("read_committed_p1", readPartition(t, 1, "read_committed", -1));
         tp.abortTransaction();
+        // EndTxn answers before the coordinator has written the markers: wait (bounded) until
+        // the abort marker is in, i.e. the last stable offset caught up with the end.
+        txn.put("markers_settled", awaitStable(a, new TopicPartition(t, 1)));
       } catch (Exception e) {
         txn.put("error", errorName(e));
       } finally {

@@ -167,6 +167,23 @@ def list_offsets(a, real, partitions, spec, isolation=IsolationLevel.READ_UNCOMM
     return out
 
 
+def await_stable(a, real, partition):
+    """Waits until partition's last stable offset equals its end offset (True), or 15 s."""
+    tp = TopicPartition(real, partition)
+    deadline = time.time() + 15
+    while time.time() < deadline:
+        try:
+            hw = a.list_offsets({tp: OffsetSpec.latest()}, request_timeout=10)[tp].result(WAIT).offset
+            lso = a.list_offsets({tp: OffsetSpec.latest()}, isolation_level=IsolationLevel.READ_COMMITTED,
+                                 request_timeout=10)[tp].result(WAIT).offset
+            if hw == lso:
+                return True
+        except Exception:
+            pass
+        time.sleep(0.1)
+    return False
+
+
 def read_partition(real, partition, isolation):
     out = {}
     c = consumer(**{"isolation.level": isolation})
@@ -248,6 +265,9 @@ def offsets():
             "read_committed_p1": read_partition(t, 1, "read_committed"),
         }
         tp_.abort_transaction(WAIT)
+        # EndTxn answers before the coordinator has written the markers: wait (bounded) until
+        # the abort marker is in, i.e. the last stable offset caught up with the end.
+        txn["markers_settled"] = await_stable(a, t, 1)
     except Exception as e:
         txn["error"] = error_name(e)
     produced["transactions"] = txn

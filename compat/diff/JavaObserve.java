@@ -530,6 +530,18 @@ public class JavaObserve {
       c.put("segment_bytes_tiny", createOne(a, new NewTopic(topic("segment-tiny"), 1, (short) 1).configs(Map.of("segment.bytes", "100")), false));
       c.put("compression_type_bogus", createOne(a, new NewTopic(topic("compression-bogus"), 1, (short) 1).configs(Map.of("compression.type", "bogus")), false));
       c.put("broker_only_config", createOne(a, new NewTopic(topic("broker-config"), 1, (short) 1).configs(Map.of("num.partitions", "3")), false));
+      // Valid Kafka topic configs, each set alone at creation.
+      String[][] valid = {
+        {"min.insync.replicas", "1"}, {"unclean.leader.election.enable", "false"}, {"compression.zstd.level", "5"},
+        {"compression.gzip.level", "6"}, {"segment.index.bytes", "1048576"}, {"segment.jitter.ms", "0"},
+        {"flush.messages", "1000"}, {"flush.ms", "1000"}, {"preallocate", "false"}, {"file.delete.delay.ms", "60000"},
+        {"remote.storage.enable", "false"}, {"local.retention.ms", "-2"}, {"leader.replication.throttled.replicas", ""},
+        {"message.timestamp.after.max.ms", "86400000"}};
+      for (String[] kv : valid) {
+        String name = topic("valid-" + kv[0].replace('.', '-'));
+        c.put("valid_config_" + kv[0], createOne(a, new NewTopic(name, 1, (short) 1).configs(Map.of(kv[0], kv[1])), false));
+        a.deleteTopics(List.of(name));
+      }
       c.put("defaults_validate_only", createOne(a, new NewTopic(topic("validate-only"), Optional.empty(), Optional.empty()), true));
       c.put("validate_only_left_nothing", attempt(() -> get(a.listTopics().names()).contains("diff-validate-only-" + RUN), b -> Map.of("exists", b)));
       c.put("defaults", createOne(a, new NewTopic(topic("defaults"), Optional.empty(), Optional.empty()), false));
@@ -639,6 +651,12 @@ public class JavaObserve {
       try (KafkaProducer<String, String> p = producer(Map.of(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, false, ProducerConfig.RETRIES_CONFIG, 0))) {
         pe.put("record_over_topic_max_message_bytes", attempt(() -> p.send(new ProducerRecord<>(empty, 0, T0, "k", "v".repeat(5000))).get(WAIT_MS, TimeUnit.MILLISECONDS)));
         pe.put("record_under_topic_max_message_bytes", attempt(() -> p.send(new ProducerRecord<>(empty, 0, T0, "k", "v".repeat(100))).get(WAIT_MS, TimeUnit.MILLISECONDS), md -> Map.of("offset", md.offset())));
+        // Kafka 4 refuses create times more than message.timestamp.after.max.ms (1 h by default)
+        // ahead of the broker's clock; a day ahead is far from any clock skew.
+        long future = System.currentTimeMillis() + 24L * 3600 * 1000;
+        pe.put("record_timestamp_one_day_ahead", attempt(() -> p.send(new ProducerRecord<>(empty, 0, future, "k", "v")).get(WAIT_MS, TimeUnit.MILLISECONDS)));
+        long past = System.currentTimeMillis() - 400L * 24 * 3600 * 1000;
+        pe.put("record_timestamp_400_days_old", attempt(() -> p.send(new ProducerRecord<>(empty, 0, past, "k", "v")).get(WAIT_MS, TimeUnit.MILLISECONDS)));
       }
       out.put("producer", pe);
 

@@ -6,7 +6,8 @@ Usage: compare.py REFERENCE.json OBSERVED.json [--accepted compat/diff/accepted.
 
 Both files are what an observer in compat/diff/ wrote (an object with "scenario" and
 "observation"). Every leaf of both observations is addressed by its path (keys joined with
-"/", list items as "[i]"); a path present on one side only compares with the value "<absent>".
+"/", list items as "[i]"); a key present on one side only is one difference at its path,
+with the whole value on that side and "<absent>" on the other.
 Each difference prints as
 
     DIFF   path: reference=<value> observed=<value>
@@ -34,20 +35,21 @@ import sys
 ABSENT = "<absent>"
 
 
-def flatten(value, path, out):
-    """Fills out with path → leaf value for every leaf under value."""
-    if isinstance(value, dict):
-        if not value:
-            out[path] = {}
-        for key, item in value.items():
-            flatten(item, f"{path}/{key}" if path else str(key), out)
-    elif isinstance(value, list):
-        if not value:
-            out[path] = []
-        for i, item in enumerate(value):
-            flatten(item, f"{path}[{i}]", out)
-    else:
-        out[path] = value
+def join(path, key):
+    return f"{path}/{key}" if path else str(key)
+
+
+def walk(a, b, path, out):
+    """Appends (path, a, b) for every difference between a and b. A key or list item present
+    on one side only is one difference at its own path, with the whole value on that side."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in sorted(set(a) | set(b)):
+            walk(a.get(key, ABSENT), b.get(key, ABSENT), join(path, key), out)
+    elif isinstance(a, list) and isinstance(b, list) and a and b:
+        for i in range(max(len(a), len(b))):
+            walk(a[i] if i < len(a) else ABSENT, b[i] if i < len(b) else ABSENT, f"{path}[{i}]", out)
+    elif not (a == b and type(a) is type(b)):  # 1 and 1.0 alike, never True and 1
+        out.append((path, a, b))
 
 
 def load(path):
@@ -64,26 +66,14 @@ def load(path):
 
 
 def show(value):
-    return value if value == ABSENT else json.dumps(value, sort_keys=True)
+    return value if value == ABSENT else json.dumps(value, sort_keys=True, separators=(",", ":"))
 
 
 def differences(reference, observed):
-    """Sorted (path, reference value, observed value) for every leaf that differs."""
-    ref, obs = {}, {}
-    flatten(reference, "", ref)
-    flatten(observed, "", obs)
+    """(path, reference value, observed value) for every difference, in key order."""
     out = []
-    for path in sorted(set(ref) | set(obs), key=path_key):
-        a, b = ref.get(path, ABSENT), obs.get(path, ABSENT)
-        # Treat 1 and 1.0 alike, but never True and 1.
-        if a == b and type(a) is type(b):
-            continue
-        out.append((path, a, b))
+    walk(reference, observed, "", out)
     return out
-
-
-def path_key(path):
-    return path
 
 
 def entry_matches(entry, path, ref, obs):

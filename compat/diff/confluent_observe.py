@@ -24,6 +24,7 @@ from confluent_kafka.admin import (
     AlterConfigOpType,
     ConfigEntry,
     ConfigResource,
+    ConfigSource,
     NewPartitions,
     NewTopic,
     OffsetSpec,
@@ -461,9 +462,10 @@ def describe_topic(a, real, only=None):
     def view(cfg):
         entries = {}
         for name, e in sorted(cfg.items()):
-            if only is not None and name not in only and e.source != 5:  # 5 = DEFAULT_CONFIG
+            source = ConfigSource(getattr(e.source, "value", e.source)).name
+            if only is not None and name not in only and source == "DEFAULT_CONFIG":
                 continue
-            entries[name] = {"value": e.value, "source": e.source, "read_only": e.is_read_only,
+            entries[name] = {"value": e.value, "source": source, "read_only": e.is_read_only,
                              "default": e.is_default, "sensitive": e.is_sensitive}
         return {"entries": entries}
 

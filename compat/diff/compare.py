@@ -48,8 +48,13 @@ def walk(a, b, path, out):
     elif isinstance(a, list) and isinstance(b, list) and a and b:
         for i in range(max(len(a), len(b))):
             walk(a[i] if i < len(a) else ABSENT, b[i] if i < len(b) else ABSENT, f"{path}[{i}]", out)
-    elif not (a == b and type(a) is type(b)):  # 1 and 1.0 alike, never True and 1
+    elif not same(a, b):
         out.append((path, a, b))
+
+
+def same(a, b):
+    """Equal leaves: 1 and 1.0 alike, but never True and 1, nor a string and a number."""
+    return a == b and isinstance(a, bool) == isinstance(b, bool)
 
 
 def load(path):

@@ -56,6 +56,10 @@ while [ $# -gt 0 ]; do
   esac
 done
 
+# Which broker the scenarios run against (compat/diff/check.sh compares the reference Kafka
+# with its own recording without the accepted differences).
+export COMPAT_BROKER="$broker"
+
 # The live differential mode has its own runner (two brokers, one after the other).
 if [ "$diff_mode" = 1 ]; then
   diff_args=()

@@ -119,6 +119,9 @@ def main():
     args = ap.parse_args()
 
     ref_doc, obs_doc = load(args.reference), load(args.observed)
+    if ref_doc.get("scenario") != obs_doc.get("scenario"):
+        print(f"compare: different scenarios: {ref_doc.get('scenario')} vs {obs_doc.get('scenario')}", file=sys.stderr)
+        sys.exit(2)
     scenario = args.scenario or ref_doc.get("scenario")
     accepted = [] if args.no_accepted or not args.accepted else load_accepted(args.accepted, scenario)
     used = [0] * len(accepted)

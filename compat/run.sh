@@ -15,7 +15,8 @@
 #                 librdkafka: librdkafka's own test suite, allow-listed tests (on demand,
 #                 not part of "all"; compat/librdkafka/run.sh, which takes more options)
 #                 diff: the differential observers (compat/diff/: offsets, error codes,
-#                 configs, group states seen by the Java client and confluent-kafka), each
+#                 configs, group states seen by the Java client, confluent-kafka and
+#                 kafka-python), each
 #                 compared with the recorded reference Kafka 4.1.1 observation through
 #                 compat/diff/accepted.json (part of "all")
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
@@ -25,7 +26,7 @@
 #                 franz-go-idempotent, kgo-tests
 #                 diff-java-offsets, diff-java-errors, diff-java-configs, diff-java-groups,
 #                 diff-confluent-offsets, diff-confluent-errors, diff-confluent-configs,
-#                 diff-confluent-groups
+#                 diff-confluent-groups, diff-kafka-python-admin
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #   --diff        live differential mode: start the reference Kafka, run the diff observers,
 #                 stop it, start Skiff, run them again, compare (compat/diff/run.sh, which

@@ -20,7 +20,7 @@ entry: the difference is gone, so the entry must go too); 2 on bad input; 0 othe
 
 The accepted file is a JSON list of objects:
     {"scenario": "java-configs",          # the observer scenario name (compat/diff/observe.sh)
-     "path": "new_topic/entries/*/documentation",   # fnmatch glob over the path
+     "path": "new_topic/entries/*/documentation",   # fnmatch glob over the path (or a list)
      "reference": "present",               # optional: the reference side must be this value
      "observed": "<absent>",               # optional: the observed side must be this value
      "reason": "..."}                      # required; "BUG: ..." for a Skiff bug to fix
@@ -82,7 +82,8 @@ def differences(reference, observed):
 
 
 def entry_matches(entry, path, ref, obs):
-    if not fnmatch.fnmatchcase(path, entry["path"]):
+    globs = entry["path"] if isinstance(entry["path"], list) else [entry["path"]]
+    if not any(fnmatch.fnmatchcase(path, g) for g in globs):
         return False
     if "reference" in entry and entry["reference"] != ref:
         return False

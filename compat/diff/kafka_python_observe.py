@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""Differential observer for kafka-python (pure Python, its own protocol code): the raw
+answers of KafkaAdminClient, whose 3.x API hands back per-topic error codes as sent.
+
+Usage: kafka_python_observe.py admin HOST:PORT OUT.json
+
+Observes: the advertised API version ranges (ApiVersions, name → [min, max]); CreateTopics
+per-topic error codes (and whether an error message came along), num_partitions and
+replication_factor answered; CreatePartitions; DeleteTopics; DescribeConfigs of an unknown
+topic; AlterConfigs (legacy and incremental) error codes; DeleteRecords; ListOffsets;
+DescribeGroups / DeleteGroups / ListGroups of unknown groups; DescribeCluster (counts and
+presence only). Normalised as in JavaObserve.java: logical topic names, no ids, hosts or
+ports. Exits 0 whenever the observation was written.
+"""
+
+import json
+import re
+import sys
+import time
+import uuid
+
+from kafka import TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewPartitions, NewTopic
+
+RUN = uuid.uuid4().hex[:8]
+LOGICAL = {}
+
+
+def step(msg):
+    print(f"kafka-python-observe: {msg}", file=sys.stderr, flush=True)
+
+
+def topic(name):
+    real = f"diffk-{name}-{RUN}"
+    LOGICAL[real] = name
+    return real
+
+
+def error_text(value):
+    """'[Error 40] InvalidConfigurationError: ...' → 'InvalidConfigurationError(40)'."""
+    m = re.search(r"\[Error (-?\d+)\] (\w+)", str(value))
+    return f"{m.group(2)}({m.group(1)})" if m else str(value)
+
+
+def attempt(fn, describe=lambda r: {"result": r}):
+    try:
+        value = fn()
+    except Exception as e:  # every failure is an observation
+        return {"error": error_text(e) if "[Error" in str(e) else f"CLIENT_EXCEPTION:{type(e).__name__}"}
+    out = {"error": "NONE"}
+    out.update(describe(value))
+    return out
+
+
+def topic_results(resp):
+    """CreateTopics/DeleteTopics answers by logical topic name, without ids and texts."""
+    out = {}
+    for t in resp.get("topics", []):
+        name = LOGICAL.get(t["name"], "<other>")
+        entry = {"error_code": t["error_code"], "error_message": "present" if t.get("error_message") else "absent"}
+        for key in ("num_partitions", "replication_factor", "topic_config_error_code"):
+            if key in t:
+                entry[key] = t[key]
+        if "topic_id" in t:
+            entry["topic_id"] = "present" if t["topic_id"] else "absent"
+        if "configs" in t:
+            entry["configs_returned"] = len(t["configs"] or {}) > 0
+        out[name] = entry
+    return out
+
+
+def admin_observation(bootstrap):
+    out = {}
+    a = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="skiff-diff-kafka-python", request_timeout_ms=15000)
+    try:
+        step("api versions")
+        out["api_versions"] = {
+            getattr(k, "name", str(k)): list(v) for k, v in sorted(a.api_versions().items(), key=lambda kv: int(kv[0]))
+        }
+
+        step("create topics")
+        t = topic("admin")
+        c = {}
+        c["create"] = topic_results(a.create_topics([NewTopic(t, 2, 1)], raise_errors=False))
+        batch = [
+            NewTopic(t, 1, 1),
+            NewTopic(topic("rf3"), 1, 3),
+            NewTopic(topic("zero"), 0, 1),
+            NewTopic(topic("unknown-config"), 1, 1, topic_configs={"no.such.config": "1"}),
+            NewTopic(topic("bogus-policy"), 1, 1, topic_configs={"cleanup.policy": "bogus"}),
+            NewTopic(topic("defaults"), -1, -1),
+        ]
+        c["batch"] = topic_results(a.create_topics(batch, raise_errors=False))
+        c["bad_name"] = {"error": error_text(
+            attempt(lambda: a.create_topics([NewTopic(f"bad/name-{RUN}", 1, 1)]))["error"])}
+        c["validate_only"] = topic_results(a.create_topics([NewTopic(topic("validate"), 3, 1)], validate_only=True,
+                                                          raise_errors=False))
+        out["create_topics"] = c
+
+        step("create partitions")
+        cp = {}
+        for label, name, n in (("decrease", t, 1), ("same", t, 2), ("unknown", topic("nope"), 4), ("grow", t, 3)):
+            r = a.create_partitions({name: NewPartitions(n)}, raise_errors=False)
+            cp[label] = [{"error_code": x.error_code, "error_message": "present" if x.error_message else "absent"}
+                         for x in r.results]
+        out["create_partitions"] = cp
+
+        step("delete topics")
+        out["delete_unknown_topic"] = topic_results(a.delete_topics([topic("missing")], raise_errors=False))
+
+        step("configs")
+        cfg = {}
+        missing = topic("missing")
+        cfg["describe_unknown_topic"] = attempt(
+            lambda: a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, missing)], config_filter="all"),
+            lambda r: {"entries": len(r.get("topic", {}).get(missing, {}))})
+        cfg["describe_modified"] = attempt(
+            lambda: a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t)], config_filter="modified"),
+            lambda r: {"entries": sorted(r.get("topic", {}).get(t, {}))})
+
+        def alter(configs, incremental=False, name=t):
+            return attempt(lambda: a.alter_configs([ConfigResource(ConfigResourceType.TOPIC, name, configs=configs)],
+                                                   raise_on_unknown=False, incremental=incremental),
+                           lambda r: {"result": error_text(r.get("topic", {}).get(name))})
+
+        cfg["legacy_bad_value"] = alter({"retention.ms": "abc"})
+        cfg["legacy_unknown_name"] = alter({"no.such.config": "1"})
+        cfg["legacy_set"] = alter({"retention.ms": "1000", "cleanup.policy": "compact"})
+        cfg["after_legacy_set"] = attempt(
+            lambda: a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t)], config_filter="modified"),
+            lambda r: {"entries": {k: v.get("value") for k, v in sorted(r.get("topic", {}).get(t, {}).items())}})
+        cfg["legacy_set_one_more"] = alter({"segment.ms": "600000"})
+        cfg["after_legacy_set_one_more"] = attempt(
+            lambda: a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t)], config_filter="modified"),
+            lambda r: {"entries": {k: v.get("value") for k, v in sorted(r.get("topic", {}).get(t, {}).items())}})
+        cfg["incremental_set"] = alter({"retention.ms": "2000"}, incremental=True)
+        cfg["incremental_unknown_name"] = alter({"no.such.config": "1"}, incremental=True)
+        cfg["after_incremental"] = attempt(
+            lambda: a.describe_configs([ConfigResource(ConfigResourceType.TOPIC, t)], config_filter="modified"),
+            lambda r: {"entries": {k: v.get("value") for k, v in sorted(r.get("topic", {}).get(t, {}).items())}})
+        cfg["incremental_unknown_topic"] = alter({"retention.ms": "2000"}, incremental=True, name=missing)
+        out["configs"] = cfg
+
+        step("records and offsets")
+        r = {}
+        tp = TopicPartition(t, 0)
+        # The topic is compacted by now (cleanup.policy=compact above; kafka-python's legacy
+        # AlterConfigs sends the other current overrides along).
+        r["delete_records_compacted_beyond_end"] = attempt(lambda: a.delete_records({tp: 5}))
+        r["delete_records_compacted_at_end"] = attempt(lambda: a.delete_records({tp: 0}),
+                                             lambda x: {"low_watermarks": sorted(v for v in x.values())
+                                                        if isinstance(x, dict) else str(type(x))})
+        r["list_offsets_latest"] = attempt(lambda: a.list_partition_offsets({tp: -1}),
+                                           lambda x: {"offsets": [(o.offset, o.timestamp, o.leader_epoch) for o in x.values()]})
+        r["list_offsets_earliest"] = attempt(lambda: a.list_partition_offsets({tp: -2}),
+                                             lambda x: {"offsets": [(o.offset, o.timestamp, o.leader_epoch) for o in x.values()]})
+        out["records"] = r
+
+        step("groups")
+        g = {}
+        unknown = f"diffkg-never-{RUN}"
+
+        def describe_unknown():
+            # The first FindCoordinator of a fresh Kafka may answer COORDINATOR_NOT_AVAILABLE
+            # while __consumer_offsets is created: retried (bounded).
+            deadline = time.time() + 20
+            while True:
+                try:
+                    return a.describe_groups([unknown])
+                except Exception as e:
+                    if "CoordinatorNotAvailable" not in str(e) or time.time() > deadline:
+                        raise
+                    time.sleep(0.2)
+
+        g["describe_unknown"] = attempt(describe_unknown, lambda x: {
+            "state": x[unknown].get("group_state"), "protocol_type": x[unknown].get("protocol_type"),
+            "members": len(x[unknown].get("members") or []), "error": error_text(x[unknown].get("error"))})
+        g["delete_unknown"] = attempt(lambda: a.delete_groups([unknown]), lambda x: {"result": str(x.get(unknown))})
+        g["list_has_unknown"] = attempt(lambda: a.list_groups(), lambda x: {"listed": any(
+            (grp.get("group_id") if isinstance(grp, dict) else grp[0]) == unknown for grp in x)})
+        out["groups"] = g
+
+        step("cluster")
+        out["describe_cluster"] = attempt(a.describe_cluster, lambda x: {
+            "cluster_id": "present" if x.get("cluster_id") else "absent",
+            "controller_id": "present" if x.get("controller_id", -1) >= 0 else "absent",
+            "brokers": len(x.get("brokers", [])),
+            "authorized_operations": x.get("authorized_operations")})
+        a.delete_topics([t, f"diffk-defaults-{RUN}"], raise_errors=False)
+    finally:
+        a.close()
+    return out
+
+
+def main():
+    if len(sys.argv) != 4 or sys.argv[1] != "admin":
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)
+    import kafka
+
+    obs = admin_observation(sys.argv[2])
+    doc = {"observer": f"kafka-python {kafka.__version__}", "scenario": "kafka-python-admin", "observation": obs}
+    with open(sys.argv[3], "w", encoding="utf-8") as f:
+        json.dump(doc, f, indent=2)
+        f.write("\n")
+    step(f"wrote {sys.argv[3]}")
+
+
+if __name__ == "__main__":
+    main()

@@ -454,7 +454,53 @@ public class JavaObserve {
       g.put("admin_list_offsets", attempt(() -> get(a.listConsumerGroupOffsets(grp).partitionsToOffsetAndMetadata()), m -> describeCommitted(m)));
       out.put("group_offsets", g);
 
+      step("transactional offset commits");
+      out.put("transactional_offsets", transactionalOffsets(a, t));
+
       a.deleteTopics(List.of(t, lat));
+    }
+    return out;
+  }
+
+  /** Offsets sent to a transaction: invisible while it is open (require_stable: the admin
+   *  client waits for UNSTABLE_OFFSET_COMMIT to clear), visible after commit, dropped on abort. */
+  static Map<String, Object> transactionalOffsets(Admin a, String t) {
+    Map<String, Object> out = obj();
+    String grp = group("txn-offsets");
+    String side = topic("txn-side");
+    TopicPartition tp0 = new TopicPartition(t, 0);
+    Map<String, Object> tx = new HashMap<>();
+    tx.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "diff-txn-offsets-" + RUN);
+    try (Admin q = quickAdmin(); KafkaProducer<String, String> p = producer(tx)) {
+      createTopic(a, side, 1, null);
+      p.initTransactions();
+      java.util.function.Supplier<Map<String, Object>> view = () -> {
+        // require_stable first: it waits (bounded) until no offset commit is pending, so the
+        // plain read after it does not race with the coordinator writing the markers.
+        Map<String, Object> v = obj();
+        var stable = new org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions().requireStable(true);
+        v.put("require_stable_partition", attempt(() -> get(q.listConsumerGroupOffsets(
+            Map.of(grp, new org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec().topicPartitions(List.of(tp0))), stable)
+            .partitionsToOffsetAndMetadata(grp)), JavaObserve::describeCommitted));
+        v.put("require_stable_all", attempt(() -> get(q.listConsumerGroupOffsets(grp, stable).partitionsToOffsetAndMetadata()), JavaObserve::describeCommitted));
+        v.put("plain", attempt(() -> get(a.listConsumerGroupOffsets(grp).partitionsToOffsetAndMetadata()), JavaObserve::describeCommitted));
+        return v;
+      };
+      p.beginTransaction();
+      sendAll(p, side, 0, new long[] {0}, "s1");
+      p.sendOffsetsToTransaction(Map.of(tp0, new OffsetAndMetadata(4, "txn-1")), new org.apache.kafka.clients.consumer.ConsumerGroupMetadata(grp));
+      out.put("1_open", view.get());
+      p.commitTransaction();
+      out.put("2_committed", view.get());
+      p.beginTransaction();
+      sendAll(p, side, 0, new long[] {1}, "s2");
+      p.sendOffsetsToTransaction(Map.of(tp0, new OffsetAndMetadata(6, "txn-2")), new org.apache.kafka.clients.consumer.ConsumerGroupMetadata(grp));
+      p.abortTransaction();
+      awaitStable(a, new TopicPartition(side, 0));
+      out.put("3_aborted", view.get());
+      a.deleteTopics(List.of(side));
+    } catch (Exception e) {
+      out.put("error", errorName(e));
     }
     return out;
   }

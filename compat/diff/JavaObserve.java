@@ -964,6 +964,45 @@ public class JavaObserve {
     return out;
   }
 
+  /** A static member (group.instance.id) of a classic group: closing it does not leave the
+   *  group; the admin client removes it (KIP-345's removeMembersFromConsumerGroup). */
+  static Map<String, Object> staticMember(Admin a) throws Exception {
+    Map<String, Object> out = obj();
+    String t = topic("groups-static");
+    String g = group("static");
+    createTopic(a, t, 2, null);
+    Map<String, Object> ce = new HashMap<>();
+    ce.put(ConsumerConfig.GROUP_ID_CONFIG, g);
+    ce.put(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG, "static-1");
+    ce.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, 30_000);
+    ce.put(ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG, "org.apache.kafka.clients.consumer.RangeAssignor");
+    try {
+      KafkaConsumer<String, String> c = consumer(ce);
+      try {
+        c.subscribe(List.of(t));
+        out.put("1_joined_settled", settle(List.of(c), 2));
+        awaitGroup(a, g, "STABLE", 1);
+        out.put("1_joined", describeGroup(a, g));
+      } finally {
+        c.close();
+      }
+      out.put("2_after_close", describeGroup(a, g));
+      var unknown = new org.apache.kafka.clients.admin.MemberToRemove("static-9");
+      out.put("3_remove_unknown_instance", attempt(() -> get(a.removeMembersFromConsumerGroup(g,
+          new org.apache.kafka.clients.admin.RemoveMembersFromConsumerGroupOptions(List.of(unknown))).all())));
+      var known = new org.apache.kafka.clients.admin.MemberToRemove("static-1");
+      out.put("4_remove", attempt(() -> get(a.removeMembersFromConsumerGroup(g,
+          new org.apache.kafka.clients.admin.RemoveMembersFromConsumerGroupOptions(List.of(known))).all())));
+      awaitGroup(a, g, "EMPTY", 0);
+      out.put("5_after_remove", describeGroup(a, g));
+      out.put("6_remove_all_from_empty_group", attempt(() -> get(a.removeMembersFromConsumerGroup(g,
+          new org.apache.kafka.clients.admin.RemoveMembersFromConsumerGroupOptions()).all())));
+    } finally {
+      a.deleteTopics(List.of(t));
+    }
+    return out;
+  }
+
   static Map<String, Object> groups() throws Exception {
     Map<String, Object> out = obj();
     try (Admin a = admin()) {
@@ -971,6 +1010,8 @@ public class JavaObserve {
       out.put("classic", lifecycle(a, "classic"));
       step("consumer (KIP-848) lifecycle");
       out.put("consumer", lifecycle(a, "consumer"));
+      step("classic static member");
+      out.put("classic_static", staticMember(a));
     }
     return out;
   }

@@ -14,7 +14,6 @@
 // a wrong error code is a difference, not a crash. The program exits 0 whenever it could
 // write the observation; only a scenario that cannot run at all (broker gone) exits 1.
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,7 +30,6 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
-import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -279,7 +277,7 @@ public class JavaObserve {
   }
 
   /** Reads every record of the partition from its start; returns offsets (and keys) seen. */
-  static Map<String, Object> readPartition(String real, int partition, String isolation, long endHint) {
+  static Map<String, Object> readPartition(String real, int partition, String isolation) {
     Map<String, Object> out = obj();
     Map<String, Object> extra = new HashMap<>();
     extra.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
@@ -355,11 +353,11 @@ public class JavaObserve {
         tp.commitTransaction();
         tp.beginTransaction();
         txn.put("open", sendAll(tp, t, 1, new long[] {360, 370}, "t4"));
-        out.put("with_open_transaction", obj());
-        Map<String, Object> open = (Map<String, Object>) out.get("with_open_transaction");
+        Map<String, Object> open = obj();
+        out.put("with_open_transaction", open);
         open.put("latest_read_uncommitted", listOffsets(a, t, 3, OffsetSpec.latest(), IsolationLevel.READ_UNCOMMITTED));
         open.put("latest_read_committed", listOffsets(a, t, 3, OffsetSpec.latest(), IsolationLevel.READ_COMMITTED));
-        open.put("read_committed_p1", readPartition(t, 1, "read_committed", -1));
+        open.put("read_committed_p1", readPartition(t, 1, "read_committed"));
         tp.abortTransaction();
         // EndTxn answers before the coordinator has written the markers: wait (bounded) until
         // the abort marker is in, i.e. the last stable offset caught up with the end.
@@ -378,7 +376,7 @@ public class JavaObserve {
         Map<String, Object> r = sendAll(p, lat, 0, new long[] {0, 1}, "l");
         long after = System.currentTimeMillis();
         List<Object> rel = new ArrayList<>();
-        for (Object ts : (List<Object>) r.get("timestamps_minus_t0")) {
+        for (Object ts : (List<?>) r.get("timestamps_minus_t0")) {
           if (ts == null) {
             rel.add(null);
             continue;
@@ -406,8 +404,8 @@ public class JavaObserve {
       step("read back");
       Map<String, Object> read = obj();
       for (int p = 0; p < 3; p++) {
-        read.put("p" + p + "_read_uncommitted", readPartition(t, p, "read_uncommitted", -1));
-        read.put("p" + p + "_read_committed", readPartition(t, p, "read_committed", -1));
+        read.put("p" + p + "_read_uncommitted", readPartition(t, p, "read_uncommitted"));
+        read.put("p" + p + "_read_committed", readPartition(t, p, "read_committed"));
       }
       out.put("read", read);
 
@@ -425,8 +423,8 @@ public class JavaObserve {
       del.put("earliest_after", listOffsets(a, t, 3, OffsetSpec.earliest(), IsolationLevel.READ_UNCOMMITTED));
       del.put("latest_after", listOffsets(a, t, 3, OffsetSpec.latest(), IsolationLevel.READ_UNCOMMITTED));
       del.put("for_timestamp_t0+0_after", listOffsets(a, t, 3, OffsetSpec.forTimestamp(T0), IsolationLevel.READ_UNCOMMITTED));
-      del.put("p0_read_after", readPartition(t, 0, "read_uncommitted", -1));
-      del.put("p2_read_after", readPartition(t, 2, "read_uncommitted", -1));
+      del.put("p0_read_after", readPartition(t, 0, "read_uncommitted"));
+      del.put("p2_read_after", readPartition(t, 2, "read_uncommitted"));
       out.put("delete_records", del);
 
       step("group commits");
@@ -475,8 +473,6 @@ public class JavaObserve {
       createTopic(a, side, 1, null);
       p.initTransactions();
       java.util.function.Supplier<Map<String, Object>> view = () -> {
-        // require_stable first: it waits (bounded) until no offset commit is pending, so the
-        // plain read after it does not race with the coordinator writing the markers.
         Map<String, Object> v = obj();
         var stable = new org.apache.kafka.clients.admin.ListConsumerGroupOffsetsOptions().requireStable(true);
         v.put("require_stable_partition", attempt(() -> get(q.listConsumerGroupOffsets(
@@ -491,6 +487,20 @@ public class JavaObserve {
       p.sendOffsetsToTransaction(Map.of(tp0, new OffsetAndMetadata(4, "txn-1")), new org.apache.kafka.clients.consumer.ConsumerGroupMetadata(grp));
       out.put("1_open", view.get());
       p.commitTransaction();
+      // EndTxn answers before the group coordinator has applied the commit marker: wait
+      // (bounded) until the offset is readable, then look.
+      long deadline = System.currentTimeMillis() + 15_000;
+      boolean visible = false;
+      while (!visible && System.currentTimeMillis() < deadline) {
+        try {
+          OffsetAndMetadata om = get(a.listConsumerGroupOffsets(grp).partitionsToOffsetAndMetadata()).get(tp0);
+          visible = om != null && om.offset() == 4;
+        } catch (Exception e) {
+          // retried until the deadline
+        }
+        if (!visible) Thread.sleep(100);
+      }
+      out.put("2_commit_visible", visible);
       out.put("2_committed", view.get());
       p.beginTransaction();
       sendAll(p, side, 0, new long[] {1}, "s2");
@@ -944,12 +954,12 @@ public class JavaObserve {
       out.put("2_two_members", describeGroup(a, g));
       c1.commitSync(Duration.ofMillis(WAIT_MS));
       c2.commitSync(Duration.ofMillis(WAIT_MS));
-      c2.close(Duration.ofSeconds(10));
+      c2.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(10)));
       c2 = null;
       out.put("3_after_one_left_settled", settle(List.of(c1), 4));
       awaitGroup(a, g, "STABLE", 1);
       out.put("3_after_one_left", describeGroup(a, g));
-      c1.close(Duration.ofSeconds(10));
+      c1.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(10)));
       c1 = null;
       awaitGroup(a, g, "EMPTY", 0);
       out.put("4_after_all_left", describeGroup(a, g));
@@ -957,8 +967,8 @@ public class JavaObserve {
       out.put("5_delete", attempt(() -> get(a.deleteConsumerGroups(List.of(g)).deletedGroups().get(g))));
       out.put("5_after_delete", describeGroup(a, g));
     } finally {
-      if (c2 != null) c2.close(Duration.ofSeconds(5));
-      if (c1 != null) c1.close(Duration.ofSeconds(5));
+      if (c2 != null) c2.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
+      if (c1 != null) c1.close(org.apache.kafka.clients.consumer.CloseOptions.timeout(Duration.ofSeconds(5)));
       a.deleteTopics(List.of(t));
     }
     return out;

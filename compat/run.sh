@@ -26,7 +26,7 @@
 #                 franz-go-idempotent, kgo-tests
 #                 diff-java-offsets, diff-java-errors, diff-java-configs, diff-java-groups,
 #                 diff-confluent-offsets, diff-confluent-errors, diff-confluent-configs,
-#                 diff-confluent-groups, diff-kafka-python-admin
+#                 diff-confluent-groups, diff-kafka-python-admin, diff-compare-selftest
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #   --diff        live differential mode: start the reference Kafka, run the diff observers,
 #                 stop it, start Skiff, run them again, compare (compat/diff/run.sh, which
@@ -106,7 +106,7 @@ franz_go=(
   "kgo-tests|$COMPAT_DIR/go/kgo-tests.sh"
 )
 # The differential observers, compared with the recorded reference Kafka (compat/diff/).
-diff=()
+diff=("diff-compare-selftest|python3 $COMPAT_DIR/diff/test_compare.py")
 while read -r name; do
   diff+=("diff-$name|$COMPAT_DIR/diff/check.sh $name")
 done < <("$COMPAT_DIR/diff/observe.sh" --list)

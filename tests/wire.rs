@@ -365,7 +365,8 @@ async fn metadata_errors_and_topic_ids() {
     ]));
     let r: MetadataResponse = w.call(ApiKey::Metadata, 12, &by_id).await;
     assert_eq!(r.topics[0].name.as_ref().unwrap().0.as_str(), "ids");
-    // Internal topic names are never auto-created as ordinary topics.
+    // Internal topic names are auto-created as Kafka's internal topics, never as ordinary
+    // ones (num.partitions is 3 here, offsets.topic.num.partitions 50).
     let internal = MetadataRequest::default()
         .with_allow_auto_topic_creation(true)
         .with_topics(Some(vec![
@@ -373,7 +374,9 @@ async fn metadata_errors_and_topic_ids() {
         ]));
     for _ in 0..2 {
         let r: MetadataResponse = w.call(ApiKey::Metadata, 12, &internal).await;
-        assert_eq!(r.topics[0].error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION");
+        assert_eq!(r.topics[0].error_code, 0);
+        assert!(r.topics[0].is_internal);
+        assert_eq!(r.topics[0].partitions.len(), 50);
     }
     broker.shutdown().await.unwrap();
 }

@@ -21,6 +21,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::error::{code, storage_error_code, NONE};
 use super::ApiContext;
+use crate::broker::internal_topics;
 
 /// Kafka's "authorized operations not requested" marker.
 const OPERATIONS_OMITTED: i32 = i32::MIN;
@@ -207,6 +208,7 @@ pub fn describe_topic_partitions(
             DescribeTopicPartitionsResponseTopic::default()
                 .with_name(Some(TopicName(text(name.clone()))))
                 .with_topic_id(t.id)
+                .with_is_internal(internal_topics::is_internal(&name))
                 .with_partitions(partitions)
                 .with_topic_authorized_operations(OPERATIONS_OMITTED),
         );

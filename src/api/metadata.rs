@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::error::{broker_error_code, code};
 use super::ApiContext;
-use crate::broker::{validate_topic_name, TopicMetadata};
+use crate::broker::{internal_topics, validate_topic_name, TopicMetadata};
 
 /// Kafka's "authorized operations not requested" marker.
 const OPERATIONS_OMITTED: i32 = i32::MIN;
@@ -31,6 +31,7 @@ fn topic_entry(ctx: &ApiContext, t: &TopicMetadata) -> MetadataResponseTopic {
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(StrBytes::from_string(t.name.clone()))))
         .with_topic_id(t.id)
+        .with_is_internal(internal_topics::is_internal(&t.name))
         .with_partitions(partitions)
         .with_topic_authorized_operations(OPERATIONS_OMITTED)
 }
@@ -43,10 +44,6 @@ fn error_entry(name: Option<String>, id: Uuid, error: i16) -> MetadataResponseTo
         .with_topic_authorized_operations(OPERATIONS_OMITTED)
 }
 
-/// Kafka's internal topics. Skiff keeps their state in its state store, so they are never
-/// auto-created as ordinary topics.
-const INTERNAL_TOPICS: &[&str] = &["__consumer_offsets", "__transaction_state"];
-
 fn lookup_or_create(ctx: &ApiContext, name: &str, allow_create: bool) -> MetadataResponseTopic {
     let replicas = &ctx.replicas;
     if let Some(t) = replicas.topics().get(name) {
@@ -55,12 +52,23 @@ fn lookup_or_create(ctx: &ApiContext, name: &str, allow_create: bool) -> Metadat
     if let Err(e) = validate_topic_name(name) {
         return error_entry(Some(name.to_string()), Uuid::nil(), broker_error_code(&e));
     }
-    if !allow_create || INTERNAL_TOPICS.contains(&name) {
+    if !allow_create {
         return error_entry(
             Some(name.to_string()),
             Uuid::nil(),
             code(ResponseError::UnknownTopicOrPartition),
         );
+    }
+    // Kafka's internal topics are never ordinary topics: they get their own partition
+    // count and configs.
+    if let Some(created) = replicas.ensure_internal_topic(name) {
+        return match created {
+            Ok(t) => topic_entry(ctx, &t),
+            Err(e) => {
+                tracing::warn!(topic = name, error = %e, "creating an internal topic failed");
+                error_entry(Some(name.to_string()), Uuid::nil(), broker_error_code(&e))
+            }
+        };
     }
     match replicas.create_topic(name, ctx.config.num_partitions) {
         Ok((t, created)) => {

@@ -134,8 +134,8 @@ pub fn heartbeat(
     req: HeartbeatRequest,
     client: ClientInfo,
 ) -> ConsumerGroupHeartbeatResponse {
-    // librdkafka sends an empty regex when it subscribes by name.
-    let regex = req.subscribed_topic_regex.filter(|r| !r.is_empty());
+    // An empty regex (librdkafka sends one when it subscribes by name) means none.
+    let regex = req.subscribed_topic_regex;
     let req = req.body;
     let request = group::ConsumerGroupHeartbeatRequest {
         group_id: string(&req.group_id),
@@ -230,6 +230,9 @@ pub fn describe(
                                         .into_iter()
                                         .map(topic_name)
                                         .collect(),
+                                )
+                                .with_subscribed_topic_regex(
+                                    m.subscribed_topic_regex.map(str_bytes),
                                 )
                                 .with_assignment(assignment(m.assignment))
                                 .with_target_assignment(assignment(m.target_assignment))

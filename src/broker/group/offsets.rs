@@ -39,6 +39,8 @@ impl Group {
                 .members
                 .values()
                 .flat_map(|m| m.subscribed_topic_names.iter().cloned())
+                // Topics resolved from regular expressions too.
+                .chain(g.topic_names.values().cloned())
                 .collect(),
         }
     }

@@ -195,6 +195,10 @@ public class JavaStreamsWordCount {
       s.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
       s.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.StringSerde.class.getName());
       s.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.StringSerde.class.getName());
+      // Static membership: close(leaveGroup) then removes the member at once (an admin
+      // LeaveGroup naming its group.instance.id), so the restart need not wait for the old
+      // member's session to expire (a dynamic Streams member never sends LeaveGroup).
+      s.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG), appId + "-instance");
       s.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
       s.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 1_000);
       streams = new KafkaStreams(topology(input, output), s);

@@ -13,11 +13,17 @@
 //    count seen on the output must also rise strictly per word (no duplicate or lost update
 //    becomes visible). An interactive query of the store must agree.
 // 3. AdminClient: the internal `<app>-counts-repartition` and `<app>-counts-changelog`
-//    topics exist, the changelog's cleanup.policy is compact (describeConfigs).
-// 4. The app closes (leaving the group), a second batch is produced, and the app starts
-//    again with the same application.id and a fresh state.dir: it must restore the store
-//    from the changelog (a restore listener counts restored records) and resume at the
-//    committed offsets, so the output's final counts are the totals of both batches.
+//    topics exist with 3 partitions each, the changelog's cleanup.policy is compact and the
+//    repartition topic's delete (describeConfigs); Streams purges consumed repartition
+//    records (DeleteRecords, repartition.purge.interval.ms=100): their log start offsets move.
+// 4. The app closes (static membership: close(leaveGroup) removes the member), a second
+//    batch is produced, and the app starts again with the same application.id and a fresh
+//    state.dir: it must restore the store from the changelog (a restore listener counts
+//    restored records) and resume at the committed offsets, so the output's final counts are
+//    the totals of both batches.
+// 5. After the second close: describeConsumerGroups shows the group Empty, and its committed
+//    offsets (listConsumerGroupOffsets) are the input's end offsets. The output's end offsets
+//    equal the records read (at least once) or exceed them (exactly once: commit markers).
 // Exits 1 with a message naming the first mismatch. Streams and client logs go to stderr at
 // WARN (COMPAT_STREAMS_LOG_LEVEL overrides: INFO, DEBUG).
 
@@ -28,6 +34,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -41,12 +48,16 @@ import java.util.stream.Collectors;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.Config;
+import org.apache.kafka.clients.admin.ConsumerGroupDescription;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.GroupState;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
@@ -190,6 +201,8 @@ public class JavaStreamsWordCount {
       s.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
       s.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, guarantee);
       s.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+      // Purge consumed repartition records (DeleteRecords) after commits, not every 30 s.
+      s.put(StreamsConfig.REPARTITION_PURGE_INTERVAL_MS_CONFIG, 100);
       s.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
       // No record cache: every count update reaches the output (the strict-rise check).
       s.put(StreamsConfig.STATESTORE_CACHE_MAX_BYTES_CONFIG, 0);
@@ -387,6 +400,58 @@ public class JavaStreamsWordCount {
         + clPolicy.source() + "), " + repartition + " cleanup.policy=delete, " + INPUT_PARTITIONS + " partitions each");
   }
 
+  static List<TopicPartition> partitions(String topic, int n) {
+    List<TopicPartition> out = new ArrayList<>();
+    for (int i = 0; i < n; i++) out.add(new TopicPartition(topic, i));
+    return out;
+  }
+
+  static Map<TopicPartition, Long> offsets(Admin admin, String topic, int n, OffsetSpec spec) throws Exception {
+    Map<TopicPartition, OffsetSpec> req = new HashMap<>();
+    for (TopicPartition tp : partitions(topic, n)) req.put(tp, spec);
+    Map<TopicPartition, Long> out = new TreeMap<>(Comparator.comparing(TopicPartition::toString));
+    admin.listOffsets(req).all().get().forEach((tp, info) -> out.put(tp, info.offset()));
+    return out;
+  }
+
+  static long sum(Map<TopicPartition, Long> m) {
+    return m.values().stream().mapToLong(Long::longValue).sum();
+  }
+
+  /** Streams purges consumed repartition records with DeleteRecords: the log start moves. */
+  static void awaitRepartitionPurge(Admin admin, String appId, App app) throws Exception {
+    String repartition = appId + "-" + STORE + "-repartition";
+    long deadline = System.currentTimeMillis() + OUTPUT_TIMEOUT_MS;
+    while (true) {
+      Map<TopicPartition, Long> starts = offsets(admin, repartition, INPUT_PARTITIONS, OffsetSpec.earliest());
+      if (sum(starts) > 0) {
+        step("repartition records purged (DeleteRecords): log start offsets " + starts + ", end offsets "
+            + offsets(admin, repartition, INPUT_PARTITIONS, OffsetSpec.latest()));
+        return;
+      }
+      app.checkHealthy();
+      check(System.currentTimeMillis() < deadline, repartition + ": no record purged after "
+          + OUTPUT_TIMEOUT_MS + " ms (log start offsets " + starts + ")");
+      pause(100);
+    }
+  }
+
+  /** After the app closed: its group is empty and committed the input's end offsets. */
+  static void checkGroupAfterClose(Admin admin, String appId, String input) throws Exception {
+    ConsumerGroupDescription g = admin.describeConsumerGroups(List.of(appId)).all().get().get(appId);
+    check(g.groupState() == GroupState.EMPTY && g.members().isEmpty(),
+        "group " + appId + " after close: state " + g.groupState() + ", members " + g.members());
+    Map<TopicPartition, OffsetAndMetadata> committed =
+        admin.listConsumerGroupOffsets(appId).partitionsToOffsetAndMetadata().get();
+    Map<TopicPartition, Long> ends = offsets(admin, input, INPUT_PARTITIONS, OffsetSpec.latest());
+    for (TopicPartition tp : partitions(input, INPUT_PARTITIONS)) {
+      OffsetAndMetadata o = committed.get(tp);
+      check(o != null && o.offset() == ends.get(tp),
+          "group " + appId + " committed " + o + " for " + tp + ", the end offset is " + ends.get(tp));
+    }
+    step("group " + appId + " is Empty and committed the input's end offsets " + ends);
+  }
+
   static void run(String bootstrap, boolean eos) throws Exception {
     String guarantee = eos ? StreamsConfig.EXACTLY_ONCE_V2 : StreamsConfig.AT_LEAST_ONCE;
     String tag = eos ? "eos" : "alos";
@@ -417,6 +482,7 @@ public class JavaStreamsWordCount {
           Map<String, Long> stored = app.queryStore();
           check(stored.equals(totals), "interactive query of " + STORE + " differs: " + diff(totals, stored));
           checkInternalTopics(admin, appId);
+          awaitRepartitionPurge(admin, appId, app);
         }
         step("closed the app (leaving the group)");
 
@@ -435,6 +501,19 @@ public class JavaStreamsWordCount {
           Map<String, Long> stored = app.queryStore();
           check(stored.equals(totals), "interactive query after the restart differs: " + diff(totals, stored));
         }
+        checkGroupAfterClose(admin, appId, input);
+        // Transactions leave a commit marker per partition and commit: exactly once, the
+        // output's end offsets exceed its records; at least once, they are its records.
+        long outEnd = sum(offsets(admin, output, OUTPUT_PARTITIONS, OffsetSpec.latest()));
+        if (eos) {
+          check(outEnd > reader.records, "exactly once, yet the output's end offsets sum to " + outEnd
+              + " for " + reader.records + " records: no transaction markers");
+        } else {
+          check(outEnd == reader.records, "the output's end offsets sum to " + outEnd + " but "
+              + reader.records + " records were read with read_committed");
+        }
+        step("output end offsets sum to " + outEnd + " for " + reader.records + " records"
+            + (eos ? " (the rest are transaction markers)" : ""));
       }
     }
   }

@@ -21,7 +21,12 @@
 //    state.dir: it must restore the store from the changelog (a restore listener counts
 //    restored records) and resume at the committed offsets, so the output's final counts are
 //    the totals of both batches.
-// 5. After the second close: describeConsumerGroups shows the group Empty, and its committed
+// 5. With --eos, between the two runs: a run with commit.interval.ms=3000 whose topology
+//    throws after 400 output records of the second batch (all in one open transaction) must
+//    go to ERROR, and none of that transaction's records may become visible: the output
+//    (read_committed) must still rise strictly and end exact, the restart must restore only
+//    committed changelog records; read_uncommitted sees those 400 records besides.
+// 6. After the second close: describeConsumerGroups shows the group Empty, and its committed
 //    offsets (listConsumerGroupOffsets) are the input's end offsets. The output's end offsets
 //    equal the records read (at least once) or exceed them (exactly once: commit markers).
 // Exits 1 with a message naming the first mismatch. Streams and client logs go to stderr at
@@ -174,6 +179,19 @@ public class JavaStreamsWordCount {
     }
   }
 
+  /** Thrown by the topology when the crash countdown reaches zero. */
+  static final class SimulatedCrash extends RuntimeException {
+    SimulatedCrash(String m) {
+      super(m);
+    }
+  }
+
+  /** Counted down per output record while positive; at zero the topology throws. */
+  static final AtomicLong CRASH_COUNTDOWN = new AtomicLong(-1);
+
+  /** Records the crash phase sends before it throws, all in one open transaction. */
+  static final int CRASH_AFTER = 400;
+
   static Topology topology(String input, String output) {
     StreamsBuilder b = new StreamsBuilder();
     b.stream(input, Consumed.with(Serdes.String(), Serdes.String()))
@@ -181,6 +199,11 @@ public class JavaStreamsWordCount {
         .groupBy((key, word) -> word, Grouped.with(Serdes.String(), Serdes.String()))
         .count(Materialized.as(STORE))
         .toStream()
+        .peek((word, count) -> {
+          if (CRASH_COUNTDOWN.get() > 0 && CRASH_COUNTDOWN.decrementAndGet() == 0) {
+            throw new SimulatedCrash("simulated crash before sending the count of " + word);
+          }
+        })
         .to(output, Produced.with(Serdes.String(), Serdes.Long()));
     return b.build();
   }
@@ -194,13 +217,18 @@ public class JavaStreamsWordCount {
     final Path stateDir;
 
     App(String bootstrap, String appId, String guarantee, String input, String output) throws IOException {
+      this(bootstrap, appId, guarantee, input, output, 100);
+    }
+
+    App(String bootstrap, String appId, String guarantee, String input, String output, long commitMs)
+        throws IOException {
       stateDir = Files.createTempDirectory("compat-streams-state");
       Properties s = new Properties();
       s.put(StreamsConfig.APPLICATION_ID_CONFIG, appId);
       s.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
       s.put(StreamsConfig.STATE_DIR_CONFIG, stateDir.toString());
       s.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, guarantee);
-      s.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, 100);
+      s.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, commitMs);
       // Purge consumed repartition records (DeleteRecords) after commits, not every 30 s.
       s.put(StreamsConfig.REPARTITION_PURGE_INTERVAL_MS_CONFIG, 100);
       s.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
@@ -238,6 +266,19 @@ public class JavaStreamsWordCount {
           restored.addAndGet(total);
         }
       });
+    }
+
+    /** Waits for the simulated crash to put the app into ERROR. */
+    void awaitCrash() {
+      long deadline = System.currentTimeMillis() + OUTPUT_TIMEOUT_MS;
+      while (state.get() != KafkaStreams.State.ERROR) {
+        check(System.currentTimeMillis() < deadline, "the crashing app never reached ERROR (state " + state.get()
+            + ", " + CRASH_COUNTDOWN.get() + " records to go)");
+        pause(50);
+      }
+      Throwable t = failure.get();
+      while (t != null && !(t instanceof SimulatedCrash)) t = t.getCause();
+      check(t != null, "the app failed, but not with the simulated crash: " + failure.get());
     }
 
     void checkHealthy() {
@@ -436,6 +477,30 @@ public class JavaStreamsWordCount {
     }
   }
 
+  /** How many records a consumer with the given isolation level reads from the beginning. */
+  static long countRecords(String bootstrap, String topic, String isolation) {
+    Properties c = new Properties();
+    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
+    c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, isolation);
+    c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    c.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, 100);
+    c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, LongDeserializer.class.getName());
+    try (KafkaConsumer<String, Long> consumer = new KafkaConsumer<>(c)) {
+      List<TopicPartition> parts = partitions(topic, OUTPUT_PARTITIONS);
+      consumer.assign(parts);
+      consumer.seekToBeginning(parts);
+      Map<TopicPartition, Long> ends = consumer.endOffsets(parts);
+      long n = 0;
+      long deadline = System.currentTimeMillis() + OUTPUT_TIMEOUT_MS;
+      while (parts.stream().anyMatch(tp -> consumer.position(tp) < ends.get(tp))) {
+        check(System.currentTimeMillis() < deadline, topic + " (" + isolation + "): never reached " + ends);
+        n += consumer.poll(Duration.ofMillis(200)).count();
+      }
+      return n;
+    }
+  }
+
   /** After the app closed: its group is empty and committed the input's end offsets. */
   static void checkGroupAfterClose(Admin admin, String appId, String input) throws Exception {
     ConsumerGroupDescription g = admin.describeConsumerGroups(List.of(appId)).all().get().get(appId);
@@ -492,6 +557,24 @@ public class JavaStreamsWordCount {
         long words2 = totals.values().stream().mapToLong(Long::longValue).sum() - words1;
         step("produced a second batch: " + second.size() + " lines (" + words2 + " words)");
 
+        if (eos) {
+          // A crash in the middle of a transaction. The counting sub-topology reads the
+          // repartition topic read_committed, so it counts the second batch only after the
+          // first commit; commit.interval.ms=3000 (below the 10 s transaction timeout Streams
+          // sets, as it requires) then keeps its updates in one open transaction until the
+          // topology throws before the output record number CRASH_AFTER + 1. That
+          // transaction's records (output, changelog) must never reach a read_committed
+          // reader nor the restored store, and its input must be counted again.
+          CRASH_COUNTDOWN.set(CRASH_AFTER + 1);
+          try (App app = new App(bootstrap, appId, guarantee, input, output, 3_000)) {
+            app.startAndAwaitRunning();
+            app.awaitCrash();
+          } finally {
+            CRASH_COUNTDOWN.set(-1);
+          }
+          step("crashed after sending " + CRASH_AFTER + " output records in an open transaction");
+        }
+
         try (App app = new App(bootstrap, appId, guarantee, input, output)) {
           app.startAndAwaitRunning();
           reader.awaitCounts(totals, app, "second batch (restart with a fresh state.dir)");
@@ -506,8 +589,14 @@ public class JavaStreamsWordCount {
         // output's end offsets exceed its records; at least once, they are its records.
         long outEnd = sum(offsets(admin, output, OUTPUT_PARTITIONS, OffsetSpec.latest()));
         if (eos) {
-          check(outEnd > reader.records, "exactly once, yet the output's end offsets sum to " + outEnd
-              + " for " + reader.records + " records: no transaction markers");
+          long uncommitted = countRecords(bootstrap, output, "read_uncommitted");
+          check(uncommitted >= reader.records + CRASH_AFTER, "read_uncommitted sees " + uncommitted
+              + " output records, read_committed " + reader.records + ": the crashed transaction's "
+              + CRASH_AFTER + " records are missing");
+          check(outEnd > uncommitted, "exactly once, yet the output's end offsets sum to " + outEnd
+              + " for " + uncommitted + " records: no transaction markers");
+          step("read_uncommitted sees " + uncommitted + " output records, read_committed " + reader.records
+              + " (the crashed transaction's records are aborted)");
         } else {
           check(outEnd == reader.records, "the output's end offsets sum to " + outEnd + " but "
               + reader.records + " records were read with read_committed");

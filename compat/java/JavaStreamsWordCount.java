@@ -192,6 +192,35 @@ public class JavaStreamsWordCount {
   /** Records the crash phase sends before it throws, all in one open transaction. */
   static final int CRASH_AFTER = 400;
 
+  /** Where the crash waits for its open transaction's records (set before the crash run). */
+  static volatile String crashBootstrap;
+
+  /** The output's summed end offsets the crash waits for: its records are on the broker. */
+  static volatile long crashOutputTarget;
+
+  /**
+   * Runs in the stream thread just before the simulated crash: waits until the records of
+   * the open transaction reached the broker (the output's high watermarks, read_uncommitted),
+   * so the crash leaves them there (Streams' producer would otherwise drop what it buffers).
+   */
+  static void awaitCrashRecordsOnBroker(String output) {
+    Properties c = new Properties();
+    c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, crashBootstrap);
+    c.put(ConsumerConfig.KEY_DESERIALIZER_CLASS_CONFIG, StringDeserializer.class.getName());
+    c.put(ConsumerConfig.VALUE_DESERIALIZER_CLASS_CONFIG, LongDeserializer.class.getName());
+    try (KafkaConsumer<String, Long> consumer = new KafkaConsumer<>(c)) {
+      List<TopicPartition> parts = partitions(output, OUTPUT_PARTITIONS);
+      long deadline = System.currentTimeMillis() + OUTPUT_TIMEOUT_MS;
+      long ends;
+      while ((ends = sum(consumer.endOffsets(parts))) < crashOutputTarget) {
+        if (System.currentTimeMillis() > deadline) {
+          throw new SimulatedCrash("the output's end offsets reached only " + ends + " of " + crashOutputTarget);
+        }
+        pause(20);
+      }
+    }
+  }
+
   static Topology topology(String input, String output) {
     StreamsBuilder b = new StreamsBuilder();
     b.stream(input, Consumed.with(Serdes.String(), Serdes.String()))
@@ -201,6 +230,7 @@ public class JavaStreamsWordCount {
         .toStream()
         .peek((word, count) -> {
           if (CRASH_COUNTDOWN.get() > 0 && CRASH_COUNTDOWN.decrementAndGet() == 0) {
+            awaitCrashRecordsOnBroker(output);
             throw new SimulatedCrash("simulated crash before sending the count of " + word);
           }
         })
@@ -565,6 +595,8 @@ public class JavaStreamsWordCount {
           // topology throws before the output record number CRASH_AFTER + 1. That
           // transaction's records (output, changelog) must never reach a read_committed
           // reader nor the restored store, and its input must be counted again.
+          crashBootstrap = bootstrap;
+          crashOutputTarget = sum(offsets(admin, output, OUTPUT_PARTITIONS, OffsetSpec.latest())) + CRASH_AFTER;
           CRASH_COUNTDOWN.set(CRASH_AFTER + 1);
           try (App app = new App(bootstrap, appId, guarantee, input, output, 3_000)) {
             app.startAndAwaitRunning();
@@ -572,7 +604,7 @@ public class JavaStreamsWordCount {
           } finally {
             CRASH_COUNTDOWN.set(-1);
           }
-          step("crashed after sending " + CRASH_AFTER + " output records in an open transaction");
+          step("crashed after " + CRASH_AFTER + " output records of an open transaction reached the broker");
         }
 
         try (App app = new App(bootstrap, appId, guarantee, input, output)) {

@@ -13,8 +13,9 @@
 //    count seen on the output must also rise strictly per word (no duplicate or lost update
 //    becomes visible). An interactive query of the store must agree.
 // 3. AdminClient: the internal `<app>-counts-repartition` and `<app>-counts-changelog`
-//    topics exist with 3 partitions each, the changelog's cleanup.policy is compact and the
-//    repartition topic's delete (describeConfigs); Streams purges consumed repartition
+//    topics exist with 3 partitions each, with the configs Streams creates them with
+//    (describeConfigs: changelog compact; repartition delete, retention.ms=-1, 50 MiB
+//    segments; CreateTime timestamps); Streams purges consumed repartition
 //    records (DeleteRecords, repartition.purge.interval.ms=100): their log start offsets move.
 // 4. The app closes (static membership: close(leaveGroup) removes the member), a second
 //    batch is produced, and the app starts again with the same application.id and a fresh
@@ -461,14 +462,28 @@ public class JavaStreamsWordCount {
     ConfigResource clRes = new ConfigResource(ConfigResource.Type.TOPIC, changelog);
     ConfigResource rpRes = new ConfigResource(ConfigResource.Type.TOPIC, repartition);
     Map<ConfigResource, Config> cfgs = admin.describeConfigs(List.of(clRes, rpRes)).all().get();
+    // The configs Streams sets when it creates its internal topics, as describeConfigs shows them.
+    Map<String, String> wantChangelog = Map.of("cleanup.policy", "compact", "message.timestamp.type", "CreateTime");
+    Map<String, String> wantRepartition = Map.of("cleanup.policy", "delete", "retention.ms", "-1",
+        "segment.bytes", "52428800", "message.timestamp.type", "CreateTime");
+    for (var e : wantChangelog.entrySet()) {
+      ConfigEntry got = cfgs.get(clRes).get(e.getKey());
+      check(got != null && e.getValue().equals(got.value()), changelog + ": " + e.getKey() + " is "
+          + (got == null ? "absent" : got.value()) + ", want " + e.getValue());
+    }
+    for (var e : wantRepartition.entrySet()) {
+      ConfigEntry got = cfgs.get(rpRes).get(e.getKey());
+      check(got != null && e.getValue().equals(got.value()), repartition + ": " + e.getKey() + " is "
+          + (got == null ? "absent" : got.value()) + ", want " + e.getValue());
+    }
     ConfigEntry clPolicy = cfgs.get(clRes).get("cleanup.policy");
     check(clPolicy != null && "compact".equals(clPolicy.value()),
         changelog + ": cleanup.policy is " + (clPolicy == null ? "absent" : clPolicy.value()) + ", want compact");
     ConfigEntry rpPolicy = cfgs.get(rpRes).get("cleanup.policy");
     check(rpPolicy != null && "delete".equals(rpPolicy.value()),
         repartition + ": cleanup.policy is " + (rpPolicy == null ? "absent" : rpPolicy.value()) + ", want delete");
-    step("internal topics " + names + "; " + changelog + " cleanup.policy=compact ("
-        + clPolicy.source() + "), " + repartition + " cleanup.policy=delete, " + INPUT_PARTITIONS + " partitions each");
+    step("internal topics " + names + ", " + INPUT_PARTITIONS + " partitions each; changelog " + wantChangelog
+        + " (cleanup.policy from " + clPolicy.source() + "), repartition " + wantRepartition);
   }
 
   static List<TopicPartition> partitions(String topic, int n) {

@@ -273,7 +273,12 @@ public class JavaStreamsWordCount {
       s.put(StreamsConfig.mainConsumerPrefix(ConsumerConfig.GROUP_INSTANCE_ID_CONFIG), appId + "-instance");
       s.put(StreamsConfig.consumerPrefix(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG), 10_000);
       s.put(StreamsConfig.consumerPrefix(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG), 1_000);
-      streams = new KafkaStreams(topology(input, output), s);
+      try {
+        streams = new KafkaStreams(topology(input, output), s);
+      } catch (RuntimeException e) {
+        deleteTree(stateDir);
+        throw e;
+      }
       streams.setStateListener((now, before) -> {
         state.set(now);
         step("state " + before + " -> " + now);

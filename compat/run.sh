@@ -17,7 +17,7 @@
 #                 kafkajs, franz-go, wire-probe, confluent-groups, kafka-python-groups,
 #                 java-groups-admin, kafka-python-admin, confluent-txn, kafka-python-txn,
 #                 java-txn, kafkajs-groups, franz-go-groups, franz-go-848,
-#                 franz-go-idempotent, kgo-tests
+#                 franz-go-idempotent, java-streams, java-streams-eos, kgo-tests
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #
 # Prints one PASS/FAIL line per scenario and a closing "compat: N passed, M failed" line;
@@ -76,6 +76,8 @@ extended=(
   "franz-go-groups|$COMPAT_DIR/go/scenario.sh -group"
   "franz-go-848|$COMPAT_DIR/go/scenario.sh -group -group-protocol consumer"
   "franz-go-idempotent|$COMPAT_DIR/go/scenario.sh -idempotent"
+  "java-streams|$COMPAT_DIR/java/scenario.sh JavaStreamsWordCount.java"
+  "java-streams-eos|$COMPAT_DIR/java/scenario.sh JavaStreamsWordCount.java --eos"
 )
 franz_go=(
   "kgo-tests|$COMPAT_DIR/go/kgo-tests.sh"

@@ -683,6 +683,38 @@ async fn a_waiting_fetch_does_not_hold_back_earlier_responses() {
 }
 
 #[tokio::test]
+async fn a_fetch_naming_no_partition_is_answered_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut w = Wire::connect(&broker).await;
+    // What a closing Java consumer sends: session id 0, epoch -1 (close), no partitions,
+    // min_bytes 1. Kafka answers it at once; a broker that waited for max_wait_ms (10 min
+    // here) would stall every consumer's close by fetch.max.wait.ms.
+    let close = FetchRequest::default()
+        .with_replica_id(kafka_protocol::messages::BrokerId(-1))
+        .with_max_wait_ms(600_000)
+        .with_min_bytes(1)
+        .with_max_bytes(50 * 1024 * 1024)
+        .with_session_id(0)
+        .with_session_epoch(-1);
+    let plain = FetchRequest::default()
+        .with_replica_id(kafka_protocol::messages::BrokerId(-1))
+        .with_max_wait_ms(600_000)
+        .with_min_bytes(1);
+    for (version, req) in [(12, &close), (11, &plain), (4, &plain)] {
+        let r: FetchResponse = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            w.call(ApiKey::Fetch, version, req),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("v{version} empty fetch held for max_wait_ms"));
+        assert_eq!(r.error_code, 0, "v{version}");
+        assert!(r.responses.is_empty(), "v{version}: {:?}", r.responses);
+    }
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
 async fn array_count_bombs_disconnect_without_allocating() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &[]).await;

@@ -260,10 +260,13 @@ async fn configs_describe_alter_incremental() {
         incremental(&mut w, "t", &[("no.such", 0, Some("1"))]).await,
         40
     );
+    // APPEND to a config that is not a list: INVALID_CONFIG, as Kafka.
     assert_eq!(
         incremental(&mut w, "t", &[("retention.ms", 2, Some("1"))]).await,
-        42
+        40
     );
+    // DELETE of a name Kafka does not know is a no-op there.
+    assert_eq!(incremental(&mut w, "t", &[("no.such", 1, None)]).await, 0);
     assert_eq!(
         incremental(&mut w, "nope", &[("retention.ms", 0, Some("1"))]).await,
         3
@@ -519,5 +522,65 @@ async fn keyless_records_on_compacted_topics_are_invalid_records() {
             .log_end_offset(),
         0
     );
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_kafka_topic_config_is_accepted_and_min_insync_replicas_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut w = Wire::connect(&broker).await;
+    // Configs admin tools set at creation, meaningless or fixed on one broker, are
+    // accepted as Kafka accepts them.
+    let tools = [
+        ("min.insync.replicas", "2"),
+        ("unclean.leader.election.enable", "false"),
+        ("compression.zstd.level", "5"),
+        ("segment.index.bytes", "10485760"),
+        ("segment.jitter.ms", "0"),
+        ("flush.messages", "10000"),
+        ("preallocate", "false"),
+        ("remote.storage.enable", "false"),
+        ("leader.replication.throttled.replicas", "*"),
+    ];
+    let r = create(&mut w, 7, vec![topic("strict", 1, 1, &tools)]).await;
+    assert_eq!(r.topics[0].error_code, 0, "{:?}", r.topics[0].error_message);
+    for (key, value) in tools {
+        assert_eq!(
+            config_value(&mut w, "strict", key).await,
+            (value.to_string(), 1),
+            "{key} is described as the topic's own"
+        );
+    }
+    // Refused as Kafka 4 refuses them.
+    for (key, value) in [
+        ("segment.bytes", "1048575"),
+        ("remote.storage.enable", "true"),
+        ("min.insync.replicas", "0"),
+        ("compression.gzip.level", "10"),
+    ] {
+        let r = create(&mut w, 7, vec![topic("refused", 1, 1, &[(key, value)])]).await;
+        assert_eq!(r.topics[0].error_code, 40, "{key}={value}");
+    }
+    // One broker is the whole ISR: acks=all to a topic wanting 2 in sync is refused with
+    // NOT_ENOUGH_REPLICAS and nothing is appended; acks=1 is accepted.
+    let produce = |acks: i16| {
+        ProduceRequest::default()
+            .with_acks(acks)
+            .with_timeout_ms(5000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(name("strict"))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(keyless_batch().freeze()))])])
+    };
+    let r: ProduceResponse = w.call(ApiKey::Produce, 9, &produce(-1)).await;
+    assert_eq!(r.responses[0].partition_responses[0].error_code, 19);
+    let log = broker.replicas().log("strict", 0).unwrap();
+    assert_eq!(log.log_end_offset(), 0);
+    let r: ProduceResponse = w.call(ApiKey::Produce, 9, &produce(1)).await;
+    assert_eq!(r.responses[0].partition_responses[0].error_code, 0);
+    assert_eq!(log.log_end_offset(), 1);
+    drop(w);
     broker.shutdown().await.unwrap();
 }

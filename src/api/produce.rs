@@ -128,6 +128,11 @@ fn produce_partition(
     }
     let records = records.unwrap_or_default();
     let settings = ctx.replicas.topic_settings(topic);
+    // One broker is the whole in-sync replica set: acks=all cannot be satisfied when the
+    // topic asks for more (Kafka answers NOT_ENOUGH_REPLICAS and appends nothing).
+    if acks == -1 && settings.min_insync_replicas > 1 {
+        return partition_error(index, code(ResponseError::NotEnoughReplicas));
+    }
     let ranges = match validate_batches(&records, settings.log.max_batch_bytes) {
         Ok(r) => r,
         Err(e) => return partition_error(index, e),

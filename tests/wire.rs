@@ -651,6 +651,15 @@ async fn restart_begins_a_new_leader_epoch() {
     let p = &r.topics[0].partitions[0];
     // Both batches carry timestamps T+0..; the largest (T+4) is record 4 of the first batch.
     assert_eq!((p.offset, p.leader_epoch), (4, 0), "max timestamp");
+    // v9's latest-tiered (-5): no tiered storage, so no offset, as Kafka answers.
+    let r: ListOffsetsResponse = w
+        .call(ApiKey::ListOffsets, 9, &list_offsets("epochs", -5))
+        .await;
+    let p = &r.topics[0].partitions[0];
+    assert_eq!(
+        (p.error_code, p.offset, p.timestamp, p.leader_epoch),
+        (0, -1, -1, -1)
+    );
     broker.shutdown().await.unwrap();
 }
 

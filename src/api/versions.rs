@@ -29,7 +29,7 @@ pub const SUPPORTED: &[SupportedApi] = &[
     SupportedApi {
         key: ApiKey::ListOffsets,
         min: 1,
-        max: 8,
+        max: 9,
     },
     SupportedApi {
         key: ApiKey::Metadata,

@@ -49,9 +49,9 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::messages::{
     ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, ConsumerGroupHeartbeatResponse,
-    DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest, DescribeGroupsResponse,
-    FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest, HeartbeatResponse,
-    JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, ListGroupsRequest,
+    DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest, FindCoordinatorRequest,
+    FindCoordinatorResponse, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest,
+    JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, ListGroupsRequest,
     ListGroupsResponse, OffsetCommitRequest, OffsetCommitResponse, OffsetDeleteRequest,
     OffsetDeleteResponse, OffsetFetchRequest, OffsetFetchResponse, SyncGroupRequest,
     SyncGroupResponse,
@@ -209,8 +209,8 @@ pub enum Response {
     OffsetDelete(OffsetDeleteResponse),
     /// ListGroups.
     ListGroups(ListGroupsResponse),
-    /// DescribeGroups.
-    DescribeGroups(DescribeGroupsResponse),
+    /// DescribeGroups (v6 encoded beyond kafka-protocol).
+    DescribeGroups(group::admin::DescribeGroups),
     /// DeleteGroups.
     DeleteGroups(DeleteGroupsResponse),
     /// ConsumerGroupHeartbeat.

@@ -146,7 +146,7 @@ pub const SUPPORTED: &[SupportedApi] = &[
     SupportedApi {
         key: ApiKey::DescribeGroups,
         min: 0,
-        max: 5,
+        max: 6,
     },
     SupportedApi {
         key: ApiKey::DeleteGroups,

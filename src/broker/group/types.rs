@@ -338,7 +338,8 @@ pub struct DescribedMember {
 pub struct DescribedGroup {
     /// Group id.
     pub group_id: String,
-    /// Error (none for an unknown group: it is described as `Dead`, as Kafka does).
+    /// Error: GROUP_ID_NOT_FOUND for an unknown (or not classic) group, which is also
+    /// described as `Dead`; DescribeGroups before v6 answers it without the error.
     pub error: Option<GroupError>,
     /// State name.
     pub group_state: String,

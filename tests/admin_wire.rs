@@ -584,3 +584,74 @@ async fn every_kafka_topic_config_is_accepted_and_min_insync_replicas_holds() {
     drop(w);
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn delete_records_needs_the_delete_policy_and_operations_are_all_allowed() {
+    use kafka_protocol::messages::delete_records_request::{
+        DeleteRecordsPartition, DeleteRecordsTopic,
+    };
+    use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+    use kafka_protocol::messages::{
+        DeleteRecordsRequest, DeleteRecordsResponse, MetadataRequest, MetadataResponse,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut w = Wire::connect(&broker).await;
+    let r = create(
+        &mut w,
+        7,
+        vec![
+            topic("compacted", 1, 1, &[("cleanup.policy", "compact")]),
+            topic("both", 1, 1, &[("cleanup.policy", "compact,delete")]),
+        ],
+    )
+    .await;
+    assert!(r.topics.iter().all(|t| t.error_code == 0));
+    // DeleteRecords is a retention operation: POLICY_VIOLATION (44) on a compact-only
+    // topic whatever the offset, as Kafka; a topic that also deletes accepts it.
+    for (t, offset, want) in [("compacted", 0, 44), ("compacted", 99, 44), ("both", 0, 0)] {
+        let req = DeleteRecordsRequest::default()
+            .with_timeout_ms(5000)
+            .with_topics(vec![DeleteRecordsTopic::default()
+                .with_name(name(t))
+                .with_partitions(vec![DeleteRecordsPartition::default()
+                    .with_partition_index(0)
+                    .with_offset(offset)])]);
+        let r: DeleteRecordsResponse = w.call(ApiKey::DeleteRecords, 2, &req).await;
+        assert_eq!(
+            r.topics[0].partitions[0].error_code, want,
+            "{t} at {offset}"
+        );
+    }
+    // No authorizer: a client asking for authorized operations is told every operation of
+    // the resource type is allowed; one not asking gets the "omitted" marker.
+    for asked in [false, true] {
+        let r: DescribeClusterResponse = w
+            .call(
+                ApiKey::DescribeCluster,
+                1,
+                &DescribeClusterRequest::default()
+                    .with_include_cluster_authorized_operations(asked),
+            )
+            .await;
+        let want = if asked { 8096 } else { i32::MIN };
+        assert_eq!(r.cluster_authorized_operations, want);
+        let r: MetadataResponse = w
+            .call(
+                ApiKey::Metadata,
+                10,
+                &MetadataRequest::default()
+                    .with_topics(Some(vec![
+                        MetadataRequestTopic::default().with_name(Some(name("both")))
+                    ]))
+                    .with_include_cluster_authorized_operations(asked)
+                    .with_include_topic_authorized_operations(asked),
+            )
+            .await;
+        assert_eq!(r.cluster_authorized_operations, want);
+        let want = if asked { 3576 } else { i32::MIN };
+        assert_eq!(r.topics[0].topic_authorized_operations, want);
+    }
+    drop(w);
+    broker.shutdown().await.unwrap();
+}

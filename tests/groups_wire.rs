@@ -481,11 +481,16 @@ async fn list_describe_delete_groups_and_offsets() {
             .call(
                 ApiKey::DescribeGroups,
                 v,
-                &DescribeGroupsRequest::default().with_groups(vec![gid("live"), gid("ghost")]),
+                &DescribeGroupsRequest::default()
+                    .with_groups(vec![gid("live"), gid("ghost")])
+                    .with_include_authorized_operations(v >= 3),
             )
             .await;
         let live = &r.groups[0];
         assert_eq!(live.error_code, 0);
+        // No authorizer: READ, DESCRIBE and DELETE when asked (v3+).
+        let ops = if v >= 3 { 328 } else { i32::MIN };
+        assert_eq!(live.authorized_operations, ops, "v{v}");
         assert_eq!(live.group_state.as_str(), "Stable", "v{v}");
         assert_eq!(live.protocol_data.as_str(), "range");
         assert_eq!(live.members.len(), 1);

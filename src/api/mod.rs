@@ -10,6 +10,7 @@
 //! `server/frame.rs`; and its body schema in `server/precheck.rs` (bodies without one are
 //! refused, because the decoder trusts array counts).
 
+pub mod acl_operations;
 pub mod admin;
 pub mod admin_cluster;
 pub mod api_versions;

@@ -12,7 +12,7 @@ use kafka_protocol::messages::{
 };
 
 use super::{code, group_id, str_bytes, string};
-use crate::api::ApiContext;
+use crate::api::{acl_operations, ApiContext};
 use crate::broker::group::GroupError;
 
 /// ListGroups: states filter from v4, types filter from v5.
@@ -68,7 +68,12 @@ pub fn describe(ctx: &ApiContext, version: i16, req: DescribeGroupsRequest) -> D
             } else {
                 code(&g.error)
             };
+            let operations = acl_operations::if_requested(
+                version >= 3 && req.include_authorized_operations && !not_found,
+                acl_operations::GROUP,
+            );
             DescribedGroup::default()
+                .with_authorized_operations(operations)
                 .with_error_code(error)
                 .with_group_id(group_id(g.group_id))
                 .with_group_state(str_bytes(g.group_state))

@@ -139,13 +139,15 @@ ensure_venv() {
   fi
 }
 
-# ensure_kafka_libs: Apache Kafka's jars (broker and Java client, see compat/kafka/pom.xml)
-# in $KAFKA_LIBS = target/kafka-libs/, fetched with Maven on first use or when the pom changed.
+# ensure_kafka_libs: Apache Kafka's jars (broker, Java client and Kafka Streams, see
+# compat/kafka/pom.xml) in $KAFKA_LIBS = target/kafka-libs/, fetched with Maven on first use
+# or when the pom changed (the stamp is a copy of the pom the jars were fetched with).
 KAFKA_LIBS="$REPO_ROOT/target/kafka-libs"
 export KAFKA_LIBS
 ensure_kafka_libs() {
   local pom="$COMPAT_DIR/kafka/pom.xml" stamp="$KAFKA_LIBS/.pom.xml"
-  if ! cmp -s "$pom" "$stamp" || ! ls "$KAFKA_LIBS"/kafka_2.13-*.jar >/dev/null 2>&1; then
+  if ! cmp -s "$pom" "$stamp" || ! ls "$KAFKA_LIBS"/kafka_2.13-*.jar >/dev/null 2>&1 ||
+    ! ls "$KAFKA_LIBS"/kafka-streams-*.jar >/dev/null 2>&1; then
     log "fetching Apache Kafka jars into $KAFKA_LIBS"
     rm -rf "$KAFKA_LIBS"
     mkdir -p "$REPO_ROOT/target"

@@ -23,7 +23,7 @@
 #                 kafkajs, franz-go, wire-probe, confluent-groups, kafka-python-groups,
 #                 java-groups-admin, kafka-python-admin, confluent-txn, kafka-python-txn,
 #                 java-txn, kafkajs-groups, franz-go-groups, franz-go-848,
-#                 franz-go-idempotent, kgo-tests
+#                 franz-go-idempotent, java-streams, java-streams-eos, kgo-tests,
 #                 diff-java-offsets, diff-java-errors, diff-java-configs, diff-java-groups,
 #                 diff-confluent-offsets, diff-confluent-errors, diff-confluent-configs,
 #                 diff-confluent-groups, diff-kafka-python-admin, diff-compare-selftest
@@ -101,6 +101,8 @@ extended=(
   "franz-go-groups|$COMPAT_DIR/go/scenario.sh -group"
   "franz-go-848|$COMPAT_DIR/go/scenario.sh -group -group-protocol consumer"
   "franz-go-idempotent|$COMPAT_DIR/go/scenario.sh -idempotent"
+  "java-streams|$COMPAT_DIR/java/scenario.sh JavaStreamsWordCount.java"
+  "java-streams-eos|$COMPAT_DIR/java/scenario.sh JavaStreamsWordCount.java --eos"
 )
 franz_go=(
   "kgo-tests|$COMPAT_DIR/go/kgo-tests.sh"

@@ -2,7 +2,8 @@
 # Start `skiff serve` on a free loopback port with a fresh temp data dir.
 #
 # Usage: compat/start-skiff.sh [--port PORT] [--workdir DIR] [--partitions N] [-- EXTRA SKIFF ARGS...]
-# (num.partitions defaults to 4 and group.initial.rebalance.delay.ms is 0, as in the
+# (num.partitions defaults to 4, group.initial.rebalance.delay.ms is 0 and
+# offsets.topic.num.partitions 4, as in the
 # reference Kafka the harness starts)
 #
 # Uses $SKIFF_BIN if set; otherwise target/release/skiff, built first with
@@ -54,7 +55,7 @@ mkdir -p "$workdir/data"
 log "starting $bin serve on 127.0.0.1:$port (data in $workdir/data)"
 started=$SECONDS
 setsid "$bin" serve --listen "127.0.0.1:$port" --data-dir "$workdir/data" \
-  --set "num.partitions=$partitions" --set group.initial.rebalance.delay.ms=0 "${extra[@]}" \
+  --set "num.partitions=$partitions" --set group.initial.rebalance.delay.ms=0 --set offsets.topic.num.partitions=4 "${extra[@]}" \
   >"$workdir/skiff.log" 2>&1 </dev/null &
 pid=$!
 

@@ -116,6 +116,14 @@ pub struct Config {
     /// allow it. Default true.
     #[serde(rename = "auto.create.topics.enable")]
     pub auto_create_topics_enable: bool,
+    /// `offsets.topic.num.partitions`: partitions of `__consumer_offsets` when it is created.
+    /// Default 50 (as Kafka).
+    #[serde(rename = "offsets.topic.num.partitions")]
+    pub offsets_topic_num_partitions: i32,
+    /// `transaction.state.log.num.partitions`: partitions of `__transaction_state` when it
+    /// is created. Default 50 (as Kafka).
+    #[serde(rename = "transaction.state.log.num.partitions")]
+    pub transaction_state_log_num_partitions: i32,
     /// `log.segment.bytes`: roll a segment at this size. Default 1073741824 (1 GiB).
     #[serde(rename = "log.segment.bytes")]
     pub log_segment_bytes: u64,
@@ -244,6 +252,8 @@ impl Default for Config {
             cluster_id: String::new(),
             num_partitions: 1,
             auto_create_topics_enable: true,
+            offsets_topic_num_partitions: 50,
+            transaction_state_log_num_partitions: 50,
             log_segment_bytes: 1 << 30,
             log_roll_ms: 7 * 24 * 60 * 60 * 1000,
             log_index_interval_bytes: 4096,
@@ -289,6 +299,8 @@ pub const OPTION_NAMES: &[&str] = &[
     "cluster.id",
     "num.partitions",
     "auto.create.topics.enable",
+    "offsets.topic.num.partitions",
+    "transaction.state.log.num.partitions",
     "log.segment.bytes",
     "log.roll.ms",
     "log.index.interval.bytes",
@@ -410,6 +422,12 @@ impl Config {
             "num.partitions" => self.num_partitions = parse_positive(name, value)?,
             "auto.create.topics.enable" => {
                 self.auto_create_topics_enable = parse_bool(name, value)?
+            }
+            "offsets.topic.num.partitions" => {
+                self.offsets_topic_num_partitions = parse_positive(name, value)?
+            }
+            "transaction.state.log.num.partitions" => {
+                self.transaction_state_log_num_partitions = parse_positive(name, value)?
             }
             "log.segment.bytes" => {
                 let v: u64 = parse_positive(name, value)?;
@@ -588,6 +606,10 @@ impl Config {
             "cluster.id" => self.cluster_id.clone(),
             "num.partitions" => self.num_partitions.to_string(),
             "auto.create.topics.enable" => self.auto_create_topics_enable.to_string(),
+            "offsets.topic.num.partitions" => self.offsets_topic_num_partitions.to_string(),
+            "transaction.state.log.num.partitions" => {
+                self.transaction_state_log_num_partitions.to_string()
+            }
             "log.segment.bytes" => self.log_segment_bytes.to_string(),
             "log.roll.ms" => self.log_roll_ms.to_string(),
             "log.index.interval.bytes" => self.log_index_interval_bytes.to_string(),

@@ -70,13 +70,19 @@ async fn retention_by_size_and_time_moves_the_log_start() {
     create(
         &bootstrap,
         "sized",
-        &[("segment.bytes", "2048"), ("retention.bytes", "8192")],
+        &[
+            ("internal.segment.bytes", "2048"),
+            ("retention.bytes", "8192"),
+        ],
     )
     .await;
     create(
         &bootstrap,
         "timed",
-        &[("segment.bytes", "2048"), ("retention.ms", "600000")],
+        &[
+            ("internal.segment.bytes", "2048"),
+            ("retention.ms", "600000"),
+        ],
     )
     .await;
     let p = producer(&bootstrap, "none", "all");
@@ -152,7 +158,7 @@ async fn compaction_keeps_the_latest_value_per_key_and_drops_tombstones_later() 
         "kv",
         &[
             ("cleanup.policy", "compact"),
-            ("segment.bytes", "65536"),
+            ("internal.segment.bytes", "65536"),
             ("delete.retention.ms", "60000"),
         ],
     )

@@ -260,10 +260,13 @@ async fn configs_describe_alter_incremental() {
         incremental(&mut w, "t", &[("no.such", 0, Some("1"))]).await,
         40
     );
+    // APPEND to a config that is not a list: INVALID_CONFIG, as Kafka.
     assert_eq!(
         incremental(&mut w, "t", &[("retention.ms", 2, Some("1"))]).await,
-        42
+        40
     );
+    // DELETE of a name Kafka does not know is a no-op there.
+    assert_eq!(incremental(&mut w, "t", &[("no.such", 1, None)]).await, 0);
     assert_eq!(
         incremental(&mut w, "nope", &[("retention.ms", 0, Some("1"))]).await,
         3
@@ -519,5 +522,136 @@ async fn keyless_records_on_compacted_topics_are_invalid_records() {
             .log_end_offset(),
         0
     );
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn every_kafka_topic_config_is_accepted_and_min_insync_replicas_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut w = Wire::connect(&broker).await;
+    // Configs admin tools set at creation, meaningless or fixed on one broker, are
+    // accepted as Kafka accepts them.
+    let tools = [
+        ("min.insync.replicas", "2"),
+        ("unclean.leader.election.enable", "false"),
+        ("compression.zstd.level", "5"),
+        ("segment.index.bytes", "10485760"),
+        ("segment.jitter.ms", "0"),
+        ("flush.messages", "10000"),
+        ("preallocate", "false"),
+        ("remote.storage.enable", "false"),
+        ("leader.replication.throttled.replicas", "*"),
+    ];
+    let r = create(&mut w, 7, vec![topic("strict", 1, 1, &tools)]).await;
+    assert_eq!(r.topics[0].error_code, 0, "{:?}", r.topics[0].error_message);
+    for (key, value) in tools {
+        assert_eq!(
+            config_value(&mut w, "strict", key).await,
+            (value.to_string(), 1),
+            "{key} is described as the topic's own"
+        );
+    }
+    // Refused as Kafka 4 refuses them.
+    for (key, value) in [
+        ("segment.bytes", "1048575"),
+        ("remote.storage.enable", "true"),
+        ("min.insync.replicas", "0"),
+        ("compression.gzip.level", "10"),
+    ] {
+        let r = create(&mut w, 7, vec![topic("refused", 1, 1, &[(key, value)])]).await;
+        assert_eq!(r.topics[0].error_code, 40, "{key}={value}");
+    }
+    // One broker is the whole ISR: acks=all to a topic wanting 2 in sync is refused with
+    // NOT_ENOUGH_REPLICAS and nothing is appended; acks=1 is accepted.
+    let produce = |acks: i16| {
+        ProduceRequest::default()
+            .with_acks(acks)
+            .with_timeout_ms(5000)
+            .with_topic_data(vec![TopicProduceData::default()
+                .with_name(name("strict"))
+                .with_partition_data(vec![PartitionProduceData::default()
+                    .with_index(0)
+                    .with_records(Some(keyless_batch().freeze()))])])
+    };
+    let r: ProduceResponse = w.call(ApiKey::Produce, 9, &produce(-1)).await;
+    assert_eq!(r.responses[0].partition_responses[0].error_code, 19);
+    let log = broker.replicas().log("strict", 0).unwrap();
+    assert_eq!(log.log_end_offset(), 0);
+    let r: ProduceResponse = w.call(ApiKey::Produce, 9, &produce(1)).await;
+    assert_eq!(r.responses[0].partition_responses[0].error_code, 0);
+    assert_eq!(log.log_end_offset(), 1);
+    drop(w);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn delete_records_needs_the_delete_policy_and_operations_are_all_allowed() {
+    use kafka_protocol::messages::delete_records_request::{
+        DeleteRecordsPartition, DeleteRecordsTopic,
+    };
+    use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+    use kafka_protocol::messages::{
+        DeleteRecordsRequest, DeleteRecordsResponse, MetadataRequest, MetadataResponse,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut w = Wire::connect(&broker).await;
+    let r = create(
+        &mut w,
+        7,
+        vec![
+            topic("compacted", 1, 1, &[("cleanup.policy", "compact")]),
+            topic("both", 1, 1, &[("cleanup.policy", "compact,delete")]),
+        ],
+    )
+    .await;
+    assert!(r.topics.iter().all(|t| t.error_code == 0));
+    // DeleteRecords is a retention operation: POLICY_VIOLATION (44) on a compact-only
+    // topic whatever the offset, as Kafka; a topic that also deletes accepts it.
+    for (t, offset, want) in [("compacted", 0, 44), ("compacted", 99, 44), ("both", 0, 0)] {
+        let req = DeleteRecordsRequest::default()
+            .with_timeout_ms(5000)
+            .with_topics(vec![DeleteRecordsTopic::default()
+                .with_name(name(t))
+                .with_partitions(vec![DeleteRecordsPartition::default()
+                    .with_partition_index(0)
+                    .with_offset(offset)])]);
+        let r: DeleteRecordsResponse = w.call(ApiKey::DeleteRecords, 2, &req).await;
+        assert_eq!(
+            r.topics[0].partitions[0].error_code, want,
+            "{t} at {offset}"
+        );
+    }
+    // No authorizer: a client asking for authorized operations is told every operation of
+    // the resource type is allowed; one not asking gets the "omitted" marker.
+    for asked in [false, true] {
+        let r: DescribeClusterResponse = w
+            .call(
+                ApiKey::DescribeCluster,
+                1,
+                &DescribeClusterRequest::default()
+                    .with_include_cluster_authorized_operations(asked),
+            )
+            .await;
+        let want = if asked { 8096 } else { i32::MIN };
+        assert_eq!(r.cluster_authorized_operations, want);
+        let r: MetadataResponse = w
+            .call(
+                ApiKey::Metadata,
+                10,
+                &MetadataRequest::default()
+                    .with_topics(Some(vec![
+                        MetadataRequestTopic::default().with_name(Some(name("both")))
+                    ]))
+                    .with_include_cluster_authorized_operations(asked)
+                    .with_include_topic_authorized_operations(asked),
+            )
+            .await;
+        assert_eq!(r.cluster_authorized_operations, want);
+        let want = if asked { 3576 } else { i32::MIN };
+        assert_eq!(r.topics[0].topic_authorized_operations, want);
+    }
+    drop(w);
     broker.shutdown().await.unwrap();
 }

@@ -421,3 +421,112 @@ async fn a_member_that_never_revokes_is_fenced_after_its_rebalance_timeout() {
     newcomer.beat(&c, &topics);
     assert_eq!(newcomer.owned.get(&t).map(BTreeSet::len), Some(4));
 }
+
+/// Partition count per topic name that `client` owns.
+fn owned_by_name(client: &Client, topics: &TopicsSnapshot) -> Vec<(String, usize)> {
+    topics
+        .iter()
+        .filter_map(|(name, (id, _))| Some((name.clone(), client.owned.get(id)?.len())))
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn regex_subscription_matches_whole_names_and_follows_new_topics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, c) = open(dir.path(), test_config());
+    let mut topics = snapshot(&[
+        ("orders", Uuid::new_v4(), 2),
+        ("orders-v2", Uuid::new_v4(), 1),
+        ("payments", Uuid::new_v4(), 2),
+        ("__consumer_offsets", Uuid::new_v4(), 4),
+    ]);
+    // A v1 join by regex only (no names), as franz-go and the Java client send it.
+    let join = ConsumerGroupHeartbeatRequest {
+        subscribed_topic_names: None,
+        subscribed_topic_regex: Some("orders.*|__consumer_offsets".into()),
+        ..hb("g", "m-regex", 0, None)
+    };
+    let r = c.consumer_group_heartbeat(join, &topics);
+    let mut client = Client {
+        id: String::new(),
+        epoch: 0,
+        owned: Assignment::new(),
+    };
+    client.apply(&r);
+    settle(&c, std::slice::from_mut(&mut client), &topics);
+    assert_eq!(
+        owned_by_name(&client, &topics),
+        vec![
+            ("__consumer_offsets".to_string(), 4),
+            ("orders".to_string(), 2),
+            ("orders-v2".to_string(), 1)
+        ],
+        "internal topics are matched too; payments is not"
+    );
+    let d = &c.consumer_group_describe(&["g".into()])[0];
+    assert_eq!(
+        d.members[0].subscribed_topic_regex.as_deref(),
+        Some("orders.*|__consumer_offsets")
+    );
+    assert!(d.members[0].subscribed_topic_names.is_empty());
+
+    // A topic created later that matches is assigned on the next heartbeat.
+    topics.insert("orders-eu".into(), (Uuid::new_v4(), 3));
+    let epoch_before = client.epoch;
+    settle(&c, std::slice::from_mut(&mut client), &topics);
+    assert!(client.epoch > epoch_before, "the group epoch moved");
+    assert!(owned_by_name(&client, &topics).contains(&("orders-eu".to_string(), 3)));
+
+    // The pattern must match the whole name: "orders" is not a prefix match.
+    let narrow = ConsumerGroupHeartbeatRequest {
+        subscribed_topic_regex: Some("orders".into()),
+        ..hb("g", &client.id, client.epoch, Some(&client.owned))
+    };
+    client.apply(&c.consumer_group_heartbeat(narrow, &topics));
+    settle(&c, std::slice::from_mut(&mut client), &topics);
+    assert_eq!(
+        owned_by_name(&client, &topics),
+        vec![("orders".to_string(), 2)]
+    );
+
+    // An empty regex clears the subscription.
+    let clear = ConsumerGroupHeartbeatRequest {
+        subscribed_topic_regex: Some(String::new()),
+        ..hb("g", &client.id, client.epoch, Some(&client.owned))
+    };
+    client.apply(&c.consumer_group_heartbeat(clear, &topics));
+    settle(&c, std::slice::from_mut(&mut client), &topics);
+    assert!(client.owned.is_empty());
+    let d = &c.consumer_group_describe(&["g".into()])[0];
+    assert_eq!(d.members[0].subscribed_topic_regex, None);
+}
+
+#[tokio::test(start_paused = true)]
+async fn regex_subscription_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, c) = open(dir.path(), test_config());
+    let topics = snapshot(&[("t", Uuid::new_v4(), 1)]);
+    let bad = ConsumerGroupHeartbeatRequest {
+        subscribed_topic_names: None,
+        subscribed_topic_regex: Some("orders(".into()),
+        ..hb("g", "m1", 0, None)
+    };
+    let r = c.consumer_group_heartbeat(bad, &topics);
+    assert_eq!(r.error.as_ref().map(GroupError::code), Some(128));
+    // Neither names nor a regex on a join: INVALID_REQUEST.
+    let neither = ConsumerGroupHeartbeatRequest {
+        subscribed_topic_names: None,
+        ..hb("g", "m1", 0, None)
+    };
+    let r = c.consumer_group_heartbeat(neither, &topics);
+    assert_eq!(r.error.as_ref().map(GroupError::code), Some(42));
+    // An empty regex and no names is a member without topics (as Kafka accepts it).
+    let empty = ConsumerGroupHeartbeatRequest {
+        subscribed_topic_names: Some(Vec::new()),
+        subscribed_topic_regex: Some(String::new()),
+        ..hb("g", "m1", 0, None)
+    };
+    let r = c.consumer_group_heartbeat(empty, &topics);
+    assert_eq!(r.error, None);
+    assert_eq!(r.assignment, Some(Vec::new()));
+}

@@ -197,10 +197,11 @@ async fn offset_delete_delete_groups_and_describe() {
     let f = c.fetch_offsets(fetch("s", None));
     assert_eq!(f.topics[0].partitions.len(), 1);
     assert_eq!(f.topics[0].partitions[0].partition, 1);
-    // Unknown groups are described as Dead, without an error.
+    // Unknown groups are described as Dead and not found (DescribeGroups v6's error).
     let d = c.describe_groups(&["nope".into(), "s".into()]);
     assert_eq!(d[0].group_state, "Dead");
-    assert_eq!(d[0].error, None);
+    assert_eq!(d[0].error, Some(GroupError::GroupIdNotFound));
+    assert_eq!(d[1].error, None);
     assert_eq!(d[1].group_state, "Empty");
     // A group with members is not deleted; an unknown one is not found.
     let a = member_id(&c, "busy").await;

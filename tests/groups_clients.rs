@@ -467,3 +467,39 @@ fn static_member_restart_keeps_assignment() {
     drop(members);
     rt.block_on(broker.shutdown()).unwrap();
 }
+
+/// KIP-848 regular-expression subscription through librdkafka: the broker resolves the
+/// pattern (whole names only), and a matching topic created later is assigned too.
+#[test]
+fn kip848_regex_subscription() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let broker = rt.block_on(start(dir.path()));
+    let bootstrap = broker.bootstrap();
+    for t in ["rx-a", "rx-b", "other-rx-a"] {
+        ensure_topic(&bootstrap, t);
+    }
+    let (m, _) = member(&bootstrap, "regex-group", Protocol::Consumer, None);
+    m.subscribe(&["^rx-.*"]).unwrap();
+    let all: BTreeSet<i32> = (0..PARTITIONS).collect();
+    let mut seen = vec![Vec::new()];
+    poll_until(&[&m], &mut seen, "rx-a and rx-b assigned", |cs, _| {
+        owned(cs[0], "rx-a") == all && owned(cs[0], "rx-b") == all
+    });
+    assert!(owned(&m, "other-rx-a").is_empty());
+    let a = produce(&bootstrap, "rx-a", 0, 300);
+    let b = produce(&bootstrap, "rx-b", 300, 600);
+    poll_until(&[&m], &mut seen, "600 records", |_, s| total(s) >= 600);
+    let mut expected = a;
+    expected.extend(b);
+    assert_eq!(seen[0].len(), 600);
+    let numbers: BTreeSet<usize> = seen[0].iter().map(|(_, _, n)| *n).collect();
+    assert_eq!(numbers, expected.keys().copied().collect());
+
+    ensure_topic(&bootstrap, "rx-c");
+    poll_until(&[&m], &mut seen, "rx-c assigned", |cs, _| {
+        owned(cs[0], "rx-c") == all
+    });
+    drop(m);
+    rt.block_on(broker.shutdown()).unwrap();
+}

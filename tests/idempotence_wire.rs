@@ -723,3 +723,142 @@ fn broker_txn_stats(
 ) -> tokio::sync::watch::Receiver<skiff::broker::txn::TxnStats> {
     broker.transactions().subscribe_stats()
 }
+
+/// JoinGroup v3 then SyncGroup v3 as the only member of `group`: (member id, generation).
+async fn join_group_alone(w: &mut Wire, group: &str) -> (String, i32) {
+    use kafka_protocol::messages::join_group_request::JoinGroupRequestProtocol;
+    let joined: JoinGroupResponse = w
+        .call(
+            ApiKey::JoinGroup,
+            3,
+            &JoinGroupRequest::default()
+                .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+                .with_session_timeout_ms(10_000)
+                .with_rebalance_timeout_ms(10_000)
+                .with_protocol_type(StrBytes::from_static_str("consumer"))
+                .with_protocols(vec![JoinGroupRequestProtocol::default()
+                    .with_name(StrBytes::from_static_str("range"))
+                    .with_metadata(Bytes::from_static(b"subscription"))]),
+        )
+        .await;
+    assert_eq!(joined.error_code, NONE);
+    let synced: SyncGroupResponse = w
+        .call(
+            ApiKey::SyncGroup,
+            3,
+            &SyncGroupRequest::default()
+                .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+                .with_generation_id(joined.generation_id)
+                .with_member_id(joined.member_id.clone()),
+        )
+        .await;
+    assert_eq!(synced.error_code, NONE);
+    (joined.member_id.to_string(), joined.generation_id)
+}
+
+/// TxnOffsetCommit v3 of offset 1 for partition 0 of `topic`: the partition's error code.
+async fn txn_offset_commit(
+    w: &mut Wire,
+    (pid, epoch): (i64, i16),
+    group: &str,
+    topic: &str,
+    member: (&str, i32, Option<&str>),
+) -> i16 {
+    let (member_id, generation, instance) = member;
+    let r: TxnOffsetCommitResponse = w
+        .call(
+            ApiKey::TxnOffsetCommit,
+            3,
+            &TxnOffsetCommitRequest::default()
+                .with_transactional_id(tid("kip447"))
+                .with_group_id(GroupId(StrBytes::from_string(group.to_string())))
+                .with_producer_id(ProducerId(pid))
+                .with_producer_epoch(epoch)
+                .with_generation_id(generation)
+                .with_member_id(StrBytes::from_string(member_id.to_string()))
+                .with_group_instance_id(instance.map(|i| StrBytes::from_string(i.to_string())))
+                .with_topics(vec![TxnOffsetCommitRequestTopic::default()
+                    .with_name(name(topic))
+                    .with_partitions(vec![TxnOffsetCommitRequestPartition::default()
+                        .with_partition_index(0)
+                        .with_committed_offset(1)
+                        .with_committed_leader_epoch(-1)])]),
+        )
+        .await;
+    r.topics[0].partitions[0].error_code
+}
+
+#[tokio::test]
+async fn txn_offset_commit_checks_the_group_member_as_kip_447() {
+    const ILLEGAL_GENERATION: i16 = 22;
+    const UNKNOWN_MEMBER_ID: i16 = 25;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &["group.initial.rebalance.delay.ms=0"]).await;
+    let mut w = Wire::connect(&broker).await;
+    create_topic(&mut w, "kip447").await;
+    let (member, generation) = join_group_alone(&mut w, "kip447-group").await;
+    let ids = init_producer_id(&mut w, 5, Some("kip447")).await;
+    let producer = (ids.producer_id.0, ids.producer_epoch);
+    for group in ["kip447-group", "kip447-unknown"] {
+        let r: AddOffsetsToTxnResponse = w
+            .call(
+                ApiKey::AddOffsetsToTxn,
+                3,
+                &AddOffsetsToTxnRequest::default()
+                    .with_transactional_id(tid("kip447"))
+                    .with_producer_id(ProducerId(producer.0))
+                    .with_producer_epoch(producer.1)
+                    .with_group_id(GroupId(StrBytes::from_string(group.to_string()))),
+            )
+            .await;
+        assert_eq!(r.error_code, NONE);
+    }
+    let g = "kip447-group";
+    // The current member at the current generation, and an anonymous commit (a producer
+    // that names only the group) are accepted.
+    let cases = [
+        (member.as_str(), generation, NONE, "the member"),
+        ("", -1, NONE, "no member named"),
+        (
+            member.as_str(),
+            generation + 1,
+            ILLEGAL_GENERATION,
+            "a zombie's generation",
+        ),
+        ("ghost", generation, UNKNOWN_MEMBER_ID, "an unknown member"),
+    ];
+    for (member_id, gen, want, what) in cases {
+        let got = txn_offset_commit(&mut w, producer, g, "kip447", (member_id, gen, None)).await;
+        assert_eq!(got, want, "{what}");
+    }
+    // A group that does not exist accepts only commits that name no generation.
+    assert_eq!(
+        txn_offset_commit(&mut w, producer, "kip447-unknown", "kip447", ("", 3, None)).await,
+        ILLEGAL_GENERATION
+    );
+    assert_eq!(
+        txn_offset_commit(&mut w, producer, "kip447-unknown", "kip447", ("", -1, None)).await,
+        NONE
+    );
+    // After the member leaves, the group is Empty: generation -1 commits are accepted.
+    let left: LeaveGroupResponse = w
+        .call(
+            ApiKey::LeaveGroup,
+            2,
+            &LeaveGroupRequest::default()
+                .with_group_id(GroupId(StrBytes::from_static_str("kip447-group")))
+                .with_member_id(StrBytes::from_string(member.clone())),
+        )
+        .await;
+    assert_eq!(left.error_code, NONE);
+    assert_eq!(
+        txn_offset_commit(&mut w, producer, g, "kip447", (&member, -1, None)).await,
+        NONE
+    );
+    assert_eq!(
+        txn_offset_commit(&mut w, producer, g, "kip447", (&member, generation, None)).await,
+        UNKNOWN_MEMBER_ID
+    );
+    drop(w);
+    broker.shutdown().await.unwrap();
+}

@@ -365,7 +365,8 @@ async fn metadata_errors_and_topic_ids() {
     ]));
     let r: MetadataResponse = w.call(ApiKey::Metadata, 12, &by_id).await;
     assert_eq!(r.topics[0].name.as_ref().unwrap().0.as_str(), "ids");
-    // Internal topic names are never auto-created as ordinary topics.
+    // Internal topic names are auto-created as Kafka's internal topics, never as ordinary
+    // ones (num.partitions is 3 here, offsets.topic.num.partitions 50).
     let internal = MetadataRequest::default()
         .with_allow_auto_topic_creation(true)
         .with_topics(Some(vec![
@@ -373,7 +374,9 @@ async fn metadata_errors_and_topic_ids() {
         ]));
     for _ in 0..2 {
         let r: MetadataResponse = w.call(ApiKey::Metadata, 12, &internal).await;
-        assert_eq!(r.topics[0].error_code, 3, "UNKNOWN_TOPIC_OR_PARTITION");
+        assert_eq!(r.topics[0].error_code, 0);
+        assert!(r.topics[0].is_internal);
+        assert_eq!(r.topics[0].partitions.len(), 50);
     }
     broker.shutdown().await.unwrap();
 }
@@ -648,6 +651,15 @@ async fn restart_begins_a_new_leader_epoch() {
     let p = &r.topics[0].partitions[0];
     // Both batches carry timestamps T+0..; the largest (T+4) is record 4 of the first batch.
     assert_eq!((p.offset, p.leader_epoch), (4, 0), "max timestamp");
+    // v9's latest-tiered (-5): no tiered storage, so no offset, as Kafka answers.
+    let r: ListOffsetsResponse = w
+        .call(ApiKey::ListOffsets, 9, &list_offsets("epochs", -5))
+        .await;
+    let p = &r.topics[0].partitions[0];
+    assert_eq!(
+        (p.error_code, p.offset, p.timestamp, p.leader_epoch),
+        (0, -1, -1, -1)
+    );
     broker.shutdown().await.unwrap();
 }
 
@@ -676,6 +688,38 @@ async fn a_waiting_fetch_does_not_hold_back_earlier_responses() {
     let (id, r): (i32, FetchResponse) = w.recv(ApiKey::Fetch, 11).await;
     assert_eq!(id, f_id);
     assert_eq!(r.responses[0].partitions[0].high_watermark, 1);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_fetch_naming_no_partition_is_answered_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut w = Wire::connect(&broker).await;
+    // What a closing Java consumer sends: session id 0, epoch -1 (close), no partitions,
+    // min_bytes 1. Kafka answers it at once; a broker that waited for max_wait_ms (10 min
+    // here) would stall every consumer's close by fetch.max.wait.ms.
+    let close = FetchRequest::default()
+        .with_replica_id(kafka_protocol::messages::BrokerId(-1))
+        .with_max_wait_ms(600_000)
+        .with_min_bytes(1)
+        .with_max_bytes(50 * 1024 * 1024)
+        .with_session_id(0)
+        .with_session_epoch(-1);
+    let plain = FetchRequest::default()
+        .with_replica_id(kafka_protocol::messages::BrokerId(-1))
+        .with_max_wait_ms(600_000)
+        .with_min_bytes(1);
+    for (version, req) in [(12, &close), (11, &plain), (4, &plain)] {
+        let r: FetchResponse = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            w.call(ApiKey::Fetch, version, req),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("v{version} empty fetch held for max_wait_ms"));
+        assert_eq!(r.error_code, 0, "v{version}");
+        assert!(r.responses.is_empty(), "v{version}: {:?}", r.responses);
+    }
     broker.shutdown().await.unwrap();
 }
 

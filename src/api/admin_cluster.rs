@@ -20,7 +20,8 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::error::{code, storage_error_code, NONE};
-use super::ApiContext;
+use super::{acl_operations, ApiContext};
+use crate::broker::internal_topics;
 
 /// Kafka's "authorized operations not requested" marker.
 const OPERATIONS_OMITTED: i32 = i32::MIN;
@@ -40,7 +41,10 @@ pub fn describe_cluster(ctx: &ApiContext, req: DescribeClusterRequest) -> Descri
         .with_cluster_id(text(ctx.cluster_id.clone()))
         .with_controller_id(BrokerId(ctx.config.node_id))
         .with_brokers(vec![broker])
-        .with_cluster_authorized_operations(OPERATIONS_OMITTED)
+        .with_cluster_authorized_operations(acl_operations::if_requested(
+            req.include_cluster_authorized_operations,
+            acl_operations::CLUSTER,
+        ))
 }
 
 /// Answers DescribeLogDirs v1–v4: the one data directory and the size of each partition.
@@ -109,6 +113,16 @@ pub fn delete_records(ctx: &ApiContext, req: DeleteRecordsRequest) -> DeleteReco
                     let Some(log) = ctx.replicas.log(t.name.0.as_str(), p.partition_index) else {
                         return r.with_error_code(code(ResponseError::UnknownTopicOrPartition));
                     };
+                    // Only logs with the delete policy may lose records this way.
+                    if !ctx
+                        .replicas
+                        .topic_settings(t.name.0.as_str())
+                        .log
+                        .cleanup_policy
+                        .delete
+                    {
+                        return r.with_error_code(code(ResponseError::PolicyViolation));
+                    }
                     let hw = log.high_watermark();
                     let offset = if p.offset == -1 { hw } else { p.offset };
                     if offset < 0 || offset > hw {
@@ -207,6 +221,7 @@ pub fn describe_topic_partitions(
             DescribeTopicPartitionsResponseTopic::default()
                 .with_name(Some(TopicName(text(name.clone()))))
                 .with_topic_id(t.id)
+                .with_is_internal(internal_topics::is_internal(&name))
                 .with_partitions(partitions)
                 .with_topic_authorized_operations(OPERATIONS_OMITTED),
         );

@@ -106,6 +106,60 @@ fn describe_topic(
         .collect())
 }
 
+/// Broker options Kafka types as INT (the rest of the numeric ones are LONG).
+const INT_BROKER_OPTIONS: &[&str] = &[
+    "node.id",
+    "num.partitions",
+    "max.connections",
+    "socket.request.max.bytes",
+    "default.replication.factor",
+    "offsets.topic.num.partitions",
+    "transaction.state.log.num.partitions",
+    "group.initial.rebalance.delay.ms",
+    "group.min.session.timeout.ms",
+    "group.max.session.timeout.ms",
+    "group.max.size",
+    "offsets.retention.minutes",
+    "offset.metadata.max.bytes",
+    "group.consumer.session.timeout.ms",
+    "group.consumer.heartbeat.interval.ms",
+    "transaction.max.timeout.ms",
+    "transactional.id.expiration.ms",
+    "producer.id.expiration.ms",
+    "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+    "transaction.remove.expired.transaction.cleanup.interval.ms",
+    "producer.id.expiration.check.interval.ms",
+];
+
+/// Kafka's type of broker option `name`: the type of the topic config it is the default of,
+/// else from Kafka's definitions, else guessed from the value.
+fn broker_option_type(name: &str, value: &str) -> ConfigType {
+    if let Some(d) = TOPIC_CONFIGS.iter().find(|d| d.broker_synonym == name) {
+        return d.kind;
+    }
+    if INT_BROKER_OPTIONS.contains(&name) {
+        return ConfigType::Int;
+    }
+    if name == "group.consumer.assignors" {
+        return ConfigType::List;
+    }
+    guess_type(value)
+}
+
+/// Broker configs Kafka has that Skiff fixes (one broker): name, value, doc.
+const FIXED_BROKER_CONFIGS: &[(&str, &str, &str)] = &[
+    (
+        "default.replication.factor",
+        "1",
+        "Replication factor of auto-created topics: one broker, one replica.",
+    ),
+    (
+        "delete.topic.enable",
+        "true",
+        "Topics can be deleted (DeleteTopics).",
+    ),
+];
+
 fn guess_type(value: &str) -> ConfigType {
     if value == "true" || value == "false" {
         ConfigType::Boolean
@@ -152,7 +206,7 @@ fn describe_broker(
         };
         let mut entry = DescribeConfigsResourceResult::default()
             .with_name(text(name))
-            .with_config_type(guess_type(&value) as i8)
+            .with_config_type(broker_option_type(name, &value) as i8)
             .with_value(Some(text(value.clone())))
             .with_read_only(true)
             .with_config_source(source as i8)
@@ -179,6 +233,9 @@ fn describe_broker(
             default,
             "Skiff broker option (see config/skiff.toml).",
         );
+    }
+    for (name, value, doc) in FIXED_BROKER_CONFIGS {
+        push(name, value.to_string(), value.to_string(), doc);
     }
     // Broker-level defaults of topic configs that Skiff has no option for.
     for d in TOPIC_CONFIGS {
@@ -321,6 +378,11 @@ fn incremental(
         if !seen.insert(name.clone()) {
             return Err(request(format!("config `{name}` altered twice")));
         }
+        // Deleting a name Kafka does not know is a no-op there, not an error.
+        if *op == OP_DELETE {
+            out.remove(name);
+            continue;
+        }
         let def = topic_config::definition(name)
             .ok_or_else(|| invalid(format!("unknown topic config `{name}`")))?;
         match *op {
@@ -330,12 +392,9 @@ fn incremental(
                     .ok_or_else(|| invalid(format!("null value for `{name}`")))?;
                 out.insert(name.clone(), v);
             }
-            OP_DELETE => {
-                out.remove(name);
-            }
             OP_APPEND | OP_SUBTRACT => {
                 if def.kind != ConfigType::List {
-                    return Err(request(format!("`{name}` is not a list config")));
+                    return Err(invalid(format!("`{name}` is not a list config")));
                 }
                 let v = value
                     .clone()

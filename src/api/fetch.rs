@@ -1,6 +1,8 @@
 //! Fetch: stored batches as they are, long-polling on the partitions' log-end watches until
 //! `min_bytes` are available or `max_wait_ms` passes. Fetch sessions are not created
-//! (session id 0): every request is a full fetch.
+//! (session id 0): every request is a full fetch. A fetch naming no partition (such as the
+//! session-closing fetch, epoch -1, a Java consumer sends when it closes) is answered at once,
+//! as Kafka does: nothing it could wait for would ever arrive.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -300,6 +302,7 @@ pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> Respons
         loop {
             let (topics, gathered, any_error) = read_all(&skeleton, &targets, total_max, mode);
             let done = gathered >= min_bytes
+                || targets.is_empty()
                 || any_error
                 || deadline_passed
                 || Instant::now() >= deadline

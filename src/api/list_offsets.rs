@@ -18,6 +18,9 @@ pub const EARLIEST_TIMESTAMP: i64 = -2;
 pub const MAX_TIMESTAMP: i64 = -3;
 /// ListOffsets timestamp (v8+): the earliest offset held locally (no tiered storage here).
 pub const EARLIEST_LOCAL_TIMESTAMP: i64 = -4;
+/// ListOffsets timestamp (v9+, KIP-1005): the last offset in tiered storage. Without
+/// tiered storage Kafka answers no offset (-1), as does Skiff.
+pub const LATEST_TIERED_TIMESTAMP: i64 = -5;
 
 fn lookup(
     log: &Log,
@@ -40,6 +43,7 @@ fn lookup(
             let start = log.log_start_offset();
             Ok((-1, start, epoch_of(start)))
         }
+        LATEST_TIERED_TIMESTAMP => Ok((-1, -1, -1)),
         MAX_TIMESTAMP => match log.max_timestamp() {
             Ok(Some((offset, ts))) => Ok((ts, offset, epoch_of(offset))),
             Ok(None) => Ok((-1, -1, -1)),
@@ -54,7 +58,7 @@ fn lookup(
     }
 }
 
-/// Answers a ListOffsets request (v1–v8).
+/// Answers a ListOffsets request (v1–v9).
 pub fn handle(ctx: &ApiContext, version: i16, req: ListOffsetsRequest) -> ListOffsetsResponse {
     let current = ctx.replicas.leader_epoch();
     let read_committed = version >= 2 && req.isolation_level == 1;

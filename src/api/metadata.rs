@@ -9,11 +9,10 @@ use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use super::error::{broker_error_code, code};
-use super::ApiContext;
-use crate::broker::{validate_topic_name, TopicMetadata};
+use super::{acl_operations, ApiContext};
+use crate::broker::{internal_topics, validate_topic_name, TopicMetadata};
 
-/// Kafka's "authorized operations not requested" marker.
-const OPERATIONS_OMITTED: i32 = i32::MIN;
+const OPERATIONS_OMITTED: i32 = acl_operations::OMITTED;
 
 fn topic_entry(ctx: &ApiContext, t: &TopicMetadata) -> MetadataResponseTopic {
     let node = BrokerId(ctx.config.node_id);
@@ -31,6 +30,7 @@ fn topic_entry(ctx: &ApiContext, t: &TopicMetadata) -> MetadataResponseTopic {
     MetadataResponseTopic::default()
         .with_name(Some(TopicName(StrBytes::from_string(t.name.clone()))))
         .with_topic_id(t.id)
+        .with_is_internal(internal_topics::is_internal(&t.name))
         .with_partitions(partitions)
         .with_topic_authorized_operations(OPERATIONS_OMITTED)
 }
@@ -43,10 +43,6 @@ fn error_entry(name: Option<String>, id: Uuid, error: i16) -> MetadataResponseTo
         .with_topic_authorized_operations(OPERATIONS_OMITTED)
 }
 
-/// Kafka's internal topics. Skiff keeps their state in its state store, so they are never
-/// auto-created as ordinary topics.
-const INTERNAL_TOPICS: &[&str] = &["__consumer_offsets", "__transaction_state"];
-
 fn lookup_or_create(ctx: &ApiContext, name: &str, allow_create: bool) -> MetadataResponseTopic {
     let replicas = &ctx.replicas;
     if let Some(t) = replicas.topics().get(name) {
@@ -55,12 +51,23 @@ fn lookup_or_create(ctx: &ApiContext, name: &str, allow_create: bool) -> Metadat
     if let Err(e) = validate_topic_name(name) {
         return error_entry(Some(name.to_string()), Uuid::nil(), broker_error_code(&e));
     }
-    if !allow_create || INTERNAL_TOPICS.contains(&name) {
+    if !allow_create {
         return error_entry(
             Some(name.to_string()),
             Uuid::nil(),
             code(ResponseError::UnknownTopicOrPartition),
         );
+    }
+    // Kafka's internal topics are never ordinary topics: they get their own partition
+    // count and configs.
+    if let Some(created) = replicas.ensure_internal_topic(name) {
+        return match created {
+            Ok(t) => topic_entry(ctx, &t),
+            Err(e) => {
+                tracing::warn!(topic = name, error = %e, "creating an internal topic failed");
+                error_entry(Some(name.to_string()), Uuid::nil(), broker_error_code(&e))
+            }
+        };
     }
     match replicas.create_topic(name, ctx.config.num_partitions) {
         Ok((t, created)) => {
@@ -84,11 +91,13 @@ fn lookup_or_create(ctx: &ApiContext, name: &str, allow_create: bool) -> Metadat
 pub fn handle(ctx: &ApiContext, version: i16, req: MetadataRequest) -> MetadataResponse {
     let allow_create =
         ctx.config.auto_create_topics_enable && (version < 4 || req.allow_auto_topic_creation);
+    let topic_ops = version >= 8 && req.include_topic_authorized_operations;
+    let cluster_ops = (8..=10).contains(&version) && req.include_cluster_authorized_operations;
     let all_topics = match &req.topics {
         None => true,
         Some(t) => t.is_empty() && version == 0,
     };
-    let topics = if all_topics {
+    let mut topics: Vec<MetadataResponseTopic> = if all_topics {
         ctx.replicas
             .topics()
             .list()
@@ -111,6 +120,11 @@ pub fn handle(ctx: &ApiContext, version: i16, req: MetadataRequest) -> MetadataR
             })
             .collect()
     };
+    if topic_ops {
+        for t in topics.iter_mut().filter(|t| t.error_code == 0) {
+            t.topic_authorized_operations = acl_operations::TOPIC;
+        }
+    }
     let broker = MetadataResponseBroker::default()
         .with_node_id(BrokerId(ctx.config.node_id))
         .with_host(StrBytes::from_string(ctx.advertised_host.clone()))
@@ -120,5 +134,8 @@ pub fn handle(ctx: &ApiContext, version: i16, req: MetadataRequest) -> MetadataR
         .with_cluster_id(Some(StrBytes::from_string(ctx.cluster_id.clone())))
         .with_controller_id(BrokerId(ctx.config.node_id))
         .with_topics(topics)
-        .with_cluster_authorized_operations(OPERATIONS_OMITTED)
+        .with_cluster_authorized_operations(acl_operations::if_requested(
+            cluster_ops,
+            acl_operations::CLUSTER,
+        ))
 }

@@ -10,6 +10,7 @@
 //! `server/frame.rs`; and its body schema in `server/precheck.rs` (bodies without one are
 //! refused, because the decoder trusts array counts).
 
+pub mod acl_operations;
 pub mod admin;
 pub mod admin_cluster;
 pub mod api_versions;
@@ -49,9 +50,9 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::messages::{
     ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, ConsumerGroupHeartbeatResponse,
-    DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest, DescribeGroupsResponse,
-    FindCoordinatorRequest, FindCoordinatorResponse, HeartbeatRequest, HeartbeatResponse,
-    JoinGroupRequest, JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, ListGroupsRequest,
+    DeleteGroupsRequest, DeleteGroupsResponse, DescribeGroupsRequest, FindCoordinatorRequest,
+    FindCoordinatorResponse, HeartbeatRequest, HeartbeatResponse, JoinGroupRequest,
+    JoinGroupResponse, LeaveGroupRequest, LeaveGroupResponse, ListGroupsRequest,
     ListGroupsResponse, OffsetCommitRequest, OffsetCommitResponse, OffsetDeleteRequest,
     OffsetDeleteResponse, OffsetFetchRequest, OffsetFetchResponse, SyncGroupRequest,
     SyncGroupResponse,
@@ -209,8 +210,8 @@ pub enum Response {
     OffsetDelete(OffsetDeleteResponse),
     /// ListGroups.
     ListGroups(ListGroupsResponse),
-    /// DescribeGroups.
-    DescribeGroups(DescribeGroupsResponse),
+    /// DescribeGroups (v6 encoded beyond kafka-protocol).
+    DescribeGroups(group::admin::DescribeGroups),
     /// DeleteGroups.
     DeleteGroups(DeleteGroupsResponse),
     /// ConsumerGroupHeartbeat.

@@ -14,7 +14,7 @@ use kafka_protocol::protocol::StrBytes;
 use super::error::{code, storage_error_code, NONE};
 use super::{ApiContext, Reply, Response, ResponseFuture};
 use crate::broker::topic_config::TopicSettings;
-use crate::broker::validate_topic_name;
+use crate::broker::{internal_topics, validate_topic_name};
 use crate::storage::record::batch::split_batches;
 use crate::storage::record::{recompress, BatchHeader};
 use crate::storage::types::DEFAULT_MAX_DECOMPRESSED;
@@ -114,15 +114,25 @@ fn produce_partition(
     transactional_id: Option<&str>,
 ) -> PartitionProduceResponse {
     let Some(log) = ctx.replicas.log(topic, index) else {
-        let err = if validate_topic_name(topic).is_err() {
+        let err = if validate_topic_name(topic).is_err() || internal_topics::is_internal(topic) {
             ResponseError::InvalidTopicException
         } else {
             ResponseError::UnknownTopicOrPartition
         };
         return partition_error(index, code(err));
     };
+    // Kafka's internal topics are written by its coordinators only (Skiff's coordinators
+    // keep their state elsewhere): clients get INVALID_TOPIC_EXCEPTION, as from Kafka.
+    if internal_topics::is_internal(topic) {
+        return partition_error(index, code(ResponseError::InvalidTopicException));
+    }
     let records = records.unwrap_or_default();
     let settings = ctx.replicas.topic_settings(topic);
+    // One broker is the whole in-sync replica set: acks=all cannot be satisfied when the
+    // topic asks for more (Kafka answers NOT_ENOUGH_REPLICAS and appends nothing).
+    if acks == -1 && settings.min_insync_replicas > 1 {
+        return partition_error(index, code(ResponseError::NotEnoughReplicas));
+    }
     let ranges = match validate_batches(&records, settings.log.max_batch_bytes) {
         Ok(r) => r,
         Err(e) => return partition_error(index, e),

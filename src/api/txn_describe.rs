@@ -14,23 +14,8 @@ use kafka_protocol::messages::{
 use kafka_protocol::protocol::StrBytes;
 
 use super::ApiContext;
+use crate::broker::internal_topics::{consumer_offsets_partition, CONSUMER_OFFSETS};
 use crate::broker::txn::{describe_producers, ListTransactionsFilter, TxnPartition};
-
-/// The internal topic Kafka keeps group offsets in; transactions show a group's offsets as
-/// one of its partitions.
-pub const CONSUMER_OFFSETS_TOPIC: &str = "__consumer_offsets";
-
-/// Kafka's default `offsets.topic.num.partitions`.
-const CONSUMER_OFFSETS_PARTITIONS: i32 = 50;
-
-/// The `__consumer_offsets` partition Kafka places `group_id` in: the Java string hash of
-/// the id, made non-negative, modulo the partition count.
-pub fn consumer_offsets_partition(group_id: &str) -> i32 {
-    let hash = group_id
-        .encode_utf16()
-        .fold(0i32, |h, c| h.wrapping_mul(31).wrapping_add(i32::from(c)));
-    (hash & 0x7fff_ffff) % CONSUMER_OFFSETS_PARTITIONS
-}
 
 fn topic_name(name: &str) -> TopicName {
     TopicName(StrBytes::from_string(name.to_string()))
@@ -92,6 +77,12 @@ pub fn handle_describe_transactions(
         .iter()
         .map(|t| t.0.to_string())
         .collect();
+    // The partition count `__consumer_offsets` has, or will be created with.
+    let offsets_partitions = ctx
+        .replicas
+        .topics()
+        .get(CONSUMER_OFFSETS)
+        .map_or(ctx.config.offsets_topic_num_partitions, |t| t.partitions);
     let states = ctx
         .txns
         .describe_transactions(&ids)
@@ -109,8 +100,8 @@ pub fn handle_describe_transactions(
                         let (topic, partition) = match p {
                             TxnPartition::Data { topic, partition } => (topic.clone(), *partition),
                             TxnPartition::GroupOffsets(group) => (
-                                CONSUMER_OFFSETS_TOPIC.to_string(),
-                                consumer_offsets_partition(group),
+                                CONSUMER_OFFSETS.to_string(),
+                                consumer_offsets_partition(group, offsets_partitions),
                             ),
                         };
                         match topics.iter_mut().find(|t| t.topic.0.as_str() == topic) {
@@ -179,19 +170,4 @@ pub fn handle_list_transactions(
                 })
                 .collect(),
         )
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn consumer_offsets_partition_follows_java_string_hash() {
-        // "" hashes to 0; "a" to 97; "group" to 98630247 (Java's String.hashCode).
-        assert_eq!(consumer_offsets_partition(""), 0);
-        assert_eq!(consumer_offsets_partition("a"), 97 % 50);
-        assert_eq!(consumer_offsets_partition("group"), 98_630_247 % 50);
-        // A negative hash is masked, not negated: "polygenelubricants" hashes to i32::MIN.
-        assert_eq!(consumer_offsets_partition("polygenelubricants"), 0);
-    }
 }

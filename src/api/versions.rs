@@ -29,7 +29,7 @@ pub const SUPPORTED: &[SupportedApi] = &[
     SupportedApi {
         key: ApiKey::ListOffsets,
         min: 1,
-        max: 8,
+        max: 9,
     },
     SupportedApi {
         key: ApiKey::Metadata,
@@ -146,7 +146,7 @@ pub const SUPPORTED: &[SupportedApi] = &[
     SupportedApi {
         key: ApiKey::DescribeGroups,
         min: 0,
-        max: 5,
+        max: 6,
     },
     SupportedApi {
         key: ApiKey::DeleteGroups,

@@ -26,9 +26,32 @@ pub fn load_or_create_cluster_id(data_dir: &Path, configured: &str) -> Result<St
         }
         return Ok(id.to_string());
     }
-    let id = Uuid::new_v4().simple().to_string();
+    let id = kafka_uuid_string(&Uuid::new_v4());
     meta_file::write_atomic(&path, &format!("{id}\n"))?;
     Ok(id)
+}
+
+/// A UUID written as Kafka writes its ids (`Uuid.toString()`): URL-safe base64 of the 16
+/// bytes without padding, 22 characters (e.g. `MkU3OEVBNTcwNTJENDM2Qg`).
+pub fn kafka_uuid_string(id: &Uuid) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut bits: u32 = 0;
+    let mut pending = 0;
+    let mut out = String::with_capacity(22);
+    for byte in id.as_bytes() {
+        bits = (bits << 8) | u32::from(*byte);
+        pending += 8;
+        while pending >= 6 {
+            pending -= 6;
+            out.push(char::from(ALPHABET[((bits >> pending) & 63) as usize]));
+        }
+    }
+    if pending > 0 {
+        out.push(char::from(
+            ALPHABET[((bits << (6 - pending)) & 63) as usize],
+        ));
+    }
+    out
 }
 
 #[cfg(test)]
@@ -41,9 +64,19 @@ mod tests {
         let a = load_or_create_cluster_id(dir.path(), "").unwrap();
         let b = load_or_create_cluster_id(dir.path(), "").unwrap();
         assert_eq!(a, b);
+        assert_eq!(a.len(), 22, "Kafka's 22-character form: {a}");
         assert_eq!(
             load_or_create_cluster_id(dir.path(), "mine").unwrap(),
             "mine"
         );
+    }
+
+    #[test]
+    fn uuids_are_written_as_kafka_writes_them() {
+        // URL-safe base64 without padding (checked with Python's base64.urlsafe_b64encode).
+        assert_eq!(kafka_uuid_string(&Uuid::nil()), "AAAAAAAAAAAAAAAAAAAAAA");
+        assert_eq!(kafka_uuid_string(&Uuid::max()), "_____________________w");
+        let mixed = Uuid::from_u128(0x0123_4567_89ab_cdef_fedc_ba98_7654_3210);
+        assert_eq!(kafka_uuid_string(&mixed), "ASNFZ4mrze_-3LqYdlQyEA");
     }
 }

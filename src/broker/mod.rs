@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod error;
 pub mod group;
+pub mod internal_topics;
 mod meta_file;
 pub mod replica_manager;
 pub mod topic_config;

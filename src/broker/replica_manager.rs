@@ -11,6 +11,7 @@ use crate::config::{Config, FsyncPolicyName, TimestampTypeName};
 use crate::storage::{FsyncPolicy, Log, LogConfig, Storage, TimestampType};
 
 use super::error::{BrokerError, Result};
+use super::internal_topics;
 use super::meta_file;
 use super::topic_config::{self, TopicSettings};
 use super::topics::{TopicMetadata, TopicRegistry};
@@ -243,6 +244,25 @@ impl ReplicaManager {
     /// call created it.
     pub fn create_topic(&self, name: &str, partitions: i32) -> Result<(Arc<TopicMetadata>, bool)> {
         self.create_topic_with_configs(name, partitions, BTreeMap::new())
+    }
+
+    /// Creates Kafka's internal topic `name` (`__consumer_offsets` or `__transaction_state`)
+    /// with its partition count and compacted configs unless it exists, and returns it;
+    /// `None` for any other name.
+    pub fn ensure_internal_topic(&self, name: &str) -> Option<Result<Arc<TopicMetadata>>> {
+        if let Some(t) = self.topics.get(name) {
+            return Some(Ok(t));
+        }
+        let (partitions, configs) = internal_topics::creation_spec(&self.broker_config, name)?;
+        Some(
+            self.create_topic_with_configs(name, partitions, configs)
+                .map(|(t, created)| {
+                    if created {
+                        tracing::info!(topic = name, partitions, "created internal topic");
+                    }
+                    t
+                }),
+        )
     }
 
     /// The log of a partition of a registered topic.

@@ -59,7 +59,9 @@ const fn def(
     }
 }
 
-/// Every topic config Skiff honours, sorted by name.
+/// Every topic config Kafka 4 has, sorted by name (DescribeConfigs lists them all). Those
+/// that have no meaning on a single broker without tiered storage are accepted and
+/// described; their docs say so.
 pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
     def(
         "cleanup.policy",
@@ -69,11 +71,32 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "What happens to old data: `delete` (retention), `compact` (latest value per key) or both.",
     ),
     def(
+        "compression.gzip.level",
+        "compression.gzip.level",
+        ConfigType::Int,
+        "-1",
+        "gzip level when the broker compresses (compression.type=gzip): -1 (the codec's default) or 1-9.",
+    ),
+    def(
+        "compression.lz4.level",
+        "compression.lz4.level",
+        ConfigType::Int,
+        "9",
+        "lz4 level when the broker compresses (compression.type=lz4): 1-17.",
+    ),
+    def(
         "compression.type",
         "compression.type",
         ConfigType::String,
         "producer",
         "Codec batches are stored with: producer (as sent), uncompressed, gzip, snappy, lz4 or zstd.",
+    ),
+    def(
+        "compression.zstd.level",
+        "compression.zstd.level",
+        ConfigType::Int,
+        "3",
+        "zstd level when the broker compresses (compression.type=zstd): -131072 to 22.",
     ),
     def(
         "delete.retention.ms",
@@ -83,11 +106,60 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "How long tombstones stay in a compacted log after it was cleaned.",
     ),
     def(
+        "file.delete.delay.ms",
+        "log.segment.delete.delay.ms",
+        ConfigType::Long,
+        "60000",
+        "Delay before a deleted segment's files are removed (accepted; Skiff removes them at once).",
+    ),
+    def(
+        "flush.messages",
+        "log.flush.interval.messages",
+        ConfigType::Long,
+        "9223372036854775807",
+        "Records between forced flushes (accepted; Skiff's log.fsync.policy governs syncing).",
+    ),
+    def(
+        "flush.ms",
+        "log.flush.interval.ms",
+        ConfigType::Long,
+        "9223372036854775807",
+        "Time between forced flushes (accepted; Skiff's log.fsync.policy governs syncing).",
+    ),
+    def(
+        "follower.replication.throttled.replicas",
+        "follower.replication.throttled.replicas",
+        ConfigType::List,
+        "",
+        "Replicas throttled as followers (accepted; one broker has no followers).",
+    ),
+    def(
         "index.interval.bytes",
         "log.index.interval.bytes",
         ConfigType::Int,
         "4096",
         "Bytes between two entries of the sparse offset index.",
+    ),
+    def(
+        "leader.replication.throttled.replicas",
+        "leader.replication.throttled.replicas",
+        ConfigType::List,
+        "",
+        "Replicas throttled as leaders (accepted; one broker has no followers).",
+    ),
+    def(
+        "local.retention.bytes",
+        "log.local.retention.bytes",
+        ConfigType::Long,
+        "-2",
+        "Tiered storage: local retention size (-2: as retention.bytes). Skiff has no tiered storage.",
+    ),
+    def(
+        "local.retention.ms",
+        "log.local.retention.ms",
+        ConfigType::Long,
+        "-2",
+        "Tiered storage: local retention time (-2: as retention.ms). Skiff has no tiered storage.",
     ),
     def(
         "max.compaction.lag.ms",
@@ -107,7 +179,7 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "message.timestamp.after.max.ms",
         "log.message.timestamp.after.max.ms",
         ConfigType::Long,
-        "9223372036854775807",
+        "3600000",
         "How far in the future a CreateTime timestamp may be.",
     ),
     def(
@@ -139,6 +211,41 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "Shortest time a record stays uncompacted.",
     ),
     def(
+        "min.insync.replicas",
+        "min.insync.replicas",
+        ConfigType::Int,
+        "1",
+        "Replicas that must hold a record before acks=all succeeds; above 1 acks=all produces fail with NOT_ENOUGH_REPLICAS on one broker.",
+    ),
+    def(
+        "preallocate",
+        "log.preallocate",
+        ConfigType::Boolean,
+        "false",
+        "Preallocate segment files (accepted; no effect).",
+    ),
+    def(
+        "remote.log.copy.disable",
+        "remote.log.copy.disable",
+        ConfigType::Boolean,
+        "false",
+        "Tiered storage: stop copying segments to remote storage. Skiff has no tiered storage.",
+    ),
+    def(
+        "remote.log.delete.on.disable",
+        "remote.log.delete.on.disable",
+        ConfigType::Boolean,
+        "false",
+        "Tiered storage: delete remote data when it is disabled. Skiff has no tiered storage.",
+    ),
+    def(
+        "remote.storage.enable",
+        "remote.storage.enable",
+        ConfigType::Boolean,
+        "false",
+        "Tiered storage (KIP-405); only false is accepted: Skiff has no tiered storage.",
+    ),
+    def(
         "retention.bytes",
         "log.retention.bytes",
         ConfigType::Long,
@@ -160,17 +267,92 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "Size at which a segment is rolled.",
     ),
     def(
+        "segment.index.bytes",
+        "log.index.size.max.bytes",
+        ConfigType::Int,
+        "10485760",
+        "Largest offset index of a segment (accepted; Skiff's indexes grow as needed).",
+    ),
+    def(
+        "segment.jitter.ms",
+        "log.roll.jitter.ms",
+        ConfigType::Long,
+        "0",
+        "Random jitter subtracted from segment.ms (accepted; Skiff rolls at segment.ms).",
+    ),
+    def(
         "segment.ms",
         "log.roll.ms",
         ConfigType::Long,
         "604800000",
         "Age at which a segment is rolled.",
     ),
+    def(
+        "unclean.leader.election.enable",
+        "unclean.leader.election.enable",
+        ConfigType::Boolean,
+        "false",
+        "Elect an out-of-sync replica as leader (accepted; one broker is always in sync).",
+    ),
 ];
+
+/// Kafka's internal topic config for tests: a segment size below `segment.bytes`'
+/// 1 MiB minimum. Accepted on a topic, never described (as Kafka).
+pub const INTERNAL_SEGMENT_BYTES: &str = "internal.segment.bytes";
+
+const INTERNAL_SEGMENT_BYTES_DEF: TopicConfigDef = def(
+    INTERNAL_SEGMENT_BYTES,
+    "internal.segment.bytes",
+    ConfigType::Int,
+    "",
+    "Segment size for tests, below segment.bytes' minimum (internal, not described).",
+);
 
 /// The definition of topic config `name`, if Skiff knows it.
 pub fn definition(name: &str) -> Option<&'static TopicConfigDef> {
+    if name == INTERNAL_SEGMENT_BYTES {
+        return Some(&INTERNAL_SEGMENT_BYTES_DEF);
+    }
     TOPIC_CONFIGS.iter().find(|d| d.name == name)
+}
+
+/// Smallest `segment.bytes` Kafka 4 accepts on a topic.
+pub const MIN_SEGMENT_BYTES: i64 = 1024 * 1024;
+
+fn int_between(value: &str, min: i64, max: i64) -> Result<i64, String> {
+    let v = int_at_least(value, min)?;
+    if v > max {
+        return Err(format!("{v} is above the maximum {max}"));
+    }
+    Ok(v)
+}
+
+fn boolean(value: &str) -> Result<bool, String> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(format!("`{value}` is not true or false")),
+    }
+}
+
+/// A replica list of the throttled-replicas configs: empty, `*`, or `partition:broker`
+/// pairs separated by commas.
+fn throttled_replicas(value: &str) -> Result<(), String> {
+    let v = value.trim();
+    if v.is_empty() || v == "*" {
+        return Ok(());
+    }
+    for item in v.split(',') {
+        let ok = item.trim().split_once(':').is_some_and(|(p, b)| {
+            p.trim().parse::<u32>().is_ok() && b.trim().parse::<u32>().is_ok()
+        });
+        if !ok {
+            return Err(format!(
+                "`{item}` is not partition:broker (the list must be empty, * or such pairs)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn long_at_least(value: &str, min: i64) -> Result<i64, String> {
@@ -220,7 +402,32 @@ pub fn validate(name: &str, value: &str) -> Result<(), String> {
         "max.compaction.lag.ms" | "segment.ms" => long_at_least(value, 1).map(drop),
         "retention.ms" | "retention.bytes" => long_at_least(value, -1).map(drop),
         "index.interval.bytes" | "max.message.bytes" => int_at_least(value, 0).map(drop),
-        "segment.bytes" => int_at_least(value, 14).map(drop),
+        "segment.bytes" => int_at_least(value, MIN_SEGMENT_BYTES).map(drop),
+        INTERNAL_SEGMENT_BYTES => int_at_least(value, 14).map(drop),
+        "compression.gzip.level" => match int_between(value, -1, 9)? {
+            0 => Err("0 is not a gzip level (-1 or 1-9)".into()),
+            _ => Ok(()),
+        },
+        "compression.lz4.level" => int_between(value, 1, 17).map(drop),
+        "compression.zstd.level" => int_between(value, -131_072, 22).map(drop),
+        "file.delete.delay.ms" | "flush.ms" | "segment.jitter.ms" => {
+            long_at_least(value, 0).map(drop)
+        }
+        "flush.messages" => long_at_least(value, 1).map(drop),
+        "local.retention.ms" | "local.retention.bytes" => long_at_least(value, -2).map(drop),
+        "min.insync.replicas" => int_at_least(value, 1).map(drop),
+        "segment.index.bytes" => int_at_least(value, 4).map(drop),
+        "preallocate"
+        | "unclean.leader.election.enable"
+        | "remote.log.copy.disable"
+        | "remote.log.delete.on.disable" => boolean(value).map(drop),
+        "remote.storage.enable" => match boolean(value)? {
+            false => Ok(()),
+            true => Err("tiered storage is not available on this broker".into()),
+        },
+        "leader.replication.throttled.replicas" | "follower.replication.throttled.replicas" => {
+            throttled_replicas(value)
+        }
         "message.timestamp.type" => match value.trim() {
             "CreateTime" | "LogAppendTime" => Ok(()),
             _ => Err(format!("`{value}` is not CreateTime or LogAppendTime")),
@@ -292,6 +499,8 @@ pub struct TopicSettings {
     pub timestamp_before_max_ms: i64,
     /// Newest accepted CreateTime timestamp, as a distance after now.
     pub timestamp_after_max_ms: i64,
+    /// Replicas that must hold a record for acks=all (`min.insync.replicas`).
+    pub min_insync_replicas: i64,
 }
 
 /// The effective settings of a topic whose overrides are `overrides`; `base` carries the
@@ -312,7 +521,11 @@ pub fn settings(
     if let Some(p) = CleanupPolicy::parse(&value("cleanup.policy")) {
         log.cleanup_policy = p;
     }
-    if let Some(v) = long("segment.bytes").and_then(|v| u64::try_from(v).ok()) {
+    let segment_bytes = overrides
+        .get(INTERNAL_SEGMENT_BYTES)
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .or_else(|| long("segment.bytes"));
+    if let Some(v) = segment_bytes.and_then(|v| u64::try_from(v).ok()) {
         log.segment_bytes = v;
     }
     if let Some(v) = long("segment.ms").and_then(|v| u64::try_from(v).ok()) {
@@ -353,6 +566,7 @@ pub fn settings(
         compression: parse_compression(&value("compression.type")).unwrap_or(None),
         timestamp_before_max_ms: long("message.timestamp.before.max.ms").unwrap_or(i64::MAX),
         timestamp_after_max_ms: long("message.timestamp.after.max.ms").unwrap_or(i64::MAX),
+        min_insync_replicas: long("min.insync.replicas").unwrap_or(1),
     }
 }
 
@@ -367,6 +581,22 @@ mod tests {
         assert!(validate("retention.ms", "-1").is_ok());
         assert!(validate("retention.ms", "-2").is_err());
         assert!(validate("segment.bytes", "13").is_err());
+        assert!(validate("segment.bytes", "1048575").is_err());
+        assert!(validate("segment.bytes", "1048576").is_ok());
+        assert!(validate("internal.segment.bytes", "2048").is_ok());
+        assert!(validate("min.insync.replicas", "2").is_ok());
+        assert!(validate("min.insync.replicas", "0").is_err());
+        assert!(validate("unclean.leader.election.enable", "TRUE").is_ok());
+        assert!(validate("preallocate", "yes").is_err());
+        assert!(validate("remote.storage.enable", "false").is_ok());
+        assert!(validate("remote.storage.enable", "true").is_err());
+        assert!(validate("compression.gzip.level", "0").is_err());
+        assert!(validate("compression.zstd.level", "-5").is_ok());
+        assert!(validate("compression.lz4.level", "18").is_err());
+        assert!(validate("leader.replication.throttled.replicas", "0:1,1:1").is_ok());
+        assert!(validate("leader.replication.throttled.replicas", "*").is_ok());
+        assert!(validate("leader.replication.throttled.replicas", "zero").is_err());
+        assert!(validate("local.retention.ms", "-2").is_ok());
         assert!(validate("segment.bytes", "99999999999").is_err());
         assert!(validate("compression.type", "zstd").is_ok());
         assert!(validate("compression.type", "brotli").is_err());

@@ -186,7 +186,8 @@ fn decode_body(key: ApiKey, bytes: &mut Bytes, version: i16) -> Result<Request, 
         ApiKey::OffsetFetch => Request::OffsetFetch(d(bytes, version)?),
         ApiKey::OffsetDelete => Request::OffsetDelete(d(bytes, version)?),
         ApiKey::ListGroups => Request::ListGroups(d(bytes, version)?),
-        ApiKey::DescribeGroups => Request::DescribeGroups(d(bytes, version)?),
+        // v6's request is v5's (kafka-protocol knows up to v5).
+        ApiKey::DescribeGroups => Request::DescribeGroups(d(bytes, version.min(5))?),
         ApiKey::DeleteGroups => Request::DeleteGroups(d(bytes, version)?),
         ApiKey::ConsumerGroupHeartbeat => Request::ConsumerGroupHeartbeat(
             crate::api::group::consumer::decode_heartbeat(bytes, version)?,
@@ -232,7 +233,7 @@ fn encode_body(out: &mut BytesMut, body: &Response, version: i16) -> Result<(), 
         Response::OffsetFetch(b) => b.encode(out, version),
         Response::OffsetDelete(b) => b.encode(out, version),
         Response::ListGroups(b) => b.encode(out, version),
-        Response::DescribeGroups(b) => b.encode(out, version),
+        Response::DescribeGroups(b) => return b.encode(out, version),
         Response::DeleteGroups(b) => b.encode(out, version),
         // v1's response is v0's (kafka-protocol knows only v0).
         Response::ConsumerGroupHeartbeat(b) => b.encode(out, 0),

@@ -713,7 +713,7 @@ mod tests {
             }
             out.push((ApiKey::Fetch, v, encoded(&r, v)));
         }
-        for v in 1..=8 {
+        for v in 1..=9 {
             let mut p = ListOffsetsPartition::default().with_timestamp(-1);
             if v >= 4 {
                 p.current_leader_epoch = 3;

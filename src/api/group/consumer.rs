@@ -16,7 +16,7 @@ use kafka_protocol::messages::{
 };
 
 use super::{code, group_id, opt_string, str_bytes, string, topic_name, ClientInfo};
-use crate::api::ApiContext;
+use crate::api::{acl_operations, ApiContext};
 use crate::broker::group::{self, NamedTopicPartitions, TopicsSnapshot};
 
 /// Every topic the broker has: name → (topic ID, partition count).
@@ -134,8 +134,8 @@ pub fn heartbeat(
     req: HeartbeatRequest,
     client: ClientInfo,
 ) -> ConsumerGroupHeartbeatResponse {
-    // librdkafka sends an empty regex when it subscribes by name.
-    let regex = req.subscribed_topic_regex.filter(|r| !r.is_empty());
+    // An empty regex (librdkafka sends one when it subscribes by name) means none.
+    let regex = req.subscribed_topic_regex;
     let req = req.body;
     let request = group::ConsumerGroupHeartbeatRequest {
         group_id: string(&req.group_id),
@@ -206,7 +206,12 @@ pub fn describe(
         .consumer_group_describe(&ids)
         .into_iter()
         .map(|g| {
+            let operations = acl_operations::if_requested(
+                req.include_authorized_operations && g.error.is_none(),
+                acl_operations::GROUP,
+            );
             describe::DescribedGroup::default()
+                .with_authorized_operations(operations)
                 .with_error_code(code(&g.error))
                 .with_error_message(g.error.as_ref().map(|e| str_bytes(e.to_string())))
                 .with_group_id(group_id(g.group_id))
@@ -230,6 +235,9 @@ pub fn describe(
                                         .into_iter()
                                         .map(topic_name)
                                         .collect(),
+                                )
+                                .with_subscribed_topic_regex(
+                                    m.subscribed_topic_regex.map(str_bytes),
                                 )
                                 .with_assignment(assignment(m.assignment))
                                 .with_target_assignment(assignment(m.target_assignment))

@@ -7,6 +7,7 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::str_bytes;
 use crate::api::ApiContext;
+use crate::broker::internal_topics;
 
 /// `key_type` of a consumer group.
 pub const KEY_TYPE_GROUP: i8 = 0;
@@ -29,6 +30,17 @@ pub fn handle(
         KEY_TYPE_GROUP | KEY_TYPE_TRANSACTION => 0,
         _ => ResponseError::InvalidRequest.code(),
     };
+    if error == 0 {
+        // As Kafka does, the first lookup creates the internal topic behind the coordinator.
+        let internal = if key_type == KEY_TYPE_GROUP {
+            internal_topics::CONSUMER_OFFSETS
+        } else {
+            internal_topics::TRANSACTION_STATE
+        };
+        if let Some(Err(e)) = ctx.replicas.ensure_internal_topic(internal) {
+            tracing::warn!(topic = internal, error = %e, "creating an internal topic failed");
+        }
+    }
     let node = BrokerId(if error == 0 { ctx.config.node_id } else { -1 });
     let (host, port) = if error == 0 {
         (str_bytes(ctx.advertised_host.clone()), ctx.advertised_port)

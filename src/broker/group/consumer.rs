@@ -15,7 +15,7 @@ use tokio::time::Instant;
 use uuid::Uuid;
 
 use super::assignor::{Assignment, Assignor, MemberSpec};
-use super::state::{ConsumerGroup, ConsumerMember, Group, GroupKind, State};
+use super::state::{ConsumerGroup, ConsumerMember, Group, GroupKind, State, TopicRegex};
 use super::types::*;
 use super::{GroupError, Inner, Result, TimerKind, TimerNext};
 
@@ -78,29 +78,33 @@ impl ConsumerGroup {
             .unwrap_or(default)
     }
 
-    /// Topic IDs and partition counts of every subscribed topic, from `snapshot` or, when
-    /// none is given, from what the group last saw.
+    /// Topic IDs and partition counts of every topic a member subscribes to (by name or
+    /// regular expression), from `snapshot` or, when none is given, from what the group
+    /// last saw.
     fn subscription_metadata(
         &self,
         snapshot: Option<&TopicsSnapshot>,
     ) -> (BTreeMap<Uuid, i32>, BTreeMap<Uuid, String>) {
-        let known: BTreeMap<&String, (Uuid, i32)> = self
-            .topic_names
-            .iter()
-            .filter_map(|(id, name)| Some((name, (*id, *self.subscribed_topics.get(id)?))))
-            .collect();
+        let known: BTreeMap<&str, (Uuid, i32)>;
+        let universe: Box<dyn Iterator<Item = (&str, (Uuid, i32))>> = match snapshot {
+            Some(s) => Box::new(s.iter().map(|(name, found)| (name.as_str(), *found))),
+            None => {
+                known = self
+                    .topic_names
+                    .iter()
+                    .filter_map(|(id, name)| {
+                        Some((name.as_str(), (*id, *self.subscribed_topics.get(id)?)))
+                    })
+                    .collect();
+                Box::new(known.iter().map(|(name, found)| (*name, *found)))
+            }
+        };
         let mut counts = BTreeMap::new();
         let mut names = BTreeMap::new();
-        for m in self.members.values() {
-            for name in &m.subscribed_topic_names {
-                let found = match snapshot {
-                    Some(s) => s.get(name).copied(),
-                    None => known.get(name).copied(),
-                };
-                if let Some((id, count)) = found {
-                    counts.insert(id, count);
-                    names.insert(id, name.clone());
-                }
+        for (name, (id, count)) in universe {
+            if self.members.values().any(|m| m.subscribes_to(name)) {
+                counts.insert(id, count);
+                names.insert(id, name.to_string());
             }
         }
         (counts, names)
@@ -113,17 +117,16 @@ impl ConsumerGroup {
         self.topic_names = names;
         self.group_epoch += 1;
         self.assignor = self.choose_assignor(default);
-        let name_to_id: BTreeMap<&String, Uuid> =
-            self.topic_names.iter().map(|(id, n)| (n, *id)).collect();
         let specs: BTreeMap<String, MemberSpec> = self
             .members
             .values()
             .map(|m| {
                 let spec = MemberSpec {
-                    subscribed_topics: m
-                        .subscribed_topic_names
+                    subscribed_topics: self
+                        .topic_names
                         .iter()
-                        .filter_map(|n| name_to_id.get(n).copied())
+                        .filter(|(_, name)| m.subscribes_to(name))
+                        .map(|(id, _)| *id)
                         .collect(),
                     current: m.assigned.clone(),
                 };
@@ -239,19 +242,23 @@ impl Inner {
         if req.group_id.is_empty() {
             return Err(GroupError::InvalidRequest("GroupId can't be empty".into()));
         }
-        if req.subscribed_topic_regex.is_some() {
-            return Err(GroupError::InvalidRequest(
-                "SubscribedTopicRegex is not supported".into(),
-            ));
-        }
+        let regex = match &req.subscribed_topic_regex {
+            Some(source) => {
+                Some(TopicRegex::new(source).ok_or(GroupError::InvalidRegularExpression)?)
+            }
+            None => None,
+        };
         let epoch = req.member_epoch;
         if epoch < -2 {
             return Err(GroupError::InvalidRequest("MemberEpoch is invalid".into()));
         }
         if epoch == 0 {
-            if req.subscribed_topic_names.is_none() {
+            // An empty list of names or an empty regex joins without topics.
+            if req.subscribed_topic_names.is_none() && req.subscribed_topic_regex.is_none() {
                 return Err(GroupError::InvalidRequest(
-                    "SubscribedTopicNames must be set in first request".into(),
+                    "Either SubscribedTopicNames or SubscribedTopicRegex must be non-null when \
+                     (re-)joining."
+                        .into(),
                 ));
             }
             if req.topic_partitions.as_ref().is_some_and(|t| !t.is_empty()) {
@@ -382,6 +389,7 @@ impl Inner {
                             u64::try_from(req.rebalance_timeout_ms).unwrap_or(300_000),
                         ),
                         subscribed_topic_names: BTreeSet::new(),
+                        subscribed_topic_regex: None,
                         server_assignor: None,
                         assigned: Assignment::new(),
                         pending_revocation: Assignment::new(),
@@ -443,6 +451,13 @@ impl Inner {
             let names: BTreeSet<String> = names.iter().cloned().collect();
             if names != m.subscribed_topic_names {
                 m.subscribed_topic_names = names;
+                bump = true;
+            }
+        }
+        if let Some(regex) = regex {
+            let before = m.subscribed_topic_regex.as_ref().map(|r| r.source.as_str());
+            if before != Some(regex.source.as_str()) {
+                m.subscribed_topic_regex = (!regex.source.is_empty()).then_some(regex);
                 bump = true;
             }
         }
@@ -581,6 +596,10 @@ impl Inner {
                                     .iter()
                                     .cloned()
                                     .collect(),
+                                subscribed_topic_regex: m
+                                    .subscribed_topic_regex
+                                    .as_ref()
+                                    .map(|r| r.source.clone()),
                                 assignment: named(&m.assigned),
                                 target_assignment: named(
                                     &g.target.get(&m.member_id).cloned().unwrap_or_default(),

@@ -61,6 +61,9 @@ pub enum GroupError {
     /// KIP-848: the requested server assignor does not exist.
     #[error("unsupported assignor")]
     UnsupportedAssignor,
+    /// KIP-848: the subscribed regular expression does not compile.
+    #[error("invalid regular expression")]
+    InvalidRegularExpression,
     /// KIP-848: an offset commit or fetch carrying an outdated member epoch.
     #[error("stale member epoch")]
     StaleMemberEpoch,
@@ -94,6 +97,7 @@ impl GroupError {
             GroupError::UnreleasedInstanceId => 111,
             GroupError::UnsupportedAssignor => 112,
             GroupError::StaleMemberEpoch => 113,
+            GroupError::InvalidRegularExpression => 128,
             GroupError::UnstableOffsetCommit => 88,
         }
     }

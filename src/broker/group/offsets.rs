@@ -39,6 +39,8 @@ impl Group {
                 .members
                 .values()
                 .flat_map(|m| m.subscribed_topic_names.iter().cloned())
+                // Topics resolved from regular expressions too.
+                .chain(g.topic_names.values().cloned())
                 .collect(),
         }
     }
@@ -362,10 +364,10 @@ impl Inner {
                     protocol_data: String::new(),
                     members: Vec::new(),
                 };
+                // Unknown, or not a classic group: GROUP_ID_NOT_FOUND, which DescribeGroups
+                // before v6 leaves out (the group is then just Dead), as Kafka does.
                 match st.groups.get(id).map(|g| &g.kind) {
-                    None => dead(None),
-                    // Not a classic group: described as Dead, as Kafka does up to v5.
-                    Some(GroupKind::Consumer(_)) => dead(None),
+                    None | Some(GroupKind::Consumer(_)) => dead(Some(GroupError::GroupIdNotFound)),
                     Some(GroupKind::Classic(g)) => {
                         let stable = g.state == ClassicState::Stable;
                         let protocol = g.protocol_name.clone().unwrap_or_default();

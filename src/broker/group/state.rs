@@ -205,6 +205,35 @@ pub fn parse_consumer_subscription(buf: &[u8]) -> Option<Vec<String>> {
     Some(topics)
 }
 
+/// A KIP-848 member's regular-expression subscription: the pattern as the member sent it
+/// and its compiled form, which must match a whole topic name (as Kafka's RE2/J
+/// `matches()`). An empty pattern subscribes to nothing.
+#[derive(Debug, Clone)]
+pub(crate) struct TopicRegex {
+    pub source: String,
+    compiled: Option<regex::Regex>,
+}
+
+impl TopicRegex {
+    /// Compiles `source`; `None` when it is not a valid regular expression.
+    pub fn new(source: &str) -> Option<TopicRegex> {
+        let compiled = if source.is_empty() {
+            None
+        } else {
+            Some(regex::Regex::new(&format!("^(?:{source})$")).ok()?)
+        };
+        Some(TopicRegex {
+            source: source.to_string(),
+            compiled,
+        })
+    }
+
+    /// Whether the pattern matches the whole of `topic`.
+    pub fn matches(&self, topic: &str) -> bool {
+        self.compiled.as_ref().is_some_and(|r| r.is_match(topic))
+    }
+}
+
 /// A KIP-848 member.
 #[derive(Debug, Clone)]
 pub(crate) struct ConsumerMember {
@@ -217,12 +246,24 @@ pub(crate) struct ConsumerMember {
     pub previous_epoch: i32,
     pub rebalance_timeout: Duration,
     pub subscribed_topic_names: BTreeSet<String>,
+    pub subscribed_topic_regex: Option<TopicRegex>,
     pub server_assignor: Option<String>,
     pub assigned: Assignment,
     pub pending_revocation: Assignment,
     pub session_deadline: Instant,
     pub revocation_deadline: Option<Instant>,
     pub timer_id: u64,
+}
+
+impl ConsumerMember {
+    /// Whether the member subscribes to `topic`, by name or by its regular expression.
+    pub fn subscribes_to(&self, topic: &str) -> bool {
+        self.subscribed_topic_names.contains(topic)
+            || self
+                .subscribed_topic_regex
+                .as_ref()
+                .is_some_and(|r| r.matches(topic))
+    }
 }
 
 /// A KIP-848 consumer group.

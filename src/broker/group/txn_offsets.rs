@@ -4,13 +4,68 @@
 
 use std::collections::BTreeMap;
 
+use crate::broker::group::classic::check_instance;
 use crate::broker::group::codec::{self, OffsetRecord};
-use crate::broker::group::state::{ClassicGroup, Group, GroupKind};
+use crate::broker::group::state::{ClassicGroup, ClassicState, Group, GroupKind};
 use crate::broker::group::GroupCoordinator;
 use crate::broker::txn::{OffsetSink, TxnError, TxnOffset};
 use crate::storage::kv::WriteBatch;
 
 impl OffsetSink for GroupCoordinator {
+    /// KIP-447: a TxnOffsetCommit naming a member (a generation, member id or instance id)
+    /// must come from a current member at the group's generation (classic) or the member's
+    /// epoch (KIP-848); one naming none of them (older producers) is accepted. A group that
+    /// does not exist accepts only the latter.
+    fn validate_txn_offset_commit(
+        &self,
+        group_id: &str,
+        generation_id: i32,
+        member_id: &str,
+        group_instance_id: Option<&str>,
+    ) -> Result<(), TxnError> {
+        let st = self.inner.state.lock();
+        if st.closed {
+            return Err(TxnError::CoordinatorNotAvailable);
+        }
+        let anonymous = generation_id < 0 && member_id.is_empty() && group_instance_id.is_none();
+        let Some(group) = st.groups.get(group_id) else {
+            return if generation_id < 0 {
+                Ok(())
+            } else {
+                Err(TxnError::IllegalGeneration)
+            };
+        };
+        match &group.kind {
+            GroupKind::Classic(g) => {
+                if g.state == ClassicState::Dead {
+                    return Err(TxnError::CoordinatorNotAvailable);
+                }
+                if (generation_id < 0 && g.state == ClassicState::Empty) || anonymous {
+                    return Ok(());
+                }
+                check_instance(g, member_id, group_instance_id)
+                    .map_err(|_| TxnError::FencedInstanceId)?;
+                if !g.members.contains_key(member_id) {
+                    return Err(TxnError::UnknownMemberId);
+                }
+                if generation_id != g.generation {
+                    return Err(TxnError::IllegalGeneration);
+                }
+                Ok(())
+            }
+            GroupKind::Consumer(g) => {
+                if (generation_id < 0 && g.members.is_empty()) || anonymous {
+                    return Ok(());
+                }
+                let m = g.members.get(member_id).ok_or(TxnError::UnknownMemberId)?;
+                if generation_id != m.member_epoch {
+                    return Err(TxnError::IllegalGeneration);
+                }
+                Ok(())
+            }
+        }
+    }
+
     fn commit_txn_offsets(
         &self,
         group_id: &str,

@@ -338,7 +338,8 @@ pub struct DescribedMember {
 pub struct DescribedGroup {
     /// Group id.
     pub group_id: String,
-    /// Error (none for an unknown group: it is described as `Dead`, as Kafka does).
+    /// Error: GROUP_ID_NOT_FOUND for an unknown (or not classic) group, which is also
+    /// described as `Dead`; DescribeGroups before v6 answers it without the error.
     pub error: Option<GroupError>,
     /// State name.
     pub group_state: String,
@@ -379,7 +380,8 @@ pub struct ConsumerGroupHeartbeatRequest {
     pub rebalance_timeout_ms: i32,
     /// Subscribed topic names (`None` when unchanged).
     pub subscribed_topic_names: Option<Vec<String>>,
-    /// v1 regular-expression subscription (not supported: INVALID_REQUEST when set).
+    /// v1 regular-expression subscription, matched against whole topic names (`None` when
+    /// unchanged; empty: none).
     pub subscribed_topic_regex: Option<String>,
     /// Requested server assignor (`None` when unchanged).
     pub server_assignor: Option<String>,
@@ -450,6 +452,8 @@ pub struct ConsumerMemberDescription {
     pub client_host: String,
     /// Subscribed topic names.
     pub subscribed_topic_names: Vec<String>,
+    /// Subscribed regular expression.
+    pub subscribed_topic_regex: Option<String>,
     /// Current assignment.
     pub assignment: Vec<NamedTopicPartitions>,
     /// Target assignment.

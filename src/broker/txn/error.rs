@@ -46,6 +46,15 @@ pub enum TxnError {
     /// Not tried because another part of the same request failed.
     #[error("operation not attempted")]
     OperationNotAttempted,
+    /// TxnOffsetCommit (KIP-447): the generation (or member epoch) is not the group's.
+    #[error("illegal generation")]
+    IllegalGeneration,
+    /// TxnOffsetCommit (KIP-447): the member is not in the group.
+    #[error("unknown member id")]
+    UnknownMemberId,
+    /// TxnOffsetCommit (KIP-447): the static instance id belongs to another member.
+    #[error("fenced instance id")]
+    FencedInstanceId,
     /// The coordinator could not read or write its state: retriable.
     #[error("coordinator not available")]
     CoordinatorNotAvailable,
@@ -88,6 +97,9 @@ impl TxnError {
             TxnError::TransactionalIdNotFound => ResponseError::TransactionalIdNotFound,
             TxnError::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
             TxnError::OperationNotAttempted => ResponseError::OperationNotAttempted,
+            TxnError::IllegalGeneration => ResponseError::IllegalGeneration,
+            TxnError::UnknownMemberId => ResponseError::UnknownMemberId,
+            TxnError::FencedInstanceId => ResponseError::FencedInstanceId,
             TxnError::CoordinatorNotAvailable => ResponseError::CoordinatorNotAvailable,
             TxnError::KafkaStorageError => ResponseError::KafkaStorageError,
             TxnError::UnknownServerError => ResponseError::UnknownServerError,

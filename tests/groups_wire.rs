@@ -185,7 +185,7 @@ async fn api_versions_lists_the_group_apis() {
     assert_eq!(range(ApiKey::DescribeGroups), Some((0, 6)));
     assert_eq!(range(ApiKey::DeleteGroups), Some((0, 2)));
     assert_eq!(range(ApiKey::ConsumerGroupHeartbeat), Some((0, 1)));
-    assert_eq!(range(ApiKey::ConsumerGroupDescribe), Some((0, 0)));
+    assert_eq!(range(ApiKey::ConsumerGroupDescribe), Some((0, 1)));
     b.shutdown().await.unwrap();
 }
 
@@ -656,6 +656,34 @@ async fn consumer_group_heartbeat_v0_v1_and_describe() {
         .members
         .iter()
         .all(|m| m.client_id.as_str() == "groups-wire"));
+
+    // v1 (KIP-1099) is v0 with each member's type (1: consumer protocol) after its target
+    // assignment. kafka-protocol stops at v0: compare the raw answers.
+    let mut body = BytesMut::new();
+    ConsumerGroupDescribeRequest::default()
+        .with_group_ids(vec![gid("kip848")])
+        .encode(&mut body, 0)
+        .unwrap();
+    let mut raw = Vec::new();
+    for v in [0, 1] {
+        let id = w.send_bytes(ApiKey::ConsumerGroupDescribe, v, &body).await;
+        let (got, answer) = w.recv_bytes(ApiKey::ConsumerGroupDescribe, v).await;
+        assert_eq!(got, id);
+        raw.push(answer.to_vec());
+    }
+    let v0 = ConsumerGroupDescribeResponse::decode(&mut Bytes::from(raw[0].clone()), 0).unwrap();
+    let mut expected = raw[0].clone();
+    for m in &v0.groups[0].members {
+        let mut one = BytesMut::new();
+        m.encode(&mut one, 0).unwrap();
+        let at = expected
+            .windows(one.len())
+            .position(|w| w == &one[..])
+            .expect("member in the v0 answer");
+        // Before the member's tagged fields (its last byte, 0: none).
+        expected.insert(at + one.len() - 1, 1);
+    }
+    assert_eq!(raw[1], expected);
     b.shutdown().await.unwrap();
 }
 

@@ -161,7 +161,7 @@ pub const SUPPORTED: &[SupportedApi] = &[
     SupportedApi {
         key: ApiKey::ConsumerGroupDescribe,
         min: 0,
-        max: 0,
+        max: 1,
     },
     SupportedApi {
         key: ApiKey::InitProducerId,

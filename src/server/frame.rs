@@ -193,7 +193,8 @@ fn decode_body(key: ApiKey, bytes: &mut Bytes, version: i16) -> Result<Request, 
             crate::api::group::consumer::decode_heartbeat(bytes, version)?,
             Default::default(),
         ),
-        ApiKey::ConsumerGroupDescribe => Request::ConsumerGroupDescribe(d(bytes, version)?),
+        // v1's request is v0's (kafka-protocol knows only v0).
+        ApiKey::ConsumerGroupDescribe => Request::ConsumerGroupDescribe(d(bytes, version.min(0))?),
         other => return Err(format!("{other:?} is not served")),
     })
 }
@@ -237,7 +238,7 @@ fn encode_body(out: &mut BytesMut, body: &Response, version: i16) -> Result<(), 
         Response::DeleteGroups(b) => b.encode(out, version),
         // v1's response is v0's (kafka-protocol knows only v0).
         Response::ConsumerGroupHeartbeat(b) => b.encode(out, 0),
-        Response::ConsumerGroupDescribe(b) => b.encode(out, version),
+        Response::ConsumerGroupDescribe(b) => return b.encode(out, version),
     };
     r.map_err(|e| e.to_string())
 }

@@ -1,6 +1,8 @@
 //! Group administration: ListGroups v0–v5, DescribeGroups v0–v6, DeleteGroups v0–v2.
 
 use bytes::{BufMut, BytesMut};
+
+use super::put_uvarint;
 use kafka_protocol::protocol::Encodable;
 
 use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
@@ -147,14 +149,6 @@ impl DescribeGroups {
         put_uvarint(out, 0);
         Ok(())
     }
-}
-
-fn put_uvarint(out: &mut BytesMut, mut v: u64) {
-    while v >= 0x80 {
-        out.put_u8((v as u8 & 0x7f) | 0x80);
-        v >>= 7;
-    }
-    out.put_u8(v as u8);
 }
 
 /// DeleteGroups: groups with members are refused with NON_EMPTY_GROUP.

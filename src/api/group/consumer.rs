@@ -8,14 +8,15 @@
 //! response is the same. [`decode_heartbeat`] cuts that field out and decodes the rest as
 //! v0; the response is encoded as v0.
 
-use bytes::{Bytes, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::{
     consumer_group_describe_response as describe, consumer_group_heartbeat_response as hb,
     ConsumerGroupDescribeRequest, ConsumerGroupDescribeResponse, ConsumerGroupHeartbeatRequest,
     ConsumerGroupHeartbeatResponse,
 };
+use kafka_protocol::protocol::Encodable;
 
-use super::{code, group_id, opt_string, str_bytes, string, topic_name, ClientInfo};
+use super::{code, group_id, opt_string, put_uvarint, str_bytes, string, topic_name, ClientInfo};
 use crate::api::{acl_operations, ApiContext};
 use crate::broker::group::{self, NamedTopicPartitions, TopicsSnapshot};
 
@@ -195,11 +196,8 @@ fn assignment(ts: Vec<NamedTopicPartitions>) -> describe::Assignment {
     )
 }
 
-/// ConsumerGroupDescribe v0.
-pub fn describe(
-    ctx: &ApiContext,
-    req: ConsumerGroupDescribeRequest,
-) -> ConsumerGroupDescribeResponse {
+/// ConsumerGroupDescribe v0–v1.
+pub fn describe(ctx: &ApiContext, req: ConsumerGroupDescribeRequest) -> ConsumerGroupDescribe {
     let ids: Vec<String> = req.group_ids.iter().map(|g| string(g)).collect();
     let groups = ctx
         .groups
@@ -246,5 +244,55 @@ pub fn describe(
                 )
         })
         .collect();
-    ConsumerGroupDescribeResponse::default().with_groups(groups)
+    ConsumerGroupDescribe(ConsumerGroupDescribeResponse::default().with_groups(groups))
+}
+
+/// A ConsumerGroupDescribe answer. v1 (KIP-1099) adds each member's type after its target
+/// assignment; kafka-protocol encodes v0, so v1 is written around v0's encoding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConsumerGroupDescribe(pub ConsumerGroupDescribeResponse);
+
+/// `MemberType` of a member using the consumer protocol (every member of a KIP-848 group
+/// here: Skiff's consumer groups have no classic members).
+const MEMBER_TYPE_CONSUMER: u8 = 1;
+
+impl ConsumerGroupDescribe {
+    /// Encodes the response body at `version` (v0–v1).
+    pub fn encode(&self, out: &mut BytesMut, version: i16) -> Result<(), String> {
+        if version == 0 {
+            return self.0.encode(out, 0).map_err(|e| e.to_string());
+        }
+        out.put_i32(self.0.throttle_time_ms);
+        put_uvarint(out, self.0.groups.len() as u64 + 1);
+        for group in &self.0.groups {
+            // The group without members ends: members (0x01: empty), authorized operations
+            // (4 bytes), tagged fields (0x00).
+            let mut shell = BytesMut::new();
+            let mut empty = group.clone();
+            empty.members.clear();
+            empty.encode(&mut shell, 0).map_err(|e| e.to_string())?;
+            let n = shell.len();
+            if n < 6 || shell[n - 6] != 1 || shell[n - 1] != 0 {
+                return Err("unexpected group encoding".into());
+            }
+            out.extend_from_slice(&shell[..n - 6]);
+            put_uvarint(out, group.members.len() as u64 + 1);
+            for member in &group.members {
+                let mut one = BytesMut::new();
+                member.encode(&mut one, 0).map_err(|e| e.to_string())?;
+                let Some((tagged, fields)) = one.split_last() else {
+                    return Err("empty member encoding".into());
+                };
+                if *tagged != 0 {
+                    return Err("member with tagged fields".into());
+                }
+                out.extend_from_slice(fields);
+                out.put_u8(MEMBER_TYPE_CONSUMER);
+                out.put_u8(0);
+            }
+            out.extend_from_slice(&shell[n - 5..]);
+        }
+        put_uvarint(out, 0);
+        Ok(())
+    }
 }

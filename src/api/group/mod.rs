@@ -67,3 +67,14 @@ pub(crate) fn topic_name(s: impl Into<String>) -> TopicName {
 pub(crate) fn code(error: &Option<GroupError>) -> i16 {
     GroupError::code_of(error)
 }
+
+/// Appends an unsigned varint (the length prefix of the compact encodings), for the
+/// response versions Skiff encodes beyond kafka-protocol.
+pub(crate) fn put_uvarint(out: &mut bytes::BytesMut, mut v: u64) {
+    use bytes::BufMut;
+    while v >= 0x80 {
+        out.put_u8((v as u8 & 0x7f) | 0x80);
+        v >>= 7;
+    }
+    out.put_u8(v as u8);
+}

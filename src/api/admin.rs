@@ -183,7 +183,8 @@ pub fn create_topics(
                 }
             };
             let id = if req.validate_only {
-                Uuid::nil()
+                // The id the topic would get, as Kafka answers.
+                Uuid::new_v4()
             } else {
                 match ctx
                     .replicas

@@ -146,6 +146,16 @@ fn broker_option_type(name: &str, value: &str) -> ConfigType {
     guess_type(value)
 }
 
+/// Topic configs with no broker-level config of their own in Kafka: the broker's
+/// DescribeConfigs does not list them.
+const TOPIC_ONLY_CONFIGS: &[&str] = &[
+    "leader.replication.throttled.replicas",
+    "follower.replication.throttled.replicas",
+    "remote.storage.enable",
+    "remote.log.copy.disable",
+    "remote.log.delete.on.disable",
+];
+
 /// Broker configs Kafka has that Skiff fixes (one broker): name, value, doc.
 const FIXED_BROKER_CONFIGS: &[(&str, &str, &str)] = &[
     (
@@ -237,9 +247,10 @@ fn describe_broker(
     for (name, value, doc) in FIXED_BROKER_CONFIGS {
         push(name, value.to_string(), value.to_string(), doc);
     }
-    // Broker-level defaults of topic configs that Skiff has no option for.
+    // Broker-level defaults of topic configs that Skiff has no option for (those Kafka's
+    // broker has: a few topic configs exist on topics only).
     for d in TOPIC_CONFIGS {
-        if config.get(d.broker_synonym).is_none() {
+        if config.get(d.broker_synonym).is_none() && !TOPIC_ONLY_CONFIGS.contains(&d.name) {
             push(
                 d.broker_synonym,
                 d.default.to_string(),

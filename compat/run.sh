@@ -7,7 +7,9 @@
 #   --skiff       start target/release/skiff (built if missing)   [default]
 #   --kafka       start the reference Apache Kafka (KRaft, fetched into target/kafka-libs)
 #   --bootstrap   use a broker that is already running; nothing is started or stopped
-#   --suite       which scenarios: smoke (default: the client scenarios), wire (raw-protocol
+#   --suite       which scenarios (several: comma-separated, e.g. all,franz-go); full runs
+#                 every suite below (all, franz-go, then librdkafka's); the others:
+#                 smoke (default: the client scenarios), wire (raw-protocol
 #                 probe compared with the reference Kafka's recorded answers), extended
 #                 (consumer groups with commits, idempotent producers, transactions), all
 #                 (smoke, wire, extended and diff), franz-go (franz-go's own pkg/kgo test suite; on demand, not
@@ -68,6 +70,18 @@ if [ "$diff_mode" = 1 ]; then
   exec "$COMPAT_DIR/diff/run.sh" "${diff_args[@]}"
 fi
 
+# Every suite: all and franz-go's tests against one broker, then librdkafka's suite (its
+# own runner starts its own brokers).
+if [ "$suite" = full ]; then
+  target=("--$broker")
+  [ "$broker" != external ] || target=(--bootstrap "$bootstrap")
+  status=0
+  "$0" "${target[@]}" --suite all,franz-go || status=1
+  "$COMPAT_DIR/librdkafka/run.sh" "${target[@]}" || status=1
+  [ "$status" = 0 ] && echo "compat full: every suite passed" || echo "compat full: some suite failed"
+  exit "$status"
+fi
+
 # librdkafka's own test suite has its own runner and report.
 if [ "$suite" = librdkafka ]; then
   case "$broker" in
@@ -112,17 +126,23 @@ diff=("diff-compare-selftest|python3 $COMPAT_DIR/diff/test_compare.py")
 while read -r name; do
   diff+=("diff-$name|$COMPAT_DIR/diff/check.sh $name")
 done < <("$COMPAT_DIR/diff/observe.sh" --list)
-case "$suite" in
-  smoke) scenarios=("${smoke[@]}") ;;
-  wire) scenarios=("${wire[@]}") ;;
-  extended) scenarios=("${extended[@]}") ;;
-  all) scenarios=("${smoke[@]}" "${wire[@]}" "${extended[@]}" "${diff[@]}") ;;
-  diff) scenarios=("${diff[@]}") ;;
-  franz-go) scenarios=("${franz_go[@]}") ;;
-  *) die "unknown suite: $suite (known: smoke, wire, extended, all, franz-go, diff)" ;;
-esac
-# franz-go's own suite compiles and runs for minutes: a longer default per-scenario timeout.
-if [ "$suite" = franz-go ]; then export COMPAT_SCENARIO_TIMEOUT="${COMPAT_SCENARIO_TIMEOUT:-900}"; fi
+scenarios=()
+IFS=, read -r -a suite_names <<<"$suite"
+for one in "${suite_names[@]}"; do
+  case "$one" in
+    smoke) scenarios+=("${smoke[@]}") ;;
+    wire) scenarios+=("${wire[@]}") ;;
+    extended) scenarios+=("${extended[@]}") ;;
+    all) scenarios+=("${smoke[@]}" "${wire[@]}" "${extended[@]}" "${diff[@]}") ;;
+    diff) scenarios+=("${diff[@]}") ;;
+    franz-go)
+      scenarios+=("${franz_go[@]}")
+      # franz-go's own suite compiles and runs for minutes: a longer per-scenario timeout.
+      export COMPAT_SCENARIO_TIMEOUT="${COMPAT_SCENARIO_TIMEOUT:-900}"
+      ;;
+    *) die "unknown suite: $one (known: smoke, wire, extended, all, franz-go, diff, librdkafka, full)" ;;
+  esac
+done
 
 install_cleanup_trap
 ensure_venv

@@ -12,7 +12,9 @@
 #                 (all three), franz-go (franz-go's own pkg/kgo test suite; on demand, not
 #                 in all)
 #                 librdkafka: librdkafka's own test suite, allow-listed tests (on demand,
-#                 not part of "all"; compat/librdkafka/run.sh, which takes more options)
+#                 not part of "all"; compat/librdkafka/run.sh, which takes more options):
+#                 two broker passes, the suite's "default" and "noautocreate" scenarios
+#                 (one pass, the default scenario, with --bootstrap)
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
 #                 kafkajs, franz-go, wire-probe, confluent-groups, kafka-python-groups,
 #                 java-groups-admin, kafka-python-admin, confluent-txn, kafka-python-txn,

@@ -35,6 +35,7 @@
 # selected test failed or timed out (a SKIP of a test the runner itself skips is not a
 # failure). Logs per test number: target/compat-logs/librdkafka-<broker>-<scenario>-<time>/.
 # Env: TEST_KAFKA_VERSION (default 4.0.0, see compat/librdkafka/README.md),
+#      KAFKA_PATH / BROKERS are set for the runner (kafka-path/bin/kafka-topics.sh, see below),
 #      LIBRDKAFKA_SRC (librdkafka source dir; default: the rdkafka-sys crate's copy in
 #      ~/.cargo/registry), RDK_TEST_TIMEOUT_MULTIPLIER (test.timeout.multiplier, default 2).
 set -euo pipefail
@@ -251,6 +252,13 @@ test.topic.random=true
 EOF
 
 # --- run -----------------------------------------------------------------------------------
+
+# Tests that call Kafka's bin/kafka-topics.sh (test_kafka_topics(): 0045, 0052, 0077) get a
+# stand-in doing the same through the Admin API (kafka-path/bin/kafka-topics.sh, run with the
+# compat venv's confluent-kafka). Other KAFKA_PATH tools (kafka-acls.sh, the Java test
+# programs) are not there: those tests fail as they do without KAFKA_PATH.
+ensure_venv >&2
+export KAFKA_PATH="$HERE/kafka-path" BROKERS="$bootstrap" SKIFF_COMPAT_PYTHON="$COMPAT_VENV/bin/python"
 
 results="$logdir/results.tsv"
 : >"$results"

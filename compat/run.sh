@@ -15,7 +15,9 @@
 #                 (smoke, wire, extended and diff), franz-go (franz-go's own pkg/kgo test suite; on demand, not
 #                 in all)
 #                 librdkafka: librdkafka's own test suite, allow-listed tests (on demand,
-#                 not part of "all"; compat/librdkafka/run.sh, which takes more options)
+#                 not part of "all"; compat/librdkafka/run.sh, which takes more options):
+#                 two broker passes, the suite's "default" and "noautocreate" scenarios
+#                 (one pass, the default scenario, with --bootstrap)
 #                 diff: the differential observers (compat/diff/: offsets, error codes,
 #                 configs, group states seen by the Java client, confluent-kafka and
 #                 kafka-python), each

@@ -3,6 +3,9 @@
 # (process.roles=broker,controller) on free loopback ports, in a fresh temp dir.
 #
 # Usage: compat/kafka/start-kafka.sh [--port PORT] [--workdir DIR] [--partitions N]
+#                                    [--set KEY=VALUE]...
+#   --set  a server.properties entry, replacing the default one of that key (repeatable),
+#          e.g. --set auto.create.topics.enable=false
 #
 # Fetches Kafka's jars into target/kafka-libs/ on first use (Maven, cached), formats the
 # storage, starts the broker in the background, waits until it answers Kafka requests, then
@@ -18,11 +21,15 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
 port="" workdir="" partitions=4
+overrides=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) port="$2"; shift 2 ;;
     --workdir) workdir="$2"; shift 2 ;;
     --partitions) partitions="$2"; shift 2 ;;
+    --set)
+      [[ "$2" == ?*=* ]] || die "--set takes KEY=VALUE, got: $2"
+      overrides+=("$2"); shift 2 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument: $1" ;;
   esac
@@ -64,6 +71,11 @@ num.network.threads=2
 num.io.threads=2
 background.threads=2
 EOF
+for kv in "${overrides[@]}"; do # drop the default line of the key, append the override
+  awk -v k="${kv%%=*}" 'index($0, k "=") != 1' "$workdir/server.properties" >"$workdir/server.properties.new"
+  echo "$kv" >>"$workdir/server.properties.new"
+  mv "$workdir/server.properties.new" "$workdir/server.properties"
+done
 
 cat >"$workdir/log4j2.yaml" <<EOF
 Configuration:

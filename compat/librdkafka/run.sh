@@ -3,13 +3,21 @@
 # vendors) against one broker.
 #
 # Usage: compat/librdkafka/run.sh [--skiff | --kafka | --bootstrap HOST:PORT]
+#                                 [--scenario default|noautocreate|both]
 #                                 [--tests LIST | --all] [--timeout S] [--quick] [--build-only]
 #   --skiff        start target/release/skiff (compat/start-skiff.sh)           [default]
 #   --kafka        start the reference Apache Kafka (compat/kafka/start-kafka.sh)
 #   --bootstrap    use a broker that is already running; nothing is started or stopped
+#   --scenario S   the suite's broker scenario (tests/scenarios/ of librdkafka; the runner
+#                  runs only the tests of its TEST_SCENARIO): "default" (auto-create on),
+#                  "noautocreate" (the broker is started with auto.create.topics.enable=false),
+#                  or "both": one pass per scenario, each with its own freshly started broker.
+#                  Default: both with --skiff/--kafka, default with --bootstrap
 #   --tests LIST   test names (0001_multiobj) or 4-digit numbers (0001), comma or space
-#                  separated; default: every test in compat/librdkafka/allowlist.txt
-#   --all          every test of the suite that talks to a broker (to categorise tests)
+#                  separated; default: every test in compat/librdkafka/allowlist.txt (each
+#                  pass takes the names of its scenario)
+#   --all          every test of the suite that talks to a broker, in the selected
+#                  scenario(s) (to categorise tests)
 #   --timeout S    wall-clock limit per test number (default 180; a test over it is TIMEOUT)
 #   --quick        the suite's quick mode (-Q): fewer messages, but every SUB_TEST() that is
 #                  not SUB_TEST_QUICK() is silently skipped, so some tests pass having done
@@ -22,10 +30,12 @@
 # suite's plain ("bare") mode, full (not quick) mode, sequentially (-p1), with the local tests
 # left out (-L); test.conf points at the broker. One line per test name:
 #   PASS/FAIL/SKIP/TIMEOUT  name  seconds  [the runner's failure or skip reason]
-# and a closing "librdkafka: N passed, M failed, K skipped" line. Exits non-zero when a
+# and a closing "librdkafka: N passed, M failed, K skipped" line per pass (with both
+# scenarios, a last "librdkafka total" line). Exits non-zero when a
 # selected test failed or timed out (a SKIP of a test the runner itself skips is not a
-# failure). Logs per test number: target/compat-logs/librdkafka-<broker>-<time>/.
+# failure). Logs per test number: target/compat-logs/librdkafka-<broker>-<scenario>-<time>/.
 # Env: TEST_KAFKA_VERSION (default 4.0.0, see compat/librdkafka/README.md),
+#      KAFKA_PATH / BROKERS are set for the runner (kafka-path/bin/kafka-topics.sh, see below),
 #      LIBRDKAFKA_SRC (librdkafka source dir; default: the rdkafka-sys crate's copy in
 #      ~/.cargo/registry), RDK_TEST_TIMEOUT_MULTIPLIER (test.timeout.multiplier, default 2).
 set -euo pipefail
@@ -37,9 +47,11 @@ RDKAFKA_SYS_VERSION="4.10.0+2.12.1" # rdkafka-sys in Cargo.lock; its librdkafka 
 BUILD_DIR="$REPO_ROOT/target/librdkafka-src"
 TESTS_DIR="$BUILD_DIR/tests"
 
-broker=skiff bootstrap="" list="" all=0 per_test_timeout=180 build_only=0 quick=()
+broker=skiff bootstrap="" list="" all=0 per_test_timeout=180 build_only=0 quick=() scenario=""
+args=("$@")
 while [ $# -gt 0 ]; do
   case "$1" in
+    --scenario) scenario="$2"; shift 2 ;;
     --skiff) broker=skiff; shift ;;
     --kafka) broker=kafka; shift ;;
     --bootstrap) broker=external; bootstrap="$2"; shift 2 ;;
@@ -53,13 +65,23 @@ while [ $# -gt 0 ]; do
   esac
 done
 export TEST_KAFKA_VERSION="${TEST_KAFKA_VERSION:-4.0.0}"
+if [ -z "$scenario" ]; then
+  scenario=both
+  [ "$broker" = external ] && scenario=default # its configuration is not ours to choose
+fi
+case "$scenario" in
+  default | noautocreate | both) ;;
+  *) die "unknown scenario: $scenario (default, noautocreate or both)" ;;
+esac
 
 # --- build ---------------------------------------------------------------------------------
 
 # ensure_build_deps: the packages librdkafka's configure needs for the features the tests
-# touch (ssl, zlib, zstd, lz4, curl) and a C/C++ toolchain; installed with apt when missing.
+# touch (ssl, zlib, zstd, lz4, curl), RapidJSON (header-only; the suite checks statistics
+# JSON with it, 0053/0098/0101/0110 are skipped without it) and a C/C++ toolchain;
+# installed with apt when missing.
 ensure_build_deps() {
-  local pkgs="build-essential pkg-config python3 libssl-dev libsasl2-dev zlib1g-dev libzstd-dev liblz4-dev libcurl4-openssl-dev"
+  local pkgs="build-essential pkg-config python3 libssl-dev libsasl2-dev zlib1g-dev libzstd-dev liblz4-dev libcurl4-openssl-dev rapidjson-dev"
   local p missing=""
   for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || missing="$missing $p"; done
   [ -z "$missing" ] && return 0
@@ -88,8 +110,10 @@ find_source() {
 }
 
 # ensure_built: configure and build librdkafka and its test-runner under target/ once.
+# The stamp names the source version and the build features, so a build made before a
+# feature was added (e.g. one without RapidJSON) is rebuilt.
 ensure_built() {
-  local stamp="$BUILD_DIR/.skiff-build-stamp" want="rdkafka-sys $RDKAFKA_SYS_VERSION"
+  local stamp="$BUILD_DIR/.skiff-build-stamp" want="rdkafka-sys $RDKAFKA_SYS_VERSION with-rapidjson"
   if [ -x "$TESTS_DIR/test-runner" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
     return 0
   fi
@@ -109,12 +133,32 @@ ensure_built() {
     tail -n 40 "$blog" >&2
     die "librdkafka build failed (log $blog)"
   fi
+  # configure turns RapidJSON off silently when its headers are not found.
+  grep -q '^#define WITH_RAPIDJSON 1' "$BUILD_DIR/config.h" ||
+    die "librdkafka's configure did not find RapidJSON (no WITH_RAPIDJSON in $BUILD_DIR/config.h; log $blog)"
   echo "$want" >"$stamp"
   log "built $TESTS_DIR/test-runner"
 }
 
 ensure_built
 [ "$build_only" = 1 ] && exit 0
+
+# --- both scenarios: one pass each, by running this script again -------------------------
+
+if [ "$scenario" = both ]; then
+  install_cleanup_trap
+  counts="$(mktemp "${TMPDIR:-/tmp}/librdkafka-counts.XXXXXX")"
+  on_exit "rm -f '$counts'"
+  rc=0
+  for sc in default noautocreate; do
+    # A later --scenario wins over the one in args; the pass may find nothing of its own.
+    RDK_SCENARIO_PASS="$counts" "$0" "${args[@]}" --scenario "$sc" || rc=1
+  done
+  awk '{ p += $1; f += $2; s += $3 } END {
+      printf "librdkafka total: %d passed, %d failed, %d skipped (%d scenario pass%s with tests)\n",
+        p, f, s, NR, NR == 1 ? "" : "es" }' "$counts"
+  exit $rc
+fi
 
 # --- which tests -----------------------------------------------------------------------------
 
@@ -135,8 +179,11 @@ EOF
 declare -A selected=() # test name -> 1
 table="$(test_table)"
 [ -n "$table" ] || die "could not read the test table from $TESTS_DIR/test.c"
-broker_tests() { # names that need a broker and run in the default scenario
-  awk -F'\t' '$2 !~ /TEST_F_LOCAL|TEST_F_MANUAL/ && $3 ~ /(^|,)default(,|$)/ { print $1 }' <<<"$table"
+in_scenario() { # the names of the table that run in $scenario (a test may name several)
+  awk -F'\t' -v sc="$scenario" '{ n = split($3, s, ","); for (i = 1; i <= n; i++) if (s[i] == sc) print $1 }' <<<"$table"
+}
+broker_tests() { # names that need a broker and run in $scenario
+  awk -F'\t' '$2 !~ /TEST_F_LOCAL|TEST_F_MANUAL/ { print $1 }' <<<"$table" | grep -Fx -f <(in_scenario)
 }
 if [ "$all" = 1 ]; then
   for n in $(broker_tests); do selected[$n]=1; done
@@ -144,19 +191,32 @@ else
   if [ -z "$list" ]; then
     list="$(sed -e 's/#.*//' "$HERE/allowlist.txt" | awk 'NF { print $1 }')"
   fi
-  bt="$(broker_tests)"
+  bt="$(broker_tests)" insc="$(in_scenario)"
   for item in ${list//,/ }; do
-    found=0
+    found=0 other=""
     while IFS= read -r n; do # a number selects its broker tests, a name any test
-      if [ "$n" = "$item" ]; then selected[$n]=1 found=1; fi
+      [ "$n" = "$item" ] || continue
+      found=1
+      if grep -qFx "$n" <<<"$insc"; then selected[$n]=1; else other=1; fi
     done < <(cut -f1 <<<"$table")
     while IFS= read -r n; do
       if [[ "$item" =~ ^[0-9]{4}$ && "$n" == "$item"_* ]]; then selected[$n]=1 found=1; fi
     done <<<"$bt"
+    if [[ "$item" =~ ^[0-9]{4}$ ]] && [ "$found" = 0 ] &&
+      awk -F'\t' -v i="$item" 'index($1, i "_") == 1 { f = 1 } END { exit !f }' <<<"$table"; then
+      found=1 other=1 # a number with tests only in other scenarios
+    fi
     [ "$found" = 1 ] || die "no test named $item in the suite"
+    if [ -n "$other" ] && [ -z "${RDK_SCENARIO_PASS:-}" ]; then
+      log "$item: not run, its scenario is not $scenario (see --scenario)"
+    fi
   done
 fi
-[ ${#selected[@]} -gt 0 ] || die "no tests selected"
+if [ ${#selected[@]} = 0 ] && [ -n "${RDK_SCENARIO_PASS:-}" ]; then
+  log "scenario $scenario: none of the selected tests runs in it, no broker started"
+  exit 0
+fi
+[ ${#selected[@]} -gt 0 ] || die "no tests selected (in scenario $scenario)"
 mapfile -t numbers < <(printf '%s\n' "${!selected[@]}" | cut -c1-4 | sort -u)
 
 # --- broker --------------------------------------------------------------------------------
@@ -169,6 +229,9 @@ if [ "$broker" != external ]; then
   # it), or every group test waits 3 s more per first rebalance than against Kafka.
   start=("$COMPAT_DIR/start-skiff.sh" -- --set group.initial.rebalance.delay.ms=0)
   [ "$broker" = kafka ] && start=("$COMPAT_DIR/kafka/start-kafka.sh")
+  # The suite's scenarios/noautocreate.json: the same broker without topic auto-creation.
+  # (start-skiff.sh passes what follows its "--" to skiff; start-kafka.sh takes --set too.)
+  [ "$scenario" = noautocreate ] && start+=(--set auto.create.topics.enable=false)
   env_out="$("${start[@]}")" || die "could not start $broker"
   eval "$env_out" # sets BOOTSTRAP, PID, WORKDIR, BROKER_VERSION
   # shellcheck disable=SC2153
@@ -177,7 +240,7 @@ if [ "$broker" != external ]; then
   log "$broker_version up at $bootstrap (pid $broker_pid)"
 fi
 
-logdir="$REPO_ROOT/target/compat-logs/librdkafka-$broker_version-$(date -u +%Y%m%dT%H%M%S)-$$"
+logdir="$REPO_ROOT/target/compat-logs/librdkafka-$broker_version-$scenario-$(date -u +%Y%m%dT%H%M%S)-$$"
 mkdir -p "$logdir"
 conf="$logdir/test.conf"
 cat >"$conf" <<EOF
@@ -191,17 +254,25 @@ EOF
 
 # --- run -----------------------------------------------------------------------------------
 
+# Tests that call Kafka's bin/kafka-topics.sh (test_kafka_topics(): 0045, 0052, 0077) get a
+# stand-in doing the same through the Admin API (kafka-path/bin/kafka-topics.sh, run with the
+# compat venv's confluent-kafka). Other KAFKA_PATH tools (kafka-acls.sh, the Java test
+# programs) are not there: those tests fail as they do without KAFKA_PATH.
+ensure_venv >&2
+export KAFKA_PATH="$HERE/kafka-path" BROKERS="$bootstrap" SKIFF_COMPAT_PYTHON="$COMPAT_VENV/bin/python"
+
 results="$logdir/results.tsv"
 : >"$results"
 passed=0 failed=0 skipped=0
-log "running ${#selected[@]} test(s) in ${#numbers[@]} test-runner invocation(s), TEST_KAFKA_VERSION=$TEST_KAFKA_VERSION, logs in $logdir"
+log "running ${#selected[@]} test(s) in ${#numbers[@]} test-runner invocation(s), scenario $scenario, TEST_KAFKA_VERSION=$TEST_KAFKA_VERSION, logs in $logdir"
 for num in "${numbers[@]}"; do
   out="$logdir/$num.log"
   set +e
-  (cd "$TESTS_DIR" &&
+  # (The outer 2>/dev/null drops bash's own "Aborted" notice when a test aborts the runner.)
+  { (cd "$TESTS_DIR" &&
     LD_LIBRARY_PATH="$TESTS_DIR/../src:$TESTS_DIR/../src-cpp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
-      TESTS="$num" TEST_MODE=bare RDKAFKA_TEST_CONF="$conf" RDKAFKA_GITVER="2.12.1" \
-      timeout -k 10 "$per_test_timeout" ./test-runner -p1 -L "${quick[@]}") >"$out" 2>&1
+      TESTS="$num" TEST_MODE=bare TEST_SCENARIO="$scenario" RDKAFKA_TEST_CONF="$conf" RDKAFKA_GITVER="2.12.1" \
+      timeout -k 10 "$per_test_timeout" ./test-runner -p1 -L "${quick[@]}") >"$out" 2>&1; } 2>/dev/null
   rc=$?
   set -e
   # The runner's summary table: "| name | STATE | 1.234s | reason".
@@ -245,5 +316,6 @@ if [ -n "$broker_dir" ]; then
   on_exit "rm -rf '$broker_dir'"
 fi
 log "results in $results"
-echo "librdkafka: $passed passed, $failed failed, $skipped skipped (against $broker_version)"
+echo "librdkafka: $passed passed, $failed failed, $skipped skipped (against $broker_version, scenario $scenario)"
+[ -z "${RDK_SCENARIO_PASS:-}" ] || echo "$passed $failed $skipped" >>"$RDK_SCENARIO_PASS"
 [ "$failed" = 0 ]

@@ -255,7 +255,13 @@ async fn compression_type_and_log_append_time_and_timestamp_bounds() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &[]).await;
     let bootstrap = broker.bootstrap();
-    create(&bootstrap, "zstd", &[("compression.type", "zstd")]).await;
+    // At a level of its own (compression.zstd.level), which the broker compresses with.
+    create(
+        &bootstrap,
+        "zstd",
+        &[("compression.type", "zstd"), ("compression.zstd.level", "19")],
+    )
+    .await;
     create(
         &bootstrap,
         "appended",

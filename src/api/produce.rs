@@ -16,7 +16,7 @@ use super::{ApiContext, Reply, Response, ResponseFuture};
 use crate::broker::topic_config::TopicSettings;
 use crate::broker::{internal_topics, validate_topic_name};
 use crate::storage::record::batch::split_batches;
-use crate::storage::record::{recompress, BatchHeader};
+use crate::storage::record::{recompress_level, BatchHeader};
 use crate::storage::types::DEFAULT_MAX_DECOMPRESSED;
 use crate::storage::{Log, StorageError, TimestampType};
 
@@ -93,11 +93,14 @@ fn apply_topic_settings(batch: BytesMut, settings: &TopicSettings) -> Result<Byt
         }
     }
     match settings.compression {
-        Some(c) if c.id() != h.compression_id() && !h.is_control() => {
-            recompress(&batch, c, DEFAULT_MAX_DECOMPRESSED)
-                .map(|b| BytesMut::from(&b[..]))
-                .map_err(|e| storage_error_code(&e))
-        }
+        Some(c) if c.id() != h.compression_id() && !h.is_control() => recompress_level(
+            &batch,
+            c,
+            settings.compression_level,
+            DEFAULT_MAX_DECOMPRESSED,
+        )
+        .map(|b| BytesMut::from(&b[..]))
+        .map_err(|e| storage_error_code(&e)),
         _ => Ok(batch),
     }
 }

@@ -82,7 +82,7 @@ pub const TOPIC_CONFIGS: &[TopicConfigDef] = &[
         "compression.lz4.level",
         ConfigType::Int,
         "9",
-        "lz4 level when the broker compresses (compression.type=lz4): 1-17.",
+        "lz4 level when the broker compresses (compression.type=lz4): 1-17 (accepted; Skiff's lz4 has one level).",
     ),
     def(
         "compression.type",
@@ -495,6 +495,9 @@ pub struct TopicSettings {
     pub timestamp_type: TimestampType,
     /// The codec batches are stored with (`None`: as the producer sent them).
     pub compression: Option<Compression>,
+    /// The level the broker compresses at (`compression.gzip.level` /
+    /// `compression.zstd.level` of the configured codec; `None`: its default).
+    pub compression_level: Option<i32>,
     /// Oldest accepted CreateTime timestamp, as a distance before now.
     pub timestamp_before_max_ms: i64,
     /// Newest accepted CreateTime timestamp, as a distance after now.
@@ -560,10 +563,21 @@ pub fn settings(
     } else {
         TimestampType::CreateTime
     };
+    let compression = parse_compression(&value("compression.type")).unwrap_or(None);
+    let level_config = match compression {
+        Some(Compression::Gzip) => Some("compression.gzip.level"),
+        Some(Compression::Zstd) => Some("compression.zstd.level"),
+        Some(Compression::Lz4) => Some("compression.lz4.level"),
+        _ => None,
+    };
+    let compression_level = level_config
+        .and_then(&long)
+        .and_then(|v| i32::try_from(v).ok());
     TopicSettings {
         log,
         timestamp_type,
-        compression: parse_compression(&value("compression.type")).unwrap_or(None),
+        compression,
+        compression_level,
         timestamp_before_max_ms: long("message.timestamp.before.max.ms").unwrap_or(i64::MAX),
         timestamp_after_max_ms: long("message.timestamp.after.max.ms").unwrap_or(i64::MAX),
         min_insync_replicas: long("min.insync.replicas").unwrap_or(1),
@@ -629,6 +643,9 @@ mod tests {
         assert_eq!(s.log.retention_ms, None);
         assert!(s.log.cleanup_policy.compact && !s.log.cleanup_policy.delete);
         assert_eq!(s.compression, Some(Compression::Zstd));
+        assert_eq!(s.compression_level, Some(3), "zstd's default level");
+        o.insert("compression.zstd.level".to_string(), "19".to_string());
+        assert_eq!(settings(&config, &base, &o).compression_level, Some(19));
         assert_eq!(s.timestamp_type, TimestampType::LogAppendTime);
         let d = definition("segment.ms").unwrap();
         assert_eq!(effective_value(&config, &o, d).1, ConfigSource::Default);

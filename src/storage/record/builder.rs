@@ -7,7 +7,7 @@ use super::batch::{
     encode_batch, BatchHeader, ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_LOG_APPEND_TIME,
     ATTR_TRANSACTIONAL, BATCH_HEADER_LEN, MAGIC_V2,
 };
-use super::compression::{compress, decompress};
+use super::compression::{compress_level, decompress};
 use super::records::{encode_record, RecordIter};
 use crate::storage::error::{Result, StorageError};
 use crate::storage::types::{Compression, Header, MessageBatch};
@@ -38,8 +38,13 @@ struct HeaderFields {
 }
 
 /// Writes header + compressed records section and fills in length and CRC.
-fn assemble(f: &HeaderFields, records: &[u8], codec: Compression) -> Result<Bytes> {
-    let payload = compress(codec, records)?;
+fn assemble(
+    f: &HeaderFields,
+    records: &[u8],
+    codec: Compression,
+    level: Option<i32>,
+) -> Result<Bytes> {
+    let payload = compress_level(codec, records, level)?;
     let header = BatchHeader {
         base_offset: f.base_offset,
         batch_length: 0,
@@ -235,7 +240,7 @@ impl BatchBuilder {
             base_sequence: self.base_sequence,
             record_count: self.count,
         };
-        assemble(&fields, &self.records, self.compression)
+        assemble(&fields, &self.records, self.compression, None)
     }
 
     /// [`BatchBuilder::build`], wrapped as a [`MessageBatch`] without re-checking the CRC
@@ -367,6 +372,16 @@ impl EndTxnMarker {
 /// records byte for byte. The batch's CRC is checked first; decompression is bounded by
 /// `max_decompressed`. Control batches are never compressed and come back unchanged.
 pub fn recompress(batch: &[u8], to: Compression, max_decompressed: usize) -> Result<Bytes> {
+    recompress_level(batch, to, None, max_decompressed)
+}
+
+/// [`recompress`] at a codec level (see [`compress_level`]).
+pub fn recompress_level(
+    batch: &[u8],
+    to: Compression,
+    level: Option<i32>,
+    max_decompressed: usize,
+) -> Result<Bytes> {
     let h = BatchHeader::parse_and_validate(batch)?;
     let from = Compression::from_id(h.compression_id()).ok_or_else(|| {
         StorageError::Compression(format!("unknown codec id {}", h.compression_id()))
@@ -391,7 +406,7 @@ pub fn recompress(batch: &[u8], to: Compression, max_decompressed: usize) -> Res
         base_sequence: h.base_sequence,
         record_count: h.record_count,
     };
-    assemble(&fields, &records, to)
+    assemble(&fields, &records, to, level)
 }
 
 #[cfg(test)]

@@ -259,7 +259,10 @@ async fn compression_type_and_log_append_time_and_timestamp_bounds() {
     create(
         &bootstrap,
         "zstd",
-        &[("compression.type", "zstd"), ("compression.zstd.level", "19")],
+        &[
+            ("compression.type", "zstd"),
+            ("compression.zstd.level", "19"),
+        ],
     )
     .await;
     create(

@@ -5,8 +5,8 @@
 mod common;
 
 use bytes::{Bytes, BytesMut};
-use common::start_broker;
 use common::wire::Wire;
+use common::{batches, start_broker};
 use kafka_protocol::messages::create_topics_request::{CreatableTopic, CreatableTopicConfig};
 use kafka_protocol::messages::delete_topics_request::DeleteTopicState;
 use kafka_protocol::messages::describe_configs_request::DescribeConfigsResource;
@@ -23,9 +23,7 @@ use kafka_protocol::messages::{
     ProduceResponse, TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::{Compression, Record, TimestampType};
 use uuid::Uuid;
 
 fn s(v: &str) -> StrBytes {
@@ -476,17 +474,7 @@ fn keyless_batch() -> BytesMut {
         value: Some(Bytes::from_static(b"v")),
         headers: Default::default(),
     };
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &[record],
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
-    buf
+    batches::encode(&[record], Compression::None)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

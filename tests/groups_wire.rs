@@ -45,21 +45,6 @@ async fn broker(dir: &std::path::Path) -> BrokerHandle {
     .await
 }
 
-async fn create_topic(w: &mut Wire, topic: &str) {
-    let r: MetadataResponse = w
-        .call(
-            ApiKey::Metadata,
-            12,
-            &MetadataRequest::default()
-                .with_allow_auto_topic_creation(true)
-                .with_topics(Some(vec![
-                    MetadataRequestTopic::default().with_name(Some(tname(topic)))
-                ])),
-        )
-        .await;
-    assert_eq!(r.topics[0].error_code, 0);
-}
-
 fn join_request(group: &str, member: &str) -> JoinGroupRequest {
     JoinGroupRequest::default()
         .with_group_id(gid(group))
@@ -241,7 +226,7 @@ async fn classic_flow_at_every_version() {
     let dir = tempfile::tempdir().unwrap();
     let b = broker(dir.path()).await;
     let mut w = Wire::connect_as(&b, "groups-wire").await;
-    create_topic(&mut w, "t").await;
+    w.create_topic("t").await;
     for v in 0..=9i16 {
         let group = format!("flow-{v}");
         let (member, generation) = join_alone(&mut w, &group, v).await;
@@ -324,7 +309,7 @@ async fn bad_commits_get_kafka_codes_and_keep_offsets() {
     let dir = tempfile::tempdir().unwrap();
     let b = broker(dir.path()).await;
     let mut w = Wire::connect_as(&b, "groups-wire").await;
-    create_topic(&mut w, "t").await;
+    w.create_topic("t").await;
     let (member, generation) = join_alone(&mut w, "g", 5).await;
     let ok = commit_request("g", &member, generation, "t", 0, 10, "good");
     assert_eq!(commit_code(&mut w, 8, &ok).await, 0);
@@ -444,7 +429,7 @@ async fn list_describe_delete_groups_and_offsets() {
     let dir = tempfile::tempdir().unwrap();
     let b = broker(dir.path()).await;
     let mut w = Wire::connect_as(&b, "groups-wire").await;
-    create_topic(&mut w, "t").await;
+    w.create_topic("t").await;
     let (member, generation) = join_alone(&mut w, "live", 9).await;
     // A "simple" group: offsets only.
     let simple = commit_request("simple", "", -1, "t", 0, 3, "");
@@ -584,7 +569,7 @@ async fn consumer_group_heartbeat_v0_v1_and_describe() {
     let dir = tempfile::tempdir().unwrap();
     let b = broker(dir.path()).await;
     let mut w = Wire::connect_as(&b, "groups-wire").await;
-    create_topic(&mut w, "t").await;
+    w.create_topic("t").await;
     let md: MetadataResponse = w
         .call(
             ApiKey::Metadata,

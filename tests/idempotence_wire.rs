@@ -5,15 +5,14 @@
 
 mod common;
 
-use bytes::{Bytes, BytesMut};
-use common::start_broker;
+use bytes::Bytes;
 use common::wire::Wire;
+use common::{batches, start_broker};
 use kafka_protocol::messages::add_partitions_to_txn_request::{
     AddPartitionsToTxnTopic, AddPartitionsToTxnTransaction,
 };
 use kafka_protocol::messages::describe_producers_request::TopicRequest;
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
-use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
 use kafka_protocol::messages::offset_fetch_request::OffsetFetchRequestTopic;
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::txn_offset_commit_request::{
@@ -21,9 +20,7 @@ use kafka_protocol::messages::txn_offset_commit_request::{
 };
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::{Compression, Record, TimestampType};
 use skiff::BrokerHandle;
 
 // Kafka's error codes used here.
@@ -62,17 +59,7 @@ fn batch(pid: i64, epoch: i16, base_seq: i32, n: usize, transactional: bool) -> 
             headers: Default::default(),
         })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
-    buf.freeze()
+    batches::encode(&records, Compression::None).freeze()
 }
 
 fn produce_request(
@@ -97,21 +84,6 @@ async fn produce(w: &mut Wire, req: &ProduceRequest) -> (i16, i64) {
     let r: ProduceResponse = w.call(ApiKey::Produce, 9, req).await;
     let p = &r.responses[0].partition_responses[0];
     (p.error_code, p.base_offset)
-}
-
-async fn create_topic(w: &mut Wire, topic: &str) {
-    let r: MetadataResponse = w
-        .call(
-            ApiKey::Metadata,
-            12,
-            &MetadataRequest::default()
-                .with_allow_auto_topic_creation(true)
-                .with_topics(Some(vec![
-                    MetadataRequestTopic::default().with_name(Some(name(topic)))
-                ])),
-        )
-        .await;
-    assert_eq!(r.topics[0].error_code, 0);
 }
 
 /// The latest offset of a partition: the high watermark (isolation 0) or the last stable
@@ -246,7 +218,7 @@ async fn duplicated_produce_is_written_once_and_answered_with_the_original_offse
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &[]).await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "idem").await;
+    w.create_topic("idem").await;
 
     let ids = init_producer_id(&mut w, 4, None).await;
     assert_eq!(ids.error_code, NONE);
@@ -313,7 +285,7 @@ async fn sequence_gaps_and_stale_epochs_get_kafkas_codes() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &[]).await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "seq").await;
+    w.create_topic("seq").await;
     let pid = init_producer_id(&mut w, 4, None).await.producer_id.0;
 
     assert_eq!(
@@ -355,7 +327,7 @@ async fn bad_transactional_requests_get_kafkas_codes_and_leave_no_stuck_lso() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &[]).await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "tx").await;
+    w.create_topic("tx").await;
 
     // Unknown transactional ids.
     assert_eq!(
@@ -484,7 +456,7 @@ async fn a_raw_transaction_holds_the_lso_until_it_commits_and_operators_see_it()
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &[]).await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "raw-tx").await;
+    w.create_topic("raw-tx").await;
     let ids = init_producer_id(&mut w, 5, Some("raw")).await;
     assert_eq!(ids.error_code, NONE);
     let (pid, epoch) = (ids.producer_id.0, ids.producer_epoch);
@@ -672,7 +644,7 @@ async fn a_transaction_left_open_is_aborted_after_its_timeout_and_the_lso_advanc
     )
     .await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "stale-tx").await;
+    w.create_topic("stale-tx").await;
     let ids: InitProducerIdResponse = w
         .call(
             ApiKey::InitProducerId,
@@ -795,7 +767,7 @@ async fn txn_offset_commit_checks_the_group_member_as_kip_447() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &["group.initial.rebalance.delay.ms=0"]).await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "kip447").await;
+    w.create_topic("kip447").await;
     let (member, generation) = join_group_alone(&mut w, "kip447-group").await;
     let ids = init_producer_id(&mut w, 5, Some("kip447")).await;
     let producer = (ids.producer_id.0, ids.producer_epoch);

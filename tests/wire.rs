@@ -4,8 +4,8 @@
 mod common;
 
 use bytes::{BufMut, Bytes, BytesMut};
-use common::start_broker;
 use common::wire::Wire;
+use common::{batches, start_broker};
 use kafka_protocol::messages::add_partitions_to_txn_request::AddPartitionsToTxnTopic;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
@@ -25,9 +25,7 @@ use kafka_protocol::messages::{
     RequestHeader, TopicName,
 };
 use kafka_protocol::protocol::{Encodable, StrBytes};
-use kafka_protocol::records::{
-    Compression, Record, RecordBatchEncoder, RecordEncodeOptions, TimestampType,
-};
+use kafka_protocol::records::{Compression, Record, TimestampType};
 use skiff::BrokerHandle;
 
 /// Asserts that a fresh connection gets a normal ApiVersions answer.
@@ -74,17 +72,7 @@ fn batch_at(n: usize, value_len: usize, ts: i64) -> BytesMut {
             headers: Default::default(),
         })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
-    buf
+    batches::encode(&records, Compression::None)
 }
 
 fn produce_request(topic: &str, partition: i32, acks: i16, records: Bytes) -> ProduceRequest {
@@ -96,21 +84,6 @@ fn produce_request(topic: &str, partition: i32, acks: i16, records: Bytes) -> Pr
             .with_partition_data(vec![PartitionProduceData::default()
                 .with_index(partition)
                 .with_records(Some(records))])])
-}
-
-async fn create_topic(w: &mut Wire, topic: &str) {
-    let r: MetadataResponse = w
-        .call(
-            ApiKey::Metadata,
-            12,
-            &MetadataRequest::default()
-                .with_allow_auto_topic_creation(true)
-                .with_topics(Some(vec![
-                    MetadataRequestTopic::default().with_name(Some(name(topic)))
-                ])),
-        )
-        .await;
-    assert_eq!(r.topics[0].error_code, 0);
 }
 
 async fn produce_error(w: &mut Wire, version: i16, req: &ProduceRequest) -> i16 {
@@ -216,7 +189,7 @@ async fn unsupported_versions() {
         .unwrap();
     assert_eq!((produce.min_version, produce.max_version), (0, 11));
     // Produce v0-v2 are advertised but, as in Kafka 4, refused with a disconnect.
-    create_topic(&mut w, "old").await;
+    w.create_topic("old").await;
     let req = produce_request("old", 0, 1, batch(1, 10).freeze());
     w.send(ApiKey::Produce, 2, &req).await;
     w.expect_closed().await;
@@ -265,7 +238,7 @@ async fn produce_errors_per_partition() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &["message.max.bytes=2000"]).await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "errors").await;
+    w.create_topic("errors").await;
 
     // Corrupted CRC: flip a byte of a value.
     let mut b = batch(3, 20);
@@ -342,7 +315,7 @@ async fn metadata_errors_and_topic_ids() {
     assert_eq!(codes, vec![3, 17, 17]);
     assert_eq!(r.brokers.len(), 1);
     assert_eq!(r.brokers[0].port as u16, broker.local_addr().port());
-    create_topic(&mut w, "ids").await;
+    w.create_topic("ids").await;
     // Every version answers; the topic id is stable and resolvable.
     let mut id = None;
     for v in 0..=12 {
@@ -401,7 +374,7 @@ async fn fetch_long_poll_is_woken_by_produce_and_responses_stay_in_order() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &[]).await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "poll").await;
+    w.create_topic("poll").await;
     // A fetch that would wait a minute for data, then a pipelined ApiVersions and an acks=0
     // produce (no response) on the same connection.
     let fetch_id = w
@@ -450,7 +423,7 @@ async fn fetch_errors_and_limits() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &[]).await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "limits").await;
+    w.create_topic("limits").await;
     for _ in 0..3 {
         let req = produce_request("limits", 0, 1, batch(10, 100).freeze());
         assert_eq!(produce_error(&mut w, 9, &req).await, 0);
@@ -516,7 +489,7 @@ async fn size_retention_advances_log_start_offset() {
     )
     .await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "retained").await;
+    w.create_topic("retained").await;
     // 20 batches of ~1.1 KB: one segment each.
     for _ in 0..20 {
         let req = produce_request("retained", 0, 1, batch(10, 100).freeze());
@@ -574,7 +547,7 @@ async fn restart_begins_a_new_leader_epoch() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &[]).await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "epochs").await;
+    w.create_topic("epochs").await;
     let req = produce_request("epochs", 0, -1, batch(5, 10).freeze());
     assert_eq!(produce_error(&mut w, 9, &req).await, 0);
     assert_eq!(end_offset_for_epoch(&mut w, "epochs", 0).await, (0, 0, 5));
@@ -668,7 +641,7 @@ async fn a_waiting_fetch_does_not_hold_back_earlier_responses() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &[]).await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "hol").await;
+    w.create_topic("hol").await;
     // Pipelined: ApiVersions, then a fetch that waits up to 10 minutes for data. The
     // ApiVersions answer must arrive while the fetch is still waiting.
     let (v_id, mut bytes) = w.frame(ApiKey::ApiVersions, 3, &ApiVersionsRequest::default());
@@ -767,7 +740,7 @@ async fn time_retention_deletes_expired_records() {
     // The test batches are stamped in 2023: far beyond the default 7-day retention.
     let broker = start_broker(dir.path(), &["log.segment.bytes=2000"]).await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "expired").await;
+    w.create_topic("expired").await;
     for _ in 0..4 {
         let req = produce_request("expired", 0, 1, batch(10, 100).freeze());
         assert_eq!(produce_error(&mut w, 9, &req).await, 0);
@@ -793,7 +766,7 @@ async fn failed_acks_zero_produce_closes_the_connection() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &[]).await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "fire-and-forget").await;
+    w.create_topic("fire-and-forget").await;
     // A good acks=0 produce: no response, the connection stays usable.
     let ok = produce_request("fire-and-forget", 0, 0, batch(2, 4).freeze());
     w.send(ApiKey::Produce, 9, &ok).await;
@@ -814,7 +787,7 @@ async fn fetch_at_every_served_version() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &[]).await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "versions").await;
+    w.create_topic("versions").await;
     let md: MetadataResponse = w
         .call(
             ApiKey::Metadata,
@@ -856,7 +829,7 @@ async fn log_append_time_is_stamped_and_returned() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &["log.message.timestamp.type=LogAppendTime"]).await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "lat").await;
+    w.create_topic("lat").await;
     let req = produce_request("lat", 0, 1, batch(2, 4).freeze());
     let r: ProduceResponse = w.call(ApiKey::Produce, 9, &req).await;
     let append_time = r.responses[0].partition_responses[0].log_append_time_ms;
@@ -893,17 +866,7 @@ fn txn_batch(n: usize, producer_id: i64, producer_epoch: i16) -> BytesMut {
             headers: Default::default(),
         })
         .collect();
-    let mut buf = BytesMut::new();
-    RecordBatchEncoder::encode(
-        &mut buf,
-        &records,
-        &RecordEncodeOptions {
-            version: 2,
-            compression: Compression::None,
-        },
-    )
-    .unwrap();
-    buf
+    batches::encode(&records, Compression::None)
 }
 
 #[tokio::test]
@@ -911,7 +874,7 @@ async fn read_committed_stops_at_the_last_stable_offset() {
     let dir = tempfile::tempdir().unwrap();
     let broker = start_broker(dir.path(), &[]).await;
     let mut w = Wire::connect(&broker).await;
-    create_topic(&mut w, "txn").await;
+    w.create_topic("txn").await;
     // A transaction with partition 0 in it (transactional batches are verified, KIP-890).
     let txn_id = TransactionalId(StrBytes::from_static_str("wire-txn"));
     let ids: InitProducerIdResponse = w

@@ -44,10 +44,15 @@ pub fn batch_with(
             .collect(),
         })
         .collect();
+    encode(&records, compression)
+}
+
+/// Encodes `records` as one v2 batch with `compression`.
+pub fn encode(records: &[Record], compression: Compression) -> BytesMut {
     let mut buf = BytesMut::new();
     RecordBatchEncoder::encode(
         &mut buf,
-        &records,
+        records,
         &RecordEncodeOptions {
             version: 2,
             compression,

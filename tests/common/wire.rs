@@ -2,7 +2,10 @@
 //! (kafka-protocol types, explicit API versions).
 
 use bytes::{Buf, BufMut, Bytes, BytesMut};
-use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+use kafka_protocol::messages::metadata_request::MetadataRequestTopic;
+use kafka_protocol::messages::{
+    ApiKey, MetadataRequest, MetadataResponse, RequestHeader, ResponseHeader, TopicName,
+};
 use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
 use skiff::BrokerHandle;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -129,6 +132,17 @@ impl Wire {
         let (got, resp) = self.recv(key, version).await;
         assert_eq!(got, id, "correlation id");
         resp
+    }
+
+    /// Creates `topic` through a Metadata v12 request allowed to auto-create it.
+    pub async fn create_topic(&mut self, topic: &str) {
+        let req = MetadataRequest::default()
+            .with_allow_auto_topic_creation(true)
+            .with_topics(Some(vec![MetadataRequestTopic::default().with_name(Some(
+                TopicName(StrBytes::from_string(topic.to_string())),
+            ))]));
+        let r: MetadataResponse = self.call(ApiKey::Metadata, 12, &req).await;
+        assert_eq!(r.topics[0].error_code, 0, "creating {topic}");
     }
 
     /// Asserts the broker closes the connection (after sending nothing more).

@@ -23,9 +23,6 @@ use super::error::{code, storage_error_code, NONE};
 use super::{acl_operations, ApiContext};
 use crate::broker::internal_topics;
 
-/// Kafka's "authorized operations not requested" marker.
-const OPERATIONS_OMITTED: i32 = i32::MIN;
-
 fn text(s: impl Into<String>) -> StrBytes {
     StrBytes::from_string(s.into())
 }
@@ -189,7 +186,7 @@ pub fn describe_topic_partitions(
                 DescribeTopicPartitionsResponseTopic::default()
                     .with_error_code(code(ResponseError::UnknownTopicOrPartition))
                     .with_name(Some(TopicName(text(name))))
-                    .with_topic_authorized_operations(OPERATIONS_OMITTED),
+                    .with_topic_authorized_operations(acl_operations::OMITTED),
             );
             continue;
         };
@@ -223,7 +220,7 @@ pub fn describe_topic_partitions(
                 .with_topic_id(t.id)
                 .with_is_internal(internal_topics::is_internal(&name))
                 .with_partitions(partitions)
-                .with_topic_authorized_operations(OPERATIONS_OMITTED),
+                .with_topic_authorized_operations(acl_operations::OMITTED),
         );
         if p < t.partitions {
             next_cursor = Some(

@@ -12,8 +12,6 @@ use super::error::{broker_error_code, code};
 use super::{acl_operations, ApiContext};
 use crate::broker::{internal_topics, validate_topic_name, TopicMetadata};
 
-const OPERATIONS_OMITTED: i32 = acl_operations::OMITTED;
-
 fn topic_entry(ctx: &ApiContext, t: &TopicMetadata) -> MetadataResponseTopic {
     let node = BrokerId(ctx.config.node_id);
     let epoch = ctx.replicas.leader_epoch();
@@ -32,7 +30,7 @@ fn topic_entry(ctx: &ApiContext, t: &TopicMetadata) -> MetadataResponseTopic {
         .with_topic_id(t.id)
         .with_is_internal(internal_topics::is_internal(&t.name))
         .with_partitions(partitions)
-        .with_topic_authorized_operations(OPERATIONS_OMITTED)
+        .with_topic_authorized_operations(acl_operations::OMITTED)
 }
 
 fn error_entry(name: Option<String>, id: Uuid, error: i16) -> MetadataResponseTopic {
@@ -40,7 +38,7 @@ fn error_entry(name: Option<String>, id: Uuid, error: i16) -> MetadataResponseTo
         .with_error_code(error)
         .with_name(name.map(|n| TopicName(StrBytes::from_string(n))))
         .with_topic_id(id)
-        .with_topic_authorized_operations(OPERATIONS_OMITTED)
+        .with_topic_authorized_operations(acl_operations::OMITTED)
 }
 
 fn lookup_or_create(ctx: &ApiContext, name: &str, allow_create: bool) -> MetadataResponseTopic {

@@ -116,19 +116,20 @@ fn produce_partition(
     position: (usize, usize),
     transactional_id: Option<&str>,
 ) -> PartitionProduceResponse {
+    // Kafka's internal topics are written by its coordinators only (Skiff's coordinators
+    // keep their state elsewhere): clients get INVALID_TOPIC_EXCEPTION, as from Kafka,
+    // whether the topic exists yet or not.
+    if internal_topics::is_internal(topic) {
+        return partition_error(index, code(ResponseError::InvalidTopicException));
+    }
     let Some(log) = ctx.replicas.log(topic, index) else {
-        let err = if validate_topic_name(topic).is_err() || internal_topics::is_internal(topic) {
+        let err = if validate_topic_name(topic).is_err() {
             ResponseError::InvalidTopicException
         } else {
             ResponseError::UnknownTopicOrPartition
         };
         return partition_error(index, code(err));
     };
-    // Kafka's internal topics are written by its coordinators only (Skiff's coordinators
-    // keep their state elsewhere): clients get INVALID_TOPIC_EXCEPTION, as from Kafka.
-    if internal_topics::is_internal(topic) {
-        return partition_error(index, code(ResponseError::InvalidTopicException));
-    }
     let records = records.unwrap_or_default();
     let settings = ctx.replicas.topic_settings(topic);
     // One broker is the whole in-sync replica set: acks=all cannot be satisfied when the

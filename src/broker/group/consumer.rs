@@ -85,26 +85,50 @@ impl ConsumerGroup {
         &self,
         snapshot: Option<&TopicsSnapshot>,
     ) -> (BTreeMap<Uuid, i32>, BTreeMap<Uuid, String>) {
-        let known: BTreeMap<&str, (Uuid, i32)>;
-        let universe: Box<dyn Iterator<Item = (&str, (Uuid, i32))>> = match snapshot {
-            Some(s) => Box::new(s.iter().map(|(name, found)| (name.as_str(), *found))),
-            None => {
-                known = self
+        let lookup = |name: &str| -> Option<(Uuid, i32)> {
+            match snapshot {
+                Some(s) => s.get(name).copied(),
+                None => self
                     .topic_names
                     .iter()
-                    .filter_map(|(id, name)| {
-                        Some((name.as_str(), (*id, *self.subscribed_topics.get(id)?)))
-                    })
-                    .collect();
-                Box::new(known.iter().map(|(name, found)| (*name, *found)))
+                    .find(|(_, n)| n.as_str() == name)
+                    .and_then(|(id, _)| Some((*id, *self.subscribed_topics.get(id)?))),
             }
         };
         let mut counts = BTreeMap::new();
         let mut names = BTreeMap::new();
-        for (name, (id, count)) in universe {
-            if self.members.values().any(|m| m.subscribes_to(name)) {
-                counts.insert(id, count);
-                names.insert(id, name.to_string());
+        let mut add = |name: &str, (id, count): (Uuid, i32)| {
+            counts.insert(id, count);
+            names.insert(id, name.to_string());
+        };
+        // Subscribed names are looked up; only a regular expression needs every topic.
+        for m in self.members.values() {
+            for name in &m.subscribed_topic_names {
+                if let Some(found) = lookup(name) {
+                    add(name, found);
+                }
+            }
+        }
+        let regexes: Vec<&TopicRegex> = self
+            .members
+            .values()
+            .filter_map(|m| m.subscribed_topic_regex.as_ref())
+            .collect();
+        if !regexes.is_empty() {
+            let matches = |name: &str| regexes.iter().any(|r| r.matches(name));
+            match snapshot {
+                Some(s) => {
+                    for (name, found) in s.iter().filter(|(n, _)| matches(n)) {
+                        add(name, *found);
+                    }
+                }
+                None => {
+                    for (id, name) in self.topic_names.iter().filter(|(_, n)| matches(n)) {
+                        if let Some(count) = self.subscribed_topics.get(id) {
+                            add(name, (*id, *count));
+                        }
+                    }
+                }
             }
         }
         (counts, names)

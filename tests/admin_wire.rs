@@ -461,6 +461,7 @@ async fn delete_by_id_cluster_log_dirs_and_partition_paging() {
 
 fn keyless_batch() -> BytesMut {
     let record = Record {
+        delete_horizon: false,
         transactional: false,
         control: false,
         partition_leader_epoch: 0,

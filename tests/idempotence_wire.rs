@@ -45,6 +45,7 @@ fn tid(s: &str) -> TransactionalId {
 fn batch(pid: i64, epoch: i16, base_seq: i32, n: usize, transactional: bool) -> Bytes {
     let records: Vec<Record> = (0..n)
         .map(|i| Record {
+            delete_horizon: false,
             transactional,
             control: false,
             partition_leader_epoch: -1,

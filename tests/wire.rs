@@ -58,6 +58,7 @@ fn now_ms() -> i64 {
 fn batch_at(n: usize, value_len: usize, ts: i64) -> BytesMut {
     let records: Vec<Record> = (0..n)
         .map(|i| Record {
+            delete_horizon: false,
             transactional: false,
             control: false,
             partition_leader_epoch: -1,
@@ -852,6 +853,7 @@ async fn log_append_time_is_stamped_and_returned() {
 fn txn_batch(n: usize, producer_id: i64, producer_epoch: i16) -> BytesMut {
     let records: Vec<Record> = (0..n)
         .map(|i| Record {
+            delete_horizon: false,
             transactional: true,
             control: false,
             partition_leader_epoch: -1,

@@ -22,6 +22,7 @@ pub fn batch_with(
 ) -> BytesMut {
     let records: Vec<Record> = (0..count)
         .map(|i| Record {
+            delete_horizon: false,
             transactional: false,
             control: false,
             partition_leader_epoch: -1,

@@ -1,22 +1,27 @@
-//! ApiVersions: what Skiff serves.
+//! ApiVersions: what Skiff serves, read from the registry.
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::api_versions_response::ApiVersion;
 use kafka_protocol::messages::ApiVersionsResponse;
 
-use super::versions::SUPPORTED;
+use std::sync::Arc;
+
+use kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
+
+use super::registry::{Api, Authorization, REGISTRY};
+use super::{ApiContext, Call, Handled};
 
 /// Highest ApiVersions version Skiff understands.
 pub const MAX_VERSION: i16 = 4;
 
 fn api_keys() -> Vec<ApiVersion> {
-    SUPPORTED
+    REGISTRY
         .iter()
         .map(|a| {
             ApiVersion::default()
                 .with_api_key(a.key as i16)
-                .with_min_version(a.min)
-                .with_max_version(a.max)
+                .with_min_version(a.min_version)
+                .with_max_version(a.max_version)
         })
         .collect()
 }
@@ -35,4 +40,24 @@ pub fn respond(version: i16) -> ApiVersionsResponse {
 /// supported list, to be encoded as a v0 body so the client can downgrade.
 pub fn unsupported_version() -> ApiVersionsResponse {
     respond(MAX_VERSION + 1)
+}
+
+/// ApiVersions: the served APIs and their version ranges.
+pub struct ApiVersions;
+
+impl Api for ApiVersions {
+    type Request = ApiVersionsRequest;
+    type Response = ApiVersionsResponse;
+    const KEY: ApiKey = ApiKey::ApiVersions;
+    const MIN_VERSION: i16 = 0;
+    const MAX_VERSION: i16 = MAX_VERSION;
+    const AUTHORIZATION: Authorization = Authorization::Open;
+
+    fn handle(
+        _ctx: &Arc<ApiContext>,
+        call: &Call,
+        _request: ApiVersionsRequest,
+    ) -> Handled<ApiVersionsResponse> {
+        respond(call.version).into()
+    }
 }

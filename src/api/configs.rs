@@ -18,8 +18,8 @@ use kafka_protocol::messages::{
 };
 use kafka_protocol::protocol::StrBytes;
 
-use super::admin::validate_configs;
 use super::error::{broker_error_code, code, NONE};
+use super::topic_configs::validate_configs;
 use super::ApiContext;
 use crate::broker::topic_config::{self, ConfigSource, ConfigType, TOPIC_CONFIGS};
 use crate::config::{Config, OPTION_NAMES};

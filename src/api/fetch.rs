@@ -16,13 +16,14 @@ use kafka_protocol::messages::fetch_request::FetchTopic;
 use kafka_protocol::messages::fetch_response::{
     AbortedTransaction, FetchableTopicResponse, PartitionData,
 };
-use kafka_protocol::messages::{BrokerId, FetchRequest, FetchResponse, ProducerId};
+use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, ProducerId};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::error::{code, leader_epoch_check, storage_error_code, NONE};
 use super::offset_for_leader_epoch::epoch_end_offset;
-use super::{ApiContext, Reply, Response, ResponseFuture};
+use super::registry::{AclOperation, Api, Authorization, ResourceType};
+use super::{ApiContext, Call, Handled, Reply, TypedFuture};
 use crate::storage::record::batch::split_batches;
 use crate::storage::Log;
 
@@ -270,13 +271,17 @@ async fn any_changed(watches: &mut Vec<watch::Receiver<i64>>) {
     }
 }
 
-/// Handles a Fetch request of `version` (v4–v13).
-pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> ResponseFuture {
+/// Handles a Fetch request of `version` (v4–v18).
+pub fn handle(
+    ctx: &Arc<ApiContext>,
+    version: i16,
+    req: FetchRequest,
+) -> TypedFuture<FetchResponse> {
     let mut response = FetchResponse::default();
     if version >= 7 && (req.session_id != 0 || req.session_epoch > 0) {
         // Skiff never hands out a session id, so a client naming one is out of step.
         response.error_code = code(ResponseError::FetchSessionIdNotFound);
-        return Box::pin(std::future::ready(Reply::Send(Response::Fetch(response))));
+        return Box::pin(std::future::ready(Reply::Send(response)));
     }
     let (skeleton, targets) = resolve(ctx, version, &req.topics);
     let total_max = if version >= 3 {
@@ -309,7 +314,7 @@ pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> Respons
                 || *shutdown.borrow();
             if done {
                 response.responses = topics;
-                return Reply::Send(Response::Fetch(response));
+                return Reply::Send(response);
             }
             tokio::select! {
                 _ = any_changed(&mut watches) => {}
@@ -323,4 +328,22 @@ pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> Respons
             }
         }
     })
+}
+
+/// Fetch: stored batches from each partition, long-polling until `min_bytes` or `max_wait_ms`.
+/// v18 adds only a follower's high watermark (a tagged field consumers do not send).
+pub struct Fetch;
+
+impl Api for Fetch {
+    type Request = FetchRequest;
+    type Response = FetchResponse;
+    const KEY: ApiKey = ApiKey::Fetch;
+    const MIN_VERSION: i16 = 4;
+    const MAX_VERSION: i16 = 18;
+    const AUTHORIZATION: Authorization =
+        Authorization::Requires(AclOperation::Read, ResourceType::Topic);
+
+    fn handle(ctx: &Arc<ApiContext>, call: &Call, request: FetchRequest) -> Handled<FetchResponse> {
+        Handled::Later(handle(ctx, call.version, request))
+    }
 }

@@ -58,7 +58,8 @@ fn lookup(
     }
 }
 
-/// Answers a ListOffsets request (v1–v9).
+/// Answers a ListOffsets request (v1–v10; v10's timeout only bounds waits for remote
+/// storage, which Skiff does not have).
 pub fn handle(ctx: &ApiContext, version: i16, req: ListOffsetsRequest) -> ListOffsetsResponse {
     let current = ctx.replicas.leader_epoch();
     let read_committed = version >= 2 && req.isolation_level == 1;
@@ -103,4 +104,27 @@ pub fn handle(ctx: &ApiContext, version: i16, req: ListOffsetsRequest) -> ListOf
         })
         .collect();
     ListOffsetsResponse::default().with_topics(topics)
+}
+
+/// ListOffsets: offsets by timestamp, earliest, latest, max timestamp.
+pub struct ListOffsets;
+
+impl super::Api for ListOffsets {
+    type Request = ListOffsetsRequest;
+    type Response = ListOffsetsResponse;
+    const KEY: kafka_protocol::messages::ApiKey = kafka_protocol::messages::ApiKey::ListOffsets;
+    const MIN_VERSION: i16 = 1;
+    const MAX_VERSION: i16 = 10;
+    const AUTHORIZATION: super::registry::Authorization = super::registry::Authorization::Requires(
+        super::registry::AclOperation::Describe,
+        super::registry::ResourceType::Topic,
+    );
+
+    fn handle(
+        ctx: &std::sync::Arc<ApiContext>,
+        call: &super::Call,
+        request: ListOffsetsRequest,
+    ) -> super::Handled<ListOffsetsResponse> {
+        handle(ctx, call.version, request).into()
+    }
 }

@@ -4,12 +4,15 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::metadata_response::{
     MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
 };
-use kafka_protocol::messages::{BrokerId, MetadataRequest, MetadataResponse, TopicName};
+use std::sync::Arc;
+
+use kafka_protocol::messages::{ApiKey, BrokerId, MetadataRequest, MetadataResponse, TopicName};
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use super::error::{broker_error_code, code};
-use super::{acl_operations, ApiContext};
+use super::registry::{AclOperation, Api, Authorization, ResourceType};
+use super::{acl_operations, ApiContext, Call, Handled};
 use crate::broker::{internal_topics, validate_topic_name, TopicMetadata};
 
 fn topic_entry(ctx: &ApiContext, t: &TopicMetadata) -> MetadataResponseTopic {
@@ -85,7 +88,7 @@ fn lookup_or_create(ctx: &ApiContext, name: &str, allow_create: bool) -> Metadat
     }
 }
 
-/// Answers a Metadata request of `version` (v0–v12).
+/// Answers a Metadata request of `version` (v0–v13; v13's top-level error code stays 0).
 pub fn handle(ctx: &ApiContext, version: i16, req: MetadataRequest) -> MetadataResponse {
     let allow_create =
         ctx.config.auto_create_topics_enable && (version < 4 || req.allow_auto_topic_creation);
@@ -136,4 +139,25 @@ pub fn handle(ctx: &ApiContext, version: i16, req: MetadataRequest) -> MetadataR
             cluster_ops,
             acl_operations::CLUSTER,
         ))
+}
+
+/// Metadata: brokers, topics and partitions (auto-creating topics where allowed).
+pub struct Metadata;
+
+impl Api for Metadata {
+    type Request = MetadataRequest;
+    type Response = MetadataResponse;
+    const KEY: ApiKey = ApiKey::Metadata;
+    const MIN_VERSION: i16 = 0;
+    const MAX_VERSION: i16 = 13;
+    const AUTHORIZATION: Authorization =
+        Authorization::Requires(AclOperation::Describe, ResourceType::Topic);
+
+    fn handle(
+        ctx: &Arc<ApiContext>,
+        call: &Call,
+        request: MetadataRequest,
+    ) -> Handled<MetadataResponse> {
+        handle(ctx, call.version, request).into()
+    }
 }

@@ -61,3 +61,27 @@ pub fn handle(ctx: &ApiContext, req: OffsetForLeaderEpochRequest) -> OffsetForLe
         .collect();
     OffsetForLeaderEpochResponse::default().with_topics(topics)
 }
+
+/// OffsetForLeaderEpoch: where each requested leader epoch ends.
+pub struct OffsetForLeaderEpoch;
+
+impl super::Api for OffsetForLeaderEpoch {
+    type Request = OffsetForLeaderEpochRequest;
+    type Response = OffsetForLeaderEpochResponse;
+    const KEY: kafka_protocol::messages::ApiKey =
+        kafka_protocol::messages::ApiKey::OffsetForLeaderEpoch;
+    const MIN_VERSION: i16 = 2;
+    const MAX_VERSION: i16 = 4;
+    const AUTHORIZATION: super::registry::Authorization = super::registry::Authorization::Requires(
+        super::registry::AclOperation::Describe,
+        super::registry::ResourceType::Topic,
+    );
+
+    fn handle(
+        ctx: &std::sync::Arc<ApiContext>,
+        _call: &super::Call,
+        request: OffsetForLeaderEpochRequest,
+    ) -> super::Handled<OffsetForLeaderEpochResponse> {
+        handle(ctx, request).into()
+    }
+}

@@ -8,11 +8,12 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::produce_response::{
     BatchIndexAndErrorMessage, PartitionProduceResponse, TopicProduceResponse,
 };
-use kafka_protocol::messages::{ProduceRequest, ProduceResponse};
+use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::error::{code, storage_error_code, NONE};
-use super::{ApiContext, Reply, Response, ResponseFuture};
+use super::registry::{AclOperation, Api, Authorization, ResourceType};
+use super::{ApiContext, Call, Handled, Reply, TypedFuture};
 use crate::broker::topic_config::TopicSettings;
 use crate::broker::{internal_topics, validate_topic_name};
 use crate::storage::record::batch::split_batches;
@@ -213,7 +214,11 @@ fn produce_partition(
 }
 
 /// Handles a Produce request: appends now (in request order), answers when the acks are met.
-pub fn handle(ctx: &Arc<ApiContext>, _version: i16, req: ProduceRequest) -> ResponseFuture {
+pub fn handle(
+    ctx: &Arc<ApiContext>,
+    _version: i16,
+    req: ProduceRequest,
+) -> TypedFuture<ProduceResponse> {
     let acks = req.acks;
     let transactional_id = req.transactional_id.as_ref().map(|t| t.0.to_string());
     let whole_request_error = if !matches!(acks, -1..=1) {
@@ -273,6 +278,28 @@ pub fn handle(ctx: &Arc<ApiContext>, _version: i16, req: ProduceRequest) -> Resp
                 }
             }
         }
-        Reply::Send(Response::Produce(response))
+        Reply::Send(response)
     })
+}
+
+/// Produce: appends each partition's record batches.
+pub struct Produce;
+
+impl Api for Produce {
+    type Request = ProduceRequest;
+    type Response = ProduceResponse;
+    const KEY: ApiKey = ApiKey::Produce;
+    const MIN_VERSION: i16 = 0;
+    const MAX_VERSION: i16 = 11;
+    const MIN_SERVED: i16 = 3;
+    const AUTHORIZATION: Authorization =
+        Authorization::Requires(AclOperation::Write, ResourceType::Topic);
+
+    fn handle(
+        ctx: &Arc<ApiContext>,
+        call: &Call,
+        request: ProduceRequest,
+    ) -> Handled<ProduceResponse> {
+        Handled::Later(handle(ctx, call.version, request))
+    }
 }

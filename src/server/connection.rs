@@ -15,7 +15,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::frame::{self, Decoded, FrameError};
-use crate::api::{self, ApiContext, Reply, ResponseFuture};
+use crate::api::{ApiContext, Call, Reply, ResponseFuture};
 
 /// Requests of one connection that may be in flight (decoded, response not yet written).
 pub const MAX_IN_FLIGHT: usize = 64;
@@ -58,16 +58,31 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<ApiContext>) {
         let pending = match frame.and_then(frame::decode_request) {
             Ok(Decoded::Request {
                 header,
-                key,
+                api,
                 mut body,
             }) => {
-                let version = header.request_api_version;
-                api::group::attach_client(&mut body, header.client_id.as_ref(), peer);
-                Pending::Response {
+                let call = Call {
+                    version: header.request_api_version,
                     correlation_id: header.correlation_id,
-                    key,
-                    version,
-                    future: api::handle(&ctx, version, *body),
+                    client_id: header.client_id.as_ref().map(|c| c.to_string()),
+                    peer,
+                };
+                match (api.serve)(&ctx, &call, &mut body) {
+                    Ok(future) => Pending::Response {
+                        correlation_id: call.correlation_id,
+                        key: api.key,
+                        version: call.version,
+                        future,
+                    },
+                    Err(message) => {
+                        let e = FrameError::Decode {
+                            key: api.key,
+                            version: call.version,
+                            message,
+                        };
+                        tracing::warn!(%peer, error = %e, "closing connection");
+                        break;
+                    }
                 }
             }
             Ok(Decoded::ApiVersionsTooNew { correlation_id }) => {
@@ -120,9 +135,13 @@ async fn write_responses(
                     }
                 };
                 match body {
-                    Reply::Send(body) => {
-                        frame::encode_response(&mut out, correlation_id, key, version, &body)
-                    }
+                    Reply::Send(body) => frame::encode_response(
+                        &mut out,
+                        correlation_id,
+                        key,
+                        version,
+                        body.as_ref(),
+                    ),
                     Reply::Nothing => Ok(()),
                     Reply::Close => {
                         tracing::info!(%peer, "acks=0 produce failed: closing the connection");

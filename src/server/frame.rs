@@ -6,7 +6,8 @@ use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
-use crate::api::{api_versions, versions, Request, Response};
+use crate::api::registry::{self, ApiEntry};
+use crate::api::{api_versions, ResponseBody};
 
 /// A connection-ending problem with a client's bytes.
 #[derive(Debug, thiserror::Error)]
@@ -92,14 +93,15 @@ pub async fn read_frame<R: AsyncRead + Unpin>(
 /// A request taken off the wire.
 #[derive(Debug)]
 pub enum Decoded {
-    /// A request to hand to the API layer.
+    /// A request to hand to its API: the header, the registry row, and the body, which the
+    /// pre-check found well-formed (the API's `serve` decodes it).
     Request {
         /// The decoded header.
         header: RequestHeader,
-        /// The API.
-        key: ApiKey,
-        /// The decoded body.
-        body: Box<Request>,
+        /// The API's registry row.
+        api: &'static ApiEntry,
+        /// The body's bytes.
+        body: Bytes,
     },
     /// An ApiVersions request at a version above the known ones: answered with
     /// UNSUPPORTED_VERSION in a v0 body.
@@ -109,7 +111,7 @@ pub enum Decoded {
     },
 }
 
-/// Decodes a frame's header and body.
+/// Decodes a frame's header and checks its body's structure.
 pub fn decode_request(frame: Bytes) -> Result<Decoded, FrameError> {
     // API key, API version and correlation id lead every request header.
     let lead: [u8; 8] = frame
@@ -120,12 +122,11 @@ pub fn decode_request(frame: Bytes) -> Result<Decoded, FrameError> {
     let raw_key = i16::from_be_bytes([k0, k1]);
     let version = i16::from_be_bytes([v0, v1]);
     let key = ApiKey::try_from(raw_key).map_err(|_| FrameError::UnknownApi(raw_key))?;
-    let served = versions::supported(key).ok_or(FrameError::UnknownApi(raw_key))?;
+    let api = registry::lookup(key).ok_or(FrameError::UnknownApi(raw_key))?;
     // Produce v0-v2 are advertised (older librdkafka needs v0 listed to enable compression)
     // but, as in Kafka 4, a request at those versions closes the connection.
-    let below_served = key == ApiKey::Produce && version < versions::PRODUCE_MIN_SERVED;
-    if below_served || !(served.min..=served.max).contains(&version) {
-        if key == ApiKey::ApiVersions && version > served.max {
+    if !api.serves(version) {
+        if key == ApiKey::ApiVersions && version > api.max_version {
             let correlation_id = i32::from_be_bytes([c0, c1, c2, c3]);
             return Ok(Decoded::ApiVersionsTooNew { correlation_id });
         }
@@ -136,111 +137,11 @@ pub fn decode_request(frame: Bytes) -> Result<Decoded, FrameError> {
         version,
         message,
     };
-    let mut bytes = frame;
-    let header = RequestHeader::decode(&mut bytes, key.request_header_version(version))
+    let mut body = frame;
+    let header = RequestHeader::decode(&mut body, key.request_header_version(version))
         .map_err(|e| decode_err(e.to_string()))?;
-    super::precheck::check_body(key, version, &bytes).map_err(|e| decode_err(e.to_string()))?;
-    let body = decode_body(key, &mut bytes, version).map_err(decode_err)?;
-    Ok(Decoded::Request {
-        header,
-        key,
-        body: Box::new(body),
-    })
-}
-
-fn decode_body(key: ApiKey, bytes: &mut Bytes, version: i16) -> Result<Request, String> {
-    fn d<T: Decodable>(bytes: &mut Bytes, version: i16) -> Result<T, String> {
-        T::decode(bytes, version).map_err(|e| e.to_string())
-    }
-    Ok(match key {
-        ApiKey::ApiVersions => Request::ApiVersions(d(bytes, version)?),
-        ApiKey::Metadata => Request::Metadata(d(bytes, version)?),
-        ApiKey::Produce => Request::Produce(d(bytes, version)?),
-        ApiKey::Fetch => Request::Fetch(d(bytes, version)?),
-        ApiKey::ListOffsets => Request::ListOffsets(d(bytes, version)?),
-        ApiKey::OffsetForLeaderEpoch => Request::OffsetForLeaderEpoch(d(bytes, version)?),
-        ApiKey::CreateTopics => Request::CreateTopics(d(bytes, version)?),
-        ApiKey::DeleteTopics => Request::DeleteTopics(d(bytes, version)?),
-        ApiKey::CreatePartitions => Request::CreatePartitions(d(bytes, version)?),
-        ApiKey::DescribeConfigs => Request::DescribeConfigs(d(bytes, version)?),
-        ApiKey::AlterConfigs => Request::AlterConfigs(d(bytes, version)?),
-        ApiKey::IncrementalAlterConfigs => Request::IncrementalAlterConfigs(d(bytes, version)?),
-        ApiKey::DescribeCluster => Request::DescribeCluster(d(bytes, version)?),
-        ApiKey::DescribeLogDirs => Request::DescribeLogDirs(d(bytes, version)?),
-        ApiKey::DeleteRecords => Request::DeleteRecords(d(bytes, version)?),
-        ApiKey::DescribeTopicPartitions => Request::DescribeTopicPartitions(d(bytes, version)?),
-        ApiKey::InitProducerId => Request::InitProducerId(d(bytes, version)?),
-        ApiKey::AddPartitionsToTxn => Request::AddPartitionsToTxn(d(bytes, version)?),
-        ApiKey::AddOffsetsToTxn => Request::AddOffsetsToTxn(d(bytes, version)?),
-        ApiKey::EndTxn => Request::EndTxn(d(bytes, version)?),
-        ApiKey::TxnOffsetCommit => Request::TxnOffsetCommit(d(bytes, version)?),
-        ApiKey::DescribeProducers => Request::DescribeProducers(d(bytes, version)?),
-        ApiKey::DescribeTransactions => Request::DescribeTransactions(d(bytes, version)?),
-        ApiKey::ListTransactions => Request::ListTransactions(d(bytes, version)?),
-        ApiKey::FindCoordinator => Request::FindCoordinator(d(bytes, version)?),
-        ApiKey::JoinGroup => Request::JoinGroup(d(bytes, version)?, Default::default()),
-        ApiKey::SyncGroup => Request::SyncGroup(d(bytes, version)?),
-        ApiKey::Heartbeat => Request::Heartbeat(d(bytes, version)?),
-        ApiKey::LeaveGroup => Request::LeaveGroup(d(bytes, version)?),
-        ApiKey::OffsetCommit => Request::OffsetCommit(d(bytes, version)?),
-        ApiKey::OffsetFetch => Request::OffsetFetch(d(bytes, version)?),
-        ApiKey::OffsetDelete => Request::OffsetDelete(d(bytes, version)?),
-        ApiKey::ListGroups => Request::ListGroups(d(bytes, version)?),
-        // v6's request is v5's (kafka-protocol knows up to v5).
-        ApiKey::DescribeGroups => Request::DescribeGroups(d(bytes, version.min(5))?),
-        ApiKey::DeleteGroups => Request::DeleteGroups(d(bytes, version)?),
-        ApiKey::ConsumerGroupHeartbeat => Request::ConsumerGroupHeartbeat(
-            crate::api::group::consumer::decode_heartbeat(bytes, version)?,
-            Default::default(),
-        ),
-        // v1's request is v0's (kafka-protocol knows only v0).
-        ApiKey::ConsumerGroupDescribe => Request::ConsumerGroupDescribe(d(bytes, version.min(0))?),
-        other => return Err(format!("{other:?} is not served")),
-    })
-}
-
-fn encode_body(out: &mut BytesMut, body: &Response, version: i16) -> Result<(), String> {
-    let r = match body {
-        Response::ApiVersions(b) => b.encode(out, version),
-        Response::Metadata(b) => b.encode(out, version),
-        Response::Produce(b) => b.encode(out, version),
-        Response::Fetch(b) => b.encode(out, version),
-        Response::ListOffsets(b) => b.encode(out, version),
-        Response::OffsetForLeaderEpoch(b) => b.encode(out, version),
-        Response::CreateTopics(b) => b.encode(out, version),
-        Response::DeleteTopics(b) => b.encode(out, version),
-        Response::CreatePartitions(b) => b.encode(out, version),
-        Response::DescribeConfigs(b) => b.encode(out, version),
-        Response::AlterConfigs(b) => b.encode(out, version),
-        Response::IncrementalAlterConfigs(b) => b.encode(out, version),
-        Response::DescribeCluster(b) => b.encode(out, version),
-        Response::DescribeLogDirs(b) => b.encode(out, version),
-        Response::DeleteRecords(b) => b.encode(out, version),
-        Response::DescribeTopicPartitions(b) => b.encode(out, version),
-        Response::InitProducerId(b) => b.encode(out, version),
-        Response::AddPartitionsToTxn(b) => b.encode(out, version),
-        Response::AddOffsetsToTxn(b) => b.encode(out, version),
-        Response::EndTxn(b) => b.encode(out, version),
-        Response::TxnOffsetCommit(b) => b.encode(out, version),
-        Response::DescribeProducers(b) => b.encode(out, version),
-        Response::DescribeTransactions(b) => b.encode(out, version),
-        Response::ListTransactions(b) => b.encode(out, version),
-        Response::FindCoordinator(b) => b.encode(out, version),
-        Response::JoinGroup(b) => b.encode(out, version),
-        Response::SyncGroup(b) => b.encode(out, version),
-        Response::Heartbeat(b) => b.encode(out, version),
-        Response::LeaveGroup(b) => b.encode(out, version),
-        Response::OffsetCommit(b) => b.encode(out, version),
-        Response::OffsetFetch(b) => b.encode(out, version),
-        Response::OffsetDelete(b) => b.encode(out, version),
-        Response::ListGroups(b) => b.encode(out, version),
-        Response::DescribeGroups(b) => return b.encode(out, version),
-        Response::DeleteGroups(b) => b.encode(out, version),
-        // v1's response is v0's (kafka-protocol knows only v0).
-        Response::ConsumerGroupHeartbeat(b) => b.encode(out, 0),
-        Response::ConsumerGroupDescribe(b) => return b.encode(out, version),
-    };
-    r.map_err(|e| e.to_string())
+    super::precheck::check_body(key, version, &body).map_err(|e| decode_err(e.to_string()))?;
+    Ok(Decoded::Request { header, api, body })
 }
 
 /// Appends one size-prefixed response to `out`.
@@ -249,7 +150,7 @@ pub fn encode_response(
     correlation_id: i32,
     key: ApiKey,
     version: i16,
-    body: &Response,
+    body: &dyn ResponseBody,
 ) -> Result<(), FrameError> {
     let start = out.len();
     out.put_i32(0);
@@ -262,7 +163,7 @@ pub fn encode_response(
         .with_correlation_id(correlation_id)
         .encode(out, header_version)
         .map_err(|e| FrameError::Encode(e.to_string()))?;
-    encode_body(out, body, version)
+    body.encode_body(out, version)
         .map_err(|e| FrameError::Encode(format!("{key:?} v{version}: {e}")))?;
     let size = i32::try_from(out.len() - start - 4)
         .map_err(|_| FrameError::Encode("response larger than 2 GiB".into()))?;
@@ -275,6 +176,6 @@ pub fn encode_api_versions_too_new(
     out: &mut BytesMut,
     correlation_id: i32,
 ) -> Result<(), FrameError> {
-    let body = Response::ApiVersions(api_versions::unsupported_version());
+    let body = api_versions::unsupported_version();
     encode_response(out, correlation_id, ApiKey::ApiVersions, 0, &body)
 }

@@ -191,7 +191,11 @@ const INCREMENTAL_ALTER_CONFIGS: &[Member] = &[
     (0, ALL, Field::Int8),
 ];
 
-const DESCRIBE_CLUSTER: &[Member] = &[(0, ALL, Field::Int8), (1, ALL, Field::Int8)];
+const DESCRIBE_CLUSTER: &[Member] = &[
+    (0, ALL, Field::Int8),
+    (1, ALL, Field::Int8),
+    (2, ALL, Field::Int8),
+];
 
 const DESCRIBE_LOG_DIRS_TOPIC: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::ArrayInt32)];
 const DESCRIBE_LOG_DIRS: &[Member] = &[(0, ALL, Field::Array(DESCRIBE_LOG_DIRS_TOPIC))];
@@ -285,6 +289,7 @@ const LIST_TRANSACTIONS: &[Member] = &[
     (0, ALL, Field::ArrayStr),
     (0, ALL, Field::ArrayInt64),
     (1, ALL, Field::Int64),
+    (2, ALL, Field::Str),
 ];
 
 const API_VERSIONS: &[Member] = &[(3, ALL, Field::Str), (3, ALL, Field::Str)];

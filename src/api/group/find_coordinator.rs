@@ -1,9 +1,13 @@
 //! FindCoordinator v0–v6: Skiff is the coordinator of every group and transactional id.
 
+use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::{Call, Handled};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::find_coordinator_response::Coordinator;
+use kafka_protocol::messages::ApiKey;
 use kafka_protocol::messages::{BrokerId, FindCoordinatorRequest, FindCoordinatorResponse};
 use kafka_protocol::protocol::StrBytes;
+use std::sync::Arc;
 
 use super::str_bytes;
 use crate::api::ApiContext;
@@ -73,4 +77,25 @@ pub fn handle(
         resp.port = port;
     }
     resp
+}
+
+/// FindCoordinator: this broker coordinates every group and transaction.
+pub struct FindCoordinator;
+
+impl Api for FindCoordinator {
+    type Request = FindCoordinatorRequest;
+    type Response = FindCoordinatorResponse;
+    const KEY: ApiKey = ApiKey::FindCoordinator;
+    const MIN_VERSION: i16 = 0;
+    const MAX_VERSION: i16 = 6;
+    const AUTHORIZATION: Authorization =
+        Authorization::Requires(AclOperation::Describe, ResourceType::Group);
+
+    fn handle(
+        ctx: &Arc<ApiContext>,
+        call: &Call,
+        request: FindCoordinatorRequest,
+    ) -> Handled<FindCoordinatorResponse> {
+        handle(ctx, call.version, request).into()
+    }
 }

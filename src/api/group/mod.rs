@@ -9,18 +9,26 @@
 //! codes come from [`GroupError::code`]; handlers translate those a response version does
 //! not define.
 
-pub mod admin;
 pub mod consumer;
+pub mod consumer_group_describe;
+pub mod consumer_group_heartbeat;
+pub mod delete_groups;
+pub mod describe_groups;
 pub mod find_coordinator;
+pub mod heartbeat;
+pub mod join_group;
+pub mod leave_group;
+pub mod list_groups;
 pub mod membership;
+pub mod offset_commit;
+pub mod offset_delete;
+pub mod offset_fetch;
 pub mod offsets;
-
-use std::net::SocketAddr;
+pub mod sync_group;
 
 use kafka_protocol::messages::{GroupId, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
-use super::Request;
 use crate::broker::group::GroupError;
 
 /// Who sent a request: recorded by the coordinator for DescribeGroups and
@@ -33,14 +41,14 @@ pub struct ClientInfo {
     pub host: String,
 }
 
-/// Fills in the client of the group requests that record it; other requests are left alone.
-pub fn attach_client(request: &mut Request, client_id: Option<&StrBytes>, peer: SocketAddr) {
-    let info = match request {
-        Request::JoinGroup(_, info) | Request::ConsumerGroupHeartbeat(_, info) => info,
-        _ => return,
-    };
-    info.client_id = client_id.map(|c| c.to_string()).unwrap_or_default();
-    info.host = format!("/{}", peer.ip());
+impl ClientInfo {
+    /// The client of a call, as the coordinator records it.
+    pub fn of(call: &crate::api::Call) -> ClientInfo {
+        ClientInfo {
+            client_id: call.client_id.clone().unwrap_or_default(),
+            host: format!("/{}", call.peer.ip()),
+        }
+    }
 }
 
 pub(crate) fn string(s: &StrBytes) -> String {
@@ -66,15 +74,4 @@ pub(crate) fn topic_name(s: impl Into<String>) -> TopicName {
 /// The code of an optional coordinator error (0 for none).
 pub(crate) fn code(error: &Option<GroupError>) -> i16 {
     GroupError::code_of(error)
-}
-
-/// Appends an unsigned varint (the length prefix of the compact encodings), for the
-/// response versions Skiff encodes beyond kafka-protocol.
-pub(crate) fn put_uvarint(out: &mut bytes::BytesMut, mut v: u64) {
-    use bytes::BufMut;
-    while v >= 0x80 {
-        out.put_u8((v as u8 & 0x7f) | 0x80);
-        v >>= 7;
-    }
-    out.put_u8(v as u8);
 }

@@ -1,0 +1,84 @@
+//! DeleteRecords (v0–v2): moves log start offsets forward.
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::delete_records_response::{
+    DeleteRecordsPartitionResult, DeleteRecordsTopicResult,
+};
+use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
+
+use super::error::{code, storage_error_code, NONE};
+use super::ApiContext;
+
+use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::{Call, Handled};
+use kafka_protocol::messages::ApiKey;
+use std::sync::Arc;
+
+/// Answers DeleteRecords v0–v2: moves each partition's log start offset up to the given
+/// offset (-1: the high watermark), deleting the segments wholly below it.
+pub fn delete_records(ctx: &ApiContext, req: DeleteRecordsRequest) -> DeleteRecordsResponse {
+    let topics = req
+        .topics
+        .iter()
+        .map(|t| {
+            let partitions = t
+                .partitions
+                .iter()
+                .map(|p| {
+                    let r = DeleteRecordsPartitionResult::default()
+                        .with_partition_index(p.partition_index)
+                        .with_low_watermark(-1);
+                    let Some(log) = ctx.replicas.log(t.name.0.as_str(), p.partition_index) else {
+                        return r.with_error_code(code(ResponseError::UnknownTopicOrPartition));
+                    };
+                    // Only logs with the delete policy may lose records this way.
+                    if !ctx
+                        .replicas
+                        .topic_settings(t.name.0.as_str())
+                        .log
+                        .cleanup_policy
+                        .delete
+                    {
+                        return r.with_error_code(code(ResponseError::PolicyViolation));
+                    }
+                    let hw = log.high_watermark();
+                    let offset = if p.offset == -1 { hw } else { p.offset };
+                    if offset < 0 || offset > hw {
+                        return r.with_error_code(code(ResponseError::OffsetOutOfRange));
+                    }
+                    match log.delete_before(offset) {
+                        Ok(_) => r
+                            .with_low_watermark(log.log_start_offset())
+                            .with_error_code(NONE),
+                        Err(e) => r.with_error_code(storage_error_code(&e)),
+                    }
+                })
+                .collect();
+            DeleteRecordsTopicResult::default()
+                .with_name(t.name.clone())
+                .with_partitions(partitions)
+        })
+        .collect();
+    DeleteRecordsResponse::default().with_topics(topics)
+}
+
+/// DeleteRecords: records before an offset.
+pub struct DeleteRecords;
+
+impl Api for DeleteRecords {
+    type Request = DeleteRecordsRequest;
+    type Response = DeleteRecordsResponse;
+    const KEY: ApiKey = ApiKey::DeleteRecords;
+    const MIN_VERSION: i16 = 0;
+    const MAX_VERSION: i16 = 2;
+    const AUTHORIZATION: Authorization =
+        Authorization::Requires(AclOperation::Delete, ResourceType::Topic);
+
+    fn handle(
+        ctx: &Arc<ApiContext>,
+        _call: &Call,
+        request: DeleteRecordsRequest,
+    ) -> Handled<DeleteRecordsResponse> {
+        delete_records(ctx, request).into()
+    }
+}

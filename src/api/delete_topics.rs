@@ -1,0 +1,97 @@
+//! DeleteTopics (v1–v6).
+
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
+use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
+use uuid::Uuid;
+
+use super::error::{broker_error_code, code};
+use super::ApiContext;
+
+use super::topic_configs::*;
+use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::{Call, Handled};
+use kafka_protocol::messages::ApiKey;
+use std::sync::Arc;
+
+/// Answers DeleteTopics v1–v6: by name (all versions) or by topic id (v6).
+pub fn delete_topics(
+    ctx: &ApiContext,
+    version: i16,
+    req: DeleteTopicsRequest,
+) -> DeleteTopicsResponse {
+    let targets: Vec<(Option<String>, Uuid)> = if version >= 6 {
+        req.topics
+            .iter()
+            .map(|t| (t.name.as_ref().map(|n| n.0.to_string()), t.topic_id))
+            .collect()
+    } else {
+        req.topic_names
+            .iter()
+            .map(|n| (Some(n.0.to_string()), Uuid::nil()))
+            .collect()
+    };
+    let responses = targets
+        .into_iter()
+        .map(|(name, id)| {
+            let mut r = DeletableTopicResult::default()
+                .with_name(name.clone().map(|n| TopicName(text(n))))
+                .with_topic_id(id);
+            let topic = match (&name, id.is_nil()) {
+                (Some(n), true) => match ctx.replicas.topics().get(n) {
+                    Some(t) => t,
+                    None => {
+                        r.error_code = code(ResponseError::UnknownTopicOrPartition);
+                        r.error_message = Some(text("This server does not host this topic."));
+                        return r;
+                    }
+                },
+                (None, false) => match ctx.replicas.topics().get_by_id(&id) {
+                    Some(t) => t,
+                    None => {
+                        r.error_code = code(ResponseError::UnknownTopicId);
+                        r.error_message = Some(text("This server does not host this topic ID."));
+                        return r;
+                    }
+                },
+                _ => {
+                    r.error_code = code(ResponseError::InvalidRequest);
+                    r.error_message = Some(text("give either a topic name or a topic id"));
+                    return r;
+                }
+            };
+            r.name = Some(TopicName(text(topic.name.clone())));
+            r.topic_id = topic.id;
+            match ctx.replicas.delete_topic(&topic.name) {
+                Ok(_) => tracing::info!(topic = topic.name, "deleted topic"),
+                Err(e) => {
+                    r.error_code = broker_error_code(&e);
+                    r.error_message = Some(text(e.to_string()));
+                }
+            }
+            r
+        })
+        .collect();
+    DeleteTopicsResponse::default().with_responses(responses)
+}
+
+/// DeleteTopics: topics by name or id.
+pub struct DeleteTopics;
+
+impl Api for DeleteTopics {
+    type Request = DeleteTopicsRequest;
+    type Response = DeleteTopicsResponse;
+    const KEY: ApiKey = ApiKey::DeleteTopics;
+    const MIN_VERSION: i16 = 1;
+    const MAX_VERSION: i16 = 6;
+    const AUTHORIZATION: Authorization =
+        Authorization::Requires(AclOperation::Delete, ResourceType::Topic);
+
+    fn handle(
+        ctx: &Arc<ApiContext>,
+        call: &Call,
+        request: DeleteTopicsRequest,
+    ) -> Handled<DeleteTopicsResponse> {
+        delete_topics(ctx, call.version, request).into()
+    }
+}

@@ -1,0 +1,49 @@
+//! DeleteGroups (v0–v2).
+
+use kafka_protocol::messages::delete_groups_response::DeletableGroupResult;
+use kafka_protocol::messages::{DeleteGroupsRequest, DeleteGroupsResponse};
+
+use super::{code, group_id, string};
+use crate::api::ApiContext;
+
+use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::{Call, Handled};
+use kafka_protocol::messages::ApiKey;
+use std::sync::Arc;
+
+/// DeleteGroups: groups with members are refused with NON_EMPTY_GROUP.
+pub fn delete(ctx: &ApiContext, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
+    let ids: Vec<String> = req.groups_names.iter().map(|g| string(g)).collect();
+    let results = ctx
+        .groups
+        .delete_groups(&ids)
+        .into_iter()
+        .map(|(id, error)| {
+            DeletableGroupResult::default()
+                .with_group_id(group_id(id))
+                .with_error_code(code(&error))
+        })
+        .collect();
+    DeleteGroupsResponse::default().with_results(results)
+}
+
+/// DeleteGroups: empty groups and their offsets.
+pub struct DeleteGroups;
+
+impl Api for DeleteGroups {
+    type Request = DeleteGroupsRequest;
+    type Response = DeleteGroupsResponse;
+    const KEY: ApiKey = ApiKey::DeleteGroups;
+    const MIN_VERSION: i16 = 0;
+    const MAX_VERSION: i16 = 2;
+    const AUTHORIZATION: Authorization =
+        Authorization::Requires(AclOperation::Delete, ResourceType::Group);
+
+    fn handle(
+        ctx: &Arc<ApiContext>,
+        _call: &Call,
+        request: DeleteGroupsRequest,
+    ) -> Handled<DeleteGroupsResponse> {
+        delete(ctx, request).into()
+    }
+}

@@ -1,456 +1,16 @@
 //! A structural pre-check of request bodies before `kafka-protocol` decodes them.
 //!
 //! The decoder sizes each array with `Vec::with_capacity(count)` straight from the count
-//! field, so a 12-byte request claiming 2^31 elements makes it allocate hundreds of GB and
-//! abort the process. This walk follows each served request's schema over the frame and
+//! field, so a 12-byte request claiming 2^31 elements would make it allocate hundreds of GB
+//! and abort the process. This walk follows each request's schema over the frame and
 //! rejects any array, string or bytes field that claims more than the frame holds, so the
 //! decoder only ever sizes arrays whose elements are really there.
+//!
+//! The schemas are not kept here: the build script (`src/build/main.rs`) derives one walker
+//! per request struct from kafka-protocol's own generated decoders, with the same version
+//! conditions, so a new kafka-protocol version or a newly served API needs no edit here.
 
 use kafka_protocol::messages::ApiKey;
-
-/// A field of a request schema.
-#[derive(Clone, Copy)]
-enum Field {
-    Int8,
-    Int16,
-    Int32,
-    Int64,
-    Uuid,
-    /// A (nullable) string; compact in flexible versions.
-    Str,
-    /// (Nullable) bytes; compact in flexible versions.
-    Bytes,
-    /// A (nullable) array of structs.
-    Array(&'static [Member]),
-    /// A (nullable) array of int32.
-    ArrayInt32,
-    /// A (nullable) array of int64.
-    ArrayInt64,
-    /// A (nullable) array of (nullable) strings.
-    ArrayStr,
-    /// A nullable struct: an int8 marker (-1 for null), then the struct.
-    NullableStruct(&'static [Member]),
-}
-
-/// A field present in versions `min..=max`.
-type Member = (i16, i16, Field);
-
-const ALL: i16 = i16::MAX;
-
-const METADATA_TOPIC: &[Member] = &[(10, ALL, Field::Uuid), (0, ALL, Field::Str)];
-const METADATA: &[Member] = &[
-    (0, ALL, Field::Array(METADATA_TOPIC)),
-    (4, ALL, Field::Int8),
-    (8, 10, Field::Int8),
-    (8, ALL, Field::Int8),
-];
-
-const PRODUCE_PARTITION: &[Member] = &[(0, ALL, Field::Int32), (0, ALL, Field::Bytes)];
-const PRODUCE_TOPIC: &[Member] = &[
-    (0, 12, Field::Str),
-    (13, ALL, Field::Uuid),
-    (0, ALL, Field::Array(PRODUCE_PARTITION)),
-];
-const PRODUCE: &[Member] = &[
-    (3, ALL, Field::Str),
-    (0, ALL, Field::Int16),
-    (0, ALL, Field::Int32),
-    (0, ALL, Field::Array(PRODUCE_TOPIC)),
-];
-
-const FETCH_PARTITION: &[Member] = &[
-    (0, ALL, Field::Int32),
-    (9, ALL, Field::Int32),
-    (0, ALL, Field::Int64),
-    (12, ALL, Field::Int32),
-    (5, ALL, Field::Int64),
-    (0, ALL, Field::Int32),
-];
-const FETCH_TOPIC: &[Member] = &[
-    (0, 12, Field::Str),
-    (13, ALL, Field::Uuid),
-    (0, ALL, Field::Array(FETCH_PARTITION)),
-];
-const FORGOTTEN_TOPIC: &[Member] = &[
-    (7, 12, Field::Str),
-    (13, ALL, Field::Uuid),
-    (7, ALL, Field::ArrayInt32),
-];
-const FETCH: &[Member] = &[
-    (0, 14, Field::Int32),
-    (0, ALL, Field::Int32),
-    (0, ALL, Field::Int32),
-    (3, ALL, Field::Int32),
-    (4, ALL, Field::Int8),
-    (7, ALL, Field::Int32),
-    (7, ALL, Field::Int32),
-    (0, ALL, Field::Array(FETCH_TOPIC)),
-    (7, ALL, Field::Array(FORGOTTEN_TOPIC)),
-    (11, ALL, Field::Str),
-];
-
-const LIST_OFFSETS_PARTITION: &[Member] = &[
-    (0, ALL, Field::Int32),
-    (4, ALL, Field::Int32),
-    (0, ALL, Field::Int64),
-    (0, 0, Field::Int32),
-];
-const LIST_OFFSETS_TOPIC: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Array(LIST_OFFSETS_PARTITION)),
-];
-const LIST_OFFSETS: &[Member] = &[
-    (0, ALL, Field::Int32),
-    (2, ALL, Field::Int8),
-    (0, ALL, Field::Array(LIST_OFFSETS_TOPIC)),
-    (10, ALL, Field::Int32),
-];
-
-const OFFSET_FOR_LEADER_EPOCH_PARTITION: &[Member] = &[
-    (0, ALL, Field::Int32),
-    (2, ALL, Field::Int32),
-    (0, ALL, Field::Int32),
-];
-const OFFSET_FOR_LEADER_EPOCH_TOPIC: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Array(OFFSET_FOR_LEADER_EPOCH_PARTITION)),
-];
-const OFFSET_FOR_LEADER_EPOCH: &[Member] = &[
-    (3, ALL, Field::Int32),
-    (0, ALL, Field::Array(OFFSET_FOR_LEADER_EPOCH_TOPIC)),
-];
-
-const CREATE_TOPICS_ASSIGNMENT: &[Member] = &[(0, ALL, Field::Int32), (0, ALL, Field::ArrayInt32)];
-const CREATE_TOPICS_CONFIG: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Str)];
-const CREATE_TOPICS_TOPIC: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Int32),
-    (0, ALL, Field::Int16),
-    (0, ALL, Field::Array(CREATE_TOPICS_ASSIGNMENT)),
-    (0, ALL, Field::Array(CREATE_TOPICS_CONFIG)),
-];
-const CREATE_TOPICS: &[Member] = &[
-    (0, ALL, Field::Array(CREATE_TOPICS_TOPIC)),
-    (0, ALL, Field::Int32),
-    (1, ALL, Field::Int8),
-];
-
-const DELETE_TOPICS_STATE: &[Member] = &[(6, ALL, Field::Str), (6, ALL, Field::Uuid)];
-const DELETE_TOPICS: &[Member] = &[
-    (6, ALL, Field::Array(DELETE_TOPICS_STATE)),
-    (0, 5, Field::ArrayStr),
-    (0, ALL, Field::Int32),
-];
-
-const CREATE_PARTITIONS_ASSIGNMENT: &[Member] = &[(0, ALL, Field::ArrayInt32)];
-const CREATE_PARTITIONS_TOPIC: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Int32),
-    (0, ALL, Field::Array(CREATE_PARTITIONS_ASSIGNMENT)),
-];
-const CREATE_PARTITIONS: &[Member] = &[
-    (0, ALL, Field::Array(CREATE_PARTITIONS_TOPIC)),
-    (0, ALL, Field::Int32),
-    (0, ALL, Field::Int8),
-];
-
-const DESCRIBE_CONFIGS_RESOURCE: &[Member] = &[
-    (0, ALL, Field::Int8),
-    (0, ALL, Field::Str),
-    (0, ALL, Field::ArrayStr),
-];
-const DESCRIBE_CONFIGS: &[Member] = &[
-    (0, ALL, Field::Array(DESCRIBE_CONFIGS_RESOURCE)),
-    (1, ALL, Field::Int8),
-    (3, ALL, Field::Int8),
-];
-
-const ALTER_CONFIGS_CONFIG: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Str)];
-const ALTER_CONFIGS_RESOURCE: &[Member] = &[
-    (0, ALL, Field::Int8),
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Array(ALTER_CONFIGS_CONFIG)),
-];
-const ALTER_CONFIGS: &[Member] = &[
-    (0, ALL, Field::Array(ALTER_CONFIGS_RESOURCE)),
-    (0, ALL, Field::Int8),
-];
-
-const INCREMENTAL_ALTER_CONFIGS_CONFIG: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Int8),
-    (0, ALL, Field::Str),
-];
-const INCREMENTAL_ALTER_CONFIGS_RESOURCE: &[Member] = &[
-    (0, ALL, Field::Int8),
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Array(INCREMENTAL_ALTER_CONFIGS_CONFIG)),
-];
-const INCREMENTAL_ALTER_CONFIGS: &[Member] = &[
-    (0, ALL, Field::Array(INCREMENTAL_ALTER_CONFIGS_RESOURCE)),
-    (0, ALL, Field::Int8),
-];
-
-const DESCRIBE_CLUSTER: &[Member] = &[
-    (0, ALL, Field::Int8),
-    (1, ALL, Field::Int8),
-    (2, ALL, Field::Int8),
-];
-
-const DESCRIBE_LOG_DIRS_TOPIC: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::ArrayInt32)];
-const DESCRIBE_LOG_DIRS: &[Member] = &[(0, ALL, Field::Array(DESCRIBE_LOG_DIRS_TOPIC))];
-
-const DELETE_RECORDS_PARTITION: &[Member] = &[(0, ALL, Field::Int32), (0, ALL, Field::Int64)];
-const DELETE_RECORDS_TOPIC: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Array(DELETE_RECORDS_PARTITION)),
-];
-const DELETE_RECORDS: &[Member] = &[
-    (0, ALL, Field::Array(DELETE_RECORDS_TOPIC)),
-    (0, ALL, Field::Int32),
-];
-
-const DESCRIBE_TOPIC_PARTITIONS_TOPIC: &[Member] = &[(0, ALL, Field::Str)];
-const DESCRIBE_TOPIC_PARTITIONS_CURSOR: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Int32)];
-const DESCRIBE_TOPIC_PARTITIONS: &[Member] = &[
-    (0, ALL, Field::Array(DESCRIBE_TOPIC_PARTITIONS_TOPIC)),
-    (0, ALL, Field::Int32),
-    (
-        0,
-        ALL,
-        Field::NullableStruct(DESCRIBE_TOPIC_PARTITIONS_CURSOR),
-    ),
-];
-
-const INIT_PRODUCER_ID: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Int32),
-    (3, ALL, Field::Int64),
-    (3, ALL, Field::Int16),
-];
-
-const ADD_PARTITIONS_TO_TXN_TOPIC: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::ArrayInt32)];
-const ADD_PARTITIONS_TO_TXN_TRANSACTION: &[Member] = &[
-    (4, ALL, Field::Str),
-    (4, ALL, Field::Int64),
-    (4, ALL, Field::Int16),
-    (4, ALL, Field::Int8),
-    (4, ALL, Field::Array(ADD_PARTITIONS_TO_TXN_TOPIC)),
-];
-const ADD_PARTITIONS_TO_TXN: &[Member] = &[
-    (4, ALL, Field::Array(ADD_PARTITIONS_TO_TXN_TRANSACTION)),
-    (0, 3, Field::Str),
-    (0, 3, Field::Int64),
-    (0, 3, Field::Int16),
-    (0, 3, Field::Array(ADD_PARTITIONS_TO_TXN_TOPIC)),
-];
-
-const ADD_OFFSETS_TO_TXN: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Int64),
-    (0, ALL, Field::Int16),
-    (0, ALL, Field::Str),
-];
-
-const END_TXN: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Int64),
-    (0, ALL, Field::Int16),
-    (0, ALL, Field::Int8),
-];
-
-const TXN_OFFSET_COMMIT_PARTITION: &[Member] = &[
-    (0, ALL, Field::Int32),
-    (0, ALL, Field::Int64),
-    (2, ALL, Field::Int32),
-    (0, ALL, Field::Str),
-];
-const TXN_OFFSET_COMMIT_TOPIC: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Array(TXN_OFFSET_COMMIT_PARTITION)),
-];
-const TXN_OFFSET_COMMIT: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Int64),
-    (0, ALL, Field::Int16),
-    (3, ALL, Field::Int32),
-    (3, ALL, Field::Str),
-    (3, ALL, Field::Str),
-    (0, ALL, Field::Array(TXN_OFFSET_COMMIT_TOPIC)),
-];
-
-const DESCRIBE_PRODUCERS_TOPIC: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::ArrayInt32)];
-const DESCRIBE_PRODUCERS: &[Member] = &[(0, ALL, Field::Array(DESCRIBE_PRODUCERS_TOPIC))];
-
-const DESCRIBE_TRANSACTIONS: &[Member] = &[(0, ALL, Field::ArrayStr)];
-
-const LIST_TRANSACTIONS: &[Member] = &[
-    (0, ALL, Field::ArrayStr),
-    (0, ALL, Field::ArrayInt64),
-    (1, ALL, Field::Int64),
-    (2, ALL, Field::Str),
-];
-
-const API_VERSIONS: &[Member] = &[(3, ALL, Field::Str), (3, ALL, Field::Str)];
-
-const FIND_COORDINATOR: &[Member] = &[
-    (0, 3, Field::Str),
-    (1, ALL, Field::Int8),
-    (4, ALL, Field::ArrayStr),
-];
-
-const JOIN_GROUP_PROTOCOL: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Bytes)];
-const JOIN_GROUP: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Int32),
-    (1, ALL, Field::Int32),
-    (0, ALL, Field::Str),
-    (5, ALL, Field::Str),
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Array(JOIN_GROUP_PROTOCOL)),
-    (8, ALL, Field::Str),
-];
-
-const SYNC_GROUP_ASSIGNMENT: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::Bytes)];
-const SYNC_GROUP: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Int32),
-    (0, ALL, Field::Str),
-    (3, ALL, Field::Str),
-    (5, ALL, Field::Str),
-    (5, ALL, Field::Str),
-    (0, ALL, Field::Array(SYNC_GROUP_ASSIGNMENT)),
-];
-
-const HEARTBEAT: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Int32),
-    (0, ALL, Field::Str),
-    (3, ALL, Field::Str),
-];
-
-const LEAVE_GROUP_MEMBER: &[Member] = &[
-    (3, ALL, Field::Str),
-    (3, ALL, Field::Str),
-    (5, ALL, Field::Str),
-];
-const LEAVE_GROUP: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, 2, Field::Str),
-    (3, ALL, Field::Array(LEAVE_GROUP_MEMBER)),
-];
-
-const OFFSET_COMMIT_PARTITION: &[Member] = &[
-    (0, ALL, Field::Int32),
-    (0, ALL, Field::Int64),
-    (6, ALL, Field::Int32),
-    (1, 1, Field::Int64),
-    (0, ALL, Field::Str),
-];
-const OFFSET_COMMIT_TOPIC: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Array(OFFSET_COMMIT_PARTITION)),
-];
-const OFFSET_COMMIT: &[Member] = &[
-    (0, ALL, Field::Str),
-    (1, ALL, Field::Int32),
-    (1, ALL, Field::Str),
-    (7, ALL, Field::Str),
-    (2, 4, Field::Int64),
-    (0, ALL, Field::Array(OFFSET_COMMIT_TOPIC)),
-];
-
-const OFFSET_FETCH_TOPIC: &[Member] = &[(0, ALL, Field::Str), (0, ALL, Field::ArrayInt32)];
-const OFFSET_FETCH_GROUP: &[Member] = &[
-    (8, ALL, Field::Str),
-    (9, ALL, Field::Str),
-    (9, ALL, Field::Int32),
-    (8, ALL, Field::Array(OFFSET_FETCH_TOPIC)),
-];
-const OFFSET_FETCH: &[Member] = &[
-    (0, 7, Field::Str),
-    (0, 7, Field::Array(OFFSET_FETCH_TOPIC)),
-    (8, ALL, Field::Array(OFFSET_FETCH_GROUP)),
-    (7, ALL, Field::Int8),
-];
-
-const OFFSET_DELETE_PARTITION: &[Member] = &[(0, ALL, Field::Int32)];
-const OFFSET_DELETE_TOPIC: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Array(OFFSET_DELETE_PARTITION)),
-];
-const OFFSET_DELETE: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Array(OFFSET_DELETE_TOPIC)),
-];
-
-const LIST_GROUPS: &[Member] = &[(4, ALL, Field::ArrayStr), (5, ALL, Field::ArrayStr)];
-
-const DESCRIBE_GROUPS: &[Member] = &[(0, ALL, Field::ArrayStr), (3, ALL, Field::Int8)];
-
-const DELETE_GROUPS: &[Member] = &[(0, ALL, Field::ArrayStr)];
-
-const CONSUMER_GROUP_HEARTBEAT_TOPIC: &[Member] =
-    &[(0, ALL, Field::Uuid), (0, ALL, Field::ArrayInt32)];
-const CONSUMER_GROUP_HEARTBEAT: &[Member] = &[
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Int32),
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Int32),
-    (0, ALL, Field::ArrayStr),
-    (1, ALL, Field::Str),
-    (0, ALL, Field::Str),
-    (0, ALL, Field::Array(CONSUMER_GROUP_HEARTBEAT_TOPIC)),
-];
-
-const CONSUMER_GROUP_DESCRIBE: &[Member] = &[(0, ALL, Field::ArrayStr), (0, ALL, Field::Int8)];
-
-/// The schema of a served request body and the first flexible version.
-fn schema(key: ApiKey) -> Option<(&'static [Member], i16)> {
-    Some(match key {
-        ApiKey::Metadata => (METADATA, 9),
-        ApiKey::Produce => (PRODUCE, 9),
-        ApiKey::Fetch => (FETCH, 12),
-        ApiKey::ListOffsets => (LIST_OFFSETS, 6),
-        ApiKey::OffsetForLeaderEpoch => (OFFSET_FOR_LEADER_EPOCH, 4),
-        ApiKey::ApiVersions => (API_VERSIONS, 3),
-        ApiKey::CreateTopics => (CREATE_TOPICS, 5),
-        ApiKey::DeleteTopics => (DELETE_TOPICS, 4),
-        ApiKey::CreatePartitions => (CREATE_PARTITIONS, 2),
-        ApiKey::DescribeConfigs => (DESCRIBE_CONFIGS, 4),
-        ApiKey::AlterConfigs => (ALTER_CONFIGS, 2),
-        ApiKey::IncrementalAlterConfigs => (INCREMENTAL_ALTER_CONFIGS, 1),
-        ApiKey::DescribeCluster => (DESCRIBE_CLUSTER, 0),
-        ApiKey::DescribeLogDirs => (DESCRIBE_LOG_DIRS, 2),
-        ApiKey::DeleteRecords => (DELETE_RECORDS, 2),
-        ApiKey::DescribeTopicPartitions => (DESCRIBE_TOPIC_PARTITIONS, 0),
-        ApiKey::InitProducerId => (INIT_PRODUCER_ID, 2),
-        ApiKey::AddPartitionsToTxn => (ADD_PARTITIONS_TO_TXN, 3),
-        ApiKey::AddOffsetsToTxn => (ADD_OFFSETS_TO_TXN, 3),
-        ApiKey::EndTxn => (END_TXN, 3),
-        ApiKey::TxnOffsetCommit => (TXN_OFFSET_COMMIT, 3),
-        ApiKey::DescribeProducers => (DESCRIBE_PRODUCERS, 0),
-        ApiKey::DescribeTransactions => (DESCRIBE_TRANSACTIONS, 0),
-        ApiKey::ListTransactions => (LIST_TRANSACTIONS, 0),
-        ApiKey::FindCoordinator => (FIND_COORDINATOR, 3),
-        ApiKey::JoinGroup => (JOIN_GROUP, 6),
-        ApiKey::SyncGroup => (SYNC_GROUP, 4),
-        ApiKey::Heartbeat => (HEARTBEAT, 4),
-        ApiKey::LeaveGroup => (LEAVE_GROUP, 4),
-        ApiKey::OffsetCommit => (OFFSET_COMMIT, 8),
-        ApiKey::OffsetFetch => (OFFSET_FETCH, 6),
-        ApiKey::OffsetDelete => (OFFSET_DELETE, ALL),
-        ApiKey::ListGroups => (LIST_GROUPS, 3),
-        ApiKey::DescribeGroups => (DESCRIBE_GROUPS, 5),
-        ApiKey::DeleteGroups => (DELETE_GROUPS, 2),
-        ApiKey::ConsumerGroupHeartbeat => (CONSUMER_GROUP_HEARTBEAT, 0),
-        ApiKey::ConsumerGroupDescribe => (CONSUMER_GROUP_DESCRIBE, 0),
-        _ => return None,
-    })
-}
 
 /// Why a body failed the pre-check.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -462,52 +22,73 @@ pub struct Malformed {
     pub what: &'static str,
 }
 
-struct Cursor<'a> {
+/// Walks one request body at a version.
+type Walker = fn(&mut Reader<'_>, i16) -> Result<(), Malformed>;
+
+/// A bounds-checked cursor over a body (or over one tagged field of it).
+struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
+    /// Offset of `buf` in the whole body, for error positions.
+    base: usize,
 }
 
-impl Cursor<'_> {
+impl<'a> Reader<'a> {
     fn fail<T>(&self, what: &'static str) -> Result<T, Malformed> {
-        Err(Malformed { at: self.pos, what })
+        Err(Malformed {
+            at: self.base + self.pos,
+            what,
+        })
     }
 
     fn remaining(&self) -> usize {
         self.buf.len().saturating_sub(self.pos)
     }
 
-    fn take(&mut self, n: usize) -> Result<&[u8], Malformed> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], Malformed> {
         if n > self.remaining() {
             return self.fail("field runs past the end of the frame");
         }
         let from = self.pos;
         self.pos += n;
-        self.buf.get(from..self.pos).ok_or(Malformed {
-            at: from,
-            what: "field out of bounds",
-        })
+        match self.buf.get(from..self.pos) {
+            Some(b) => Ok(b),
+            None => self.fail("field out of bounds"),
+        }
     }
 
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], Malformed> {
-        let at = self.pos;
+    fn fixed<const N: usize>(&mut self) -> Result<[u8; N], Malformed> {
+        let at = self.base + self.pos;
         self.take(N)?.try_into().map_err(|_| Malformed {
             at,
             what: "field out of bounds",
         })
     }
 
-    fn int16(&mut self) -> Result<i16, Malformed> {
-        Ok(i16::from_be_bytes(self.array()?))
+    fn int8(&mut self) -> Result<(), Malformed> {
+        self.take(1).map(drop)
     }
 
-    fn int32(&mut self) -> Result<i32, Malformed> {
-        Ok(i32::from_be_bytes(self.array()?))
+    fn int16(&mut self) -> Result<(), Malformed> {
+        self.take(2).map(drop)
+    }
+
+    fn int32(&mut self) -> Result<(), Malformed> {
+        self.take(4).map(drop)
+    }
+
+    fn int64(&mut self) -> Result<(), Malformed> {
+        self.take(8).map(drop)
+    }
+
+    fn uuid(&mut self) -> Result<(), Malformed> {
+        self.take(16).map(drop)
     }
 
     fn uvarint(&mut self) -> Result<u32, Malformed> {
         let mut value: u32 = 0;
         for i in 0..5 {
-            let [b] = self.array()?;
+            let [b] = self.fixed()?;
             value |= u32::from(b & 0x7f) << (7 * i);
             if b & 0x80 == 0 {
                 return Ok(value);
@@ -516,14 +97,25 @@ impl Cursor<'_> {
         self.fail("varint longer than 5 bytes")
     }
 
+    fn varint(&mut self) -> Result<(), Malformed> {
+        // Signed varints and varlongs: up to 10 bytes of 7 bits.
+        for _ in 0..10 {
+            let [b] = self.fixed()?;
+            if b & 0x80 == 0 {
+                return Ok(());
+            }
+        }
+        self.fail("varint longer than 10 bytes")
+    }
+
     /// A length or count: `None` for null.
-    fn length(&mut self, flexible: bool, wide: bool) -> Result<Option<usize>, Malformed> {
-        let n: i64 = if flexible {
+    fn length(&mut self, compact: bool, wide: bool) -> Result<Option<usize>, Malformed> {
+        let n: i64 = if compact {
             i64::from(self.uvarint()?) - 1
         } else if wide {
-            i64::from(self.int32()?)
+            i64::from(i32::from_be_bytes(self.fixed()?))
         } else {
-            i64::from(self.int16()?)
+            i64::from(i16::from_be_bytes(self.fixed()?))
         };
         match n {
             -1 => Ok(None),
@@ -534,99 +126,100 @@ impl Cursor<'_> {
         }
     }
 
-    fn tagged_fields(&mut self) -> Result<(), Malformed> {
+    fn sized(&mut self, compact: bool, wide: bool) -> Result<(), Malformed> {
+        match self.length(compact, wide)? {
+            Some(n) => self.take(n).map(drop),
+            None => Ok(()),
+        }
+    }
+
+    fn string(&mut self) -> Result<(), Malformed> {
+        self.sized(false, false)
+    }
+
+    fn compact_string(&mut self) -> Result<(), Malformed> {
+        self.sized(true, false)
+    }
+
+    fn bytes(&mut self) -> Result<(), Malformed> {
+        self.sized(false, true)
+    }
+
+    fn compact_bytes(&mut self) -> Result<(), Malformed> {
+        self.sized(true, true)
+    }
+
+    /// A nullable struct's marker: whether the struct follows.
+    fn present(&mut self) -> Result<bool, Malformed> {
+        let [marker] = self.fixed()?;
+        Ok(marker as i8 >= 0)
+    }
+
+    fn array(
+        &mut self,
+        compact: bool,
+        mut element: impl FnMut(&mut Reader<'a>) -> Result<(), Malformed>,
+    ) -> Result<(), Malformed> {
+        let Some(count) = self.length(compact, true)? else {
+            return Ok(());
+        };
+        // Every element takes at least one byte: a count beyond the bytes left is a lie.
+        if count > self.remaining() {
+            return self.fail("array count exceeds the bytes left in the frame");
+        }
+        for _ in 0..count {
+            element(self)?;
+        }
+        Ok(())
+    }
+
+    /// Tagged fields: each known tag's value is walked within its own size.
+    fn tagged_fields(
+        &mut self,
+        mut known: impl FnMut(&mut Reader<'a>, u32) -> Result<(), Malformed>,
+    ) -> Result<(), Malformed> {
         let count = self.uvarint()?;
         for _ in 0..count {
-            self.uvarint()?;
+            let tag = self.uvarint()?;
             let size = self.uvarint()? as usize;
-            self.take(size)?;
+            let base = self.base + self.pos;
+            let value = self.take(size)?;
+            known(
+                &mut Reader {
+                    buf: value,
+                    pos: 0,
+                    base,
+                },
+                tag,
+            )?;
         }
         Ok(())
-    }
-
-    fn walk(&mut self, members: &[Member], version: i16, flexible: bool) -> Result<(), Malformed> {
-        for &(min, max, field) in members {
-            if (min..=max).contains(&version) {
-                self.field(field, version, flexible)?;
-            }
-        }
-        if flexible {
-            self.tagged_fields()?;
-        }
-        Ok(())
-    }
-
-    fn field(&mut self, field: Field, version: i16, flexible: bool) -> Result<(), Malformed> {
-        match field {
-            Field::Int8 => self.take(1).map(drop),
-            Field::Int16 => self.take(2).map(drop),
-            Field::Int32 => self.take(4).map(drop),
-            Field::Int64 => self.take(8).map(drop),
-            Field::Uuid => self.take(16).map(drop),
-            Field::Str => match self.length(flexible, false)? {
-                Some(n) => self.take(n).map(drop),
-                None => Ok(()),
-            },
-            Field::Bytes => match self.length(flexible, true)? {
-                Some(n) => self.take(n).map(drop),
-                None => Ok(()),
-            },
-            Field::ArrayInt32 => match self.length(flexible, true)? {
-                Some(n) => self.take(n.saturating_mul(4)).map(drop),
-                None => Ok(()),
-            },
-            Field::ArrayInt64 => match self.length(flexible, true)? {
-                Some(n) => self.take(n.saturating_mul(8)).map(drop),
-                None => Ok(()),
-            },
-            Field::ArrayStr => {
-                let Some(count) = self.length(flexible, true)? else {
-                    return Ok(());
-                };
-                if count > self.remaining() {
-                    return self.fail("array count exceeds the bytes left in the frame");
-                }
-                for _ in 0..count {
-                    self.field(Field::Str, version, flexible)?;
-                }
-                Ok(())
-            }
-            Field::NullableStruct(members) => {
-                let [marker] = self.array()?;
-                if marker as i8 >= 0 {
-                    self.walk(members, version, flexible)?;
-                }
-                Ok(())
-            }
-            Field::Array(members) => {
-                let Some(count) = self.length(flexible, true)? else {
-                    return Ok(());
-                };
-                // Every element takes at least one byte: a count beyond the bytes left is a lie.
-                if count > self.remaining() {
-                    return self.fail("array count exceeds the bytes left in the frame");
-                }
-                for _ in 0..count {
-                    self.walk(members, version, flexible)?;
-                }
-                Ok(())
-            }
-        }
     }
 }
 
+#[allow(non_snake_case, unused_variables, unreachable_patterns, clippy::all)]
+mod generated {
+    use super::{Malformed, Reader, Walker};
+    use kafka_protocol::messages::ApiKey;
+
+    include!(concat!(env!("OUT_DIR"), "/request_walkers.rs"));
+}
+
 /// Checks that a request body of `key` at `version` is structurally sound: every count and
-/// length fits in the bytes present. An API without a schema here is refused, so a newly
-/// served API cannot reach the decoder unguarded.
+/// length fits in the bytes present. An API kafka-protocol does not decode is refused.
 pub fn check_body(key: ApiKey, version: i16, body: &[u8]) -> Result<(), Malformed> {
-    let Some((members, first_flexible)) = schema(key) else {
+    let Some(walk) = generated::walker(key) else {
         return Err(Malformed {
             at: 0,
-            what: "no pre-check schema for this API",
+            what: "no pre-check walker for this API",
         });
     };
-    let mut cursor = Cursor { buf: body, pos: 0 };
-    cursor.walk(members, version, version >= first_flexible)
+    let mut reader = Reader {
+        buf: body,
+        pos: 0,
+        base: 0,
+    };
+    walk(&mut reader, version)
 }
 
 #[cfg(test)]

@@ -26,7 +26,8 @@ pub fn describe(
         .into_iter()
         .map(|g| {
             let not_found = g.error == Some(GroupError::GroupIdNotFound);
-            let message = not_found.then(|| str_bytes(format!("Group {} not found.", g.group_id)));
+            let message = (not_found && version >= 6)
+                .then(|| str_bytes(format!("Group {} not found.", g.group_id)));
             let error = if not_found && version < 6 {
                 0
             } else {

@@ -34,14 +34,11 @@ pub fn init_producer_id(
     let on_panic = failed(unknown_server_error());
     blocking(
         ctx,
-        move |txns| {
-            let response = match txns.init_producer_id(&input) {
-                Ok(ids) => InitProducerIdResponse::default()
-                    .with_producer_id(ProducerId(ids.producer_id))
-                    .with_producer_epoch(ids.producer_epoch),
-                Err(e) => failed(e.code_for(TxnApi::InitProducerId, version)),
-            };
-            response
+        move |txns| match txns.init_producer_id(&input) {
+            Ok(ids) => InitProducerIdResponse::default()
+                .with_producer_id(ProducerId(ids.producer_id))
+                .with_producer_epoch(ids.producer_epoch),
+            Err(e) => failed(e.code_for(TxnApi::InitProducerId, version)),
         },
         on_panic,
     )

@@ -4,7 +4,8 @@
 //! Run it with `cargo bench --bench e2e -- [flags]`; `--help` lists the flags and
 //! `benches/README.md` explains every row. Without cargo bench's `--bench` argument (that is,
 //! when `cargo test --all-targets` or `cargo test --benches` runs the binary) it exits at once.
-#![forbid(unsafe_code)]
+// One `unsafe` call, allowed where it is made: posix_fadvise (the cold-backlog row).
+#![deny(unsafe_code)]
 
 use std::fmt::Write as _;
 use std::fs;
@@ -13,12 +14,13 @@ use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::config::ClientConfig;
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
@@ -85,11 +87,31 @@ struct Args {
     /// Producer compression.type for the throughput rows.
     #[arg(long, default_value = "none")]
     compression: String,
-    /// Comma-separated row ids to run (default: all). Ids: produce-100-acks1,
-    /// produce-100-acksall, produce-1k-acks1, produce-1k-acksall, consume-100, consume-1k,
-    /// e2e-acks1, e2e-acksall.
+    /// Comma-separated row ids to run (default: all but the opt-in ones). Ids:
+    /// produce-100-acks1, produce-100-acksall, produce-1k-acks1, produce-1k-acksall,
+    /// consume-100, consume-1k, e2e-acks1, e2e-acksall, produce-p99-cold-backlog; opt-in
+    /// (only when named): partitions-1000-acksall.
     #[arg(long, value_delimiter = ',')]
     rows: Vec<String>,
+    /// produce-p99-cold-backlog: MiB of 1 KiB records in the backlog before scaling.
+    #[arg(long, default_value_t = 1024)]
+    backlog_mib: u64,
+    /// produce-p99-cold-backlog: consumers reading the backlog at once.
+    #[arg(long, default_value_t = 4)]
+    backlog_readers: usize,
+    /// produce-p99-cold-backlog: leave the backlog in the page cache (to see what the drop
+    /// costs).
+    #[arg(long)]
+    backlog_warm: bool,
+    /// partitions-1000-acksall: partitions of its topic (created with CreateTopics).
+    #[arg(long, default_value_t = 1000)]
+    wide_partitions: i32,
+    /// partitions-1000-acksall: producers sending at once.
+    #[arg(long, default_value_t = 4)]
+    wide_producers: usize,
+    /// partitions-1000-acksall: records (100 B) of all producers together before scaling.
+    #[arg(long, default_value_t = 200_000)]
+    wide_records: u64,
     /// The skiff binary (env SKIFF_BIN; default: the one cargo built with this bench).
     #[arg(long)]
     skiff_bin: Option<PathBuf>,
@@ -603,6 +625,8 @@ background.threads=2
 /// Records delivery-report latencies (enqueue → report) of a producer.
 struct Reports {
     latencies: Mutex<Vec<u64>>,
+    /// (send time, latency) of every sampled record, when asked for (`with_send_times`).
+    timed: Option<Mutex<Vec<(u64, u64)>>>,
     delivered: AtomicU64,
     errors: AtomicU64,
     first_error: Mutex<Option<String>>,
@@ -612,9 +636,19 @@ impl Reports {
     fn new(capacity: usize) -> Self {
         Reports {
             latencies: Mutex::new(Vec::with_capacity(capacity)),
+            timed: None,
             delivered: AtomicU64::new(0),
             errors: AtomicU64::new(0),
             first_error: Mutex::new(None),
+        }
+    }
+
+    /// Also keeps each sample's send time, so that a row can pick samples by when they were
+    /// sent.
+    fn with_send_times(capacity: usize) -> Self {
+        Reports {
+            timed: Some(Mutex::new(Vec::with_capacity(capacity))),
+            ..Reports::new(capacity)
         }
     }
 }
@@ -678,8 +712,12 @@ impl ProducerContext<NoCustomPartitioner> for Reports {
                 self.delivered.fetch_add(1, Ordering::Relaxed);
                 // sent_ns == 0 marks a warm-up record: delivered, not sampled.
                 if sent_ns != 0 {
+                    let latency = now.saturating_sub(sent_ns as u64);
                     if let Ok(mut l) = self.latencies.lock() {
-                        l.push(now.saturating_sub(sent_ns as u64));
+                        l.push(latency);
+                    }
+                    if let Some(Ok(mut t)) = self.timed.as_ref().map(Mutex::lock) {
+                        t.push((sent_ns as u64, latency));
                     }
                 }
             }
@@ -728,6 +766,16 @@ fn producer(
     extra: &[(&str, &str)],
     capacity: usize,
 ) -> Result<ThreadedProducer<Reports>> {
+    producer_with(bootstrap, acks, extra, Reports::new(capacity))
+}
+
+/// `producer` with a given delivery-report context.
+fn producer_with(
+    bootstrap: &str,
+    acks: &str,
+    extra: &[(&str, &str)],
+    reports: Reports,
+) -> Result<ThreadedProducer<Reports>> {
     let mut c = base_config(bootstrap);
     c.set("acks", acks).set("enable.idempotence", "false");
     for (k, v) in extra {
@@ -736,7 +784,7 @@ fn producer(
     for (k, v) in CLIENT_OVERRIDES.get().map_or(&[][..], |o| &o.0[..]) {
         c.set(k, v);
     }
-    Ok(c.create_with_context(Reports::new(capacity))?)
+    Ok(c.create_with_context(reports)?)
 }
 
 fn consumer(bootstrap: &str) -> Result<BaseConsumer<ConsumerLog>> {
@@ -809,6 +857,19 @@ struct RowResult {
     /// CPU seconds of the benchmark process (librdkafka and the load loop) in the row.
     client_cpu: Option<f64>,
     note: String,
+    /// A fixed-rate row: records/s is the target rate, not a result to compare.
+    fixed_rate: bool,
+    /// Metrics only some rows have, shown in a table of their own and compared by name.
+    extra: Vec<Extra>,
+}
+
+/// One named metric of a row beyond the common columns.
+#[derive(Clone, Copy, Debug)]
+struct Extra {
+    name: &'static str,
+    value: f64,
+    higher_is_better: bool,
+    precision: usize,
 }
 
 impl RowResult {
@@ -1121,6 +1182,497 @@ fn run_latency(
 }
 
 // ---------------------------------------------------------------------------------------
+// Rows that run only when named: a cold backlog read under fixed-rate produce, and a topic
+// with many partitions under acks=all
+
+/// Forces every file in `topic`'s partition directories (`<topic>-<n>` under `data_dir`, the
+/// layout of both brokers) to disk and drops its pages from the page cache. Returns the
+/// number of files and the bytes of the segments (`*.log`) among them.
+fn drop_topic_cache(data_dir: &Path, topic: &str) -> Result<(u64, u64)> {
+    let prefix = format!("{topic}-");
+    let (mut files, mut segment_bytes) = (0u64, 0u64);
+    for dir in fs::read_dir(data_dir)? {
+        let dir = dir?;
+        let name = dir.file_name().to_string_lossy().into_owned();
+        let partition_dir = name
+            .strip_prefix(&prefix)
+            .is_some_and(|n| n.parse::<u32>().is_ok());
+        if !partition_dir || !dir.file_type()?.is_dir() {
+            continue;
+        }
+        for f in fs::read_dir(dir.path())? {
+            let f = f?;
+            if !f.file_type()?.is_file() {
+                continue;
+            }
+            // Segments (`*.log`) and their indexes. Dirty pages cannot be dropped, so the
+            // file is fsynced first (fsync works on a read-only descriptor).
+            let file = fs::File::open(f.path())?;
+            file.sync_all()?;
+            drop_cached_pages(&file)?;
+            files += 1;
+            if f.path().extension().is_some_and(|e| e == "log") {
+                segment_bytes += file.metadata()?.len();
+            }
+        }
+    }
+    if segment_bytes == 0 {
+        return Err(format!("no segments of {topic} in {}", data_dir.display()).into());
+    }
+    Ok((files, segment_bytes))
+}
+
+/// `posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)`: drop the file's clean pages from the
+/// page cache.
+#[allow(unsafe_code)]
+fn drop_cached_pages(file: &fs::File) -> Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: the descriptor belongs to `file`, which stays open for the whole call, and
+    // posix_fadvise touches no memory of this process.
+    let rc = unsafe { libc::posix_fadvise(file.as_raw_fd(), 0, 0, libc::POSIX_FADV_DONTNEED) };
+    if rc != 0 {
+        return Err(std::io::Error::from_raw_os_error(rc).into());
+    }
+    Ok(())
+}
+
+/// What one backlog reader read, and when it reached its last high watermark.
+struct ReadOutcome {
+    records: u64,
+    bytes: u64,
+    done_ns: u64,
+}
+
+/// Assigns `parts` (partition, low, high) of `topic` at their beginning and reads each up to
+/// its high watermark, checking that offsets are contiguous.
+fn read_backlog(
+    c: &BaseConsumer<ConsumerLog>,
+    topic: &str,
+    parts: &[(i32, i64, i64)],
+) -> std::result::Result<ReadOutcome, String> {
+    let mut tpl = TopicPartitionList::new();
+    let mut next = std::collections::HashMap::new();
+    for &(p, lo, hi) in parts {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)
+            .map_err(|e| e.to_string())?;
+        next.insert(p, (lo, hi));
+    }
+    c.assign(&tpl).map_err(|e| e.to_string())?;
+    let (mut records, mut bytes) = (0u64, 0u64);
+    let mut remaining = parts.len();
+    let mut last_progress = Instant::now();
+    while remaining > 0 {
+        match c.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) => {
+                records += 1;
+                bytes += m.payload_len() as u64;
+                last_progress = Instant::now();
+                let p = m.partition();
+                if let Some((n, hi)) = next.get_mut(&p) {
+                    if m.offset() != *n {
+                        return Err(format!(
+                            "partition {p}: offset {} where {n} was expected",
+                            m.offset()
+                        ));
+                    }
+                    *n += 1;
+                    if *n == *hi {
+                        remaining -= 1;
+                    }
+                }
+            }
+            Some(Err(e)) => client_note(&format!("backlog reader: {e}")),
+            None => {
+                if last_progress.elapsed() > Duration::from_secs(60) {
+                    return Err(format!("no record for 60 s after {records} records"));
+                }
+            }
+        }
+    }
+    Ok(ReadOutcome {
+        records,
+        bytes,
+        done_ns: now_ns(),
+    })
+}
+
+/// The workload of the cold-backlog row.
+struct ColdBacklog<'a> {
+    /// Filled with `backlog_records` × 1 KiB, then dropped from the page cache and read.
+    backlog_topic: &'a str,
+    /// Where the fixed-rate producer sends.
+    topic: &'a str,
+    backlog_records: u64,
+    /// Consumers splitting the backlog's partitions between them.
+    readers: usize,
+    rate: u64,
+    /// Shortest measured window; it lasts until the readers are done if that is longer.
+    secs: f64,
+    warmup_secs: f64,
+    /// Leave the backlog in the page cache.
+    warm: bool,
+}
+
+/// Produces `count` records of `size` bytes (acks=1) spread round-robin over the partitions
+/// of `topic`, so that every partition holds the same share (null keys alone would go to
+/// the partitions unevenly: librdkafka's sticky partitioner).
+fn fill_evenly(broker: &Broker, topic: &str, size: usize, count: u64) -> Result<()> {
+    let partitions = ensure_topic(&broker.bootstrap, topic)?;
+    let p = producer(&broker.bootstrap, "1", &[], 0)?;
+    let value = payload(size);
+    for i in 0..count {
+        send_to_partition(&p, topic, (i % partitions as u64) as i32, &value, || 0)?;
+    }
+    drain(&p, Duration::from_secs(600))?;
+    check_delivery(&p, count)
+}
+
+/// `send_blocking` to a given partition.
+fn send_to_partition(
+    p: &ThreadedProducer<Reports>,
+    topic: &str,
+    partition: i32,
+    value: &[u8],
+    opaque: impl Fn() -> usize,
+) -> std::result::Result<(), KafkaError> {
+    loop {
+        let rec = BaseRecord::<(), [u8], usize>::with_opaque_to(topic, opaque())
+            .payload(value)
+            .partition(partition);
+        match p.send(rec) {
+            Ok(()) => return Ok(()),
+            Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), _)) => {
+                thread::sleep(Duration::from_micros(500));
+            }
+            Err((e, _)) => return Err(e),
+        }
+    }
+}
+
+/// Produce latency at a fixed rate (100 B, acks=1, linger 0) while `readers` consumers read a
+/// backlog whose pages are not in the page cache.
+fn run_cold_backlog(broker: &Broker, w: &ColdBacklog) -> Result<RowResult> {
+    const SIZE: usize = 100;
+    const BACKLOG_SIZE: usize = 1024;
+    let t_fill = Instant::now();
+    fill_evenly(broker, w.backlog_topic, BACKLOG_SIZE, w.backlog_records)
+        .map_err(|e| format!("filling the backlog: {e}"))?;
+    eprintln!(
+        "[e2e] {}: backlog of {} x 1 KiB written in {:.1} s",
+        broker.name,
+        w.backlog_records,
+        t_fill.elapsed().as_secs_f64()
+    );
+    ensure_topic(&broker.bootstrap, w.topic)?;
+
+    // The readers' partitions and watermarks are read while the pages are still warm, so
+    // that the measured window starts with the first Fetch.
+    let probe = consumer(&broker.bootstrap)?;
+    let md = probe.fetch_metadata(Some(w.backlog_topic), Duration::from_secs(10))?;
+    let mut plan: Vec<Vec<(i32, i64, i64)>> = vec![Vec::new(); w.readers];
+    let mut total = 0i64;
+    let partitions = md
+        .topics()
+        .iter()
+        .find(|t| t.name() == w.backlog_topic)
+        .ok_or("backlog topic missing from metadata")?
+        .partitions()
+        .iter()
+        .map(|p| p.id())
+        .collect::<Vec<_>>();
+    for (i, &p) in partitions.iter().enumerate() {
+        let (lo, hi) = probe.fetch_watermarks(w.backlog_topic, p, Duration::from_secs(10))?;
+        total += hi - lo;
+        if hi > lo {
+            plan[i % w.readers].push((p, lo, hi));
+        }
+    }
+    drop(probe);
+    if total as u64 != w.backlog_records {
+        return Err(format!(
+            "backlog high watermarks sum to {total}, expected {}",
+            w.backlog_records
+        )
+        .into());
+    }
+    let readers = plan
+        .iter()
+        .map(|_| consumer(&broker.bootstrap))
+        .collect::<Result<Vec<_>>>()?;
+
+    let data_dir = broker.workdir.as_ref().map(|d| d.join("data"));
+    let cold = match &data_dir {
+        _ if w.warm => "WARM (--backlog-warm)",
+        Some(dir) => {
+            let t = Instant::now();
+            let (files, bytes) = drop_topic_cache(dir, w.backlog_topic)?;
+            eprintln!(
+                "[e2e] {}: fsynced the backlog's {files} files ({:.0} MiB of segments) and dropped them from the page cache in {:.1} s",
+                broker.name,
+                bytes as f64 / (1024.0 * 1024.0),
+                t.elapsed().as_secs_f64()
+            );
+            "cold"
+        }
+        None => {
+            eprintln!(
+                "[e2e] {}: no data dir known (--bootstrap): the backlog stays in the page cache",
+                broker.name
+            );
+            "WARM (data dir unknown)"
+        }
+    };
+
+    let warmup = (w.rate as f64 * w.warmup_secs).round() as u64;
+    let min_measured = ((w.rate as f64 * w.secs).round() as u64).max(1);
+    let p = producer_with(
+        &broker.bootstrap,
+        "1",
+        &[("linger.ms", "0")],
+        Reports::with_send_times(min_measured as usize),
+    )?;
+    let done = AtomicUsize::new(0);
+    let outcomes = thread::scope(|scope| -> Result<_> {
+        let mut handles = Vec::new();
+        let mut readers = Some(readers);
+        let mut value = payload(SIZE);
+        let interval_ns = 1e9 / w.rate as f64;
+        let start = now_ns();
+        let mut measured_start: Option<(u64, CpuMark)> = None;
+        let mut seq = 0u64;
+        loop {
+            let due = start + (seq as f64 * interval_ns) as u64;
+            loop {
+                let now = now_ns();
+                if now >= due {
+                    break;
+                }
+                thread::sleep(Duration::from_nanos(due - now));
+            }
+            if seq == warmup {
+                measured_start = Some((now_ns(), CpuMark::now(broker)));
+                for (c, parts) in readers.take().unwrap_or_default().into_iter().zip(&plan) {
+                    let done = &done;
+                    handles.push(scope.spawn(move || {
+                        let r = read_backlog(&c, w.backlog_topic, parts);
+                        done.fetch_add(1, Ordering::SeqCst);
+                        r
+                    }));
+                }
+            }
+            // The window lasts at least `secs` and until every reader is done.
+            if measured_start.is_some()
+                && seq - warmup >= min_measured
+                && done.load(Ordering::SeqCst) == handles.len()
+            {
+                break;
+            }
+            let sent = now_ns();
+            value[0..8].copy_from_slice(&sent.to_be_bytes());
+            let opaque = if seq >= warmup { sent as usize } else { 0 };
+            send_blocking(&p, w.topic, &value, || opaque)?;
+            seq += 1;
+        }
+        let (t0, cpu0) = measured_start.ok_or("no measured window")?;
+        let end = now_ns();
+        drain(&p, Duration::from_secs(60))?;
+        let (broker_cpu, client_cpu) = cpu0.since(broker);
+        check_delivery(&p, seq)?;
+        let mut outcomes = Vec::new();
+        for h in handles {
+            outcomes.push(
+                h.join()
+                    .map_err(|_| "backlog reader panicked")?
+                    .map_err(|e| format!("backlog reader: {e}"))?,
+            );
+        }
+        Ok((seq - warmup, t0, end, broker_cpu, client_cpu, outcomes))
+    })?;
+    let (measured, t0, end, broker_cpu, client_cpu, outcomes) = outcomes;
+
+    let read_records: u64 = outcomes.iter().map(|o| o.records).sum();
+    let read_bytes: u64 = outcomes.iter().map(|o| o.bytes).sum();
+    if read_records != w.backlog_records {
+        return Err(format!(
+            "readers got {read_records} of {} backlog records",
+            w.backlog_records
+        )
+        .into());
+    }
+    let read_end = outcomes.iter().map(|o| o.done_ns).max().unwrap_or(end);
+    let read_secs = read_end.saturating_sub(t0) as f64 / 1e9;
+    let timed = std::mem::take(
+        &mut *p
+            .context()
+            .timed
+            .as_ref()
+            .ok_or("no send times")?
+            .lock()
+            .map_err(|_| "poisoned")?,
+    );
+    let mut all: Vec<u64> = timed.iter().map(|&(_, l)| l).collect();
+    let mut while_reading: Vec<u64> = timed
+        .iter()
+        .filter(|&&(sent, _)| sent <= read_end)
+        .map(|&(_, l)| l)
+        .collect();
+    let max_ms = all.iter().max().map_or(0.0, |&l| l as f64 / 1e6);
+    let produce_lat = percentiles_ms(&mut all);
+    let reading_lat = percentiles_ms(&mut while_reading);
+    let secs = end.saturating_sub(t0) as f64 / 1e9;
+    let mut extra = vec![Extra {
+        name: "produce max ms",
+        value: max_ms,
+        higher_is_better: false,
+        precision: 2,
+    }];
+    if let Some((_, p99)) = reading_lat {
+        extra.push(Extra {
+            name: "produce p99 ms while the backlog is read",
+            value: p99,
+            higher_is_better: false,
+            precision: 2,
+        });
+    }
+    extra.push(Extra {
+        name: "readers MB/s",
+        value: read_bytes as f64 / 1e6 / read_secs.max(1e-9),
+        higher_is_better: true,
+        precision: 1,
+    });
+    extra.push(Extra {
+        name: "backlog read s",
+        value: read_secs,
+        higher_is_better: false,
+        precision: 2,
+    });
+    Ok(RowResult {
+        records: measured,
+        bytes: measured * SIZE as u64,
+        secs,
+        produce_lat,
+        broker_cpu,
+        client_cpu,
+        note: format!(
+            "{cold} backlog read by {} readers in {read_secs:.2} s of a {secs:.2} s window ({} of {measured} produce samples sent meanwhile)",
+            outcomes.len(),
+            while_reading.len()
+        ),
+        fixed_rate: true,
+        extra,
+        ..Default::default()
+    })
+}
+
+/// Creates `topic` with CreateTopics (replication factor 1) and the given topic configs.
+fn create_topic(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    configs: &[(&str, &str)],
+) -> Result<()> {
+    let admin: AdminClient<ConsumerLog> =
+        base_config(bootstrap).create_with_context(ConsumerLog)?;
+    let mut new_topic = NewTopic::new(topic, partitions, TopicReplication::Fixed(1));
+    for &(k, v) in configs {
+        new_topic = new_topic.set(k, v);
+    }
+    let opts = AdminOptions::new()
+        .operation_timeout(Some(Duration::from_secs(120)))
+        .request_timeout(Some(Duration::from_secs(150)));
+    // The admin client resolves its futures from its own thread: any executor will do.
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()?;
+    for result in runtime.block_on(admin.create_topics([&new_topic], &opts))? {
+        if let Err((name, code)) = result {
+            return Err(format!("CreateTopics {name}: {code}").into());
+        }
+    }
+    Ok(())
+}
+
+/// `producers` producers at once, each as fast as librdkafka takes records, sending 100 B
+/// records round-robin over every partition of a topic created with `partitions`
+/// partitions and `flush.messages=1` (Kafka fsyncs every append; Skiff accepts the config
+/// and syncs as its `log.fsync.policy` says).
+fn run_wide(
+    broker: &Broker,
+    topic: &str,
+    partitions: i32,
+    producers: usize,
+    total: u64,
+) -> Result<RowResult> {
+    const SIZE: usize = 100;
+    let t_create = Instant::now();
+    create_topic(
+        &broker.bootstrap,
+        topic,
+        partitions,
+        &[("flush.messages", "1")],
+    )?;
+    let got = ensure_topic(&broker.bootstrap, topic)?;
+    if got != partitions {
+        return Err(format!("{topic} has {got} partitions, {partitions} were asked for").into());
+    }
+    eprintln!(
+        "[e2e] {}: {topic} created with {partitions} partitions in {:.1} s",
+        broker.name,
+        t_create.elapsed().as_secs_f64()
+    );
+    let counts: Vec<u64> = (0..producers as u64)
+        .map(|k| total / producers as u64 + u64::from(k < total % producers as u64))
+        .collect();
+    let ps = counts
+        .iter()
+        .map(|&n| producer(&broker.bootstrap, "all", &[], n as usize))
+        .collect::<Result<Vec<_>>>()?;
+    let value = payload(SIZE);
+    let cpu0 = CpuMark::now(broker);
+    let t0 = Instant::now();
+    thread::scope(|scope| -> Result<()> {
+        let handles: Vec<_> = ps
+            .iter()
+            .zip(&counts)
+            .enumerate()
+            .map(|(k, (p, &n))| {
+                let value = &value;
+                scope.spawn(move || -> std::result::Result<(), String> {
+                    // Each producer starts at its own offset into the partitions.
+                    let first = (k as u64 * partitions as u64 / producers as u64) as i64;
+                    for i in 0..n {
+                        let part = ((first + i as i64) % i64::from(partitions)) as i32;
+                        send_to_partition(p, topic, part, value, || now_ns() as usize)
+                            .map_err(|e| e.to_string())?;
+                    }
+                    drain(p, Duration::from_secs(600)).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        for h in handles {
+            h.join().map_err(|_| "producer thread panicked")??;
+        }
+        Ok(())
+    })?;
+    let secs = t0.elapsed().as_secs_f64();
+    let (broker_cpu, client_cpu) = cpu0.since(broker);
+    let mut lat = Vec::with_capacity(total as usize);
+    for (p, &n) in ps.iter().zip(&counts) {
+        check_delivery(p, n)?;
+        lat.append(&mut *p.context().latencies.lock().map_err(|_| "poisoned")?);
+    }
+    Ok(RowResult {
+        records: total,
+        bytes: total * SIZE as u64,
+        secs,
+        produce_lat: percentiles_ms(&mut lat),
+        broker_cpu,
+        client_cpu,
+        ..Default::default()
+    })
+}
+
+// ---------------------------------------------------------------------------------------
 // A whole run against one broker
 
 #[derive(Clone, Debug, Default)]
@@ -1143,6 +1695,10 @@ struct Sizes {
     n100: u64,
     n1k: u64,
     latency_secs: f64,
+    /// 1 KiB records in the cold backlog.
+    backlog_records: u64,
+    /// 100 B records of all producers together in the wide-topic row.
+    wide_records: u64,
 }
 
 fn sizes(args: &Args) -> Sizes {
@@ -1163,10 +1719,13 @@ fn sizes(args: &Args) -> Sizes {
         n100: ((n100 as f64 * scale).round() as u64).max(1),
         n1k: ((n1k as f64 * scale).round() as u64).max(1),
         latency_secs: (args.latency_secs * scale).max(1.0),
+        backlog_records: ((args.backlog_mib as f64 * 1024.0 * scale).round() as u64).max(1),
+        wide_records: ((args.wide_records as f64 * scale).round() as u64)
+            .max(args.wide_producers.max(1) as u64),
     }
 }
 
-const ROW_IDS: [&str; 8] = [
+const ROW_IDS: [&str; 10] = [
     "produce-100-acks1",
     "produce-100-acksall",
     "produce-1k-acks1",
@@ -1175,7 +1734,15 @@ const ROW_IDS: [&str; 8] = [
     "consume-1k",
     "e2e-acks1",
     "e2e-acksall",
+    COLD_BACKLOG_ROW,
+    WIDE_ROW,
 ];
+
+/// Rows that run only when `--rows` names them: too long for the default run (Kafka
+/// fsyncing every append to 1000 partitions takes minutes at full size).
+const OPT_IN_ROWS: [&str; 1] = [WIDE_ROW];
+const COLD_BACKLOG_ROW: &str = "produce-p99-cold-backlog";
+const WIDE_ROW: &str = "partitions-1000-acksall";
 
 fn human_count(n: u64) -> String {
     if n >= 1_000_000 && n.is_multiple_of(100_000) {
@@ -1219,7 +1786,9 @@ fn run_target(args: &Args, broker: &mut Broker) -> Result<TargetResult> {
             })
             .map_err(|e| format!("warm-up: {e}"))?;
     }
-    let wanted = |id: &str| args.rows.is_empty() || args.rows.iter().any(|r| r == id);
+    let wanted = |id: &str| {
+        args.rows.iter().any(|r| r == id) || (args.rows.is_empty() && !OPT_IN_ROWS.contains(&id))
+    };
     let topic = |id: &str| format!("e2e-{id}-{run_id}");
     let mut produced: Vec<(String, u64)> = Vec::new();
     let specs: [(&str, usize, u64, &str); 4] = [
@@ -1302,6 +1871,72 @@ fn run_target(args: &Args, broker: &mut Broker) -> Result<TargetResult> {
         print_row(&broker.name, &r);
         out.rows.push(r);
     }
+    if wanted(COLD_BACKLOG_ROW) {
+        let id = COLD_BACKLOG_ROW;
+        let backlog_mib = s.backlog_records as f64 / 1024.0;
+        eprintln!(
+            "[e2e] {}: {id} ({backlog_mib:.0} MiB backlog of 1 KiB records, page cache dropped; {} readers; {} records/s x 100 B acks=1 for {:.0} s + {} s warm-up)",
+            broker.name, args.backlog_readers, args.latency_rate, s.latency_secs, args.latency_warmup_secs
+        );
+        let mut r = run_cold_backlog(
+            broker,
+            &ColdBacklog {
+                backlog_topic: &format!("e2e-{id}-backlog-{run_id}"),
+                topic: &topic(id),
+                backlog_records: s.backlog_records,
+                readers: args.backlog_readers.max(1),
+                rate: args.latency_rate,
+                secs: s.latency_secs,
+                warmup_secs: args.latency_warmup_secs,
+                warm: args.backlog_warm,
+            },
+        )
+        .map_err(|e| format!("{id}: {e}"))?;
+        if out.partitions.is_none() {
+            out.partitions = ensure_topic(&broker.bootstrap, &topic(id)).ok();
+        }
+        r.id = id.into();
+        r.label = format!(
+            "produce {}/s x 100 B acks=1, {} readers of a cold {} backlog",
+            human_count(args.latency_rate),
+            args.backlog_readers.max(1),
+            if s.backlog_records.is_multiple_of(1024 * 1024) {
+                format!("{} GiB", s.backlog_records / (1024 * 1024))
+            } else {
+                format!("{backlog_mib:.0} MiB")
+            }
+        );
+        print_row(&broker.name, &r);
+        out.rows.push(r);
+    }
+    if wanted(WIDE_ROW) {
+        let id = WIDE_ROW;
+        let producers = args.wide_producers.max(1);
+        eprintln!(
+            "[e2e] {}: {id} ({} x 100 B acks=all from {producers} producers over {} partitions, flush.messages=1)",
+            broker.name, s.wide_records, args.wide_partitions
+        );
+        let mut r = run_wide(
+            broker,
+            &topic(id),
+            args.wide_partitions,
+            producers,
+            s.wide_records,
+        )
+        .map_err(|e| format!("{id}: {e}"))?;
+        r.id = id.into();
+        r.label = format!(
+            "produce {} x 100 B acks=all, {} partitions, {producers} producers",
+            human_count(s.wide_records),
+            args.wide_partitions
+        );
+        print_row(&broker.name, &r);
+        out.rows.push(r);
+    }
+    if out.partitions.is_none() && s.warmup > 0 {
+        // Only rows with topics of their own ran: the warm-up topic has the default count.
+        out.partitions = ensure_topic(&broker.bootstrap, &format!("e2e-warmup-{run_id}")).ok();
+    }
     out.peak_rss_mb = broker.status_kb("VmHWM").map(|kb| kb as f64 / 1024.0);
     out.end_rss_mb = broker.status_kb("VmRSS").map(|kb| kb as f64 / 1024.0);
     Ok(out)
@@ -1366,6 +2001,21 @@ fn target_table(t: &TargetResult) -> String {
             opt(r.client_cpu, 2)
         );
     }
+    if t.rows.iter().any(|r| !r.extra.is_empty()) {
+        let _ = writeln!(s, "\n| row | metric | value |\n|---|---|---:|");
+        for r in &t.rows {
+            for e in &r.extra {
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {:.prec$} |",
+                    r.label,
+                    e.name,
+                    e.value,
+                    prec = e.precision
+                );
+            }
+        }
+    }
     let starts: Vec<String> = t.start_samples.iter().map(|v| format!("{v:.0}")).collect();
     let _ = writeln!(
         s,
@@ -1428,7 +2078,7 @@ fn comparison_table(kafka: &TargetResult, skiff: &TargetResult) -> String {
             continue;
         };
         let row = kr.label.as_str();
-        if kr.e2e_lat.is_none() {
+        if kr.e2e_lat.is_none() && !kr.fixed_rate {
             cmp_line(
                 &mut s,
                 row,
@@ -1485,6 +2135,18 @@ fn comparison_table(kafka: &TargetResult, skiff: &TargetResult) -> String {
                 sr.produce_lat.map(|l| l.1),
                 false,
                 2,
+            );
+        }
+        for e in &kr.extra {
+            let other = sr.extra.iter().find(|x| x.name == e.name).map(|x| x.value);
+            cmp_line(
+                &mut s,
+                row,
+                e.name,
+                Some(e.value),
+                other,
+                e.higher_is_better,
+                e.precision,
             );
         }
         cmp_line(
@@ -1582,6 +2244,15 @@ fn merge_rounds(runs: &[TargetResult]) -> TargetResult {
             broker_cpu: m(&|r| r.broker_cpu),
             client_cpu: m(&|r| r.client_cpu),
             note: format!("median of {}", same.len()),
+            extra: row
+                .extra
+                .iter()
+                .map(|e| Extra {
+                    value: m(&|r| r.extra.iter().find(|x| x.name == e.name).map(|x| x.value))
+                        .unwrap_or(e.value),
+                    ..*e
+                })
+                .collect(),
             ..row.clone()
         });
     }
@@ -1691,6 +2362,22 @@ fn real_main(args: &Args) -> Result<()> {
         args.compression,
         rdkafka::util::get_rdkafka_version().1
     );
+    if args.rows.is_empty() || args.rows.iter().any(|r| r == COLD_BACKLOG_ROW) {
+        let _ = writeln!(
+            report,
+            "{COLD_BACKLOG_ROW}: {} x 1 KiB backlog ({:.0} MiB) read by {} consumers\n",
+            s.backlog_records,
+            s.backlog_records as f64 / 1024.0,
+            args.backlog_readers
+        );
+    }
+    if args.rows.iter().any(|r| r == WIDE_ROW) {
+        let _ = writeln!(
+            report,
+            "{WIDE_ROW}: {} x 100 B from {} producers over {} partitions\n",
+            s.wide_records, args.wide_producers, args.wide_partitions
+        );
+    }
     let rounds = args.rounds.max(1);
     let mut per_target: Vec<Vec<TargetResult>> = vec![Vec::new(); targets.len()];
     let mut failures = Vec::new();

@@ -22,7 +22,7 @@ use super::admin::validate_configs;
 use super::error::{broker_error_code, code, NONE};
 use super::ApiContext;
 use crate::broker::topic_config::{self, ConfigSource, ConfigType, TOPIC_CONFIGS};
-use crate::config::{Config, OPTION_NAMES};
+use crate::config::BROKER_OPTIONS;
 
 /// Kafka's resource type of a topic.
 pub const RESOURCE_TOPIC: i8 = 2;
@@ -86,17 +86,17 @@ fn describe_topic(
                         .synonyms
                         .push(synonym(d.name, v.clone(), ConfigSource::DynamicTopic));
                 }
-                let (bv, bs) = topic_config::broker_value(config, d);
-                if bs == ConfigSource::StaticBroker {
-                    entry.synonyms.push(synonym(d.broker_synonym, bv, bs));
+                if let Some(broker_name) = d.broker_synonym {
+                    let (bv, bs) = topic_config::broker_value(config, d);
+                    if bs == ConfigSource::StaticBroker {
+                        entry.synonyms.push(synonym(broker_name, bv, bs));
+                    }
+                    entry.synonyms.push(synonym(
+                        broker_name,
+                        d.default.to_string(),
+                        ConfigSource::Default,
+                    ));
                 }
-                let default = match Config::default().get(d.broker_synonym) {
-                    Some(v) => v,
-                    None => d.default.to_string(),
-                };
-                entry
-                    .synonyms
-                    .push(synonym(d.broker_synonym, default, ConfigSource::Default));
             }
             if docs {
                 entry.documentation = Some(text(d.doc));
@@ -104,80 +104,6 @@ fn describe_topic(
             entry
         })
         .collect())
-}
-
-/// Broker options Kafka types as INT (the rest of the numeric ones are LONG).
-const INT_BROKER_OPTIONS: &[&str] = &[
-    "node.id",
-    "num.partitions",
-    "max.connections",
-    "socket.request.max.bytes",
-    "default.replication.factor",
-    "offsets.topic.num.partitions",
-    "transaction.state.log.num.partitions",
-    "group.initial.rebalance.delay.ms",
-    "group.min.session.timeout.ms",
-    "group.max.session.timeout.ms",
-    "group.max.size",
-    "offsets.retention.minutes",
-    "offset.metadata.max.bytes",
-    "group.consumer.session.timeout.ms",
-    "group.consumer.heartbeat.interval.ms",
-    "transaction.max.timeout.ms",
-    "transactional.id.expiration.ms",
-    "producer.id.expiration.ms",
-    "transaction.abort.timed.out.transaction.cleanup.interval.ms",
-    "transaction.remove.expired.transaction.cleanup.interval.ms",
-    "producer.id.expiration.check.interval.ms",
-];
-
-/// Kafka's type of broker option `name`: the type of the topic config it is the default of,
-/// else from Kafka's definitions, else guessed from the value.
-fn broker_option_type(name: &str, value: &str) -> ConfigType {
-    if let Some(d) = TOPIC_CONFIGS.iter().find(|d| d.broker_synonym == name) {
-        return d.kind;
-    }
-    if INT_BROKER_OPTIONS.contains(&name) {
-        return ConfigType::Int;
-    }
-    if name == "group.consumer.assignors" {
-        return ConfigType::List;
-    }
-    guess_type(value)
-}
-
-/// Topic configs with no broker-level config of their own in Kafka: the broker's
-/// DescribeConfigs does not list them.
-const TOPIC_ONLY_CONFIGS: &[&str] = &[
-    "leader.replication.throttled.replicas",
-    "follower.replication.throttled.replicas",
-    "remote.storage.enable",
-    "remote.log.copy.disable",
-    "remote.log.delete.on.disable",
-];
-
-/// Broker configs Kafka has that Skiff fixes (one broker): name, value, doc.
-const FIXED_BROKER_CONFIGS: &[(&str, &str, &str)] = &[
-    (
-        "default.replication.factor",
-        "1",
-        "Replication factor of auto-created topics: one broker, one replica.",
-    ),
-    (
-        "delete.topic.enable",
-        "true",
-        "Topics can be deleted (DeleteTopics).",
-    ),
-];
-
-fn guess_type(value: &str) -> ConfigType {
-    if value == "true" || value == "false" {
-        ConfigType::Boolean
-    } else if value.parse::<i64>().is_ok() {
-        ConfigType::Long
-    } else {
-        ConfigType::String
-    }
 }
 
 fn check_broker_name(ctx: &ApiContext, name: &str) -> Result<(), ResourceError> {
@@ -203,61 +129,37 @@ fn describe_broker(
 ) -> Result<Vec<DescribeConfigsResourceResult>, ResourceError> {
     check_broker_name(ctx, name)?;
     let config = ctx.replicas.broker_config();
-    let defaults = Config::default();
     let mut out = Vec::new();
-    let mut push = |name: &str, value: String, default: String, doc: &str| {
-        if !wanted(keys, name) {
-            return;
+    for def in BROKER_OPTIONS {
+        if !wanted(keys, def.name) {
+            continue;
         }
+        let value = config.get(def.name).unwrap_or_default();
+        let default = def.default.to_string();
         let source = if value == default {
             ConfigSource::Default
         } else {
             ConfigSource::StaticBroker
         };
         let mut entry = DescribeConfigsResourceResult::default()
-            .with_name(text(name))
-            .with_config_type(broker_option_type(name, &value) as i8)
+            .with_name(text(def.name))
+            .with_config_type(def.kind as i8)
             .with_value(Some(text(value.clone())))
             .with_read_only(true)
             .with_config_source(source as i8)
             .with_is_sensitive(false);
         if synonyms {
             if source == ConfigSource::StaticBroker {
-                entry.synonyms.push(synonym(name, value, source));
+                entry.synonyms.push(synonym(def.name, value, source));
             }
             entry
                 .synonyms
-                .push(synonym(name, default, ConfigSource::Default));
+                .push(synonym(def.name, default, ConfigSource::Default));
         }
         if docs {
-            entry.documentation = Some(text(doc));
+            entry.documentation = Some(text(def.doc));
         }
         out.push(entry);
-    };
-    for option in OPTION_NAMES {
-        let value = config.get(option).unwrap_or_default();
-        let default = defaults.get(option).unwrap_or_default();
-        push(
-            option,
-            value,
-            default,
-            "Skiff broker option (see config/skiff.toml).",
-        );
-    }
-    for (name, value, doc) in FIXED_BROKER_CONFIGS {
-        push(name, value.to_string(), value.to_string(), doc);
-    }
-    // Broker-level defaults of topic configs that Skiff has no option for (those Kafka's
-    // broker has: a few topic configs exist on topics only).
-    for d in TOPIC_CONFIGS {
-        if config.get(d.broker_synonym).is_none() && !TOPIC_ONLY_CONFIGS.contains(&d.name) {
-            push(
-                d.broker_synonym,
-                d.default.to_string(),
-                d.default.to_string(),
-                d.doc,
-            );
-        }
     }
     Ok(out)
 }

@@ -94,10 +94,13 @@ impl Broker {
         let config = replicas.broker_config();
         let cluster_id =
             broker::cluster::load_or_create_cluster_id(&config.data_dir, &config.cluster_id)?;
-        let groups = GroupCoordinator::open(Arc::clone(&state), config.group_config())
-            .map_err(|e| StartError::Coordinator(e.to_string()))?;
+        let groups = GroupCoordinator::open(
+            Arc::clone(&state),
+            broker::group::GroupConfig::from_broker_config(&config),
+        )
+        .map_err(|e| StartError::Coordinator(e.to_string()))?;
         let txns = TxnCoordinator::open(
-            config.txn_config(),
+            broker::txn::TxnConfig::from_broker_config(&config),
             Arc::clone(&state),
             Arc::new(LogMarkerWriter::new(Arc::clone(replicas.storage()))),
             Arc::new(groups.clone()),

@@ -364,55 +364,6 @@ impl Config {
     }
 }
 
-/// The group coordinator's settings from the broker configuration.
-impl Config {
-    /// The [`GroupConfig`](crate::broker::group::GroupConfig) these options describe.
-    pub fn group_config(&self) -> crate::broker::group::GroupConfig {
-        use crate::broker::group::{Assignor, GroupConfig};
-        use std::time::Duration;
-        let assignor = self
-            .group_consumer_assignors
-            .split(',')
-            .find_map(|n| Assignor::from_name(n.trim()))
-            .unwrap_or_default();
-        GroupConfig {
-            initial_rebalance_delay: Duration::from_millis(self.group_initial_rebalance_delay_ms),
-            min_session_timeout: Duration::from_millis(self.group_min_session_timeout_ms),
-            max_session_timeout: Duration::from_millis(self.group_max_session_timeout_ms),
-            max_size: self.group_max_size as usize,
-            offset_metadata_max_bytes: self.offset_metadata_max_bytes,
-            offsets_retention: Duration::from_secs(
-                self.offsets_retention_minutes.saturating_mul(60),
-            ),
-            offsets_retention_check_interval: Duration::from_millis(
-                self.offsets_retention_check_interval_ms,
-            ),
-            consumer_session_timeout: Duration::from_millis(self.group_consumer_session_timeout_ms),
-            consumer_heartbeat_interval: Duration::from_millis(
-                self.group_consumer_heartbeat_interval_ms,
-            ),
-            consumer_default_assignor: assignor,
-        }
-    }
-}
-
-impl Config {
-    /// The transaction coordinator's settings from the `transaction*` options.
-    pub fn txn_config(&self) -> crate::broker::txn::TxnConfig {
-        crate::broker::txn::TxnConfig {
-            transaction_max_timeout_ms: self.transaction_max_timeout_ms,
-            transactional_id_expiration_ms: self.transactional_id_expiration_ms,
-            abort_timed_out_interval: std::time::Duration::from_millis(
-                self.transaction_abort_timed_out_transaction_cleanup_interval_ms,
-            ),
-            remove_expired_interval: std::time::Duration::from_millis(
-                self.transaction_remove_expired_transaction_cleanup_interval_ms,
-            ),
-            ..crate::broker::txn::TxnConfig::default()
-        }
-    }
-}
-
 fn flatten<'a>(prefix: &str, table: &'a toml::Table, out: &mut Vec<(String, &'a toml::Value)>) {
     for (key, value) in table {
         let name = if prefix.is_empty() {
@@ -511,32 +462,6 @@ mod tests {
     }
 
     #[test]
-    fn group_options_reach_the_group_config() {
-        use crate::broker::group::{Assignor, GroupConfig};
-        use std::time::Duration;
-        // Kafka's group.max.size default is Int.MaxValue; the coordinator's is unbounded.
-        let defaults = GroupConfig {
-            max_size: i32::MAX as usize,
-            ..GroupConfig::default()
-        };
-        assert_eq!(Config::default().group_config(), defaults);
-        let mut c = Config::default();
-        c.apply_override("group.initial.rebalance.delay.ms=0")
-            .unwrap();
-        c.apply_override("offsets.retention.minutes=2").unwrap();
-        c.apply_override("group.max.size=3").unwrap();
-        c.apply_override("group.consumer.assignors=range,uniform")
-            .unwrap();
-        let g = c.group_config();
-        assert_eq!(g.initial_rebalance_delay, Duration::ZERO);
-        assert_eq!(g.offsets_retention, Duration::from_secs(120));
-        assert_eq!(g.max_size, 3);
-        assert_eq!(g.consumer_default_assignor, Assignor::Range);
-        assert!(c.apply_override("group.consumer.assignors=sticky").is_err());
-        assert!(c.apply_override("group.max.size=0").is_err());
-    }
-
-    #[test]
     fn shipped_skiff_toml_equals_builtin_defaults() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/skiff.toml");
         let c = Config::from_file(&path).unwrap();
@@ -609,39 +534,5 @@ mod tests {
             broker_option("num.partitions").unwrap().mode,
             UpdateMode::ReadOnly
         );
-    }
-
-    #[test]
-    fn transaction_options_reach_the_coordinator_config() {
-        let mut c = Config::default();
-        assert_eq!(c.txn_config(), crate::broker::txn::TxnConfig::default());
-        c.set("transaction.max.timeout.ms", "60000").unwrap();
-        c.set("transactional.id.expiration.ms", "5000").unwrap();
-        c.set(
-            "transaction.abort.timed.out.transaction.cleanup.interval.ms",
-            "250",
-        )
-        .unwrap();
-        c.set(
-            "transaction.remove.expired.transaction.cleanup.interval.ms",
-            "750",
-        )
-        .unwrap();
-        let t = c.txn_config();
-        assert_eq!(t.transaction_max_timeout_ms, 60_000);
-        assert_eq!(t.transactional_id_expiration_ms, 5000);
-        assert_eq!(
-            t.abort_timed_out_interval,
-            std::time::Duration::from_millis(250)
-        );
-        assert_eq!(
-            t.remove_expired_interval,
-            std::time::Duration::from_millis(750)
-        );
-        assert!(c.set("transaction.max.timeout.ms", "0").is_err());
-        assert!(c.set("producer.id.expiration.ms", "-1").is_err());
-        assert!(c
-            .set("transactional.id.expiration.ms", "4294967296")
-            .is_err());
     }
 }

@@ -9,6 +9,7 @@ pub mod server;
 pub mod storage;
 
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
 use tokio::net::TcpListener;
@@ -88,12 +89,18 @@ impl Broker {
             &config,
             Arc::clone(&state),
         )?);
+        // The configuration in force: the file and command line with the broker configs
+        // changed at run time (kept in the state store).
+        let config = replicas.broker_config();
         let cluster_id =
             broker::cluster::load_or_create_cluster_id(&config.data_dir, &config.cluster_id)?;
-        let groups = GroupCoordinator::open(Arc::clone(&state), config.group_config())
-            .map_err(|e| StartError::Coordinator(e.to_string()))?;
+        let groups = GroupCoordinator::open(
+            Arc::clone(&state),
+            broker::group::GroupConfig::from_broker_config(&config),
+        )
+        .map_err(|e| StartError::Coordinator(e.to_string()))?;
         let txns = TxnCoordinator::open(
-            config.txn_config(),
+            broker::txn::TxnConfig::from_broker_config(&config),
             Arc::clone(&state),
             Arc::new(LogMarkerWriter::new(Arc::clone(replicas.storage()))),
             Arc::new(groups.clone()),
@@ -101,12 +108,16 @@ impl Broker {
         )
         .map_err(|e| StartError::Coordinator(e.to_string()))?;
         let txn_task = txns.start();
-        let producer_expiry_task = broker::txn::spawn_producer_expiry(
+        let producer_expiration_ms = Arc::new(AtomicI64::new(config.producer_id_expiration_ms));
+        let producer_expiry_task = broker::txn::spawn_producer_expiry_with(
             replicas.storage(),
             Arc::new(TokioClock::new()),
             std::time::Duration::from_millis(config.producer_id_expiration_check_interval_ms),
-            config.producer_id_expiration_ms,
+            Arc::clone(&producer_expiration_ms),
         );
+        replicas.dynamic_config().on_change(move |_, new| {
+            producer_expiration_ms.store(new.producer_id_expiration_ms, Ordering::Relaxed);
+        });
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let ctx = Arc::new(ApiContext {
             replicas: replicas.clone(),

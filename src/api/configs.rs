@@ -2,8 +2,11 @@
 //! (v0–v1) on topic and broker resources.
 //!
 //! Topic configs are stored as overrides on the topic and take effect on its live logs at
-//! once. Broker configs come from the configuration file and command line: they are
-//! described (read-only) but cannot be altered while the broker runs.
+//! once. Broker configs come from the configuration file and command line; those Kafka
+//! can change at run time can be changed here too, on the BROKER resource (this node id,
+//! or empty for the cluster-wide default), kept and applied by
+//! [`crate::broker::dynamic_config`]. The entries described come from
+//! [`crate::broker::config_entries`]; this file only encodes them.
 
 use std::collections::BTreeMap;
 
@@ -21,8 +24,10 @@ use kafka_protocol::protocol::StrBytes;
 use super::error::{broker_error_code, code, NONE};
 use super::topic_configs::validate_configs;
 use super::ApiContext;
-use crate::broker::topic_config::{self, ConfigSource, ConfigType, TOPIC_CONFIGS};
-use crate::config::{Config, OPTION_NAMES};
+use crate::broker::config_entries::{self, ConfigEntry};
+use crate::broker::dynamic_config::DynamicConfigError;
+use crate::broker::topic_config::{self, ConfigType};
+use crate::broker::BrokerError;
 
 /// Kafka's resource type of a topic.
 pub const RESOURCE_TOPIC: i8 = 2;
@@ -47,11 +52,42 @@ fn wanted(keys: &Option<Vec<StrBytes>>, name: &str) -> bool {
         .is_none_or(|k| k.is_empty() || k.iter().any(|k| k.as_str() == name))
 }
 
-fn synonym(name: &str, value: String, source: ConfigSource) -> DescribeConfigsSynonym {
-    DescribeConfigsSynonym::default()
-        .with_name(text(name))
-        .with_value(Some(text(value)))
-        .with_source(source as i8)
+/// The DescribeConfigs entries of `entries` that were asked for.
+fn encode(
+    entries: Vec<ConfigEntry>,
+    keys: &Option<Vec<StrBytes>>,
+    synonyms: bool,
+    docs: bool,
+) -> Vec<DescribeConfigsResourceResult> {
+    entries
+        .into_iter()
+        .filter(|e| wanted(keys, e.name))
+        .map(|e| {
+            let mut entry = DescribeConfigsResourceResult::default()
+                .with_name(text(e.name))
+                .with_value(e.value.map(text))
+                .with_read_only(e.read_only)
+                .with_config_source(e.source as i8)
+                .with_is_sensitive(e.sensitive)
+                .with_config_type(e.kind as i8);
+            if synonyms {
+                entry.synonyms = e
+                    .synonyms
+                    .into_iter()
+                    .map(|(name, value, source)| {
+                        DescribeConfigsSynonym::default()
+                            .with_name(text(name))
+                            .with_value(value.map(text))
+                            .with_source(source as i8)
+                    })
+                    .collect();
+            }
+            if docs {
+                entry.documentation = Some(text(e.doc));
+            }
+            entry
+        })
+        .collect()
 }
 
 fn describe_topic(
@@ -67,131 +103,9 @@ fn describe_topic(
             format!("Topic '{name}' does not exist."),
         )
     })?;
-    let config = ctx.replicas.broker_config();
-    Ok(TOPIC_CONFIGS
-        .iter()
-        .filter(|d| wanted(keys, d.name))
-        .map(|d| {
-            let (value, source) = topic_config::effective_value(config, &topic.configs, d);
-            let mut entry = DescribeConfigsResourceResult::default()
-                .with_name(text(d.name))
-                .with_value(Some(text(value)))
-                .with_read_only(false)
-                .with_config_source(source as i8)
-                .with_is_sensitive(false)
-                .with_config_type(d.kind as i8);
-            if synonyms {
-                if let Some(v) = topic.configs.get(d.name) {
-                    entry
-                        .synonyms
-                        .push(synonym(d.name, v.clone(), ConfigSource::DynamicTopic));
-                }
-                let (bv, bs) = topic_config::broker_value(config, d);
-                if bs == ConfigSource::StaticBroker {
-                    entry.synonyms.push(synonym(d.broker_synonym, bv, bs));
-                }
-                let default = match Config::default().get(d.broker_synonym) {
-                    Some(v) => v,
-                    None => d.default.to_string(),
-                };
-                entry
-                    .synonyms
-                    .push(synonym(d.broker_synonym, default, ConfigSource::Default));
-            }
-            if docs {
-                entry.documentation = Some(text(d.doc));
-            }
-            entry
-        })
-        .collect())
-}
-
-/// Broker options Kafka types as INT (the rest of the numeric ones are LONG).
-const INT_BROKER_OPTIONS: &[&str] = &[
-    "node.id",
-    "num.partitions",
-    "max.connections",
-    "socket.request.max.bytes",
-    "default.replication.factor",
-    "offsets.topic.num.partitions",
-    "transaction.state.log.num.partitions",
-    "group.initial.rebalance.delay.ms",
-    "group.min.session.timeout.ms",
-    "group.max.session.timeout.ms",
-    "group.max.size",
-    "offsets.retention.minutes",
-    "offset.metadata.max.bytes",
-    "group.consumer.session.timeout.ms",
-    "group.consumer.heartbeat.interval.ms",
-    "transaction.max.timeout.ms",
-    "transactional.id.expiration.ms",
-    "producer.id.expiration.ms",
-    "transaction.abort.timed.out.transaction.cleanup.interval.ms",
-    "transaction.remove.expired.transaction.cleanup.interval.ms",
-    "producer.id.expiration.check.interval.ms",
-];
-
-/// Kafka's type of broker option `name`: the type of the topic config it is the default of,
-/// else from Kafka's definitions, else guessed from the value.
-fn broker_option_type(name: &str, value: &str) -> ConfigType {
-    if let Some(d) = TOPIC_CONFIGS.iter().find(|d| d.broker_synonym == name) {
-        return d.kind;
-    }
-    if INT_BROKER_OPTIONS.contains(&name) {
-        return ConfigType::Int;
-    }
-    if name == "group.consumer.assignors" {
-        return ConfigType::List;
-    }
-    guess_type(value)
-}
-
-/// Topic configs with no broker-level config of their own in Kafka: the broker's
-/// DescribeConfigs does not list them.
-const TOPIC_ONLY_CONFIGS: &[&str] = &[
-    "leader.replication.throttled.replicas",
-    "follower.replication.throttled.replicas",
-    "remote.storage.enable",
-    "remote.log.copy.disable",
-    "remote.log.delete.on.disable",
-];
-
-/// Broker configs Kafka has that Skiff fixes (one broker): name, value, doc.
-const FIXED_BROKER_CONFIGS: &[(&str, &str, &str)] = &[
-    (
-        "default.replication.factor",
-        "1",
-        "Replication factor of auto-created topics: one broker, one replica.",
-    ),
-    (
-        "delete.topic.enable",
-        "true",
-        "Topics can be deleted (DeleteTopics).",
-    ),
-];
-
-fn guess_type(value: &str) -> ConfigType {
-    if value == "true" || value == "false" {
-        ConfigType::Boolean
-    } else if value.parse::<i64>().is_ok() {
-        ConfigType::Long
-    } else {
-        ConfigType::String
-    }
-}
-
-fn check_broker_name(ctx: &ApiContext, name: &str) -> Result<(), ResourceError> {
-    if name.is_empty() || name == ctx.config.node_id.to_string() {
-        Ok(())
-    } else {
-        Err((
-            code(ResponseError::InvalidRequest),
-            format!(
-                "unknown broker `{name}`: this broker is {}",
-                ctx.config.node_id
-            ),
-        ))
-    }
+    let layers = ctx.replicas.dynamic_config().layers();
+    let entries = config_entries::topic_entries(&layers, &topic.configs);
+    Ok(encode(entries, keys, synonyms, docs))
 }
 
 fn describe_broker(
@@ -201,65 +115,54 @@ fn describe_broker(
     synonyms: bool,
     docs: bool,
 ) -> Result<Vec<DescribeConfigsResourceResult>, ResourceError> {
-    check_broker_name(ctx, name)?;
-    let config = ctx.replicas.broker_config();
-    let defaults = Config::default();
-    let mut out = Vec::new();
-    let mut push = |name: &str, value: String, default: String, doc: &str| {
-        if !wanted(keys, name) {
-            return;
-        }
-        let source = if value == default {
-            ConfigSource::Default
-        } else {
-            ConfigSource::StaticBroker
-        };
-        let mut entry = DescribeConfigsResourceResult::default()
-            .with_name(text(name))
-            .with_config_type(broker_option_type(name, &value) as i8)
-            .with_value(Some(text(value.clone())))
-            .with_read_only(true)
-            .with_config_source(source as i8)
-            .with_is_sensitive(false);
-        if synonyms {
-            if source == ConfigSource::StaticBroker {
-                entry.synonyms.push(synonym(name, value, source));
+    let dynamic = ctx.replicas.dynamic_config();
+    dynamic
+        .check_resource(name)
+        .map_err(|e| AlterFailure::from(e).0)?;
+    let entries = config_entries::broker_entries(&dynamic.layers(), name);
+    Ok(encode(entries, keys, synonyms, docs))
+}
+
+/// A failed change of a resource's configs, as an error code and message.
+struct AlterFailure(ResourceError);
+
+impl From<DynamicConfigError> for AlterFailure {
+    fn from(e: DynamicConfigError) -> Self {
+        let error = match e {
+            DynamicConfigError::Store(_) | DynamicConfigError::Corrupt(_) => {
+                ResponseError::KafkaStorageError
             }
-            entry
-                .synonyms
-                .push(synonym(name, default, ConfigSource::Default));
-        }
-        if docs {
-            entry.documentation = Some(text(doc));
-        }
-        out.push(entry);
-    };
-    for option in OPTION_NAMES {
-        let value = config.get(option).unwrap_or_default();
-        let default = defaults.get(option).unwrap_or_default();
-        push(
-            option,
-            value,
-            default,
-            "Skiff broker option (see config/skiff.toml).",
-        );
+            // Kafka wraps every refused broker config change in InvalidRequestException.
+            _ => ResponseError::InvalidRequest,
+        };
+        AlterFailure((code(error), e.to_string()))
     }
-    for (name, value, doc) in FIXED_BROKER_CONFIGS {
-        push(name, value.to_string(), value.to_string(), doc);
+}
+
+impl From<BrokerError> for AlterFailure {
+    fn from(e: BrokerError) -> Self {
+        AlterFailure((broker_error_code(&e), e.to_string()))
     }
-    // Broker-level defaults of topic configs that Skiff has no option for (those Kafka's
-    // broker has: a few topic configs exist on topics only).
-    for d in TOPIC_CONFIGS {
-        if config.get(d.broker_synonym).is_none() && !TOPIC_ONLY_CONFIGS.contains(&d.name) {
-            push(
-                d.broker_synonym,
-                d.default.to_string(),
-                d.default.to_string(),
-                d.doc,
-            );
-        }
+}
+
+impl From<ResourceError> for AlterFailure {
+    fn from(e: ResourceError) -> Self {
+        AlterFailure(e)
     }
-    Ok(out)
+}
+
+/// Makes the run-time configs of broker resource `name` what `change` returns.
+fn apply_broker(
+    ctx: &ApiContext,
+    name: &str,
+    validate_only: bool,
+    change: impl FnOnce(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ResourceError>,
+) -> Result<(), ResourceError> {
+    ctx.replicas
+        .alter_broker_configs(name, validate_only, |current| {
+            change(current).map_err(AlterFailure)
+        })
+        .map_err(|e: AlterFailure| e.0)
 }
 
 /// Answers DescribeConfigs v1–v4.
@@ -306,14 +209,7 @@ fn apply(
 ) -> Result<(), ResourceError> {
     match resource_type {
         RESOURCE_TOPIC => {}
-        RESOURCE_BROKER => {
-            check_broker_name(ctx, name)?;
-            return Err((
-                code(ResponseError::InvalidRequest),
-                "broker configs are read-only while Skiff runs: set them in the configuration file"
-                    .into(),
-            ));
-        }
+        RESOURCE_BROKER => return apply_broker(ctx, name, validate_only, change),
         t => {
             return Err((
                 code(ResponseError::InvalidRequest),
@@ -349,11 +245,15 @@ pub fn alter_configs(ctx: &ApiContext, req: AlterConfigsRequest) -> AlterConfigs
                 r.resource_name.as_str(),
                 req.validate_only,
                 |_| {
-                    validate_configs(
-                        r.configs
-                            .iter()
-                            .map(|c| (c.name.as_str(), c.value.as_ref().map(|v| v.as_str()))),
-                    )
+                    let pairs = r
+                        .configs
+                        .iter()
+                        .map(|c| (c.name.as_str(), c.value.as_ref().map(|v| v.as_str())));
+                    if r.resource_type == RESOURCE_BROKER {
+                        broker_configs(pairs)
+                    } else {
+                        validate_configs(pairs)
+                    }
                 },
             );
             let (error, message) = outcome.err().unwrap_or((NONE, String::new()));
@@ -367,6 +267,28 @@ pub fn alter_configs(ctx: &ApiContext, req: AlterConfigsRequest) -> AlterConfigs
     AlterConfigsResponse::default().with_responses(responses)
 }
 
+/// The run-time configs AlterConfigs gives a broker resource (validated when applied).
+fn broker_configs<'a>(
+    pairs: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+) -> Result<BTreeMap<String, String>, ResourceError> {
+    let mut out = BTreeMap::new();
+    for (name, value) in pairs {
+        let value = value.ok_or_else(|| {
+            (
+                code(ResponseError::InvalidConfig),
+                format!("null value for config `{name}`"),
+            )
+        })?;
+        if out.insert(name.to_string(), value.to_string()).is_some() {
+            return Err((
+                code(ResponseError::InvalidRequest),
+                format!("config `{name}` given twice"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
 fn list_items(s: &str) -> Vec<String> {
     s.split(',')
         .map(str::trim)
@@ -375,9 +297,11 @@ fn list_items(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// The overrides after IncrementalAlterConfigs' operations.
+/// The overrides of a topic (`broker` false) or the run-time configs of a broker resource
+/// after IncrementalAlterConfigs' operations.
 fn incremental(
     ctx: &ApiContext,
+    broker: bool,
     current: &BTreeMap<String, String>,
     ops: &[(String, i8, Option<String>)],
 ) -> Result<BTreeMap<String, String>, ResourceError> {
@@ -394,8 +318,18 @@ fn incremental(
             out.remove(name);
             continue;
         }
-        let def = topic_config::definition(name)
-            .ok_or_else(|| invalid(format!("unknown topic config `{name}`")))?;
+        let def = match broker {
+            // A broker resource may hold names Kafka does not know (custom configs).
+            true => None,
+            false => Some(
+                topic_config::definition(name)
+                    .ok_or_else(|| invalid(format!("unknown topic config `{name}`")))?,
+            ),
+        };
+        let is_list = match def {
+            Some(d) => d.kind == ConfigType::List,
+            None => config_entries::is_list(name),
+        };
         match *op {
             OP_SET => {
                 let v = value
@@ -404,14 +338,20 @@ fn incremental(
                 out.insert(name.clone(), v);
             }
             OP_APPEND | OP_SUBTRACT => {
-                if def.kind != ConfigType::List {
+                if !is_list {
                     return Err(invalid(format!("`{name}` is not a list config")));
                 }
                 let v = value
                     .clone()
                     .ok_or_else(|| invalid(format!("null value for `{name}`")))?;
-                let current_value =
-                    topic_config::effective_value(ctx.replicas.broker_config(), &out, def).0;
+                let config = ctx.replicas.broker_config();
+                let current_value = match def {
+                    Some(d) => topic_config::effective_value(&config, &out, d).0,
+                    None => match out.get(name) {
+                        Some(v) => v.clone(),
+                        None => config.get(name).unwrap_or_default(),
+                    },
+                };
                 let mut items = list_items(&current_value);
                 for item in list_items(&v) {
                     if *op == OP_APPEND {
@@ -426,6 +366,9 @@ fn incremental(
             }
             other => return Err(request(format!("unknown operation {other}"))),
         }
+    }
+    if broker {
+        return Ok(out);
     }
     validate_configs(out.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))))
 }
@@ -455,7 +398,7 @@ pub fn incremental_alter_configs(
                 r.resource_type,
                 r.resource_name.as_str(),
                 req.validate_only,
-                |current| incremental(ctx, current, &ops),
+                |current| incremental(ctx, r.resource_type == RESOURCE_BROKER, current, &ops),
             );
             let (error, message) = outcome.err().unwrap_or((NONE, String::new()));
             incremental_alter_configs_response::AlterConfigsResourceResponse::default()

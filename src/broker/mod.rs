@@ -3,6 +3,8 @@
 //! coordinator, and producer ids and transactions.
 
 pub mod cluster;
+pub mod config_entries;
+pub mod dynamic_config;
 pub mod error;
 pub mod group;
 pub mod internal_topics;

@@ -8,8 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use crate::config::{Config, FsyncPolicyName, TimestampTypeName};
+use crate::storage::CleanerConfig;
 use crate::storage::{FsyncPolicy, Log, LogConfig, Storage, TimestampType};
 
+use super::dynamic_config::{DynamicBrokerConfig, DynamicConfigError};
 use super::error::{BrokerError, Result};
 use super::internal_topics;
 use super::meta_file;
@@ -23,10 +25,11 @@ pub const EPOCH_FILE: &str = "leader-epoch.meta";
 pub struct ReplicaManager {
     storage: Arc<Storage>,
     topics: TopicRegistry,
-    log_config: LogConfig,
-    timestamp_type: TimestampTypeName,
+    /// Broker-wide log settings of the configuration in force.
+    log_config: parking_lot::RwLock<LogConfig>,
     leader_epoch: i32,
-    broker_config: Config,
+    /// The broker configuration, with its run-time changes.
+    config: Arc<DynamicBrokerConfig>,
     /// Effective settings per topic id, valid while the topic's metadata is the one kept.
     settings_cache: parking_lot::RwLock<SettingsCache>,
 }
@@ -62,24 +65,30 @@ impl ReplicaManager {
 
     /// Opens the data directory: the topic registry (in `topics.meta`) and every partition
     /// log it names.
+    /// Broker configs changed at run time are kept in memory only.
     pub fn open(config: &Config) -> Result<ReplicaManager> {
         std::fs::create_dir_all(&config.data_dir)?;
         let topics = TopicRegistry::open(&config.data_dir)?;
-        Self::open_with(config, topics)
+        let dynamic = DynamicBrokerConfig::open(config.clone(), None).map_err(config_error)?;
+        Self::open_with(dynamic, topics)
     }
 
     /// Opens the data directory with the topic registry kept in the keyed state store
-    /// `state` (a `topics.meta` file of an earlier version is migrated into it).
+    /// `state` (a `topics.meta` file of an earlier version is migrated into it). The broker
+    /// configs changed at run time are kept there too, and apply from the start.
     pub fn open_with_state(
         config: &Config,
         state: Arc<crate::storage::kv::StateStore>,
     ) -> Result<ReplicaManager> {
         std::fs::create_dir_all(&config.data_dir)?;
+        let dynamic = DynamicBrokerConfig::open(config.clone(), Some(Arc::clone(&state)))
+            .map_err(config_error)?;
         let topics = TopicRegistry::open_in_store(&config.data_dir, state)?;
-        Self::open_with(config, topics)
+        Self::open_with(dynamic, topics)
     }
 
-    fn open_with(config: &Config, topics: TopicRegistry) -> Result<ReplicaManager> {
+    fn open_with(dynamic: DynamicBrokerConfig, topics: TopicRegistry) -> Result<ReplicaManager> {
+        let config = &*dynamic.current();
         let log_config = log_config(config);
         let storage = Storage::open(&config.data_dir, log_config.clone())?;
         let leader_epoch = next_leader_epoch(&config.data_dir)?;
@@ -110,31 +119,74 @@ impl ReplicaManager {
             config.log_retention_check_interval_ms,
         ))?;
         if config.log_cleaner_enable {
-            storage.start_cleaner(crate::storage::CleanerConfig {
-                dedupe_buffer_size: config.log_cleaner_dedupe_buffer_size,
-                backoff: Duration::from_millis(config.log_cleaner_backoff_ms),
-                ..crate::storage::CleanerConfig::default()
-            })?;
+            storage.start_cleaner(cleaner_config(config))?;
         }
         Ok(ReplicaManager {
             storage: Arc::new(storage),
             topics,
-            log_config,
-            timestamp_type: config.log_message_timestamp_type,
+            log_config: parking_lot::RwLock::new(log_config),
             leader_epoch,
-            broker_config: config.clone(),
+            config: Arc::new(dynamic),
             settings_cache: parking_lot::RwLock::new(SettingsCache::new()),
         })
     }
 
-    /// The broker configuration the manager was opened with.
-    pub fn broker_config(&self) -> &Config {
-        &self.broker_config
+    /// The broker configuration in force (the file and command line, with the changes
+    /// made at run time).
+    pub fn broker_config(&self) -> Arc<Config> {
+        self.config.current()
+    }
+
+    /// The broker configuration with its layers and run-time changes.
+    pub fn dynamic_config(&self) -> &Arc<DynamicBrokerConfig> {
+        &self.config
+    }
+
+    /// Changes the run-time broker configs of `resource` (this node id, or empty for the
+    /// cluster-wide default; see [`DynamicBrokerConfig::alter`]) and applies the new
+    /// configuration to every log.
+    pub fn alter_broker_configs<E>(
+        &self,
+        resource: &str,
+        validate_only: bool,
+        change: impl FnOnce(
+            &BTreeMap<String, String>,
+        ) -> std::result::Result<BTreeMap<String, String>, E>,
+    ) -> std::result::Result<(), E>
+    where
+        E: From<DynamicConfigError> + From<BrokerError>,
+    {
+        if let Some((old, new)) = self.config.alter(resource, validate_only, change)? {
+            self.reconfigure(&old, &new)?;
+        }
+        Ok(())
+    }
+
+    /// Puts a changed broker configuration in force: the broker-wide log settings, every
+    /// topic's effective settings and the log cleaner.
+    fn reconfigure(&self, old: &Config, new: &Config) -> Result<()> {
+        *self.log_config.write() = log_config(new);
+        self.settings_cache.write().clear();
+        for t in self.topics.list() {
+            let settings = self.settings_for(&t.configs);
+            for p in 0..t.partitions {
+                if let Some(log) = self.storage.get(&t.name, p) {
+                    log.set_config(settings.log.clone());
+                }
+            }
+        }
+        if new.log_cleaner_enable && cleaner_config(old) != cleaner_config(new) {
+            tracing::info!("restarting the log cleaner with its new settings");
+            self.storage.stop_cleaner();
+            self.storage.start_cleaner(cleaner_config(new))?;
+        }
+        Ok(())
     }
 
     /// The effective settings of a topic with config overrides `configs`.
     pub fn settings_for(&self, configs: &BTreeMap<String, String>) -> TopicSettings {
-        topic_config::settings(&self.broker_config, &self.log_config, configs)
+        let base = self.log_config.read().clone();
+        topic_config::settings(&self.broker_config(), &base, configs)
     }
 
     /// The effective settings of topic `name` (broker defaults if it doesn't exist).
@@ -253,7 +305,7 @@ impl ReplicaManager {
         if let Some(t) = self.topics.get(name) {
             return Some(Ok(t));
         }
-        let (partitions, configs) = internal_topics::creation_spec(&self.broker_config, name)?;
+        let (partitions, configs) = internal_topics::creation_spec(&self.broker_config(), name)?;
         Some(
             self.create_topic_with_configs(name, partitions, configs)
                 .map(|(t, created)| {
@@ -296,7 +348,7 @@ impl ReplicaManager {
 
     /// How appended batches are timestamped.
     pub fn timestamp_type(&self) -> TimestampType {
-        match self.timestamp_type {
+        match self.broker_config().log_message_timestamp_type {
             TimestampTypeName::CreateTime => TimestampType::CreateTime,
             TimestampTypeName::LogAppendTime => TimestampType::LogAppendTime,
         }
@@ -311,6 +363,25 @@ impl ReplicaManager {
     pub fn close(&self) -> Result<()> {
         self.storage.flush()?;
         Ok(self.storage.close()?)
+    }
+}
+
+/// The log cleaner's settings from the broker configuration.
+fn cleaner_config(config: &Config) -> CleanerConfig {
+    CleanerConfig {
+        dedupe_buffer_size: config.log_cleaner_dedupe_buffer_size,
+        backoff: Duration::from_millis(config.log_cleaner_backoff_ms),
+        ..CleanerConfig::default()
+    }
+}
+
+fn config_error(e: DynamicConfigError) -> BrokerError {
+    match e {
+        DynamicConfigError::Store(e) => BrokerError::from(e),
+        other => BrokerError::CorruptMetadata {
+            path: "state store".into(),
+            reason: other.to_string(),
+        },
     }
 }
 

@@ -470,3 +470,76 @@ impl Inner {
         }
     }
 }
+
+impl GroupConfig {
+    /// The coordinator settings the broker configuration's `group.*` and `offset*` options
+    /// describe.
+    pub fn from_broker_config(config: &crate::config::Config) -> GroupConfig {
+        let assignor = config
+            .group_consumer_assignors
+            .split(',')
+            .find_map(|n| Assignor::from_name(n.trim()))
+            .unwrap_or_default();
+        GroupConfig {
+            initial_rebalance_delay: Duration::from_millis(config.group_initial_rebalance_delay_ms),
+            min_session_timeout: Duration::from_millis(config.group_min_session_timeout_ms),
+            max_session_timeout: Duration::from_millis(config.group_max_session_timeout_ms),
+            max_size: config.group_max_size as usize,
+            offset_metadata_max_bytes: config.offset_metadata_max_bytes,
+            offsets_retention: Duration::from_secs(
+                config.offsets_retention_minutes.saturating_mul(60),
+            ),
+            offsets_retention_check_interval: Duration::from_millis(
+                config.offsets_retention_check_interval_ms,
+            ),
+            consumer_session_timeout: Duration::from_millis(
+                config.group_consumer_session_timeout_ms,
+            ),
+            consumer_heartbeat_interval: Duration::from_millis(
+                config.group_consumer_heartbeat_interval_ms,
+            ),
+            consumer_default_assignor: assignor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn group_options_reach_the_group_config() {
+        use std::time::Duration;
+        // Kafka's group.max.size default is Int.MaxValue; the coordinator's is unbounded.
+        let defaults = GroupConfig {
+            max_size: i32::MAX as usize,
+            ..GroupConfig::default()
+        };
+        assert_eq!(
+            GroupConfig::from_broker_config(&Config::default()),
+            defaults
+        );
+        let mut c = Config::default();
+        c.apply_override("group.initial.rebalance.delay.ms=0")
+            .unwrap();
+        c.apply_override("offsets.retention.minutes=2").unwrap();
+        c.apply_override("group.max.size=3").unwrap();
+        c.apply_override("group.consumer.assignors=range,uniform")
+            .unwrap();
+        let g = GroupConfig::from_broker_config(&c);
+        assert_eq!(g.initial_rebalance_delay, Duration::ZERO);
+        assert_eq!(g.offsets_retention, Duration::from_secs(120));
+        assert_eq!(g.max_size, 3);
+        assert_eq!(g.consumer_default_assignor, Assignor::Range);
+        assert!(c.apply_override("group.consumer.assignors=sticky").is_err());
+        assert!(c.apply_override("group.max.size=0").is_err());
+    }
+
+    #[test]
+    fn every_assignor_the_config_accepts_is_known() {
+        for name in crate::config::ASSIGNORS {
+            assert!(Assignor::from_name(name).is_some(), "{name}");
+        }
+    }
+}

@@ -944,3 +944,60 @@ impl TxnCoordinator {
         })
     }
 }
+
+impl TxnConfig {
+    /// The coordinator settings the broker configuration's `transaction*` options describe.
+    pub fn from_broker_config(config: &crate::config::Config) -> TxnConfig {
+        TxnConfig {
+            transaction_max_timeout_ms: config.transaction_max_timeout_ms,
+            transactional_id_expiration_ms: config.transactional_id_expiration_ms,
+            abort_timed_out_interval: Duration::from_millis(
+                config.transaction_abort_timed_out_transaction_cleanup_interval_ms,
+            ),
+            remove_expired_interval: Duration::from_millis(
+                config.transaction_remove_expired_transaction_cleanup_interval_ms,
+            ),
+            ..TxnConfig::default()
+        }
+    }
+}
+
+#[cfg(test)]
+mod config_tests {
+    use super::*;
+    use crate::config::Config;
+
+    #[test]
+    fn transaction_options_reach_the_coordinator_config() {
+        let mut c = Config::default();
+        assert_eq!(TxnConfig::from_broker_config(&c), TxnConfig::default());
+        c.set("transaction.max.timeout.ms", "60000").unwrap();
+        c.set("transactional.id.expiration.ms", "5000").unwrap();
+        c.set(
+            "transaction.abort.timed.out.transaction.cleanup.interval.ms",
+            "250",
+        )
+        .unwrap();
+        c.set(
+            "transaction.remove.expired.transaction.cleanup.interval.ms",
+            "750",
+        )
+        .unwrap();
+        let t = TxnConfig::from_broker_config(&c);
+        assert_eq!(t.transaction_max_timeout_ms, 60_000);
+        assert_eq!(t.transactional_id_expiration_ms, 5000);
+        assert_eq!(
+            t.abort_timed_out_interval,
+            std::time::Duration::from_millis(250)
+        );
+        assert_eq!(
+            t.remove_expired_interval,
+            std::time::Duration::from_millis(750)
+        );
+        assert!(c.set("transaction.max.timeout.ms", "0").is_err());
+        assert!(c.set("producer.id.expiration.ms", "-1").is_err());
+        assert!(c
+            .set("transactional.id.expiration.ms", "4294967296")
+            .is_err());
+    }
+}

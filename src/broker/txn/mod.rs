@@ -54,6 +54,8 @@ pub use describe::{
 };
 pub use error::{error_code, TxnApi, TxnError};
 pub use markers::{Clock, LogMarkerWriter, MarkerWriter, OffsetSink, TokioClock};
-pub use producer_expiry::{expire_idle_producers, spawn_producer_expiry};
+pub use producer_expiry::{
+    expire_idle_producers, spawn_producer_expiry, spawn_producer_expiry_with,
+};
 pub use producer_ids::ProducerIdManager;
 pub use state::{PendingOffset, TxnMetadata, TxnOffset, TxnPartition, TxnResult, TxnState};

@@ -1,6 +1,7 @@
 //! `producer.id.expiration.ms`: forgetting idle producers in every partition's producer
 //! state (those with an open transaction are kept).
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
@@ -33,6 +34,22 @@ pub fn spawn_producer_expiry(
     interval: Duration,
     expiration_ms: i64,
 ) -> JoinHandle<()> {
+    spawn_producer_expiry_with(
+        storage,
+        clock,
+        interval,
+        Arc::new(AtomicI64::new(expiration_ms)),
+    )
+}
+
+/// [`spawn_producer_expiry`] with an expiration that can change while it runs (the
+/// dynamic `producer.id.expiration.ms`): each pass reads `expiration_ms` afresh.
+pub fn spawn_producer_expiry_with(
+    storage: &Arc<Storage>,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+    expiration_ms: Arc<AtomicI64>,
+) -> JoinHandle<()> {
     let weak: Weak<Storage> = Arc::downgrade(storage);
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(interval);
@@ -40,6 +57,7 @@ pub fn spawn_producer_expiry(
         loop {
             tick.tick().await;
             let Some(storage) = weak.upgrade() else { break };
+            let expiration_ms = expiration_ms.load(Ordering::Relaxed);
             let n = expire_idle_producers(&storage, clock.now_ms(), expiration_ms);
             if n > 0 {
                 tracing::debug!(expired = n, "expired idle producers");

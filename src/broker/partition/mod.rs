@@ -36,6 +36,7 @@ pub use policy::is_retriable_txn_error;
 
 use crate::broker::topic_config::TopicSettings;
 use crate::broker::txn::TxnCoordinator;
+use crate::storage::blocking::{off_worker, run_blocking};
 use crate::storage::record::batch::split_batches;
 use crate::storage::Log;
 use writer::{Job, Writer};
@@ -328,7 +329,14 @@ impl Partition {
     ) -> Result<ReadResult, PartitionError> {
         let log = self.log();
         let offsets = self.offsets();
-        let mut records = log.read(fetch_offset, max_bytes)?;
+        // Planned under the log's lock, read without it on a blocking thread; a fetch at
+        // the log end (a caught-up consumer's long-poll) touches no disk and no thread.
+        let view = log.read_view(fetch_offset, max_bytes)?;
+        let mut records = if view.is_empty() {
+            Bytes::new()
+        } else {
+            run_blocking(move || view.read()).await?
+        };
         let mut aborted_transactions = Vec::new();
         if read_committed {
             records = records.slice(..stable_prefix(&records, offsets.last_stable_offset));
@@ -369,7 +377,9 @@ impl Partition {
         }
     }
 
-    /// ListOffsets: the offset `spec` names, with its timestamp and leader epoch.
+    /// ListOffsets: the offset `spec` names, with its timestamp and leader epoch. A lookup
+    /// by timestamp reads the disk; on a worker thread it first hands the worker's other
+    /// tasks on (the handler answers synchronously).
     pub fn list_offset(
         &self,
         spec: OffsetSpec,
@@ -430,7 +440,7 @@ impl Partition {
         if offset < 0 || offset > hw {
             return Err(PartitionError::OffsetOutOfRange(offset));
         }
-        log.delete_before(offset)?;
+        off_worker(|| log.delete_before(offset))?;
         Ok(log.log_start_offset())
     }
 }

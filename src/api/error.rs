@@ -2,8 +2,8 @@
 
 use kafka_protocol::error::ResponseError;
 
-use crate::broker::BrokerError;
-use crate::storage::StorageError;
+use crate::broker::partition::is_retriable_txn_error;
+use crate::broker::{BrokerError, PartitionError, StorageError};
 
 /// Kafka's "no error" code.
 pub const NONE: i16 = 0;
@@ -50,6 +50,37 @@ pub fn broker_error_code(e: &BrokerError) -> i16 {
     }
 }
 
+/// The Kafka error code for a partition error.
+pub fn partition_error_code(e: &PartitionError) -> i16 {
+    let err = match e {
+        PartitionError::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
+        PartitionError::InvalidTopic(_) => ResponseError::InvalidTopicException,
+        PartitionError::NotEnoughReplicas => ResponseError::NotEnoughReplicas,
+        PartitionError::CorruptRecords(_) => ResponseError::CorruptMessage,
+        PartitionError::RecordsTooLarge { .. } => ResponseError::MessageTooLarge,
+        PartitionError::InvalidBatch(_) | PartitionError::InvalidRecord { .. } => {
+            ResponseError::InvalidRecord
+        }
+        PartitionError::InvalidTimestamp => ResponseError::InvalidTimestamp,
+        PartitionError::TransactionalIdRequired => {
+            ResponseError::TransactionalIdAuthorizationFailed
+        }
+        // A transaction still completing: producers retry NOT_ENOUGH_REPLICAS.
+        PartitionError::Transaction(t) if is_retriable_txn_error(t) => {
+            ResponseError::NotEnoughReplicas
+        }
+        PartitionError::Transaction(t) => return t.code(),
+        PartitionError::FencedLeaderEpoch { .. } => ResponseError::FencedLeaderEpoch,
+        PartitionError::UnknownLeaderEpoch { .. } => ResponseError::UnknownLeaderEpoch,
+        PartitionError::OffsetOutOfRange(_) => ResponseError::OffsetOutOfRange,
+        PartitionError::PolicyViolation(_) => ResponseError::PolicyViolation,
+        PartitionError::InvalidRequest => ResponseError::InvalidRequest,
+        PartitionError::WriterStopped => ResponseError::NotLeaderOrFollower,
+        PartitionError::Storage(s) => return storage_error_code(s),
+    };
+    err.code()
+}
+
 /// Checks a client's `current_leader_epoch` (-1: no check) against the partition's.
 pub fn leader_epoch_check(requested: i32, current: i32) -> i16 {
     if requested < 0 || requested == current {
@@ -85,6 +116,33 @@ mod tests {
             end: 1,
         };
         assert_eq!(storage_error_code(&oor), 1);
+    }
+
+    #[test]
+    fn partition_errors_map_to_kafka_codes() {
+        use crate::broker::txn::TxnError;
+        assert_eq!(
+            partition_error_code(&PartitionError::InvalidTopic("__consumer_offsets".into())),
+            17
+        );
+        assert_eq!(partition_error_code(&PartitionError::NotEnoughReplicas), 19);
+        assert_eq!(
+            partition_error_code(&PartitionError::Transaction(
+                TxnError::ConcurrentTransactions
+            )),
+            19
+        );
+        assert_eq!(
+            partition_error_code(&PartitionError::TransactionalIdRequired),
+            53
+        );
+        assert_eq!(partition_error_code(&PartitionError::InvalidTimestamp), 32);
+        let oor = StorageError::OffsetOutOfRange {
+            offset: 9,
+            start: 0,
+            end: 1,
+        };
+        assert_eq!(partition_error_code(&PartitionError::from(oor)), 1);
     }
 
     #[test]

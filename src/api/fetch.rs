@@ -20,12 +20,10 @@ use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, Pr
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::error::{code, leader_epoch_check, storage_error_code, NONE};
-use super::offset_for_leader_epoch::epoch_end_offset;
+use super::error::{code, partition_error_code, NONE};
 use super::registry::{AclOperation, Api, Authorization, ResourceType};
 use super::{ApiContext, Call, Handled, Reply, TypedFuture};
-use crate::storage::record::batch::split_batches;
-use crate::storage::Log;
+use crate::broker::Partition;
 
 /// Fetch version from which topics are named by id.
 const TOPIC_ID_VERSION: i16 = 13;
@@ -34,7 +32,7 @@ const TOPIC_ID_VERSION: i16 = 13;
 struct Target {
     topic: usize,
     partition: i32,
-    log: Result<Arc<Log>, i16>,
+    resolved: Result<Arc<Partition>, i16>,
     fetch_offset: i64,
     max_bytes: usize,
     current_leader_epoch: i32,
@@ -86,15 +84,15 @@ fn resolve(
         }
         out.push(entry);
         for p in &t.partitions {
-            let log = name.clone().and_then(|name| {
+            let resolved = name.clone().and_then(|name| {
                 ctx.replicas
-                    .log(&name, p.partition)
+                    .partition(&name, p.partition)
                     .ok_or(code(ResponseError::UnknownTopicOrPartition))
             });
             targets.push(Target {
                 topic: ti,
                 partition: p.partition,
-                log,
+                resolved,
                 fetch_offset: p.fetch_offset,
                 max_bytes: usize::try_from(p.partition_max_bytes).unwrap_or(0),
                 current_leader_epoch: p.current_leader_epoch,
@@ -120,32 +118,30 @@ struct Budget {
 /// How a fetch reads.
 #[derive(Clone, Copy)]
 struct ReadMode {
-    /// The leader epoch of this broker.
-    leader_epoch: i32,
     /// `read_committed`: stop at the last stable offset and list aborted transactions.
     read_committed: bool,
 }
 
 /// Reads one partition; the flag says the partition must be answered at once (an error or
 /// a divergence) rather than waited on.
-fn read_partition(
-    log: &Log,
+async fn read_partition(
+    partition: &Partition,
     t: &Target,
     budget: &mut Budget,
     mode: ReadMode,
 ) -> (PartitionData, bool) {
-    let epoch_error = leader_epoch_check(t.current_leader_epoch, mode.leader_epoch);
-    if epoch_error != NONE {
+    if let Err(e) = partition.check_leader_epoch(t.current_leader_epoch) {
         // As Kafka: a partition in error reports no offsets (-1).
-        return (empty_partition(t.partition, epoch_error), true);
+        return (empty_partition(t.partition, partition_error_code(&e)), true);
     }
     let mut p = empty_partition(t.partition, NONE);
-    p.high_watermark = log.high_watermark();
-    p.last_stable_offset = log.last_stable_offset();
-    p.log_start_offset = log.log_start_offset();
-    if let Some((epoch, end)) = divergence(log, t, mode.leader_epoch) {
+    if let Some((epoch, end)) = divergence(partition, t) {
         // The client's log ends in an epoch that ended earlier here: tell it where, instead
         // of records (KIP-320), so it can truncate.
+        let offsets = partition.offsets();
+        p.high_watermark = offsets.high_watermark;
+        p.last_stable_offset = offsets.last_stable_offset;
+        p.log_start_offset = offsets.log_start_offset;
         p.diverging_epoch.epoch = epoch;
         p.diverging_epoch.end_offset = end;
         return (p, true);
@@ -155,22 +151,29 @@ fn read_partition(
     let first = budget.gathered == 0;
     let limit = t.max_bytes.min(budget.remaining);
     if !first && limit == 0 {
+        let offsets = partition.offsets();
+        p.high_watermark = offsets.high_watermark;
+        p.last_stable_offset = offsets.last_stable_offset;
+        p.log_start_offset = offsets.log_start_offset;
         return (p, false);
     }
-    let mut bytes = match log.read(t.fetch_offset, limit) {
-        Ok(bytes) => bytes,
-        Err(e) => return (empty_partition(t.partition, storage_error_code(&e)), true),
+    let read = partition
+        .read(t.fetch_offset, limit, mode.read_committed)
+        .await;
+    let read = match read {
+        Ok(read) => read,
+        Err(e) => return (empty_partition(t.partition, partition_error_code(&e)), true),
     };
-    if !first && bytes.len() > limit {
+    p.high_watermark = read.offsets.high_watermark;
+    p.last_stable_offset = read.offsets.last_stable_offset;
+    p.log_start_offset = read.offsets.log_start_offset;
+    if !first && read.records.len() > limit {
         return (p, false);
     }
     if mode.read_committed {
-        let lso = p.last_stable_offset;
-        bytes = bytes.slice(..stable_prefix(&bytes, lso));
-        let upper = next_offset_after(&bytes).unwrap_or(t.fetch_offset);
         p.aborted_transactions = Some(
-            log.aborted_transactions(t.fetch_offset, upper)
-                .into_iter()
+            read.aborted_transactions
+                .iter()
                 .map(|a| {
                     AbortedTransaction::default()
                         .with_producer_id(ProducerId(a.producer_id))
@@ -179,32 +182,15 @@ fn read_partition(
                 .collect(),
         );
     }
-    budget.remaining = budget.remaining.saturating_sub(bytes.len());
-    budget.gathered += bytes.len();
-    p.records = Some(bytes);
+    budget.remaining = budget.remaining.saturating_sub(read.records.len());
+    budget.gathered += read.records.len();
+    p.records = Some(read.records);
     (p, false)
-}
-
-/// Length of the leading whole batches of `bytes` that start below `lso`.
-fn stable_prefix(bytes: &[u8], lso: i64) -> usize {
-    split_batches(bytes)
-        .map_while(|b| b.ok())
-        .take_while(|(h, _)| h.base_offset < lso)
-        .map(|(_, raw)| raw.len())
-        .sum()
-}
-
-/// The offset after the last whole batch of `bytes`.
-fn next_offset_after(bytes: &[u8]) -> Option<i64> {
-    split_batches(bytes)
-        .map_while(|b| b.ok())
-        .last()
-        .map(|(h, _)| h.next_offset())
 }
 
 /// Reads every target once. Returns the response topics, the bytes gathered, and whether
 /// some partition must be answered at once.
-fn read_all(
+async fn read_all(
     skeleton: &[FetchableTopicResponse],
     targets: &[Target],
     total_max: usize,
@@ -217,9 +203,9 @@ fn read_all(
     };
     let mut answer_now = false;
     for t in targets {
-        let (data, now) = match &t.log {
+        let (data, now) = match &t.resolved {
             Err(e) => (empty_partition(t.partition, *e), true),
-            Ok(log) => read_partition(log, t, &mut budget, mode),
+            Ok(partition) => read_partition(partition, t, &mut budget, mode).await,
         };
         answer_now |= now;
         if let Some(topic) = topics.get_mut(t.topic) {
@@ -231,11 +217,11 @@ fn read_all(
 
 /// Whether the client's last fetched epoch diverges from this log at its fetch offset:
 /// the epoch ended here before the offset, or never existed here.
-fn divergence(log: &Log, t: &Target, current: i32) -> Option<(i32, i64)> {
+fn divergence(partition: &Partition, t: &Target) -> Option<(i32, i64)> {
     if t.last_fetched_epoch < 0 {
         return None;
     }
-    let (epoch, end) = epoch_end_offset(log, t.last_fetched_epoch, current);
+    let (epoch, end) = partition.end_offset_for_epoch(t.last_fetched_epoch);
     (epoch >= 0 && (epoch < t.last_fetched_epoch || end < t.fetch_offset)).then_some((epoch, end))
 }
 
@@ -293,7 +279,6 @@ pub fn handle(
     let max_wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0));
     let mut shutdown = ctx.shutdown.clone();
     let mode = ReadMode {
-        leader_epoch: ctx.replicas.leader_epoch(),
         read_committed: req.isolation_level == 1,
     };
     Box::pin(async move {
@@ -301,11 +286,12 @@ pub fn handle(
         // Subscribe before the first read so no append between the read and the wait is missed.
         let mut watches: Vec<_> = targets
             .iter()
-            .filter_map(|t| t.log.as_ref().ok().map(|l| l.subscribe()))
+            .filter_map(|t| t.resolved.as_ref().ok().map(|p| p.subscribe()))
             .collect();
         let mut deadline_passed = false;
         loop {
-            let (topics, gathered, any_error) = read_all(&skeleton, &targets, total_max, mode);
+            let (topics, gathered, any_error) =
+                read_all(&skeleton, &targets, total_max, mode).await;
             let done = gathered >= min_bytes
                 || targets.is_empty()
                 || any_error

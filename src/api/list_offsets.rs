@@ -6,9 +6,9 @@ use kafka_protocol::messages::list_offsets_response::{
 };
 use kafka_protocol::messages::{ListOffsetsRequest, ListOffsetsResponse};
 
-use super::error::{code, leader_epoch_check, storage_error_code, NONE};
+use super::error::{code, partition_error_code};
 use super::ApiContext;
-use crate::storage::Log;
+use crate::broker::partition::OffsetSpec;
 
 /// ListOffsets timestamp: the log end offset (high watermark).
 pub const LATEST_TIMESTAMP: i64 = -1;
@@ -22,46 +22,22 @@ pub const EARLIEST_LOCAL_TIMESTAMP: i64 = -4;
 /// tiered storage Kafka answers no offset (-1), as does Skiff.
 pub const LATEST_TIERED_TIMESTAMP: i64 = -5;
 
-fn lookup(
-    log: &Log,
-    timestamp: i64,
-    current: i32,
-    read_committed: bool,
-) -> Result<(i64, i64, i32), i16> {
-    let epoch_of = |offset: i64| log.epoch_for_offset(offset).unwrap_or(current);
+/// What a ListOffsets timestamp asks for; `None` for a value the protocol does not define.
+fn offset_spec(timestamp: i64) -> Option<OffsetSpec> {
     match timestamp {
-        LATEST_TIMESTAMP => {
-            // read_committed consumers start at the last stable offset.
-            let end = if read_committed {
-                log.last_stable_offset()
-            } else {
-                log.high_watermark()
-            };
-            Ok((-1, end, current))
-        }
-        EARLIEST_TIMESTAMP | EARLIEST_LOCAL_TIMESTAMP => {
-            let start = log.log_start_offset();
-            Ok((-1, start, epoch_of(start)))
-        }
-        LATEST_TIERED_TIMESTAMP => Ok((-1, -1, -1)),
-        MAX_TIMESTAMP => match log.max_timestamp() {
-            Ok(Some((offset, ts))) => Ok((ts, offset, epoch_of(offset))),
-            Ok(None) => Ok((-1, -1, -1)),
-            Err(e) => Err(storage_error_code(&e)),
-        },
-        ts if ts >= 0 => match log.find_offset_by_timestamp(ts) {
-            Ok(Some((offset, found_ts))) => Ok((found_ts, offset, epoch_of(offset))),
-            Ok(None) => Ok((-1, -1, -1)),
-            Err(e) => Err(storage_error_code(&e)),
-        },
-        _ => Err(code(ResponseError::InvalidRequest)),
+        LATEST_TIMESTAMP => Some(OffsetSpec::Latest),
+        EARLIEST_TIMESTAMP => Some(OffsetSpec::Earliest),
+        EARLIEST_LOCAL_TIMESTAMP => Some(OffsetSpec::EarliestLocal),
+        LATEST_TIERED_TIMESTAMP => Some(OffsetSpec::LatestTiered),
+        MAX_TIMESTAMP => Some(OffsetSpec::MaxTimestamp),
+        ts if ts >= 0 => Some(OffsetSpec::Timestamp(ts)),
+        _ => None,
     }
 }
 
 /// Answers a ListOffsets request (v1–v10; v10's timeout only bounds waits for remote
 /// storage, which Skiff does not have).
 pub fn handle(ctx: &ApiContext, version: i16, req: ListOffsetsRequest) -> ListOffsetsResponse {
-    let current = ctx.replicas.leader_epoch();
     let read_committed = version >= 2 && req.isolation_level == 1;
     let topics = req
         .topics
@@ -77,23 +53,26 @@ pub fn handle(ctx: &ApiContext, version: i16, req: ListOffsetsRequest) -> ListOf
                         .with_timestamp(-1)
                         .with_offset(-1)
                         .with_leader_epoch(-1);
-                    let Some(log) = ctx.replicas.log(&name, p.partition_index) else {
+                    let Some(partition) = ctx.replicas.partition(&name, p.partition_index) else {
                         r.error_code = code(ResponseError::UnknownTopicOrPartition);
                         return r;
                     };
-                    let epoch_error = leader_epoch_check(p.current_leader_epoch, current);
-                    if epoch_error != NONE {
-                        r.error_code = epoch_error;
+                    if let Err(e) = partition.check_leader_epoch(p.current_leader_epoch) {
+                        r.error_code = partition_error_code(&e);
                         return r;
                     }
-                    match lookup(&log, p.timestamp, current, read_committed) {
-                        Ok((ts, offset, epoch)) => {
-                            r.timestamp = ts;
-                            r.offset = offset;
+                    let Some(spec) = offset_spec(p.timestamp) else {
+                        r.error_code = code(ResponseError::InvalidRequest);
+                        return r;
+                    };
+                    match partition.list_offset(spec, read_committed) {
+                        Ok(found) => {
+                            r.timestamp = found.timestamp;
+                            r.offset = found.offset;
                             // The leader epoch field exists from v4 on.
-                            r.leader_epoch = if version >= 4 { epoch } else { -1 };
+                            r.leader_epoch = if version >= 4 { found.leader_epoch } else { -1 };
                         }
-                        Err(e) => r.error_code = e,
+                        Err(e) => r.error_code = partition_error_code(&e),
                     }
                     r
                 })

@@ -7,25 +7,11 @@ use kafka_protocol::messages::offset_for_leader_epoch_response::{
 };
 use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpochResponse};
 
-use super::error::{code, leader_epoch_check, NONE};
+use super::error::{code, partition_error_code};
 use super::ApiContext;
-use crate::storage::Log;
-
-/// The largest epoch ≤ `requested` and the offset where it ended: the log end offset for
-/// the current epoch, `(-1, -1)` for an epoch above the current one or before the first.
-pub fn epoch_end_offset(log: &Log, requested: i32, current: i32) -> (i32, i64) {
-    if requested == current {
-        (current, log.log_end_offset())
-    } else if requested > current {
-        (-1, -1)
-    } else {
-        log.end_offset_for_epoch(requested)
-    }
-}
 
 /// Answers an OffsetForLeaderEpoch request (v2–v4).
 pub fn handle(ctx: &ApiContext, req: OffsetForLeaderEpochRequest) -> OffsetForLeaderEpochResponse {
-    let current = ctx.replicas.leader_epoch();
     let topics = req
         .topics
         .into_iter()
@@ -39,16 +25,15 @@ pub fn handle(ctx: &ApiContext, req: OffsetForLeaderEpochRequest) -> OffsetForLe
                         .with_partition(p.partition)
                         .with_leader_epoch(-1)
                         .with_end_offset(-1);
-                    let Some(log) = ctx.replicas.log(&name, p.partition) else {
+                    let Some(partition) = ctx.replicas.partition(&name, p.partition) else {
                         r.error_code = code(ResponseError::UnknownTopicOrPartition);
                         return r;
                     };
-                    let epoch_error = leader_epoch_check(p.current_leader_epoch, current);
-                    if epoch_error != NONE {
-                        r.error_code = epoch_error;
+                    if let Err(e) = partition.check_leader_epoch(p.current_leader_epoch) {
+                        r.error_code = partition_error_code(&e);
                         return r;
                     }
-                    let (epoch, end) = epoch_end_offset(&log, p.leader_epoch, current);
+                    let (epoch, end) = partition.end_offset_for_epoch(p.leader_epoch);
                     r.leader_epoch = epoch;
                     r.end_offset = end;
                     r

@@ -15,6 +15,7 @@ use super::dynamic_config::{DynamicBrokerConfig, DynamicConfigError};
 use super::error::{BrokerError, Result};
 use super::internal_topics;
 use super::meta_file;
+use super::partition::{Partition, PartitionError};
 use super::topic_config::{self, TopicSettings};
 use super::topics::{TopicMetadata, TopicRegistry};
 
@@ -32,7 +33,13 @@ pub struct ReplicaManager {
     config: Arc<DynamicBrokerConfig>,
     /// Effective settings per topic id, valid while the topic's metadata is the one kept.
     settings_cache: parking_lot::RwLock<SettingsCache>,
+    /// The partitions handed out, by topic name and index (each keeps its writer queue,
+    /// so there is one per log).
+    partitions: parking_lot::RwLock<PartitionMap>,
 }
+
+type PartitionMap =
+    std::collections::HashMap<String, std::collections::HashMap<i32, Arc<Partition>>>;
 
 type SettingsCache =
     std::collections::HashMap<uuid::Uuid, (Arc<TopicMetadata>, Arc<TopicSettings>)>;
@@ -128,6 +135,7 @@ impl ReplicaManager {
             leader_epoch,
             config: Arc::new(dynamic),
             settings_cache: parking_lot::RwLock::new(SettingsCache::new()),
+            partitions: parking_lot::RwLock::new(PartitionMap::new()),
         })
     }
 
@@ -240,6 +248,7 @@ impl ReplicaManager {
 
     /// Deletes a topic: gone from the registry first, then its logs and their files.
     pub fn delete_topic(&self, name: &str) -> Result<Arc<TopicMetadata>> {
+        self.partitions.write().remove(name);
         self.topics.delete(name, |t| {
             for p in 0..t.partitions {
                 match self.storage.remove(&t.name, p) {
@@ -324,6 +333,71 @@ impl ReplicaManager {
             return None;
         }
         self.storage.get(topic, partition)
+    }
+
+    /// The partition `partition` of registered topic `topic`: the seam through which the
+    /// protocol layer appends, reads and looks offsets up. One `Partition` per log is
+    /// kept, so appends to it are queued in one place.
+    pub fn partition(&self, topic: &str, partition: i32) -> Option<Arc<Partition>> {
+        let log = self.log(topic, partition)?;
+        let settings = self.topic_settings(topic);
+        if let Some(p) = self
+            .partitions
+            .read()
+            .get(topic)
+            .and_then(|m| m.get(&partition))
+        {
+            if p.serves(&log) {
+                p.refresh_settings(&settings);
+                return Some(Arc::clone(p));
+            }
+        }
+        let mut map = self.partitions.write();
+        let slot = map
+            .entry(topic.to_string())
+            .or_default()
+            .entry(partition)
+            .or_insert_with(|| {
+                Arc::new(Partition::leader(
+                    topic,
+                    partition,
+                    Arc::clone(&log),
+                    self.leader_epoch,
+                    Arc::clone(&settings),
+                ))
+            });
+        if !slot.serves(&log) {
+            // The topic was deleted and created again: a new log, a new partition.
+            *slot = Arc::new(Partition::leader(
+                topic,
+                partition,
+                Arc::clone(&log),
+                self.leader_epoch,
+                Arc::clone(&settings),
+            ));
+        }
+        slot.refresh_settings(&settings);
+        Some(Arc::clone(slot))
+    }
+
+    /// The partition a client produces to: internal topics are refused whether they exist
+    /// or not (INVALID_TOPIC_EXCEPTION, as from Kafka), as are names that break Kafka's
+    /// rules; a missing one is UNKNOWN_TOPIC_OR_PARTITION.
+    pub fn partition_for_produce(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> std::result::Result<Arc<Partition>, PartitionError> {
+        if internal_topics::is_internal(topic) {
+            return Err(PartitionError::InvalidTopic(topic.to_string()));
+        }
+        self.partition(topic, partition).ok_or_else(|| {
+            if super::validate_topic_name(topic).is_err() {
+                PartitionError::InvalidTopic(topic.to_string())
+            } else {
+                PartitionError::UnknownTopicOrPartition
+            }
+        })
     }
 
     /// Every partition log of every registered topic: (topic, partition, log).

@@ -23,7 +23,7 @@ use crate::storage::record::batch::{
 };
 use crate::storage::record::BatchHeader;
 use crate::storage::record::{ControlRecordType, EndTxnMarker};
-use crate::storage::segment::Segment;
+use crate::storage::segment::{Segment, SegmentSnapshot};
 use crate::storage::types::{MessageBatch, DEFAULT_MAX_DECOMPRESSED};
 
 /// Marker file written by a clean close; its absence on open means crash recovery.
@@ -55,6 +55,64 @@ pub struct AppendInfo {
     /// The batch was a producer's retry of a batch already in the log: nothing was appended
     /// and the offsets are the original ones.
     pub duplicate: bool,
+}
+
+/// A read planned under the log's lock and carried out without it (see
+/// [`Log::read_view`]).
+#[derive(Debug, Clone)]
+pub struct ReadView {
+    offset: i64,
+    max_bytes: usize,
+    segments: Vec<SegmentSnapshot>,
+}
+
+impl ReadView {
+    /// Whether the read would return nothing without touching the disk (the offset is the
+    /// log end offset).
+    pub fn is_empty(&self) -> bool {
+        self.segments.is_empty()
+    }
+
+    /// Reads the planned batches (preads, on the caller's thread, no lock held).
+    pub fn read(&self) -> Result<Bytes> {
+        let (offset, max_bytes) = (self.offset, self.max_bytes);
+        let mut segments = self.segments.iter();
+        let mut found = None;
+        for seg in segments.by_ref() {
+            if let Some(bytes) = seg.read(offset, max_bytes)? {
+                found = Some(bytes);
+                break;
+            }
+        }
+        let Some(bytes) = found else {
+            return Ok(Bytes::new());
+        };
+        // Compaction can leave segments holding only emptied batches. A read that found
+        // nothing but those goes on into the next segments (whole batches, within
+        // `max_bytes`), so a reader sees records in one answer instead of one empty
+        // segment per round trip (librdkafka gives up after a run of record-less answers).
+        if !holds_no_records(&bytes) {
+            return Ok(bytes);
+        }
+        let mut out = BytesMut::from(&bytes[..]);
+        for seg in segments {
+            let remaining = max_bytes.saturating_sub(out.len());
+            if remaining == 0 {
+                break;
+            }
+            let Some(more) = seg.read(seg.base_offset(), remaining)? else {
+                continue;
+            };
+            if more.len() > remaining {
+                break;
+            }
+            out.extend_from_slice(&more);
+            if !holds_no_records(&more) {
+                break;
+            }
+        }
+        Ok(out.freeze())
+    }
 }
 
 /// Size and time facts about one segment, for retention and inspection.
@@ -430,6 +488,12 @@ impl Log {
         Ok(target)
     }
 
+    /// The offset below which everything is known to be on disk (synced by the group
+    /// commit, a flush or a roll).
+    pub fn durable_end(&self) -> i64 {
+        self.durable.lock().durable_end
+    }
+
     fn publish_durable(&self, target: Option<i64>) {
         let mut st = self.durable.lock();
         st.syncing = false;
@@ -445,8 +509,17 @@ impl Log {
     }
 
     /// Whole stored batches starting with the one that holds `offset`, up to `max_bytes` but
-    /// always at least one batch; empty at the log end offset.
+    /// always at least one batch; empty at the log end offset. The disk is read without the
+    /// log's lock ([`Log::read_view`]), on the caller's thread.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Bytes> {
+        self.read_view(offset, max_bytes)?.read()
+    }
+
+    /// Plans a [`Log::read`] under the log's read lock without touching the disk: checks the
+    /// offset and takes the file handles, sizes and index positions of the segments from
+    /// the one holding `offset` on. [`ReadView::read`] then reads with no lock held, so
+    /// appends never wait for a disk read.
+    pub fn read_view(&self, offset: i64, max_bytes: usize) -> Result<ReadView> {
         let inner = self.inner.read();
         self.check_open()?;
         let end = inner.next_offset();
@@ -458,48 +531,28 @@ impl Log {
             });
         }
         if offset == end {
-            return Ok(Bytes::new());
+            return Ok(ReadView {
+                offset,
+                max_bytes,
+                segments: Vec::new(),
+            });
         }
         let first = inner
             .segments
             .partition_point(|s| s.base_offset() <= offset)
             .saturating_sub(1);
-        let mut segments = inner.segments.get(first..).unwrap_or_default().iter();
-        let mut found = None;
-        for seg in segments.by_ref() {
-            if let Some(bytes) = seg.read(offset, max_bytes)? {
-                found = Some(bytes);
-                break;
-            }
-        }
-        let Some(bytes) = found else {
-            return Ok(Bytes::new());
-        };
-        // Compaction can leave segments holding only emptied batches. A read that found
-        // nothing but those goes on into the next segments (whole batches, within
-        // `max_bytes`), so a reader sees records in one answer instead of one empty
-        // segment per round trip (librdkafka gives up after a run of record-less answers).
-        if !holds_no_records(&bytes) {
-            return Ok(bytes);
-        }
-        let mut out = BytesMut::from(&bytes[..]);
-        for seg in segments {
-            let remaining = max_bytes.saturating_sub(out.len());
-            if remaining == 0 {
-                break;
-            }
-            let Some(more) = seg.read(seg.base_offset(), remaining)? else {
-                continue;
-            };
-            if more.len() > remaining {
-                break;
-            }
-            out.extend_from_slice(&more);
-            if !holds_no_records(&more) {
-                break;
-            }
-        }
-        Ok(out.freeze())
+        let segments = inner
+            .segments
+            .get(first..)
+            .unwrap_or_default()
+            .iter()
+            .map(|seg| seg.snapshot(offset.max(seg.base_offset())))
+            .collect();
+        Ok(ReadView {
+            offset,
+            max_bytes,
+            segments,
+        })
     }
 
     /// The batches covering `[start, end)`, whole (the first may begin before `start`).

@@ -1,6 +1,7 @@
 //! The storage engine: partition logs (segments, indexes, leader epochs), the record
 //! batch codec, and the keyed state store (WAL, MemTable, SSTable).
 
+pub mod blocking;
 pub mod cleaner;
 pub mod config;
 pub mod error;
@@ -22,7 +23,7 @@ pub use config::{CleanupPolicy, LogConfig, StorageConfig};
 pub use error::RecordError;
 pub use error::{Result, StorageError};
 pub use fsync::FsyncPolicy;
-pub use log::{AppendInfo, Log, SegmentInfo, TimestampType};
+pub use log::{AppendInfo, Log, ReadView, SegmentInfo, TimestampType};
 pub use partitions::{Storage, TopicPartition};
 pub use retention::{RetentionConfig, RetentionManager, RetentionStats};
 pub use types::{Compression, Header, Message, MessageBatch, Offset};

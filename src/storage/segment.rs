@@ -44,6 +44,61 @@ pub struct Segment {
     first_timestamp: Option<i64>,
 }
 
+/// A segment as it was when a read was planned (see [`Segment::snapshot`]).
+#[derive(Debug, Clone)]
+pub struct SegmentSnapshot {
+    file: Arc<File>,
+    base_offset: i64,
+    size: u64,
+    start: u64,
+}
+
+impl SegmentSnapshot {
+    /// The segment's base offset.
+    pub fn base_offset(&self) -> i64 {
+        self.base_offset
+    }
+
+    /// Byte position and header of the first batch whose last offset is ≥ `offset`, at or
+    /// after the planned start.
+    pub fn find_batch(&self, offset: i64) -> Result<Option<(u64, BatchHeader)>> {
+        let mut pos = self.start;
+        while pos < self.size {
+            let mut buf = [0u8; BATCH_HEADER_LEN];
+            self.file.read_exact_at(&mut buf, pos)?;
+            let h = BatchHeader::parse(&buf)?;
+            if h.last_offset() >= offset {
+                return Ok(Some((pos, h)));
+            }
+            pos += h.total_len() as u64;
+        }
+        Ok(None)
+    }
+
+    /// Whole batches starting with the one holding `offset`, up to `max_bytes` but always at
+    /// least that first batch. `None` if no batch reaches `offset`.
+    pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Option<Bytes>> {
+        let Some((pos, first)) = self.find_batch(offset)? else {
+            return Ok(None);
+        };
+        let available = (self.size - pos) as usize;
+        let want = max_bytes.max(first.total_len()).min(available);
+        let mut buf = vec![0u8; want];
+        self.file.read_exact_at(&mut buf, pos)?;
+        // Trim to whole batches.
+        let mut end = 0usize;
+        while end + BATCH_HEADER_LEN <= buf.len() {
+            let h = BatchHeader::parse(&buf[end..])?;
+            if end + h.total_len() > buf.len() {
+                break;
+            }
+            end += h.total_len();
+        }
+        buf.truncate(end);
+        Ok(Some(Bytes::from(buf)))
+    }
+}
+
 impl Segment {
     fn paths(dir: &Path, base_offset: i64) -> (PathBuf, PathBuf, PathBuf) {
         let stem = file_stem(base_offset);
@@ -325,38 +380,26 @@ impl Segment {
 
     /// Byte position and header of the first batch whose last offset is ≥ `offset`.
     pub fn find_batch(&self, offset: i64) -> Result<Option<(u64, BatchHeader)>> {
-        let mut pos = self.index.lookup(offset).map(|e| e.position).unwrap_or(0);
-        while pos < self.size {
-            let h = self.read_header(pos)?;
-            if h.last_offset() >= offset {
-                return Ok(Some((pos, h)));
-            }
-            pos += h.total_len() as u64;
-        }
-        Ok(None)
+        self.snapshot(offset).find_batch(offset)
     }
 
     /// Whole batches starting with the one holding `offset`, up to `max_bytes` but always at
     /// least that first batch. `None` if no batch in this segment reaches `offset`.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Option<Bytes>> {
-        let Some((pos, first)) = self.find_batch(offset)? else {
-            return Ok(None);
-        };
-        let available = (self.size - pos) as usize;
-        let want = max_bytes.max(first.total_len()).min(available);
-        let mut buf = vec![0u8; want];
-        self.file.read_exact_at(&mut buf, pos)?;
-        // Trim to whole batches.
-        let mut end = 0usize;
-        while end + BATCH_HEADER_LEN <= buf.len() {
-            let h = BatchHeader::parse(&buf[end..])?;
-            if end + h.total_len() > buf.len() {
-                break;
-            }
-            end += h.total_len();
+        self.snapshot(offset).read(offset, max_bytes)
+    }
+
+    /// What a read of `offset` needs, taken without touching the disk: the file handle,
+    /// the size now, and where the offset index says to start looking. Reading it later,
+    /// without the log's lock, sees the segment as it is now (it only ever grows, and a
+    /// deleted or replaced segment's open file keeps its bytes).
+    pub fn snapshot(&self, offset: i64) -> SegmentSnapshot {
+        SegmentSnapshot {
+            file: Arc::clone(&self.file),
+            base_offset: self.base_offset,
+            size: self.size,
+            start: self.index.lookup(offset).map_or(0, |e| e.position),
         }
-        buf.truncate(end);
-        Ok(Some(Bytes::from(buf)))
     }
 
     /// Position and header of the first batch whose max timestamp is ≥ `timestamp` and whose

@@ -26,6 +26,7 @@ use super::memtable::{bounds_empty, Entry, MemTable};
 use super::merge::{MemSource, MergeIter, Source};
 use super::sstable::{SsTable, SsTableWriter};
 use super::wal::{sync_dir, Wal};
+use crate::storage::blocking::off_worker;
 use crate::storage::{Result, StorageError};
 
 /// Most compactions one `compact` call (or one flush) runs back to back.
@@ -240,7 +241,16 @@ impl StateStore {
     /// Applies a batch atomically: one write-ahead log record, visible all at once, and
     /// (under `WalSyncMode::Always`) durable before it is visible. Concurrent writers are
     /// committed in groups sharing one fsync.
+    ///
+    /// Returns once the batch is durable, so a caller answering a request afterwards
+    /// answers only for durable state. Called on a tokio worker thread, the worker first
+    /// hands its other tasks on (see [`off_worker`]), so the fsync and the wait for the
+    /// group's leader do not stall the runtime.
     pub fn write(&self, batch: &WriteBatch) -> Result<()> {
+        off_worker(|| self.write_blocking(batch))
+    }
+
+    fn write_blocking(&self, batch: &WriteBatch) -> Result<()> {
         let waiting = self.inner.write(batch)?;
         if waiting > self.inner.config.memtable.num_immutable || (waiting > 0 && !self.background) {
             let _guard = self.inner.maintenance.lock();
@@ -279,13 +289,13 @@ impl StateStore {
 
     /// Forces every appended write to disk (what `WalSyncMode::Manual` defers).
     pub fn sync(&self) -> Result<()> {
-        self.inner.sync()
+        off_worker(|| self.inner.sync())
     }
 
     /// Writes every memtable to SSTables, truncates the write-ahead log, then runs the
     /// compactions the strategy wants.
     pub fn flush(&self) -> Result<()> {
-        self.inner.flush()
+        off_worker(|| self.inner.flush())
     }
 
     /// Runs the compactions the strategy wants until it wants none; returns their sum.

@@ -1,0 +1,154 @@
+//! Disk I/O off the async runtime: reads planned under the log's lock and carried out
+//! without it, concurrent with appends; many acks=all producers on one partition through
+//! the partition writer's group commit.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::batches::batch;
+use common::*;
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{BaseProducer, Producer};
+use rdkafka::Offset;
+use skiff::storage::record::batch::split_batches;
+use skiff::storage::{FsyncPolicy, Log, LogConfig, TimestampType};
+
+fn cfg() -> LogConfig {
+    LogConfig {
+        segment_bytes: 16 * 1024,
+        segment_ms: None,
+        index_interval_bytes: 256,
+        max_batch_bytes: 1 << 20,
+        fsync: FsyncPolicy::Never,
+        ..LogConfig::default()
+    }
+}
+
+/// (base offset, next offset) of each whole batch in `bytes`.
+fn spans(bytes: &[u8]) -> Vec<(i64, i64)> {
+    split_batches(bytes)
+        .map(|b| {
+            let (h, _) = b.unwrap();
+            (h.base_offset, h.next_offset())
+        })
+        .collect()
+}
+
+#[test]
+fn a_planned_read_returns_the_log_as_it_was_when_planned() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path(), cfg()).unwrap();
+    for tag in 0..10 {
+        log.append(batch(tag, 3, 1_000), 0, TimestampType::CreateTime)
+            .unwrap();
+    }
+    let view = log.read_view(0, 1 << 20).unwrap();
+    // Appends (and a segment roll) between planning and reading are not seen, and do not
+    // wait for the read: the view holds no lock.
+    for tag in 10..200 {
+        log.append(batch(tag, 3, 1_000), 0, TimestampType::CreateTime)
+            .unwrap();
+    }
+    let bytes = view.read().unwrap();
+    let got = spans(&bytes);
+    assert_eq!(got.first().map(|s| s.0), Some(0));
+    assert!(got.last().is_some_and(|s| s.1 <= 30), "{got:?}");
+    assert!(got.windows(2).all(|w| w[0].1 == w[1].0), "contiguous");
+    // At the log end a view is empty and reads nothing.
+    let end = log.log_end_offset();
+    let at_end = log.read_view(end, 1 << 20).unwrap();
+    assert!(at_end.is_empty());
+    assert!(at_end.read().unwrap().is_empty());
+}
+
+#[test]
+fn reads_concurrent_with_appends_see_whole_contiguous_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Arc::new(Log::open(dir.path(), cfg()).unwrap());
+    const BATCHES: u64 = 2_000;
+    let writer = {
+        let log = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for tag in 0..BATCHES {
+                log.append(batch(tag, 2, 1_000), 0, TimestampType::CreateTime)
+                    .unwrap();
+            }
+        })
+    };
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let log = Arc::clone(&log);
+            std::thread::spawn(move || {
+                let mut next = 0i64;
+                while next < (BATCHES * 2) as i64 {
+                    let bytes = log.read(next, 4096).unwrap();
+                    for (base, end) in spans(&bytes) {
+                        assert_eq!(base, next, "batches follow each other");
+                        next = end;
+                    }
+                }
+            })
+        })
+        .collect();
+    writer.join().unwrap();
+    for r in readers {
+        r.join().unwrap();
+    }
+    assert_eq!(log.log_end_offset(), (BATCHES * 2) as i64);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_acks_all_producers_on_one_partition_land_complete_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    // fsync always (the default): each acknowledgement waits for the group's fsync.
+    let broker = start_broker(dir.path(), &["log.fsync.policy=always"]).await;
+    let bootstrap = broker.bootstrap();
+    let topic = "group-commit";
+    ensure_topic(&bootstrap, topic);
+    const PRODUCERS: usize = 8;
+    const EACH: usize = 300;
+    let handles: Vec<_> = (0..PRODUCERS)
+        .map(|w| {
+            let bootstrap = bootstrap.clone();
+            std::thread::spawn(move || {
+                let p: BaseProducer = ClientConfig::new()
+                    .set("bootstrap.servers", &bootstrap)
+                    .set("acks", "all")
+                    .set("enable.idempotence", "true")
+                    .set("linger.ms", "0")
+                    .create()
+                    .unwrap();
+                for n in 0..EACH {
+                    send(&p, topic, 0, &test_record(w * 100_000 + n));
+                    p.poll(Duration::ZERO);
+                }
+                p.flush(Duration::from_secs(60)).unwrap();
+            })
+        })
+        .collect();
+    for h in handles {
+        tokio::task::spawn_blocking(move || h.join().unwrap())
+            .await
+            .unwrap();
+    }
+    let consumed = tokio::task::spawn_blocking(move || {
+        let c = consumer(&bootstrap);
+        assign(&c, topic, 1, Offset::Beginning);
+        consume(&c, PRODUCERS * EACH)
+    })
+    .await
+    .unwrap();
+    let mut next_of = vec![0usize; PRODUCERS];
+    for (offset, c) in consumed.iter().enumerate() {
+        assert_eq!(c.offset, offset as i64, "offsets are contiguous");
+        let k = key_number(&c.record.key);
+        let (w, n) = (k / 100_000, k % 100_000);
+        assert_eq!(n, next_of[w], "producer {w}'s records in the order sent");
+        assert_eq!(c.record, test_record(k));
+        next_of[w] += 1;
+    }
+    assert_eq!(next_of, vec![EACH; PRODUCERS]);
+    broker.shutdown().await.unwrap();
+}

@@ -121,7 +121,6 @@ impl Broker {
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let ctx = Arc::new(ApiContext {
             replicas: replicas.clone(),
-            state: Arc::clone(&state),
             groups: groups.clone(),
             txns: Arc::clone(&txns),
             config: config.clone(),

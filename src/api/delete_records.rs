@@ -6,7 +6,7 @@ use kafka_protocol::messages::delete_records_response::{
 };
 use kafka_protocol::messages::{DeleteRecordsRequest, DeleteRecordsResponse};
 
-use super::error::{code, storage_error_code, NONE};
+use super::error::{code, partition_error_code, NONE};
 use super::ApiContext;
 
 use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
@@ -28,29 +28,16 @@ pub fn delete_records(ctx: &ApiContext, req: DeleteRecordsRequest) -> DeleteReco
                     let r = DeleteRecordsPartitionResult::default()
                         .with_partition_index(p.partition_index)
                         .with_low_watermark(-1);
-                    let Some(log) = ctx.replicas.log(t.name.0.as_str(), p.partition_index) else {
+                    let Some(partition) =
+                        ctx.replicas.partition(t.name.0.as_str(), p.partition_index)
+                    else {
                         return r.with_error_code(code(ResponseError::UnknownTopicOrPartition));
                     };
-                    // Only logs with the delete policy may lose records this way.
-                    if !ctx
-                        .replicas
-                        .topic_settings(t.name.0.as_str())
-                        .log
-                        .cleanup_policy
-                        .delete
-                    {
-                        return r.with_error_code(code(ResponseError::PolicyViolation));
-                    }
-                    let hw = log.high_watermark();
-                    let offset = if p.offset == -1 { hw } else { p.offset };
-                    if offset < 0 || offset > hw {
-                        return r.with_error_code(code(ResponseError::OffsetOutOfRange));
-                    }
-                    match log.delete_before(offset) {
-                        Ok(_) => r
-                            .with_low_watermark(log.log_start_offset())
-                            .with_error_code(NONE),
-                        Err(e) => r.with_error_code(storage_error_code(&e)),
+                    match partition.delete_records(p.offset) {
+                        Ok(low_watermark) => {
+                            r.with_low_watermark(low_watermark).with_error_code(NONE)
+                        }
+                        Err(e) => r.with_error_code(partition_error_code(&e)),
                     }
                 })
                 .collect();

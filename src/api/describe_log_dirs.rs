@@ -18,7 +18,7 @@ use std::sync::Arc;
 pub fn describe_log_dirs(ctx: &ApiContext, req: DescribeLogDirsRequest) -> DescribeLogDirsResponse {
     let mut topics: Vec<DescribeLogDirsTopic> = Vec::new();
     let mut push = |name: &str, partition: i32| {
-        let Some(log) = ctx.replicas.log(name, partition) else {
+        let Some(log) = ctx.replicas.partition(name, partition) else {
             return;
         };
         let entry = DescribeLogDirsPartition::default()

@@ -1,9 +1,10 @@
 //! The Kafka APIs: one module per API family. Handlers take decoded requests and return
 //! responses; they do no socket or file I/O of their own (the broker layer owns the logs).
 //!
-//! A handler runs in two parts. The part that must keep request order (appending produced
-//! batches, auto-creating topics) runs synchronously when the request is dispatched; the
-//! part that waits (durability for acks=all, Fetch long-polls) is the returned future.
+//! A handler runs in two parts. The part that must keep request order (queueing produced
+//! batches on their partition's writer, auto-creating topics) runs synchronously when the
+//! request is dispatched; the part that waits (the append itself and, for acks=all, its
+//! fsync; Fetch long-polls) is the returned future.
 //!
 //! Serving a new API takes: a variant in [`Request`] and [`Response`] and a handler module
 //! here; its advertised range in [`versions::SUPPORTED`]; its decode and encode arms in
@@ -14,9 +15,10 @@
 //! Handlers take decoded requests and return responses; they do no socket or file I/O of
 //! their own (the broker layer owns the logs).
 //!
-//! A handler runs in two parts. The part that must keep request order (appending produced
-//! batches, auto-creating topics) runs synchronously when the request is dispatched; the
-//! part that waits (durability for acks=all, Fetch long-polls) is the returned future.
+//! A handler runs in two parts. The part that must keep request order (queueing produced
+//! batches on their partition's writer, auto-creating topics) runs synchronously when the
+//! request is dispatched; the part that waits (the append itself and, for acks=all, its
+//! fsync; Fetch long-polls) is the returned future.
 //!
 //! Serving a new API: a file named after it that implements [`registry::Api`], and its line
 //! in [`registry::REGISTRY`]. `src/ARCHITECTURE.md` walks through it.
@@ -117,8 +119,6 @@ impl<R> Handled<R> {
 pub struct ApiContext {
     /// Topics, partitions and their logs.
     pub replicas: Arc<ReplicaManager>,
-    /// The keyed state store (groups, offsets, producer ids, transactions).
-    pub state: Arc<crate::storage::kv::StateStore>,
     /// The consumer-group coordinator.
     pub groups: crate::broker::group::GroupCoordinator,
     /// The transaction coordinator.

@@ -15,7 +15,9 @@ use kafka_protocol::protocol::StrBytes;
 use super::error::{code, partition_error_code, NONE};
 use super::registry::{AclOperation, Api, Authorization, ResourceType};
 use super::{ApiContext, Call, Handled, Reply, TypedFuture};
-use crate::broker::partition::{AppendFailure, AppendRequest, PendingAppend};
+use crate::broker::partition::{
+    has_transactional_batch, AppendFailure, AppendRequest, PendingAppend,
+};
 use crate::broker::PartitionError;
 
 /// A partition's append, queued in request order; its answer goes at `topic`/`partition`.
@@ -83,6 +85,21 @@ fn produce_partition(
         .map_err(|e| partition_error_code(&e))
 }
 
+/// Kafka refuses a whole Produce request that holds a transactional batch but names no
+/// transactional id: TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition.
+fn check_transactional_id(req: &ProduceRequest) -> Option<i16> {
+    if req.transactional_id.is_some() {
+        return None;
+    }
+    let transactional = req
+        .topic_data
+        .iter()
+        .flat_map(|t| &t.partition_data)
+        .filter_map(|p| p.records.as_ref())
+        .any(|records| has_transactional_batch(records));
+    transactional.then(|| code(ResponseError::TransactionalIdAuthorizationFailed))
+}
+
 /// Handles a Produce request: appends now (in request order), answers when the acks are met.
 pub fn handle(
     ctx: &Arc<ApiContext>,
@@ -94,7 +111,7 @@ pub fn handle(
     let whole_request_error = if !matches!(acks, -1..=1) {
         Some(code(ResponseError::InvalidRequiredAcks))
     } else {
-        super::txn::check_transactional_id(&req)
+        check_transactional_id(&req)
     };
     let mut pending = Vec::new();
     let mut responses = Vec::with_capacity(req.topic_data.len());

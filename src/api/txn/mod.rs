@@ -17,13 +17,8 @@ pub mod txn_offset_commit;
 
 use std::sync::Arc;
 
-use bytes::Bytes;
-use kafka_protocol::messages::ProduceRequest;
-use kafka_protocol::ResponseError;
-
 use crate::api::{ApiContext, Handled, Reply};
 use crate::broker::txn::{TxnApi, TxnCoordinator, TxnError};
-use crate::storage::record::batch::split_batches;
 
 /// Runs `work` on the blocking pool (the coordinator may wait for fsync) and sends its
 /// response; a panicked task is answered with `on_panic`.
@@ -54,72 +49,6 @@ pub(crate) fn code(result: &Result<(), TxnError>, api: TxnApi, version: i16) -> 
 pub(crate) fn unknown_server_error() -> i16 {
     TxnError::UnknownServerError.code()
 }
-
-// ---- Produce (KIP-890) -------------------------------------------------------------
-
-/// Kafka refuses a whole Produce request that holds a transactional batch but names no
-/// transactional id: TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition.
-pub fn check_transactional_id(req: &ProduceRequest) -> Option<i16> {
-    if req.transactional_id.is_some() {
-        return None;
-    }
-    let transactional = req
-        .topic_data
-        .iter()
-        .flat_map(|t| &t.partition_data)
-        .filter_map(|p| p.records.as_ref())
-        .flat_map(|records| split_batches(records))
-        .any(|b| b.is_ok_and(|(header, _)| header.is_transactional()));
-    transactional.then(|| ResponseError::TransactionalIdAuthorizationFailed.code())
-}
-
-/// Checks the transactional batches of one partition of a Produce request before any is
-/// appended: a transactional batch needs the request's transactional id
-/// (TRANSACTIONAL_ID_AUTHORIZATION_FAILED without one, as Kafka answers) and a partition
-/// added to that producer's open transaction (KIP-890 verification), so that no batch
-/// lands where no marker will ever close it. Coordinator states a producer should retry
-/// through are answered NOT_ENOUGH_REPLICAS, as Kafka does.
-pub fn verify_produce_batches(
-    txns: &TxnCoordinator,
-    transactional_id: Option<&str>,
-    topic: &str,
-    partition: i32,
-    records: &Bytes,
-) -> Result<(), i16> {
-    let mut checked: Option<(i64, i16)> = None;
-    for item in split_batches(records) {
-        let Ok((header, _)) = item else {
-            return Err(ResponseError::CorruptMessage.code());
-        };
-        if !header.is_transactional() {
-            continue;
-        }
-        let Some(transactional_id) = transactional_id else {
-            return Err(ResponseError::TransactionalIdAuthorizationFailed.code());
-        };
-        let producer = (header.producer_id, header.producer_epoch);
-        if checked == Some(producer) {
-            continue;
-        }
-        txns.verify_produce(transactional_id, producer.0, producer.1, topic, partition)
-            .map_err(|e| match e {
-                TxnError::ConcurrentTransactions | TxnError::CoordinatorNotAvailable => {
-                    ResponseError::NotEnoughReplicas.code()
-                }
-                other => other.code(),
-            })?;
-        checked = Some(producer);
-    }
-    Ok(())
-}
-
-// ---- InitProducerId -----------------------------------------------------------------
-
-// ---- AddPartitionsToTxn -------------------------------------------------------------
-
-// ---- AddOffsetsToTxn / EndTxn -------------------------------------------------------
-
-// ---- TxnOffsetCommit ----------------------------------------------------------------
 
 #[cfg(test)]
 mod tests {

@@ -23,6 +23,8 @@
 
 pub mod error;
 mod policy;
+
+pub use policy::has_transactional_batch;
 mod writer;
 
 use std::sync::Arc;
@@ -423,6 +425,11 @@ impl Partition {
             OffsetSpec::Timestamp(ts) if ts >= 0 => Ok(found(log.find_offset_by_timestamp(ts)?)),
             OffsetSpec::Timestamp(_) => Err(PartitionError::InvalidRequest),
         }
+    }
+
+    /// Bytes the partition's log holds on disk (DescribeLogDirs).
+    pub fn size_bytes(&self) -> u64 {
+        self.log().size_bytes()
     }
 
     /// DeleteRecords: moves the log start offset up to `offset` (-1: the high watermark)

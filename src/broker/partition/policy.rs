@@ -130,3 +130,9 @@ pub fn is_retriable_txn_error(e: &TxnError) -> bool {
         TxnError::ConcurrentTransactions | TxnError::CoordinatorNotAvailable
     )
 }
+
+/// Whether `records` holds a transactional batch (Kafka refuses such a Produce request when
+/// it names no transactional id).
+pub fn has_transactional_batch(records: &[u8]) -> bool {
+    split_batches(records).any(|b| b.is_ok_and(|(header, _)| header.is_transactional()))
+}

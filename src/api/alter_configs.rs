@@ -1,12 +1,50 @@
 //! AlterConfigs (v0–v2): replaces a resource's whole set of config overrides.
 
+use kafka_protocol::messages::{alter_configs_response, AlterConfigsRequest, AlterConfigsResponse};
+
+use super::error::NONE;
+use super::topic_configs::validate_configs;
+use super::ApiContext;
+
+use super::configs::*;
 use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
-use crate::api::{ApiContext, Call, Handled};
+use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
-use kafka_protocol::messages::{AlterConfigsRequest, AlterConfigsResponse};
 use std::sync::Arc;
 
-use super::configs::alter_configs;
+/// Answers AlterConfigs v0–v2: a topic's overrides become exactly the given set.
+pub fn alter_configs(ctx: &ApiContext, req: AlterConfigsRequest) -> AlterConfigsResponse {
+    let responses = req
+        .resources
+        .iter()
+        .map(|r| {
+            let outcome = apply(
+                ctx,
+                r.resource_type,
+                r.resource_name.as_str(),
+                req.validate_only,
+                |_| {
+                    let pairs = r
+                        .configs
+                        .iter()
+                        .map(|c| (c.name.as_str(), c.value.as_ref().map(|v| v.as_str())));
+                    if r.resource_type == RESOURCE_BROKER {
+                        broker_configs(pairs)
+                    } else {
+                        validate_configs(pairs)
+                    }
+                },
+            );
+            let (error, message) = outcome.err().unwrap_or((NONE, String::new()));
+            alter_configs_response::AlterConfigsResourceResponse::default()
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name.clone())
+                .with_error_code(error)
+                .with_error_message((error != NONE).then(|| text(message)))
+        })
+        .collect();
+    AlterConfigsResponse::default().with_responses(responses)
+}
 
 /// AlterConfigs: sets a resource's configs.
 pub struct AlterConfigs;

@@ -1,13 +1,132 @@
-//! DescribeConfigs (v1–v4): topic and broker configs with source, synonyms and documentation.
-//! The answers are built in [`super::configs`], shared with the alter APIs.
+//! DescribeConfigs (v1–v4): topic and broker configs with their source, synonyms, type and
+//! documentation, as [`crate::broker::config_entries`] lists them.
 
-use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
-use crate::api::{ApiContext, Call, Handled};
-use kafka_protocol::messages::ApiKey;
+use kafka_protocol::error::ResponseError;
+use kafka_protocol::messages::describe_configs_response::{
+    DescribeConfigsResourceResult, DescribeConfigsResult, DescribeConfigsSynonym,
+};
 use kafka_protocol::messages::{DescribeConfigsRequest, DescribeConfigsResponse};
+use kafka_protocol::protocol::StrBytes;
+
+use super::error::code;
+use super::ApiContext;
+use crate::broker::config_entries::{self, ConfigEntry};
+
+use super::configs::*;
+use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::{Call, Handled};
+use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;
 
-use super::configs::describe_configs;
+fn wanted(keys: &Option<Vec<StrBytes>>, name: &str) -> bool {
+    keys.as_ref()
+        .is_none_or(|k| k.is_empty() || k.iter().any(|k| k.as_str() == name))
+}
+
+/// The DescribeConfigs entries of `entries` that were asked for.
+fn encode(
+    entries: Vec<ConfigEntry>,
+    keys: &Option<Vec<StrBytes>>,
+    synonyms: bool,
+    docs: bool,
+) -> Vec<DescribeConfigsResourceResult> {
+    entries
+        .into_iter()
+        .filter(|e| wanted(keys, e.name))
+        .map(|e| {
+            let mut entry = DescribeConfigsResourceResult::default()
+                .with_name(text(e.name))
+                .with_value(e.value.map(text))
+                .with_read_only(e.read_only)
+                .with_config_source(e.source as i8)
+                .with_is_sensitive(e.sensitive)
+                .with_config_type(e.kind as i8);
+            if synonyms {
+                entry.synonyms = e
+                    .synonyms
+                    .into_iter()
+                    .map(|(name, value, source)| {
+                        DescribeConfigsSynonym::default()
+                            .with_name(text(name))
+                            .with_value(value.map(text))
+                            .with_source(source as i8)
+                    })
+                    .collect();
+            }
+            if docs {
+                entry.documentation = Some(text(e.doc));
+            }
+            entry
+        })
+        .collect()
+}
+
+fn describe_topic(
+    ctx: &ApiContext,
+    name: &str,
+    keys: &Option<Vec<StrBytes>>,
+    synonyms: bool,
+    docs: bool,
+) -> Result<Vec<DescribeConfigsResourceResult>, ResourceError> {
+    let topic = ctx.replicas.topics().get(name).ok_or_else(|| {
+        (
+            code(ResponseError::UnknownTopicOrPartition),
+            format!("Topic '{name}' does not exist."),
+        )
+    })?;
+    let layers = ctx.replicas.dynamic_config().layers();
+    let entries = config_entries::topic_entries(&layers, &topic.configs);
+    Ok(encode(entries, keys, synonyms, docs))
+}
+
+fn describe_broker(
+    ctx: &ApiContext,
+    name: &str,
+    keys: &Option<Vec<StrBytes>>,
+    synonyms: bool,
+    docs: bool,
+) -> Result<Vec<DescribeConfigsResourceResult>, ResourceError> {
+    let dynamic = ctx.replicas.dynamic_config();
+    dynamic
+        .check_resource(name)
+        .map_err(|e| AlterFailure::from(e).0)?;
+    let entries = config_entries::broker_entries(&dynamic.layers(), name);
+    Ok(encode(entries, keys, synonyms, docs))
+}
+
+/// Answers DescribeConfigs v1–v4.
+pub fn describe_configs(
+    ctx: &ApiContext,
+    version: i16,
+    req: DescribeConfigsRequest,
+) -> DescribeConfigsResponse {
+    let synonyms = version >= 1 && req.include_synonyms;
+    let docs = version >= 3 && req.include_documentation;
+    let results = req
+        .resources
+        .iter()
+        .map(|r| {
+            let name = r.resource_name.as_str();
+            let keys = &r.configuration_keys;
+            let outcome = match r.resource_type {
+                RESOURCE_TOPIC => describe_topic(ctx, name, keys, synonyms, docs),
+                RESOURCE_BROKER => describe_broker(ctx, name, keys, synonyms, docs),
+                t => Err((
+                    code(ResponseError::InvalidRequest),
+                    format!("resource type {t} is not supported"),
+                )),
+            };
+            let result = DescribeConfigsResult::default()
+                .with_resource_type(r.resource_type)
+                .with_resource_name(r.resource_name.clone());
+            match outcome {
+                Ok(configs) => result.with_configs(configs),
+                Err((e, m)) => result.with_error_code(e).with_error_message(Some(text(m))),
+            }
+        })
+        .collect();
+    DescribeConfigsResponse::default().with_results(results)
+}
 
 /// DescribeConfigs: configs of topics and brokers.
 pub struct DescribeConfigs;

@@ -188,7 +188,7 @@ async fn unsupported_versions() {
         .iter()
         .find(|k| k.api_key == ApiKey::Produce as i16)
         .unwrap();
-    assert_eq!((produce.min_version, produce.max_version), (0, 11));
+    assert_eq!((produce.min_version, produce.max_version), (0, 13));
     // Produce v0-v2 are advertised but, as in Kafka 4, refused with a disconnect.
     w.create_topic("old").await;
     let req = produce_request("old", 0, 1, batch(1, 10).freeze());
@@ -817,7 +817,7 @@ async fn fetch_at_every_served_version() {
     let topic_id = md.topics[0].topic_id;
     let req = produce_request("versions", 0, 1, batch(3, 5).freeze());
     assert_eq!(produce_error(&mut w, 9, &req).await, 0);
-    for v in 4..=17 {
+    for v in 4..=18 {
         let mut req = fetch_request("versions", 1, 0, 0);
         if v >= 13 {
             req.topics[0].topic = TopicName::default();
@@ -838,6 +838,55 @@ async fn fetch_at_every_served_version() {
         let base = i64::from_be_bytes(records[..8].try_into().unwrap());
         assert_eq!(base, 0, "v{v}");
     }
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn produce_at_every_served_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut w = Wire::connect(&broker).await;
+    w.create_topic("pv").await;
+    let md: MetadataResponse = w
+        .call(
+            ApiKey::Metadata,
+            12,
+            &MetadataRequest::default().with_topics(Some(vec![
+                MetadataRequestTopic::default().with_name(Some(name("pv")))
+            ])),
+        )
+        .await;
+    let topic_id = md.topics[0].topic_id;
+    let mut expected_base = 0;
+    for v in 3..=13 {
+        let mut req = produce_request("pv", 0, 1, batch(2, 3).freeze());
+        if v >= 13 {
+            // v13 (KIP-516) names the topic by id only.
+            req.topic_data[0].name = TopicName::default();
+            req.topic_data[0].topic_id = topic_id;
+        }
+        let r: ProduceResponse = w.call(ApiKey::Produce, v, &req).await;
+        let t = &r.responses[0];
+        if v >= 13 {
+            assert_eq!(t.topic_id, topic_id, "v{v}");
+        } else {
+            assert_eq!(t.name.0.as_str(), "pv", "v{v}");
+        }
+        let p = &t.partition_responses[0];
+        assert_eq!((p.error_code, p.base_offset), (0, expected_base), "v{v}");
+        expected_base += 3;
+    }
+    // An id no topic has.
+    let mut req = produce_request("pv", 0, 1, batch(2, 3).freeze());
+    req.topic_data[0].name = TopicName::default();
+    req.topic_data[0].topic_id = uuid::Uuid::new_v4();
+    let r: ProduceResponse = w.call(ApiKey::Produce, 13, &req).await;
+    assert_eq!(r.responses[0].partition_responses[0].error_code, 100);
+    // Nothing but the eleven batches above reached the log.
+    let r: FetchResponse = w
+        .call(ApiKey::Fetch, 12, &fetch_request("pv", 0, 0, 0))
+        .await;
+    assert_eq!(r.responses[0].partitions[0].high_watermark, expected_base);
     broker.shutdown().await.unwrap();
 }
 

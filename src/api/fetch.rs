@@ -20,6 +20,7 @@ use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, Pr
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::chunks::FetchAnswer;
 use super::error::{code, partition_error_code, NONE};
 use super::registry::{AclOperation, Api, Authorization, ResourceType};
 use super::{ApiContext, Call, Handled, Reply, TypedFuture};
@@ -258,16 +259,12 @@ async fn any_changed(watches: &mut Vec<watch::Receiver<i64>>) {
 }
 
 /// Handles a Fetch request of `version` (v4–v18).
-pub fn handle(
-    ctx: &Arc<ApiContext>,
-    version: i16,
-    req: FetchRequest,
-) -> TypedFuture<FetchResponse> {
+pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> TypedFuture<FetchAnswer> {
     let mut response = FetchResponse::default();
     if version >= 7 && (req.session_id != 0 || req.session_epoch > 0) {
         // Skiff never hands out a session id, so a client naming one is out of step.
         response.error_code = code(ResponseError::FetchSessionIdNotFound);
-        return Box::pin(std::future::ready(Reply::Send(response)));
+        return Box::pin(std::future::ready(Reply::Send(FetchAnswer(response))));
     }
     let (skeleton, targets) = resolve(ctx, version, &req.topics);
     let total_max = if version >= 3 {
@@ -300,7 +297,7 @@ pub fn handle(
                 || *shutdown.borrow();
             if done {
                 response.responses = topics;
-                return Reply::Send(response);
+                return Reply::Send(FetchAnswer(response));
             }
             tokio::select! {
                 _ = any_changed(&mut watches) => {}
@@ -322,14 +319,14 @@ pub struct Fetch;
 
 impl Api for Fetch {
     type Request = FetchRequest;
-    type Response = FetchResponse;
+    type Response = FetchAnswer;
     const KEY: ApiKey = ApiKey::Fetch;
     const MIN_VERSION: i16 = 4;
     const MAX_VERSION: i16 = 18;
     const AUTHORIZATION: Authorization =
         Authorization::Requires(AclOperation::Read, ResourceType::Topic);
 
-    fn handle(ctx: &Arc<ApiContext>, call: &Call, request: FetchRequest) -> Handled<FetchResponse> {
+    fn handle(ctx: &Arc<ApiContext>, call: &Call, request: FetchRequest) -> Handled<FetchAnswer> {
         Handled::Later(handle(ctx, call.version, request))
     }
 }

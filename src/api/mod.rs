@@ -26,6 +26,7 @@
 pub mod acl_operations;
 pub mod alter_configs;
 pub mod api_versions;
+pub mod chunks;
 pub mod configs;
 pub mod create_partitions;
 pub mod create_topics;

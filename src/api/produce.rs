@@ -100,10 +100,19 @@ fn check_transactional_id(req: &ProduceRequest) -> Option<i16> {
     transactional.then(|| code(ResponseError::TransactionalIdAuthorizationFailed))
 }
 
+/// Produce version from which topics are named by id (KIP-516).
+const TOPIC_ID_VERSION: i16 = 13;
+
 /// Handles a Produce request: appends now (in request order), answers when the acks are met.
+///
+/// v12 is v11 on the wire; under transaction.version 2 (KIP-890 part 2) it also adds the
+/// partition to the transaction implicitly. Skiff finalizes no transaction.version, so a
+/// client uses transaction.version 2 with it only once that lands: until then a v12
+/// transactional batch is verified against the partitions AddPartitionsToTxn added, as for
+/// v11. v13 names topics by id; an id no topic has is UNKNOWN_TOPIC_ID.
 pub fn handle(
     ctx: &Arc<ApiContext>,
-    _version: i16,
+    version: i16,
     req: ProduceRequest,
 ) -> TypedFuture<ProduceResponse> {
     let acks = req.acks;
@@ -116,12 +125,23 @@ pub fn handle(
     let mut pending = Vec::new();
     let mut responses = Vec::with_capacity(req.topic_data.len());
     for (ti, topic) in req.topic_data.into_iter().enumerate() {
-        let name = topic.name.0.as_str().to_string();
+        let by_id = version >= TOPIC_ID_VERSION;
+        let (name, topic_error) = if by_id {
+            match ctx.replicas.topics().get_by_id(&topic.topic_id) {
+                Some(t) => (t.name.clone(), whole_request_error),
+                None => (
+                    String::new(),
+                    whole_request_error.or(Some(code(ResponseError::UnknownTopicId))),
+                ),
+            }
+        } else {
+            (topic.name.0.as_str().to_string(), whole_request_error)
+        };
         let partition_responses = topic
             .partition_data
             .into_iter()
             .enumerate()
-            .map(|(pi, p)| match whole_request_error {
+            .map(|(pi, p)| match topic_error {
                 Some(err) => partition_error(p.index, err),
                 None => match produce_partition(
                     ctx,
@@ -143,11 +163,12 @@ pub fn handle(
                 },
             })
             .collect();
-        responses.push(
-            TopicProduceResponse::default()
-                .with_name(topic.name)
-                .with_partition_responses(partition_responses),
-        );
+        let answer = TopicProduceResponse::default().with_partition_responses(partition_responses);
+        responses.push(if by_id {
+            answer.with_topic_id(topic.topic_id)
+        } else {
+            answer.with_name(topic.name)
+        });
     }
     let response = ProduceResponse::default().with_responses(responses);
     Box::pin(async move {
@@ -190,7 +211,7 @@ impl Api for Produce {
     type Response = ProduceResponse;
     const KEY: ApiKey = ApiKey::Produce;
     const MIN_VERSION: i16 = 0;
-    const MAX_VERSION: i16 = 11;
+    const MAX_VERSION: i16 = 13;
     const MIN_SERVED: i16 = 3;
     const AUTHORIZATION: Authorization =
         Authorization::Requires(AclOperation::Write, ResourceType::Topic);

@@ -14,6 +14,7 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::{Decodable, Encodable};
 
+use super::chunks::{Chunks, FetchAnswer};
 use super::{ApiContext, Call, Handled, Reply, ResponseFuture};
 
 /// Kafka's ACL operations (the codes of `AclOperation`), as an API declares what it needs.
@@ -76,8 +77,8 @@ pub enum Authorization {
 pub trait Api {
     /// The request body (kafka-protocol's type).
     type Request: Decodable + Send + 'static;
-    /// The response body (kafka-protocol's type).
-    type Response: Encodable + Debug + Send + 'static;
+    /// The response body (kafka-protocol's type, or a wrapper that encodes it in chunks).
+    type Response: ResponseBody + 'static;
     /// The API key.
     const KEY: ApiKey;
     /// Lowest version advertised in ApiVersions.
@@ -104,6 +105,23 @@ pub trait Api {
 pub trait ResponseBody: Debug + Send {
     /// Encodes the body at `version`.
     fn encode_body(&self, out: &mut BytesMut, version: i16) -> Result<(), String>;
+
+    /// Encodes the body at `version` as chunks that are written without being copied
+    /// together (Fetch's records), or `None` to use [`ResponseBody::encode_body`].
+    fn encode_chunked(&self, version: i16) -> Option<Result<Chunks, String>> {
+        let _ = version;
+        None
+    }
+}
+
+impl ResponseBody for FetchAnswer {
+    fn encode_body(&self, out: &mut BytesMut, version: i16) -> Result<(), String> {
+        self.0.encode(out, version).map_err(|e| e.to_string())
+    }
+
+    fn encode_chunked(&self, version: i16) -> Option<Result<Chunks, String>> {
+        Some(self.encode_chunks(version))
+    }
 }
 
 impl<T: Encodable + Debug + Send> ResponseBody for T {
@@ -163,7 +181,7 @@ fn serve<A: Api>(
     })
 }
 
-fn erase<R: Encodable + Debug + Send + 'static>(reply: Reply<R>) -> Reply {
+fn erase<R: ResponseBody + 'static>(reply: Reply<R>) -> Reply {
     match reply {
         Reply::Send(body) => Reply::Send(Box::new(body)),
         Reply::Nothing => Reply::Nothing,

@@ -7,7 +7,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::task::Poll;
 
-use bytes::BytesMut;
 use kafka_protocol::messages::ApiKey;
 use tokio::io::{AsyncWriteExt, BufReader};
 use tokio::net::tcp::OwnedWriteHalf;
@@ -15,6 +14,7 @@ use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use super::frame::{self, Decoded, FrameError};
+use crate::api::chunks::Chunks;
 use crate::api::{ApiContext, Call, Reply, ResponseFuture};
 
 /// Requests of one connection that may be in flight (decoded, response not yet written).
@@ -110,7 +110,7 @@ async fn write_responses(
     mut rx: mpsc::Receiver<Pending>,
     peer: SocketAddr,
 ) {
-    let mut out = BytesMut::with_capacity(64 * 1024);
+    let mut out = Chunks::new();
     while let Some(pending) = rx.recv().await {
         let encoded = match pending {
             Pending::Response {
@@ -125,11 +125,10 @@ async fn write_responses(
                     Poll::Ready(body) => body,
                     Poll::Pending => {
                         if !out.is_empty() {
-                            if let Err(e) = socket.write_all(&out).await {
+                            if let Err(e) = socket.write_all_buf(&mut out.drain()).await {
                                 tracing::debug!(%peer, error = %e, "write failed");
                                 return;
                             }
-                            out.clear();
                         }
                         future.await
                     }
@@ -159,15 +158,14 @@ async fn write_responses(
         }
         // Write when nothing else is ready, so pipelined responses share a syscall.
         if rx.is_empty() && !out.is_empty() {
-            if let Err(e) = socket.write_all(&out).await {
+            if let Err(e) = socket.write_all_buf(&mut out.drain()).await {
                 tracing::debug!(%peer, error = %e, "write failed");
                 return;
             }
-            out.clear();
         }
     }
     if !out.is_empty() {
-        let _ = socket.write_all(&out).await;
+        let _ = socket.write_all_buf(&mut out.drain()).await;
     }
     let _ = socket.shutdown().await;
 }

@@ -6,6 +6,7 @@ use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
 use kafka_protocol::protocol::{Decodable, Encodable};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
+use crate::api::chunks::Chunks;
 use crate::api::registry::{self, ApiEntry};
 use crate::api::{api_versions, ResponseBody};
 
@@ -146,25 +147,41 @@ pub fn decode_request(frame: Bytes) -> Result<Decoded, FrameError> {
 
 /// Appends one size-prefixed response to `out`.
 pub fn encode_response(
-    out: &mut BytesMut,
+    out: &mut Chunks,
     correlation_id: i32,
     key: ApiKey,
     version: i16,
     body: &dyn ResponseBody,
 ) -> Result<(), FrameError> {
-    let start = out.len();
-    out.put_i32(0);
     let header_version = if key == ApiKey::ApiVersions {
         0
     } else {
         key.response_header_version(version)
     };
-    ResponseHeader::default()
-        .with_correlation_id(correlation_id)
+    let header = ResponseHeader::default().with_correlation_id(correlation_id);
+    let fail = |e: String| FrameError::Encode(format!("{key:?} v{version}: {e}"));
+    if let Some(chunks) = body.encode_chunked(version) {
+        // Records travel as chunks of their own: the size is known only once the body is
+        // encoded, so the header goes into a buffer of its own first.
+        let chunks = chunks.map_err(fail)?;
+        let mut head = BytesMut::new();
+        header
+            .encode(&mut head, header_version)
+            .map_err(|e| FrameError::Encode(e.to_string()))?;
+        let size = i32::try_from(head.len() + chunks.len())
+            .map_err(|_| FrameError::Encode("response larger than 2 GiB".into()))?;
+        out.tail().put_i32(size);
+        out.tail().extend_from_slice(&head);
+        out.append(chunks);
+        return Ok(());
+    }
+    let out = out.tail();
+    let start = out.len();
+    out.put_i32(0);
+    header
         .encode(out, header_version)
         .map_err(|e| FrameError::Encode(e.to_string()))?;
-    body.encode_body(out, version)
-        .map_err(|e| FrameError::Encode(format!("{key:?} v{version}: {e}")))?;
+    body.encode_body(out, version).map_err(fail)?;
     let size = i32::try_from(out.len() - start - 4)
         .map_err(|_| FrameError::Encode("response larger than 2 GiB".into()))?;
     out[start..start + 4].copy_from_slice(&size.to_be_bytes());
@@ -173,7 +190,7 @@ pub fn encode_response(
 
 /// The UNSUPPORTED_VERSION answer to a too-new ApiVersions request (v0 header and body).
 pub fn encode_api_versions_too_new(
-    out: &mut BytesMut,
+    out: &mut Chunks,
     correlation_id: i32,
 ) -> Result<(), FrameError> {
     let body = api_versions::unsupported_version();

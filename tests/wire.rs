@@ -874,7 +874,7 @@ async fn produce_at_every_served_version() {
         }
         let p = &t.partition_responses[0];
         assert_eq!((p.error_code, p.base_offset), (0, expected_base), "v{v}");
-        expected_base += 3;
+        expected_base += 2;
     }
     // An id no topic has.
     let mut req = produce_request("pv", 0, 1, batch(2, 3).freeze());

@@ -350,11 +350,13 @@ async fn delete_by_id_cluster_log_dirs_and_partition_paging() {
     .await;
 
     // DescribeCluster.
-    for v in 0..=1 {
-        let req = DescribeClusterRequest::default();
+    for v in 0..=2 {
+        // v2 asks for fenced brokers too; the one broker is never fenced.
+        let req = DescribeClusterRequest::default().with_include_fenced_brokers(v >= 2);
         let r: DescribeClusterResponse = w.call(ApiKey::DescribeCluster, v, &req).await;
         assert_eq!(r.error_code, 0);
         assert_eq!(r.brokers.len(), 1);
+        assert!(!r.brokers[0].is_fenced);
         assert_eq!(r.brokers[0].broker_id.0, 1);
         assert_eq!(r.controller_id.0, 1);
         assert_eq!(r.brokers[0].port, i32::from(broker.local_addr().port()));

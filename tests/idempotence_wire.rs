@@ -600,6 +600,40 @@ async fn a_raw_transaction_holds_the_lso_until_it_commits_and_operators_see_it()
         listed.transaction_states[0].transactional_id.0.as_str(),
         "raw"
     );
+    // v2 (KIP-1152): the pattern must match the whole transactional id.
+    for (pattern, expected) in [
+        ("r.w", vec!["raw"]),
+        ("ra", vec![]),
+        ("", vec!["raw"]),
+        ("x|raw", vec!["raw"]),
+    ] {
+        let listed: ListTransactionsResponse = w
+            .call(
+                ApiKey::ListTransactions,
+                2,
+                &ListTransactionsRequest::default()
+                    .with_duration_filter(-1)
+                    .with_transactional_id_pattern(Some(StrBytes::from_static_str(pattern))),
+            )
+            .await;
+        assert_eq!(listed.error_code, NONE, "{pattern}");
+        let ids: Vec<&str> = listed
+            .transaction_states
+            .iter()
+            .map(|t| t.transactional_id.0.as_str())
+            .collect();
+        assert_eq!(ids, expected, "{pattern}");
+    }
+    let listed: ListTransactionsResponse = w
+        .call(
+            ApiKey::ListTransactions,
+            2,
+            &ListTransactionsRequest::default()
+                .with_duration_filter(-1)
+                .with_transactional_id_pattern(Some(StrBytes::from_static_str("(unclosed"))),
+        )
+        .await;
+    assert_eq!(listed.error_code, 128, "INVALID_REGULAR_EXPRESSION");
     let producers: DescribeProducersResponse = w
         .call(
             ApiKey::DescribeProducers,

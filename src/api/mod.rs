@@ -1,16 +1,3 @@
-//! The Kafka APIs: one module per API family. Handlers take decoded requests and return
-//! responses; they do no socket or file I/O of their own (the broker layer owns the logs).
-//!
-//! A handler runs in two parts. The part that must keep request order (queueing produced
-//! batches on their partition's writer, auto-creating topics) runs synchronously when the
-//! request is dispatched; the part that waits (the append itself and, for acks=all, its
-//! fsync; Fetch long-polls) is the returned future.
-//!
-//! Serving a new API takes: a variant in [`Request`] and [`Response`] and a handler module
-//! here; its advertised range in [`versions::SUPPORTED`]; its decode and encode arms in
-//! `server/frame.rs`; and its body schema in `server/precheck.rs` (bodies without one are
-//! refused, because the decoder trusts array counts).
-
 //! The Kafka APIs: one module per API, named after it, listed in [`registry::REGISTRY`].
 //! Handlers take decoded requests and return responses; they do no socket or file I/O of
 //! their own (the broker layer owns the logs).

@@ -1,12 +1,6 @@
-//! KIP-848: ConsumerGroupHeartbeat v0–v1 and ConsumerGroupDescribe v0. Partitions are
-//! named by topic ID; the coordinator gets the whole topic registry as its metadata
-//! snapshot.
-//!
-//! librdkafka asks for ConsumerGroupHeartbeat v1 exactly, which `kafka-protocol` 0.15 does
-//! not know. v1 differs from v0 by one field, `SubscribedTopicRegex` (a compact nullable
-//! string after `SubscribedTopicNames`), and by member ids chosen by the client; the
-//! response is the same. [`decode_heartbeat`] cuts that field out and decodes the rest as
-//! v0; the response is encoded as v0.
+//! What the KIP-848 APIs (ConsumerGroupHeartbeat, ConsumerGroupDescribe) share: the
+//! coordinator's metadata snapshot. Partitions are named by topic ID; the coordinator gets
+//! the whole topic registry.
 
 use crate::api::ApiContext;
 use crate::broker::group::TopicsSnapshot;

@@ -5,7 +5,7 @@
 //! lookups (ListOffsets), leader-epoch lookups (OffsetForLeaderEpoch), DeleteRecords, and
 //! the change subscription Fetch long-polls wait on. `api/` never sees a `Log`.
 //!
-//! A partition is played in a *role* ([`Role`]). Today there is one: the leader of a local
+//! A partition is played in a *role* (`Role`). Today there is one: the leader of a local
 //! log (a single broker leads every partition and is the whole ISR). Replication adds a
 //! follower role (appends refused with NOT_LEADER_OR_FOLLOWER, reads served up to the
 //! high watermark the leader sends) and an acks=all wait for the ISR in the leader role; a
@@ -17,7 +17,7 @@
 //! Threads: an append is checked and queued in request order on the caller's thread (the
 //! part of a Produce handler that runs at dispatch); the log write and fsync happen on the
 //! partition's writer, on tokio's blocking threads, where concurrent appends share one
-//! fsync (group commit, see [`writer`]). Reads that touch the disk run on blocking threads
+//! fsync (group commit, see the `writer` module). Reads that touch the disk run on blocking threads
 //! too, and never hold the log's lock across a read. `src/ARCHITECTURE.md` has the whole
 //! threading model.
 

@@ -491,7 +491,7 @@ proptest! {
         bad.truncate(keep);
         let len = (bad.len() - 12) as i32;
         bad[8..12].copy_from_slice(&len.to_be_bytes());
-        skiff::storage::record::batch::rewrite_crc(&mut bad);
+        skiff::storage::record::batch::rewrite_crc(&mut bad).unwrap();
         let batch = MessageBatch::from_bytes(Bytes::from(bad)).unwrap();
         let _ = batch.messages_bounded(MAX);
         let _ = recompress(batch.bytes(), Compression::Lz4, MAX);

@@ -167,7 +167,10 @@ pub fn encode_response(
         .map_err(|e| FrameError::Encode(format!("{key:?} v{version}: {e}")))?;
     let size = i32::try_from(out.len() - start - 4)
         .map_err(|_| FrameError::Encode("response larger than 2 GiB".into()))?;
-    out[start..start + 4].copy_from_slice(&size.to_be_bytes());
+    let Some(prefix) = out.get_mut(start..start + 4) else {
+        return Err(FrameError::Encode("response lost its size prefix".into()));
+    };
+    prefix.copy_from_slice(&size.to_be_bytes());
     Ok(())
 }
 

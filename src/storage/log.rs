@@ -128,8 +128,54 @@ pub struct SegmentInfo {
     pub max_timestamp: i64,
 }
 
+/// The segments of a log, oldest first. Never empty: the last one is the active segment,
+/// where appends go; the ones before it are closed and never change again.
+struct Segments {
+    closed: Vec<Segment>,
+    active: Segment,
+}
+
+impl Segments {
+    /// `all` oldest first, or `None` if there is none.
+    fn new(mut all: Vec<Segment>) -> Option<Segments> {
+        let active = all.pop()?;
+        Some(Segments {
+            closed: all,
+            active,
+        })
+    }
+    fn first(&self) -> &Segment {
+        self.closed.first().unwrap_or(&self.active)
+    }
+    fn iter(&self) -> impl Iterator<Item = &Segment> {
+        self.closed.iter().chain(std::iter::once(&self.active))
+    }
+    /// The segment that holds `offset` (the first one if `offset` is below all) and every
+    /// segment after it.
+    fn starting_at(&self, offset: i64) -> impl Iterator<Item = &Segment> {
+        // Bases increase, so the active segment is at or below `offset` only if all are.
+        let at_or_below = self.closed.partition_point(|s| s.base_offset() <= offset)
+            + usize::from(self.active.base_offset() <= offset);
+        self.iter().skip(at_or_below.saturating_sub(1))
+    }
+    /// Removes and returns the oldest segment if it is closed and every offset it holds is
+    /// below `offset` (the segment after it starts at or below `offset`).
+    fn pop_wholly_below(&mut self, offset: i64) -> Option<Segment> {
+        let next_base = self.closed.get(1).unwrap_or(&self.active).base_offset();
+        if self.closed.is_empty() || next_base > offset {
+            return None;
+        }
+        Some(self.closed.remove(0))
+    }
+    /// Closes the active segment and makes `next` the active one.
+    fn roll(&mut self, next: Segment) {
+        let closed = std::mem::replace(&mut self.active, next);
+        self.closed.push(closed);
+    }
+}
+
 struct LogInner {
-    segments: Vec<Segment>,
+    segments: Segments,
     log_start_offset: i64,
     epochs: LeaderEpochCache,
     producers: ProducerStateManager,
@@ -137,12 +183,10 @@ struct LogInner {
 
 impl LogInner {
     fn active(&self) -> &Segment {
-        // Invariant: a log always has at least one segment.
-        &self.segments[self.segments.len() - 1]
+        &self.segments.active
     }
     fn active_mut(&mut self) -> &mut Segment {
-        let n = self.segments.len();
-        &mut self.segments[n - 1]
+        &mut self.segments.active
     }
     fn next_offset(&self) -> i64 {
         self.active().next_offset()
@@ -223,12 +267,19 @@ impl Log {
             }
             segments.push(seg);
         }
-        if segments.is_empty() {
-            segments.push(Segment::create(dir, start_checkpoint.unwrap_or(0))?);
-            sync_dir(dir)?;
-        }
-        let first_base = segments[0].base_offset();
-        let next = segments[segments.len() - 1].next_offset();
+        let segments = match Segments::new(segments) {
+            Some(segments) => segments,
+            None => {
+                let first = Segment::create(dir, start_checkpoint.unwrap_or(0))?;
+                sync_dir(dir)?;
+                Segments {
+                    closed: Vec::new(),
+                    active: first,
+                }
+            }
+        };
+        let first_base = segments.first().base_offset();
+        let next = segments.active.next_offset();
         let log_start_offset = start_checkpoint
             .unwrap_or(first_base)
             .max(first_base)
@@ -322,12 +373,12 @@ impl Log {
             });
         }
         let base = inner.next_offset();
-        set_base_offset(&mut batch, base);
-        set_partition_leader_epoch(&mut batch, leader_epoch);
+        set_base_offset(&mut batch, base)?;
+        set_partition_leader_epoch(&mut batch, leader_epoch)?;
         let mut log_append_time = -1;
         if timestamp_type == TimestampType::LogAppendTime {
             log_append_time = now_ms();
-            set_log_append_time(&mut batch, log_append_time);
+            set_log_append_time(&mut batch, log_append_time)?;
         }
         let h = BatchHeader::parse(&batch)?;
         if self.should_roll(&inner, &config, batch.len(), h.max_timestamp) {
@@ -401,7 +452,7 @@ impl Log {
         write_snapshot(&self.dir, next, &inner.producers)?;
         let seg = Segment::create(&self.dir, next)?;
         sync_dir(&self.dir)?;
-        inner.segments.push(seg);
+        inner.segments.roll(seg);
         Ok(())
     }
 
@@ -537,15 +588,9 @@ impl Log {
                 segments: Vec::new(),
             });
         }
-        let first = inner
-            .segments
-            .partition_point(|s| s.base_offset() <= offset)
-            .saturating_sub(1);
         let segments = inner
             .segments
-            .get(first..)
-            .unwrap_or_default()
-            .iter()
+            .starting_at(offset)
             .map(|seg| seg.snapshot(offset.max(seg.base_offset())))
             .collect();
         Ok(ReadView {
@@ -612,7 +657,7 @@ impl Log {
         let inner = self.inner.read();
         self.check_open()?;
         let min_offset = min_offset.max(inner.log_start_offset);
-        for seg in &inner.segments {
+        for seg in inner.segments.iter() {
             if let Some((pos, h)) = seg.find_by_timestamp(timestamp, min_offset)? {
                 return Ok(Some(seg.read_at(pos, h.total_len())?));
             }
@@ -769,8 +814,7 @@ impl Log {
             offset.to_string().as_bytes(),
         )?;
         let mut removed = (0u64, 0u64);
-        while inner.segments.len() > 1 && inner.segments[1].base_offset() <= offset {
-            let seg = inner.segments.remove(0);
+        while let Some(seg) = inner.segments.pop_wholly_below(offset) {
             removed.0 += 1;
             removed.1 += seg.size();
             seg.delete()?;
@@ -797,11 +841,13 @@ impl Log {
         let next_base = {
             let inner = self.inner.read();
             self.check_open()?;
-            let count = count.min(inner.segments.len() - 1);
+            let count = count.min(inner.segments.closed.len());
             if count == 0 {
                 return Ok((0, 0));
             }
-            inner.segments[count].base_offset()
+            // `count` ≤ the closed segments: the first one kept is closed or the active one.
+            let segs = &inner.segments;
+            segs.closed.get(count).unwrap_or(&segs.active).base_offset()
         };
         self.delete_before(next_base)
     }
@@ -900,10 +946,10 @@ impl Log {
         };
         let until = at + old.len();
         // The active segment is never replaced.
-        if until >= inner.segments.len() {
+        let Some(replaced) = inner.segments.closed.get(at..until) else {
             return Ok(false);
-        }
-        let same = inner.segments[at..until].iter().zip(old).all(|(s, v)| {
+        };
+        let same = replaced.iter().zip(old).all(|(s, v)| {
             s.base_offset() == v.base_offset
                 && s.size() == v.size
                 && s.next_offset() == v.next_offset
@@ -918,7 +964,7 @@ impl Log {
         // Until the new segment is open the old ones keep serving reads (their handles stay
         // valid after the renames); on failure a restart completes the swap from disk.
         let (segment, _) = Segment::open(&self.dir, first.base_offset, false)?;
-        let retired: Vec<Segment> = inner.segments.splice(at..until, [segment]).collect();
+        let retired: Vec<Segment> = inner.segments.closed.splice(at..until, [segment]).collect();
         drop(inner);
         drop(retired);
         files::delete_retired(&self.dir, &bases)?;
@@ -978,7 +1024,7 @@ fn control_marker(batch: &[u8]) -> Result<Option<(ControlRecordType, i32)>> {
 /// Loads the newest producer snapshot and replays the batches written after it.
 fn recover_producer_state(
     dir: &Path,
-    segments: &[Segment],
+    segments: &Segments,
     log_start_offset: i64,
     log_end_offset: i64,
 ) -> Result<ProducerStateManager> {
@@ -989,10 +1035,7 @@ fn recover_producer_state(
     if from >= log_end_offset {
         return Ok(state);
     }
-    let first = segments
-        .partition_point(|s| s.base_offset() <= from)
-        .saturating_sub(1);
-    for seg in &segments[first..] {
+    for seg in segments.starting_at(from) {
         let Some((mut pos, _)) = seg.find_batch(from)? else {
             continue;
         };

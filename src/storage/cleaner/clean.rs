@@ -54,19 +54,19 @@ pub fn log_cleanable_range(log: &Log, now_ms: i64) -> Result<CleanableRange> {
 /// (a group always takes at least one segment).
 fn group_by_size(segments: &[SegmentView], max_bytes: u64) -> Vec<&[SegmentView]> {
     let mut groups = Vec::new();
-    let mut start = 0;
-    while start < segments.len() {
-        let mut end = start + 1;
-        let mut size = segments[start].size;
-        while let Some(next) = segments.get(end) {
-            if size + next.size > max_bytes {
-                break;
-            }
-            size += next.size;
-            end += 1;
-        }
-        groups.push(&segments[start..end]);
-        start = end;
+    let mut rest = segments;
+    while let Some((first, after_first)) = rest.split_first() {
+        let mut size = first.size;
+        let more = after_first
+            .iter()
+            .take_while(|next| {
+                size += next.size;
+                size <= max_bytes
+            })
+            .count();
+        let (group, after) = rest.split_at_checked(1 + more).unwrap_or((rest, &[]));
+        groups.push(group);
+        rest = after;
     }
     groups
 }

@@ -551,7 +551,7 @@ mod tests {
         b.push(None, Some(b"v"), &[], 1).unwrap();
         let mut raw = b.build().unwrap().to_vec();
         raw[22] |= ATTR_DELETE_HORIZON as u8;
-        crate::storage::record::batch::rewrite_crc(&mut raw);
+        crate::storage::record::batch::rewrite_crc(&mut raw).unwrap();
         let out = recompress(&raw, Compression::Zstd, 1024).unwrap();
         let h = BatchHeader::parse_and_validate(&out).unwrap();
         assert_eq!(h.attributes & ATTR_DELETE_HORIZON, ATTR_DELETE_HORIZON);

@@ -4,7 +4,16 @@
 //! Run it with `cargo bench --bench e2e -- [flags]`; `--help` lists the flags and
 //! `benches/README.md` explains every row. Without cargo bench's `--bench` argument (that is,
 //! when `cargo test --all-targets` or `cargo test --benches` runs the binary) it exits at once.
-#![forbid(unsafe_code)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stdout,
+    clippy::print_stderr,
+    reason = "benchmark code: stops at the first failure and reports on the terminal"
+)]
 
 use std::fmt::Write as _;
 use std::fs;
@@ -1343,7 +1352,7 @@ fn send_to_partition(
 
 /// Produce latency at a fixed rate (100 B, acks=1, linger 0) while `readers` consumers read a
 /// backlog whose pages are not in the page cache.
-fn run_cold_backlog(broker: &Broker, w: &ColdBacklog) -> Result<RowResult> {
+fn run_cold_backlog(broker: &Broker, w: &ColdBacklog<'_>) -> Result<RowResult> {
     const SIZE: usize = 100;
     const BACKLOG_SIZE: usize = 1024;
     let t_fill = Instant::now();

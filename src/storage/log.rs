@@ -471,7 +471,10 @@ impl Log {
             if !st.syncing {
                 st.syncing = true;
                 drop(st);
-                let guard = SyncerGuard { log: self };
+                let guard = SyncerGuard {
+                    log: self,
+                    target: None,
+                };
                 let result = self.sync_active();
                 guard.finish(result.as_ref().ok().copied());
                 result?;
@@ -509,7 +512,10 @@ impl Log {
                 }
                 continue;
             }
-            let guard = SyncerGuard { log: self };
+            let guard = SyncerGuard {
+                log: self,
+                target: None,
+            };
             let (file, target) = {
                 let inner = self.inner.read();
                 (inner.active().file_handle(), inner.next_offset())
@@ -975,18 +981,19 @@ impl Log {
 /// Ensures a group-commit syncer always hands the role back, even if its future is dropped.
 struct SyncerGuard<'a> {
     log: &'a Log,
+    /// What to publish when the guard goes: set by `finish`, `None` if the syncer was dropped.
+    target: Option<i64>,
 }
 
 impl SyncerGuard<'_> {
-    fn finish(self, target: Option<i64>) {
-        self.log.publish_durable(target);
-        std::mem::forget(self);
+    fn finish(mut self, target: Option<i64>) {
+        self.target = target;
     }
 }
 
 impl Drop for SyncerGuard<'_> {
     fn drop(&mut self) {
-        self.log.publish_durable(None);
+        self.log.publish_durable(self.target);
     }
 }
 

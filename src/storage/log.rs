@@ -1,9 +1,10 @@
 //! A partition log: an ordered list of segments, the leader-epoch cache, the log start offset,
 //! and group commit for the `always` fsync policy.
 
-use std::fs;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
@@ -216,7 +217,7 @@ impl std::fmt::Debug for Log {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -228,7 +229,7 @@ impl Log {
     /// the active segment is re-read and CRC-checked, a torn tail truncated, indexes rebuilt.
     pub fn open(dir: &Path, config: LogConfig) -> Result<Log> {
         fs::create_dir_all(dir)?;
-        crate::storage::cleaner::files::recover_leftovers(dir)?;
+        crate::storage::swap::recover_leftovers(dir)?;
         let clean_marker = dir.join(CLEAN_SHUTDOWN_FILE);
         let clean = clean_marker.exists();
         let mut bases = Vec::new();
@@ -353,8 +354,8 @@ impl Log {
         }
         let incoming = BatchHeader::parse_and_validate(&batch)?;
         if config.cleanup_policy.compact {
-            let name = crate::storage::cleaner::partition_name(&self.dir);
-            crate::storage::cleaner::validate_keys(&batch, &name, DEFAULT_MAX_DECOMPRESSED)?;
+            let name = crate::storage::validate::partition_name(&self.dir);
+            crate::storage::validate::validate_keys(&batch, &name, DEFAULT_MAX_DECOMPRESSED)?;
         }
         let marker = if incoming.is_control() {
             control_marker(&batch)?
@@ -892,30 +893,13 @@ impl Log {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Compacts the log now (the seed's `Compact()`), as if the time were `now_ms`: keeps
-    /// the latest record of each key in the closed segments, whatever the dirty ratio. Uses
-    /// the default [`CleanerConfig`](crate::storage::cleaner::CleanerConfig); a log whose
-    /// `cleanup.policy` lacks `compact` is left alone.
-    pub fn compact(&self, now_ms: i64) -> Result<crate::storage::cleaner::CompactionStats> {
-        crate::storage::cleaner::Cleaner::default().clean(self, now_ms)
-    }
-
-    /// [`Log::compact`] at the wall-clock time.
-    pub fn compact_now(&self) -> Result<crate::storage::cleaner::CompactionStats> {
-        self.compact(now_ms())
-    }
-
     /// A snapshot of the segments for the cleaner (closed segments never change, so it may
     /// read them afterwards without the lock).
-    pub(crate) fn cleaner_view(&self) -> Result<crate::storage::cleaner::LogView> {
+    pub(crate) fn cleaner_view(&self) -> Result<LogView> {
         let inner = self.inner.read();
         self.check_open()?;
-        Ok(crate::storage::cleaner::LogView {
-            segments: inner
-                .segments
-                .iter()
-                .map(crate::storage::cleaner::SegmentView::of)
-                .collect(),
+        Ok(LogView {
+            segments: inner.segments.iter().map(SegmentView::of).collect(),
             log_start_offset: inner.log_start_offset,
             log_end_offset: inner.next_offset(),
             last_stable_offset: inner
@@ -933,11 +917,8 @@ impl Log {
     /// Swaps the cleaned segment written for `old` (its `.cleaned` files) in place of the
     /// segments of `old`, under the write lock so no reader sees a half-done swap. Returns
     /// false, changing nothing, if those segments are no longer exactly as snapshotted.
-    pub(crate) fn replace_cleaned(
-        &self,
-        old: &[crate::storage::cleaner::SegmentView],
-    ) -> Result<bool> {
-        use crate::storage::cleaner::files;
+    pub(crate) fn replace_cleaned(&self, old: &[SegmentView]) -> Result<bool> {
+        use crate::storage::swap;
         let Some(first) = old.first() else {
             return Ok(false);
         };
@@ -964,18 +945,70 @@ impl Log {
             return Ok(false);
         }
         let bases: Vec<i64> = old.iter().map(|v| v.base_offset).collect();
-        files::commit_swap(&self.dir, first.base_offset)?;
-        files::retire_segments(&self.dir, &bases)?;
-        files::finish_swap(&self.dir, first.base_offset)?;
+        swap::commit_swap(&self.dir, first.base_offset)?;
+        swap::retire_segments(&self.dir, &bases)?;
+        swap::finish_swap(&self.dir, first.base_offset)?;
         // Until the new segment is open the old ones keep serving reads (their handles stay
         // valid after the renames); on failure a restart completes the swap from disk.
         let (segment, _) = Segment::open(&self.dir, first.base_offset, false)?;
         let retired: Vec<Segment> = inner.segments.closed.splice(at..until, [segment]).collect();
         drop(inner);
         drop(retired);
-        files::delete_retired(&self.dir, &bases)?;
+        swap::delete_retired(&self.dir, &bases)?;
         Ok(true)
     }
+}
+
+/// What the cleaner knows of one segment: a snapshot taken under the log's read lock. Closed
+/// segments never change, so their file can be read through the shared handle afterwards.
+#[derive(Debug, Clone)]
+pub struct SegmentView {
+    /// The segment's base offset.
+    pub base_offset: i64,
+    /// The offset after its last batch.
+    pub next_offset: i64,
+    /// Bytes in its log file.
+    pub size: u64,
+    /// Largest batch timestamp, or -1.
+    pub max_timestamp: i64,
+    /// Max timestamp of its first batch.
+    pub first_timestamp: Option<i64>,
+    file: Arc<File>,
+}
+
+impl SegmentView {
+    /// Snapshots a segment.
+    pub fn of(seg: &Segment) -> SegmentView {
+        SegmentView {
+            base_offset: seg.base_offset(),
+            next_offset: seg.next_offset(),
+            size: seg.size(),
+            max_timestamp: seg.max_timestamp(),
+            first_timestamp: seg.first_timestamp(),
+            file: seg.file_handle(),
+        }
+    }
+
+    /// The segment's log file, shared with the log.
+    pub(crate) fn file(&self) -> &Arc<File> {
+        &self.file
+    }
+}
+
+/// A snapshot of a log for the cleaner.
+#[derive(Debug, Clone)]
+pub struct LogView {
+    /// Every segment, oldest first, the active one last.
+    pub segments: Vec<SegmentView>,
+    /// The log start offset.
+    pub log_start_offset: i64,
+    /// The log end offset.
+    pub log_end_offset: i64,
+    /// The last stable offset (cleaning never passes the segment holding it).
+    pub last_stable_offset: i64,
+    /// Producer id → last offset of its last data batch, for the producers the log's
+    /// producer state knows (Kafka's `lastRecordsOfActiveProducers`).
+    pub producer_last_offsets: std::collections::HashMap<i64, i64>,
 }
 
 /// Ensures a group-commit syncer always hands the role back, even if its future is dropped.

@@ -8,15 +8,16 @@ use std::path::{Path, PathBuf};
 use parking_lot::{Condvar, Mutex};
 
 use super::checkpoint;
-use super::files;
 use super::filter::{FilterCounts, RecordFilter};
 use super::offset_map::OffsetMap;
 use super::plan::{cleanable_range, overlapping, CleanableRange};
-use super::segment_io::{CleanedSegmentWriter, SegmentView};
+use super::segment_io::{BatchReader, CleanedSegmentWriter};
 use super::{CleanerConfig, CompactionStats};
 use crate::storage::error::{Result, StorageError};
 use crate::storage::log::Log;
+use crate::storage::log::SegmentView;
 use crate::storage::record::BatchHeader;
+use crate::storage::swap;
 use crate::storage::types::MessageBatch;
 
 /// Logs being cleaned right now (one pass per log at a time, whoever asks).
@@ -111,7 +112,7 @@ pub fn clean_log(
     let mut map = OffsetMap::new(cfg.dedupe_buffer_size, &dir);
     if first_dirty < end {
         for seg in overlapping(closed, first_dirty, end) {
-            let mut reader = seg.batches(cfg.io_buffer_size);
+            let mut reader = BatchReader::new(seg, cfg.io_buffer_size);
             while let Some((_, bytes)) = reader.next_batch()? {
                 let h = BatchHeader::parse(&bytes)?;
                 stats.map_bytes_read += bytes.len() as u64;
@@ -177,7 +178,7 @@ pub fn clean_log(
             Ok(true) => {}
             Ok(false) => complete = false,
             Err(e) => {
-                if let Err(d) = files::discard_cleaned(&dir, base) {
+                if let Err(d) = swap::discard_cleaned(&dir, base) {
                     tracing::warn!(error = %d, "removing an abandoned cleaned segment");
                 }
                 return Err(e);
@@ -239,7 +240,7 @@ fn clean_group(
     };
     let mut w = CleanedSegmentWriter::create(dir, first.base_offset, config.index_interval_bytes)?;
     for (i, seg) in group.iter().enumerate() {
-        let mut reader = seg.batches(cfg.io_buffer_size);
+        let mut reader = BatchReader::new(seg, cfg.io_buffer_size);
         let mut pending = reader.next_batch()?;
         while let Some((_, bytes)) = pending {
             let next = reader.next_batch()?;
@@ -263,7 +264,7 @@ fn clean_group(
     let written = w.size();
     w.finish()?;
     if !log.replace_cleaned(group)? {
-        files::discard_cleaned(dir, first.base_offset)?;
+        swap::discard_cleaned(dir, first.base_offset)?;
         // Retention may have deleted the whole group meanwhile: then there is nothing left
         // to clean there, and the pass is still complete.
         let now = log.cleaner_view()?;

@@ -30,13 +30,11 @@
 
 mod checkpoint;
 mod clean;
-pub mod files;
 mod filter;
 pub mod manager;
 mod offset_map;
 mod plan;
 mod segment_io;
-mod validate;
 
 use std::time::Duration;
 
@@ -44,13 +42,14 @@ use crate::storage::error::Result;
 use crate::storage::log::Log;
 use crate::storage::types::DEFAULT_MAX_DECOMPRESSED;
 
+pub use crate::storage::log::{LogView, SegmentView};
+pub use crate::storage::swap::SPILL_DIR_NAME;
+pub use crate::storage::validate::{partition_name, validate_keys};
 pub use checkpoint::CHECKPOINT_FILE;
 pub use filter::delete_horizon;
 pub use manager::LogCleaner;
-pub use offset_map::{OffsetMap, SPILL_DIR_NAME};
+pub use offset_map::OffsetMap;
 pub use plan::CleanableRange;
-pub use segment_io::{LogView, SegmentView};
-pub use validate::{partition_name, validate_keys};
 
 /// Cleaner settings (Kafka's `log.cleaner.*` broker configs).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,6 +118,23 @@ pub struct CompactionStats {
     /// False if the log changed under the pass and a segment was left uncleaned (the
     /// checkpoint then stays, and the next pass redoes the work).
     pub complete: bool,
+}
+
+// Log's compaction entry points live here, beside the cleaner they run, so that the log
+// never imports the cleaner (the cleaner works on a `Log`, not the reverse).
+impl Log {
+    /// Compacts the log now (the seed's `Compact()`), as if the time were `now_ms`: keeps
+    /// the latest record of each key in the closed segments, whatever the dirty ratio. Uses
+    /// the default [`CleanerConfig`]; a log whose `cleanup.policy` lacks `compact` is left
+    /// alone.
+    pub fn compact(&self, now_ms: i64) -> Result<CompactionStats> {
+        Cleaner::default().clean(self, now_ms)
+    }
+
+    /// [`Log::compact`] at the wall-clock time.
+    pub fn compact_now(&self) -> Result<CompactionStats> {
+        self.compact(crate::storage::log::now_ms())
+    }
 }
 
 /// Runs cleaning passes with one configuration.

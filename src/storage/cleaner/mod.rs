@@ -12,7 +12,7 @@
 //! 3. rewrites every closed segment below the uncleanable point, grouped up to
 //!    `segment.bytes` per cleaned segment, keeping offsets (gaps appear), batch boundaries and
 //!    batch fields, and swaps the cleaned segments in with a crash-safe file protocol
-//!    (`.cleaned` → `.swap` → final, old segments `.deleted`; see [`files`]);
+//!    (`.cleaned` → `.swap` → final, old segments `.deleted`; see [`swap`](crate::storage::swap));
 //! 4. advances the checkpoint.
 //!
 //! Tombstones (null values) survive the pass that first sees them and get a delete horizon

@@ -7,10 +7,10 @@ use super::batch::{
     encode_batch, BatchHeader, ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_LOG_APPEND_TIME,
     ATTR_TRANSACTIONAL, BATCH_HEADER_LEN, MAGIC_V2,
 };
-use super::compression::{compress_level, decompress};
-use super::records::{encode_record, RecordIter};
+use super::compression::{compress_level, decompress, Compression};
+use super::message::MessageBatch;
+use super::records::{encode_record, Header, RecordIter};
 use crate::storage::error::{Result, StorageError};
-use crate::storage::types::{Compression, Header, MessageBatch};
 
 /// How a batch's timestamps are to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
@@ -12,13 +13,81 @@ use super::filter::{FilterCounts, RecordFilter};
 use super::offset_map::OffsetMap;
 use super::plan::{cleanable_range, overlapping, CleanableRange};
 use super::segment_io::{BatchReader, CleanedSegmentWriter};
-use super::{CleanerConfig, CompactionStats};
 use crate::storage::error::{Result, StorageError};
 use crate::storage::log::Log;
 use crate::storage::log::SegmentView;
 use crate::storage::record::BatchHeader;
 use crate::storage::swap;
-use crate::storage::types::MessageBatch;
+use crate::storage::types::{MessageBatch, DEFAULT_MAX_DECOMPRESSED};
+
+/// Cleaner settings (Kafka's `log.cleaner.*` broker configs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanerConfig {
+    /// Memory for the key → offset map of one pass (`log.cleaner.dedupe.buffer.size`,
+    /// default 128 MiB); beyond it the map spills to disk.
+    pub dedupe_buffer_size: usize,
+    /// Read buffer for segments (`log.cleaner.io.buffer.size`, default 512 KiB; grows to
+    /// hold a larger batch).
+    pub io_buffer_size: usize,
+    /// Largest decompressed records section of one batch.
+    pub max_decompressed: usize,
+    /// Pause between passes of the background cleaner when nothing was due
+    /// (`log.cleaner.backoff.ms`, default 15 s).
+    pub backoff: Duration,
+}
+
+impl Default for CleanerConfig {
+    fn default() -> Self {
+        CleanerConfig {
+            dedupe_buffer_size: 128 * 1024 * 1024,
+            io_buffer_size: 512 * 1024,
+            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+            backoff: Duration::from_secs(15),
+        }
+    }
+}
+
+/// What one cleaning pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CompactionStats {
+    /// Start of the dirty section the pass indexed.
+    pub first_dirty_offset: i64,
+    /// Where the pass stopped; the new cleaner checkpoint.
+    pub end_offset: i64,
+    /// The dirty ratio before the pass.
+    pub dirty_ratio: f64,
+    /// Keyed records indexed from the dirty section.
+    pub keys_indexed: u64,
+    /// Whether the key index outgrew its memory budget and spilled to the state store.
+    pub offset_map_spilled: bool,
+    /// Bytes read while indexing.
+    pub map_bytes_read: u64,
+    /// Segments replaced.
+    pub segments_cleaned: u64,
+    /// Cleaned segments written in their place.
+    pub segments_written: u64,
+    /// Bytes of the replaced segments.
+    pub bytes_read: u64,
+    /// Bytes of the cleaned segments.
+    pub bytes_written: u64,
+    /// Records examined.
+    pub records_read: u64,
+    /// Records kept.
+    pub records_retained: u64,
+    /// Tombstones removed after their delete horizon.
+    pub tombstones_removed: u64,
+    /// Keyless records removed.
+    pub invalid_records: u64,
+    /// Batches rewritten.
+    pub batches_rebuilt: u64,
+    /// Emptied batches kept as headers.
+    pub empty_batches_kept: u64,
+    /// Batches dropped.
+    pub batches_dropped: u64,
+    /// False if the log changed under the pass and a segment was left uncleaned (the
+    /// checkpoint then stays, and the next pass redoes the work).
+    pub complete: bool,
+}
 
 /// Logs being cleaned right now (one pass per log at a time, whoever asks).
 static IN_PROGRESS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());

@@ -1,5 +1,9 @@
 //! The `skiff` binary.
 #![forbid(unsafe_code)]
+#![allow(
+    clippy::print_stderr,
+    reason = "the CLI reports a failure to start on stderr, before logging is set up"
+)]
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,6 +1,15 @@
 //! Topic administration with librdkafka's AdminClient against an in-process broker:
 //! create (with validate_only and every per-topic error), describe and alter configs,
 //! create partitions, delete records, delete and re-create, and a restart in between.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod common;
 

@@ -2,6 +2,15 @@
 //! with small segments, compaction (latest value per key, tombstones until
 //! `delete.retention.ms`), `compression.type`, `message.timestamp.type=LogAppendTime` and
 //! the timestamp bounds.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod common;
 
@@ -133,7 +142,7 @@ async fn retention_by_size_and_time_moves_the_log_start() {
 }
 
 fn produce_keyed(p: &rdkafka::producer::BaseProducer, topic: &str, key: &str, value: Option<&str>) {
-    let mut r: BaseRecord<str, str> = BaseRecord::to(topic).key(key).partition(0);
+    let mut r: BaseRecord<'_, str, str> = BaseRecord::to(topic).key(key).partition(0);
     if let Some(v) = value {
         r = r.payload(v);
     }

@@ -1,6 +1,15 @@
 //! Admin APIs over raw TCP with requests built by `kafka-protocol`: the corners librdkafka's
 //! AdminClient cannot reach (topic ids, incremental config operations, per-resource errors,
 //! DescribeCluster, DescribeLogDirs, DescribeTopicPartitions paging).
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod common;
 

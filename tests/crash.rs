@@ -1,5 +1,14 @@
 //! Crash safety: `skiff serve` as a child process with fsync=always, produce with acks=all,
 //! SIGKILL it mid-stream, restart it: every acknowledged record is there, once, in order.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod common;
 

@@ -2,6 +2,15 @@
 //! BROKER resource (this node id, or empty for the cluster-wide default), what
 //! DescribeConfigs then reports (value, source, synonyms, read-only flag), the change
 //! taking effect on the live logs, and the change surviving a restart.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod common;
 

@@ -1,5 +1,14 @@
 //! KIP-848 consumer groups: member epochs, server-side assignment, revocation before
 //! reassignment.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod group_common;
 

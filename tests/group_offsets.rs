@@ -1,5 +1,14 @@
 //! Committed offsets: member/generation checks, durability across a coordinator restart,
 //! OffsetDelete, DeleteGroups, ListGroups/DescribeGroups, retention.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod group_common;
 

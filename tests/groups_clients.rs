@@ -1,6 +1,15 @@
 //! Consumer groups end to end with librdkafka (rdkafka) against an in-process broker: the
 //! classic protocol (eager `range`/`roundrobin` and `cooperative-sticky`), KIP-848
 //! (`group.protocol=consumer`) and static membership.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod common;
 

@@ -1,6 +1,15 @@
 //! The group APIs over raw TCP with `kafka-protocol` requests: every served version
 //! answers, and bad input (stale generations, unknown members and groups, oversize
 //! metadata, unknown topics) gets Kafka's error codes without touching stored offsets.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod common;
 
@@ -520,10 +529,10 @@ async fn list_describe_delete_groups_and_offsets() {
             &OffsetDeleteRequest::default()
                 .with_group_id(gid("simple"))
                 .with_topics(vec![
-                    kafka_protocol::messages::offset_delete_request::OffsetDeleteRequestTopic::default()
+                    offset_delete_request::OffsetDeleteRequestTopic::default()
                         .with_name(tname("t"))
                         .with_partitions(vec![
-                            kafka_protocol::messages::offset_delete_request::OffsetDeleteRequestPartition::default()
+                            offset_delete_request::OffsetDeleteRequestPartition::default()
                                 .with_partition_index(0),
                         ]),
                 ]),

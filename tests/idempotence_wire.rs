@@ -2,6 +2,15 @@
 //! built by `kafka-protocol`: duplicated Produce requests, sequence gaps, stale epochs,
 //! unknown transactional ids, EndTxn without AddPartitionsToTxn, transactional batches from
 //! non-transactional producers, and the last stable offset never left stuck.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod common;
 
@@ -257,16 +266,12 @@ async fn duplicated_produce_is_written_once_and_answered_with_the_original_offse
                 .with_max_wait_ms(0)
                 .with_min_bytes(1)
                 .with_max_bytes(1 << 20)
-                .with_topics(vec![
-                    kafka_protocol::messages::fetch_request::FetchTopic::default()
-                        .with_topic(name("idem"))
-                        .with_partitions(vec![
-                            kafka_protocol::messages::fetch_request::FetchPartition::default()
-                                .with_partition(0)
-                                .with_fetch_offset(0)
-                                .with_partition_max_bytes(1 << 20),
-                        ]),
-                ]),
+                .with_topics(vec![fetch_request::FetchTopic::default()
+                    .with_topic(name("idem"))
+                    .with_partitions(vec![fetch_request::FetchPartition::default()
+                        .with_partition(0)
+                        .with_fetch_offset(0)
+                        .with_partition_max_bytes(1 << 20)])]),
         )
         .await;
     let mut records = fetched.responses[0].partitions[0].records.clone().unwrap();

@@ -2,6 +2,15 @@
 //! first coordinator lookup (or a Metadata request allowed to auto-create them) with their
 //! own partition count, listed in Metadata as internal, compacted, closed to producers,
 //! readable (empty), and still there after a restart.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod common;
 

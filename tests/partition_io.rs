@@ -1,6 +1,15 @@
 //! Disk I/O off the async runtime: reads planned under the log's lock and carried out
 //! without it, concurrent with appends; many acks=all producers on one partition through
 //! the partition writer's group commit.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod common;
 

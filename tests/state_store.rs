@@ -1,6 +1,15 @@
 //! Integration tests of the keyed state store: a model-based property test against a
 //! `BTreeMap`, crash recovery of the write-ahead log, corruption of tables, and sharing
 //! across threads.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 use std::collections::BTreeMap;
 use std::fs;

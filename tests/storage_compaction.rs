@@ -3,6 +3,15 @@
 //! spilled key index, the background cleaner, and a model-based property test.
 //!
 //! Time is injected through `Log::compact(now_ms)` and record timestamps; nothing sleeps.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 use std::collections::{BTreeMap, HashMap};
 use std::fs;

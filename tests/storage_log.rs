@@ -1,5 +1,14 @@
 //! Partition log behaviour: append/read, rolling, recovery, indexes, epochs, deletion,
 //! durability (group commit) and a crash test with SIGKILL.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod common;
 

@@ -1,5 +1,14 @@
 //! Model-based property test: random appends, reads, deletions, flushes and (clean or
 //! crash-style) reopenings of a partition log agree with a simple in-memory model.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod common;
 

@@ -1,6 +1,15 @@
 //! Producer state in the log: idempotent retries answered with their original offsets,
 //! sequence gaps and stale epochs refused, open transactions holding the last stable offset,
 //! aborted transactions listed for read_committed fetches — all surviving restart and crash.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 use std::fs;
 

@@ -1,5 +1,14 @@
 //! Retention on real logs: time and size limits delete whole closed segments and advance
 //! the log start offset; compact-only logs are left alone.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod common;
 

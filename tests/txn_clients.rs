@@ -1,6 +1,15 @@
 //! Transactions with librdkafka (rdkafka): commit and abort seen through both isolation
 //! levels, fencing by a second producer with the same transactional id, and an exactly-once
 //! consume-transform-produce loop across kill -9 of the producer process and of the broker.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod common;
 

@@ -1,5 +1,14 @@
 //! The coordinator across restarts: durable producer ids and transaction metadata,
 //! completion of commits and aborts decided before the restart, epoch exhaustion.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod txn_support;
 

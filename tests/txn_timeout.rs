@@ -1,5 +1,14 @@
 //! Transaction timeouts and transactional id expiry, on paused tokio time. Nothing sleeps:
 //! time is advanced and the tests wait on the coordinator's counters.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod txn_support;
 

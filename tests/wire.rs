@@ -1,5 +1,14 @@
 //! Raw-TCP tests of framing, error codes and bad input, with requests built by
 //! `kafka-protocol`. After each bad input the broker must keep serving other connections.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    clippy::string_slice,
+    clippy::print_stderr,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
 
 mod common;
 

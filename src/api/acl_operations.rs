@@ -18,12 +18,11 @@ const DESCRIBE_CONFIGS: u8 = 10;
 const ALTER_CONFIGS: u8 = 11;
 const IDEMPOTENT_WRITE: u8 = 12;
 
-const fn bits(ops: &[u8]) -> i32 {
+const fn bits(mut ops: &[u8]) -> i32 {
     let mut out = 0i32;
-    let mut i = 0;
-    while i < ops.len() {
-        out |= 1 << ops[i];
-        i += 1;
+    while let [op, rest @ ..] = ops {
+        out |= 1 << *op;
+        ops = rest;
     }
     out
 }

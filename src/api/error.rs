@@ -10,7 +10,6 @@ pub const NONE: i16 = 0;
 
 /// The Kafka error code for a storage error.
 pub fn storage_error_code(e: &StorageError) -> i16 {
-    #[allow(unreachable_patterns)]
     let err = match e {
         StorageError::OffsetOutOfRange { .. } | StorageError::InvalidOffset(_) => {
             ResponseError::OffsetOutOfRange
@@ -31,7 +30,7 @@ pub fn storage_error_code(e: &StorageError) -> i16 {
         | StorageError::StateStoreClosed
         | StorageError::InvalidStateRequest(_)
         | StorageError::Io(_) => ResponseError::KafkaStorageError,
-        _ => ResponseError::UnknownServerError,
+        StorageError::CleaningAborted(_) => ResponseError::UnknownServerError,
     };
     err.code()
 }

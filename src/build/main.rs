@@ -10,6 +10,10 @@
 //! version conditions, into `$OUT_DIR/request_walkers.rs`.
 //!
 //! `SKIFF_KAFKA_PROTOCOL_SRC` may point at the crate's source directory (vendored builds).
+#![allow(
+    clippy::print_stdout,
+    reason = "cargo reads a build script's instructions from its stdout"
+)]
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -184,7 +184,10 @@ pub fn encode_response(
     body.encode_body(out, version).map_err(fail)?;
     let size = i32::try_from(out.len() - start - 4)
         .map_err(|_| FrameError::Encode("response larger than 2 GiB".into()))?;
-    out[start..start + 4].copy_from_slice(&size.to_be_bytes());
+    let Some(prefix) = out.get_mut(start..start + 4) else {
+        return Err(FrameError::Encode("response lost its size prefix".into()));
+    };
+    prefix.copy_from_slice(&size.to_be_bytes());
     Ok(())
 }
 

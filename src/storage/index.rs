@@ -12,10 +12,10 @@ use crate::storage::error::Result;
 pub trait IndexEntry: Copy {
     /// Encoded size in bytes.
     const SIZE: usize;
-    /// Encodes the entry into `out` (exactly `SIZE` bytes).
-    fn encode(&self, out: &mut [u8]);
-    /// Decodes an entry from exactly `SIZE` bytes.
-    fn decode(b: &[u8]) -> Self;
+    /// Appends the entry's `SIZE` bytes to `out`.
+    fn encode(&self, out: &mut Vec<u8>);
+    /// Decodes an entry from the first `SIZE` bytes of `b`, or `None` if `b` is shorter.
+    fn decode(b: &[u8]) -> Option<Self>;
     /// The key the index is ordered by (offset for both kinds of index).
     fn offset(&self) -> i64;
 }
@@ -41,23 +41,24 @@ pub struct TimestampOffset {
     pub position: u64,
 }
 
-fn read_i64(b: &[u8], at: usize) -> i64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    i64::from_be_bytes(a)
+/// Takes a big-endian `i64` off the front of `b`.
+fn take_i64(b: &mut &[u8]) -> Option<i64> {
+    let (head, rest) = b.split_first_chunk::<8>()?;
+    *b = rest;
+    Some(i64::from_be_bytes(*head))
 }
 
 impl IndexEntry for OffsetPosition {
     const SIZE: usize = 16;
-    fn encode(&self, out: &mut [u8]) {
-        out[..8].copy_from_slice(&self.offset.to_be_bytes());
-        out[8..16].copy_from_slice(&self.position.to_be_bytes());
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.offset.to_be_bytes());
+        out.extend_from_slice(&self.position.to_be_bytes());
     }
-    fn decode(b: &[u8]) -> Self {
-        OffsetPosition {
-            offset: read_i64(b, 0),
-            position: read_i64(b, 8) as u64,
-        }
+    fn decode(mut b: &[u8]) -> Option<Self> {
+        Some(OffsetPosition {
+            offset: take_i64(&mut b)?,
+            position: take_i64(&mut b)? as u64,
+        })
     }
     fn offset(&self) -> i64 {
         self.offset
@@ -66,17 +67,17 @@ impl IndexEntry for OffsetPosition {
 
 impl IndexEntry for TimestampOffset {
     const SIZE: usize = 24;
-    fn encode(&self, out: &mut [u8]) {
-        out[..8].copy_from_slice(&self.timestamp.to_be_bytes());
-        out[8..16].copy_from_slice(&self.offset.to_be_bytes());
-        out[16..24].copy_from_slice(&self.position.to_be_bytes());
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.timestamp.to_be_bytes());
+        out.extend_from_slice(&self.offset.to_be_bytes());
+        out.extend_from_slice(&self.position.to_be_bytes());
     }
-    fn decode(b: &[u8]) -> Self {
-        TimestampOffset {
-            timestamp: read_i64(b, 0),
-            offset: read_i64(b, 8),
-            position: read_i64(b, 16) as u64,
-        }
+    fn decode(mut b: &[u8]) -> Option<Self> {
+        Some(TimestampOffset {
+            timestamp: take_i64(&mut b)?,
+            offset: take_i64(&mut b)?,
+            position: take_i64(&mut b)? as u64,
+        })
     }
     fn offset(&self) -> i64 {
         self.offset
@@ -103,7 +104,8 @@ impl<E: IndexEntry> IndexFile<E> {
             .open(path)?;
         let mut buf = Vec::new();
         file.read_to_end(&mut buf)?;
-        let entries = buf.chunks_exact(E::SIZE).map(E::decode).collect();
+        // Every chunk holds exactly `SIZE` bytes, so `decode` never stops the walk early.
+        let entries = buf.chunks_exact(E::SIZE).map_while(E::decode).collect();
         Ok(IndexFile {
             path: path.to_path_buf(),
             file,
@@ -141,7 +143,7 @@ impl<E: IndexEntry> IndexFile<E> {
 
     /// Appends an entry (the caller keeps offsets increasing).
     pub fn append(&mut self, entry: E) -> Result<()> {
-        let mut buf = vec![0u8; E::SIZE];
+        let mut buf = Vec::with_capacity(E::SIZE);
         entry.encode(&mut buf);
         self.file.write_all(&buf)?;
         self.entries.push(entry);
@@ -172,9 +174,9 @@ impl<E: IndexEntry> IndexFile<E> {
     }
 
     fn rewrite(&mut self) -> Result<()> {
-        let mut buf = vec![0u8; self.entries.len() * E::SIZE];
-        for (e, out) in self.entries.iter().zip(buf.chunks_exact_mut(E::SIZE)) {
-            e.encode(out);
+        let mut buf = Vec::with_capacity(self.entries.len() * E::SIZE);
+        for e in &self.entries {
+            e.encode(&mut buf);
         }
         self.file.set_len(0)?;
         self.file.write_all(&buf)?;

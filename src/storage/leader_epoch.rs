@@ -66,10 +66,10 @@ impl LeaderEpochCache {
     /// `(-1, -1)` when `epoch` is older than every known epoch.
     pub fn end_offset_for(&self, epoch: i32, log_end_offset: i64) -> (i32, i64) {
         let n = self.entries.partition_point(|e| e.epoch <= epoch);
-        if n == 0 {
+        let Some(found) = n.checked_sub(1).and_then(|i| self.entries.get(i)) else {
             return (-1, -1);
-        }
-        let found = self.entries[n - 1].epoch;
+        };
+        let found = found.epoch;
         match self.entries.get(n) {
             Some(next) => (found, next.start_offset),
             None => (found, log_end_offset),
@@ -79,7 +79,9 @@ impl LeaderEpochCache {
     /// The epoch in force at `offset`.
     pub fn epoch_for_offset(&self, offset: i64) -> Option<i32> {
         let n = self.entries.partition_point(|e| e.start_offset <= offset);
-        n.checked_sub(1).map(|i| self.entries[i].epoch)
+        n.checked_sub(1)
+            .and_then(|i| self.entries.get(i))
+            .map(|e| e.epoch)
     }
 
     /// Drops epochs that start at or after `end_offset` (the log was truncated there).

@@ -1,9 +1,10 @@
 //! A partition log: an ordered list of segments, the leader-epoch cache, the log start offset,
 //! and group commit for the `always` fsync policy.
 
-use std::fs;
+use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::{Bytes, BytesMut};
@@ -128,8 +129,54 @@ pub struct SegmentInfo {
     pub max_timestamp: i64,
 }
 
+/// The segments of a log, oldest first. Never empty: the last one is the active segment,
+/// where appends go; the ones before it are closed and never change again.
+struct Segments {
+    closed: Vec<Segment>,
+    active: Segment,
+}
+
+impl Segments {
+    /// `all` oldest first, or `None` if there is none.
+    fn new(mut all: Vec<Segment>) -> Option<Segments> {
+        let active = all.pop()?;
+        Some(Segments {
+            closed: all,
+            active,
+        })
+    }
+    fn first(&self) -> &Segment {
+        self.closed.first().unwrap_or(&self.active)
+    }
+    fn iter(&self) -> impl Iterator<Item = &Segment> {
+        self.closed.iter().chain(std::iter::once(&self.active))
+    }
+    /// The segment that holds `offset` (the first one if `offset` is below all) and every
+    /// segment after it.
+    fn starting_at(&self, offset: i64) -> impl Iterator<Item = &Segment> {
+        // Bases increase, so the active segment is at or below `offset` only if all are.
+        let at_or_below = self.closed.partition_point(|s| s.base_offset() <= offset)
+            + usize::from(self.active.base_offset() <= offset);
+        self.iter().skip(at_or_below.saturating_sub(1))
+    }
+    /// Removes and returns the oldest segment if it is closed and every offset it holds is
+    /// below `offset` (the segment after it starts at or below `offset`).
+    fn pop_wholly_below(&mut self, offset: i64) -> Option<Segment> {
+        let next_base = self.closed.get(1).unwrap_or(&self.active).base_offset();
+        if self.closed.is_empty() || next_base > offset {
+            return None;
+        }
+        Some(self.closed.remove(0))
+    }
+    /// Closes the active segment and makes `next` the active one.
+    fn roll(&mut self, next: Segment) {
+        let closed = std::mem::replace(&mut self.active, next);
+        self.closed.push(closed);
+    }
+}
+
 struct LogInner {
-    segments: Vec<Segment>,
+    segments: Segments,
     log_start_offset: i64,
     epochs: LeaderEpochCache,
     producers: ProducerStateManager,
@@ -137,12 +184,10 @@ struct LogInner {
 
 impl LogInner {
     fn active(&self) -> &Segment {
-        // Invariant: a log always has at least one segment.
-        &self.segments[self.segments.len() - 1]
+        &self.segments.active
     }
     fn active_mut(&mut self) -> &mut Segment {
-        let n = self.segments.len();
-        &mut self.segments[n - 1]
+        &mut self.segments.active
     }
     fn next_offset(&self) -> i64 {
         self.active().next_offset()
@@ -172,7 +217,7 @@ impl std::fmt::Debug for Log {
     }
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as i64)
@@ -184,7 +229,7 @@ impl Log {
     /// the active segment is re-read and CRC-checked, a torn tail truncated, indexes rebuilt.
     pub fn open(dir: &Path, config: LogConfig) -> Result<Log> {
         fs::create_dir_all(dir)?;
-        crate::storage::cleaner::files::recover_leftovers(dir)?;
+        crate::storage::swap::recover_leftovers(dir)?;
         let clean_marker = dir.join(CLEAN_SHUTDOWN_FILE);
         let clean = clean_marker.exists();
         let mut bases = Vec::new();
@@ -223,12 +268,19 @@ impl Log {
             }
             segments.push(seg);
         }
-        if segments.is_empty() {
-            segments.push(Segment::create(dir, start_checkpoint.unwrap_or(0))?);
-            sync_dir(dir)?;
-        }
-        let first_base = segments[0].base_offset();
-        let next = segments[segments.len() - 1].next_offset();
+        let segments = match Segments::new(segments) {
+            Some(segments) => segments,
+            None => {
+                let first = Segment::create(dir, start_checkpoint.unwrap_or(0))?;
+                sync_dir(dir)?;
+                Segments {
+                    closed: Vec::new(),
+                    active: first,
+                }
+            }
+        };
+        let first_base = segments.first().base_offset();
+        let next = segments.active.next_offset();
         let log_start_offset = start_checkpoint
             .unwrap_or(first_base)
             .max(first_base)
@@ -302,8 +354,8 @@ impl Log {
         }
         let incoming = BatchHeader::parse_and_validate(&batch)?;
         if config.cleanup_policy.compact {
-            let name = crate::storage::cleaner::partition_name(&self.dir);
-            crate::storage::cleaner::validate_keys(&batch, &name, DEFAULT_MAX_DECOMPRESSED)?;
+            let name = crate::storage::validate::partition_name(&self.dir);
+            crate::storage::validate::validate_keys(&batch, &name, DEFAULT_MAX_DECOMPRESSED)?;
         }
         let marker = if incoming.is_control() {
             control_marker(&batch)?
@@ -322,12 +374,12 @@ impl Log {
             });
         }
         let base = inner.next_offset();
-        set_base_offset(&mut batch, base);
-        set_partition_leader_epoch(&mut batch, leader_epoch);
+        set_base_offset(&mut batch, base)?;
+        set_partition_leader_epoch(&mut batch, leader_epoch)?;
         let mut log_append_time = -1;
         if timestamp_type == TimestampType::LogAppendTime {
             log_append_time = now_ms();
-            set_log_append_time(&mut batch, log_append_time);
+            set_log_append_time(&mut batch, log_append_time)?;
         }
         let h = BatchHeader::parse(&batch)?;
         if self.should_roll(&inner, &config, batch.len(), h.max_timestamp) {
@@ -401,7 +453,7 @@ impl Log {
         write_snapshot(&self.dir, next, &inner.producers)?;
         let seg = Segment::create(&self.dir, next)?;
         sync_dir(&self.dir)?;
-        inner.segments.push(seg);
+        inner.segments.roll(seg);
         Ok(())
     }
 
@@ -420,7 +472,10 @@ impl Log {
             if !st.syncing {
                 st.syncing = true;
                 drop(st);
-                let guard = SyncerGuard { log: self };
+                let guard = SyncerGuard {
+                    log: self,
+                    target: None,
+                };
                 let result = self.sync_active();
                 guard.finish(result.as_ref().ok().copied());
                 result?;
@@ -458,7 +513,10 @@ impl Log {
                 }
                 continue;
             }
-            let guard = SyncerGuard { log: self };
+            let guard = SyncerGuard {
+                log: self,
+                target: None,
+            };
             let (file, target) = {
                 let inner = self.inner.read();
                 (inner.active().file_handle(), inner.next_offset())
@@ -537,15 +595,9 @@ impl Log {
                 segments: Vec::new(),
             });
         }
-        let first = inner
-            .segments
-            .partition_point(|s| s.base_offset() <= offset)
-            .saturating_sub(1);
         let segments = inner
             .segments
-            .get(first..)
-            .unwrap_or_default()
-            .iter()
+            .starting_at(offset)
             .map(|seg| seg.snapshot(offset.max(seg.base_offset())))
             .collect();
         Ok(ReadView {
@@ -612,7 +664,7 @@ impl Log {
         let inner = self.inner.read();
         self.check_open()?;
         let min_offset = min_offset.max(inner.log_start_offset);
-        for seg in &inner.segments {
+        for seg in inner.segments.iter() {
             if let Some((pos, h)) = seg.find_by_timestamp(timestamp, min_offset)? {
                 return Ok(Some(seg.read_at(pos, h.total_len())?));
             }
@@ -769,8 +821,7 @@ impl Log {
             offset.to_string().as_bytes(),
         )?;
         let mut removed = (0u64, 0u64);
-        while inner.segments.len() > 1 && inner.segments[1].base_offset() <= offset {
-            let seg = inner.segments.remove(0);
+        while let Some(seg) = inner.segments.pop_wholly_below(offset) {
             removed.0 += 1;
             removed.1 += seg.size();
             seg.delete()?;
@@ -797,11 +848,13 @@ impl Log {
         let next_base = {
             let inner = self.inner.read();
             self.check_open()?;
-            let count = count.min(inner.segments.len() - 1);
+            let count = count.min(inner.segments.closed.len());
             if count == 0 {
                 return Ok((0, 0));
             }
-            inner.segments[count].base_offset()
+            // `count` ≤ the closed segments: the first one kept is closed or the active one.
+            let segs = &inner.segments;
+            segs.closed.get(count).unwrap_or(&segs.active).base_offset()
         };
         self.delete_before(next_base)
     }
@@ -840,30 +893,13 @@ impl Log {
         self.closed.load(Ordering::Acquire)
     }
 
-    /// Compacts the log now (the seed's `Compact()`), as if the time were `now_ms`: keeps
-    /// the latest record of each key in the closed segments, whatever the dirty ratio. Uses
-    /// the default [`CleanerConfig`](crate::storage::cleaner::CleanerConfig); a log whose
-    /// `cleanup.policy` lacks `compact` is left alone.
-    pub fn compact(&self, now_ms: i64) -> Result<crate::storage::cleaner::CompactionStats> {
-        crate::storage::cleaner::Cleaner::default().clean(self, now_ms)
-    }
-
-    /// [`Log::compact`] at the wall-clock time.
-    pub fn compact_now(&self) -> Result<crate::storage::cleaner::CompactionStats> {
-        self.compact(now_ms())
-    }
-
     /// A snapshot of the segments for the cleaner (closed segments never change, so it may
     /// read them afterwards without the lock).
-    pub(crate) fn cleaner_view(&self) -> Result<crate::storage::cleaner::LogView> {
+    pub(crate) fn cleaner_view(&self) -> Result<LogView> {
         let inner = self.inner.read();
         self.check_open()?;
-        Ok(crate::storage::cleaner::LogView {
-            segments: inner
-                .segments
-                .iter()
-                .map(crate::storage::cleaner::SegmentView::of)
-                .collect(),
+        Ok(LogView {
+            segments: inner.segments.iter().map(SegmentView::of).collect(),
             log_start_offset: inner.log_start_offset,
             log_end_offset: inner.next_offset(),
             last_stable_offset: inner
@@ -881,11 +917,8 @@ impl Log {
     /// Swaps the cleaned segment written for `old` (its `.cleaned` files) in place of the
     /// segments of `old`, under the write lock so no reader sees a half-done swap. Returns
     /// false, changing nothing, if those segments are no longer exactly as snapshotted.
-    pub(crate) fn replace_cleaned(
-        &self,
-        old: &[crate::storage::cleaner::SegmentView],
-    ) -> Result<bool> {
-        use crate::storage::cleaner::files;
+    pub(crate) fn replace_cleaned(&self, old: &[SegmentView]) -> Result<bool> {
+        use crate::storage::swap;
         let Some(first) = old.first() else {
             return Ok(false);
         };
@@ -900,10 +933,10 @@ impl Log {
         };
         let until = at + old.len();
         // The active segment is never replaced.
-        if until >= inner.segments.len() {
+        let Some(replaced) = inner.segments.closed.get(at..until) else {
             return Ok(false);
-        }
-        let same = inner.segments[at..until].iter().zip(old).all(|(s, v)| {
+        };
+        let same = replaced.iter().zip(old).all(|(s, v)| {
             s.base_offset() == v.base_offset
                 && s.size() == v.size
                 && s.next_offset() == v.next_offset
@@ -912,35 +945,88 @@ impl Log {
             return Ok(false);
         }
         let bases: Vec<i64> = old.iter().map(|v| v.base_offset).collect();
-        files::commit_swap(&self.dir, first.base_offset)?;
-        files::retire_segments(&self.dir, &bases)?;
-        files::finish_swap(&self.dir, first.base_offset)?;
+        swap::commit_swap(&self.dir, first.base_offset)?;
+        swap::retire_segments(&self.dir, &bases)?;
+        swap::finish_swap(&self.dir, first.base_offset)?;
         // Until the new segment is open the old ones keep serving reads (their handles stay
         // valid after the renames); on failure a restart completes the swap from disk.
         let (segment, _) = Segment::open(&self.dir, first.base_offset, false)?;
-        let retired: Vec<Segment> = inner.segments.splice(at..until, [segment]).collect();
+        let retired: Vec<Segment> = inner.segments.closed.splice(at..until, [segment]).collect();
         drop(inner);
         drop(retired);
-        files::delete_retired(&self.dir, &bases)?;
+        swap::delete_retired(&self.dir, &bases)?;
         Ok(true)
     }
+}
+
+/// What the cleaner knows of one segment: a snapshot taken under the log's read lock. Closed
+/// segments never change, so their file can be read through the shared handle afterwards.
+#[derive(Debug, Clone)]
+pub struct SegmentView {
+    /// The segment's base offset.
+    pub base_offset: i64,
+    /// The offset after its last batch.
+    pub next_offset: i64,
+    /// Bytes in its log file.
+    pub size: u64,
+    /// Largest batch timestamp, or -1.
+    pub max_timestamp: i64,
+    /// Max timestamp of its first batch.
+    pub first_timestamp: Option<i64>,
+    file: Arc<File>,
+}
+
+impl SegmentView {
+    /// Snapshots a segment.
+    pub fn of(seg: &Segment) -> SegmentView {
+        SegmentView {
+            base_offset: seg.base_offset(),
+            next_offset: seg.next_offset(),
+            size: seg.size(),
+            max_timestamp: seg.max_timestamp(),
+            first_timestamp: seg.first_timestamp(),
+            file: seg.file_handle(),
+        }
+    }
+
+    /// The segment's log file, shared with the log.
+    pub(crate) fn file(&self) -> &Arc<File> {
+        &self.file
+    }
+}
+
+/// A snapshot of a log for the cleaner.
+#[derive(Debug, Clone)]
+pub struct LogView {
+    /// Every segment, oldest first, the active one last.
+    pub segments: Vec<SegmentView>,
+    /// The log start offset.
+    pub log_start_offset: i64,
+    /// The log end offset.
+    pub log_end_offset: i64,
+    /// The last stable offset (cleaning never passes the segment holding it).
+    pub last_stable_offset: i64,
+    /// Producer id → last offset of its last data batch, for the producers the log's
+    /// producer state knows (Kafka's `lastRecordsOfActiveProducers`).
+    pub producer_last_offsets: std::collections::HashMap<i64, i64>,
 }
 
 /// Ensures a group-commit syncer always hands the role back, even if its future is dropped.
 struct SyncerGuard<'a> {
     log: &'a Log,
+    /// What to publish when the guard goes: set by `finish`, `None` if the syncer was dropped.
+    target: Option<i64>,
 }
 
 impl SyncerGuard<'_> {
-    fn finish(self, target: Option<i64>) {
-        self.log.publish_durable(target);
-        std::mem::forget(self);
+    fn finish(mut self, target: Option<i64>) {
+        self.target = target;
     }
 }
 
 impl Drop for SyncerGuard<'_> {
     fn drop(&mut self) {
-        self.log.publish_durable(None);
+        self.log.publish_durable(self.target);
     }
 }
 
@@ -978,7 +1064,7 @@ fn control_marker(batch: &[u8]) -> Result<Option<(ControlRecordType, i32)>> {
 /// Loads the newest producer snapshot and replays the batches written after it.
 fn recover_producer_state(
     dir: &Path,
-    segments: &[Segment],
+    segments: &Segments,
     log_start_offset: i64,
     log_end_offset: i64,
 ) -> Result<ProducerStateManager> {
@@ -989,10 +1075,7 @@ fn recover_producer_state(
     if from >= log_end_offset {
         return Ok(state);
     }
-    let first = segments
-        .partition_point(|s| s.base_offset() <= from)
-        .saturating_sub(1);
-    for seg in &segments[first..] {
+    for seg in segments.starting_at(from) {
         let Some((mut pos, _)) = seg.find_batch(from)? else {
             continue;
         };

@@ -16,7 +16,9 @@ pub mod producer_state;
 pub mod record;
 pub mod retention;
 pub mod segment;
+pub mod swap;
 pub mod types;
+pub mod validate;
 
 pub use cleaner::{Cleaner, CleanerConfig, CompactionStats, LogCleaner};
 pub use config::{CleanupPolicy, LogConfig, StorageConfig};

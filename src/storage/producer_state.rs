@@ -258,14 +258,12 @@ impl ProducerStateManager {
 
     /// Serialises the state (versioned, CRC-checked).
     fn encode(&self) -> Vec<u8> {
+        // Everything after the version and the CRC, which covers it.
         let mut out = Vec::new();
-        out.extend_from_slice(&SNAPSHOT_VERSION.to_be_bytes());
-        out.extend_from_slice(&0u32.to_be_bytes()); // CRC placeholder
         out.extend_from_slice(&(self.producers.len() as u32).to_be_bytes());
-        let mut ids: Vec<&i64> = self.producers.keys().collect();
-        ids.sort();
-        for id in ids {
-            let e = &self.producers[id];
+        let mut producers: Vec<_> = self.producers.iter().collect();
+        producers.sort_by_key(|(id, _)| **id);
+        for (id, e) in producers {
             out.extend_from_slice(&id.to_be_bytes());
             out.extend_from_slice(&e.epoch.to_be_bytes());
             out.extend_from_slice(&e.coordinator_epoch.to_be_bytes());
@@ -286,9 +284,12 @@ impl ProducerStateManager {
             out.extend_from_slice(&a.first_offset.to_be_bytes());
             out.extend_from_slice(&a.last_offset.to_be_bytes());
         }
-        let crc = crc32c::crc32c(&out[6..]);
-        out[2..6].copy_from_slice(&crc.to_be_bytes());
-        out
+        let crc = crc32c::crc32c(&out);
+        let mut snapshot = Vec::with_capacity(6 + out.len());
+        snapshot.extend_from_slice(&SNAPSHOT_VERSION.to_be_bytes());
+        snapshot.extend_from_slice(&crc.to_be_bytes());
+        snapshot.extend_from_slice(&out);
+        snapshot
     }
 
     fn decode(buf: &[u8]) -> std::result::Result<Self, String> {
@@ -354,30 +355,26 @@ struct Reader<'a> {
 }
 
 impl Reader<'_> {
-    fn take(&mut self, n: usize) -> std::result::Result<&[u8], String> {
+    fn take<const N: usize>(&mut self) -> std::result::Result<[u8; N], String> {
         let s = self
             .buf
-            .get(self.pos..self.pos + n)
+            .get(self.pos..)
+            .and_then(|rest| rest.first_chunk::<N>())
             .ok_or_else(|| "truncated snapshot".to_string())?;
-        self.pos += n;
-        Ok(s)
+        self.pos += N;
+        Ok(*s)
     }
     fn u8(&mut self) -> std::result::Result<u8, String> {
-        Ok(self.take(1)?[0])
+        self.take().map(u8::from_be_bytes)
     }
     fn u16(&mut self) -> std::result::Result<u16, String> {
-        let b = self.take(2)?;
-        Ok(u16::from_be_bytes([b[0], b[1]]))
+        self.take().map(u16::from_be_bytes)
     }
     fn u32(&mut self) -> std::result::Result<u32, String> {
-        let b = self.take(4)?;
-        Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+        self.take().map(u32::from_be_bytes)
     }
     fn i64(&mut self) -> std::result::Result<i64, String> {
-        let b = self.take(8)?;
-        let mut a = [0u8; 8];
-        a.copy_from_slice(b);
-        Ok(i64::from_be_bytes(a))
+        self.take().map(i64::from_be_bytes)
     }
 }
 
@@ -405,10 +402,8 @@ pub fn list_snapshots(dir: &Path) -> Result<Vec<i64>> {
 pub fn write_snapshot(dir: &Path, offset: i64, state: &ProducerStateManager) -> Result<()> {
     write_atomically(&snapshot_path(dir, offset), &state.encode())?;
     let all = list_snapshots(dir)?;
-    if all.len() > 2 {
-        for old in &all[..all.len() - 2] {
-            fs::remove_file(snapshot_path(dir, *old))?;
-        }
+    for old in all.iter().take(all.len().saturating_sub(2)) {
+        fs::remove_file(snapshot_path(dir, *old))?;
     }
     Ok(())
 }

@@ -222,7 +222,7 @@ fn deletable(
     if let Some(limit) = retention_bytes {
         let total: u64 = segments.iter().map(|s| s.size).sum();
         let mut excess = total.saturating_sub(limit);
-        for s in &segments[..closed] {
+        for s in segments.iter().take(closed) {
             if excess >= s.size && s.size > 0 {
                 excess -= s.size;
                 by_size += 1;

@@ -88,7 +88,7 @@ impl SegmentSnapshot {
         // Trim to whole batches.
         let mut end = 0usize;
         while end + BATCH_HEADER_LEN <= buf.len() {
-            let h = BatchHeader::parse(&buf[end..])?;
+            let h = BatchHeader::parse(buf.get(end..).unwrap_or_default())?;
             if end + h.total_len() > buf.len() {
                 break;
             }
@@ -260,7 +260,7 @@ impl Segment {
                 break Some(format!("batch at {pos} runs past the end"));
             }
             buf.resize(total, 0);
-            if let Err(e) = reader.read_exact(&mut buf[BATCH_HEADER_LEN..]) {
+            if let Err(e) = reader.read_exact(buf.get_mut(BATCH_HEADER_LEN..).unwrap_or_default()) {
                 break Some(format!("short batch at {pos}: {e}"));
             }
             if let Err(e) = BatchHeader::parse_and_validate(&buf) {

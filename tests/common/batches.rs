@@ -1,6 +1,9 @@
 //! Test helper: builds Kafka v2 record batches with kafka-protocol's encoder, an independent
 //! implementation of the format.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test crate uses a different part of the helpers"
+)]
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::protocol::StrBytes;

@@ -1,6 +1,9 @@
 //! Shared helpers of the integration tests: an in-process broker on an ephemeral port, and
 //! rdkafka clients pointed at it.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test crate uses a different part of the helpers"
+)]
 
 pub mod batches;
 pub mod wire;

@@ -1,5 +1,8 @@
 //! Helpers shared by the group coordinator tests.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test crate uses a different part of the helpers"
+)]
 
 use std::future::Future;
 use std::path::Path;

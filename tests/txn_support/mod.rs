@@ -1,6 +1,9 @@
 //! Shared harness of the transaction coordinator tests: partition logs, a state store, a
 //! marker writer that can be made to fail, and an offset sink that records what it gets.
-#![allow(dead_code)]
+#![allow(
+    dead_code,
+    reason = "each test crate uses a different part of the helpers"
+)]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -224,7 +224,6 @@ impl Ctx<'_> {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn add_member(
         &mut self,
         g: &mut ClassicGroup,

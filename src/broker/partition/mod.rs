@@ -41,6 +41,7 @@ use crate::broker::txn::TxnCoordinator;
 use crate::storage::blocking::{off_worker, run_blocking};
 use crate::storage::record::batch::split_batches;
 use crate::storage::Log;
+pub use writer::{AppendFailure, AppendOutcome};
 use writer::{Job, Writer};
 
 /// What a produce request asks of one partition.
@@ -53,29 +54,6 @@ pub struct AppendRequest<'a> {
     pub transactional_id: Option<&'a str>,
     /// The transaction coordinator that verifies transactional batches (KIP-890).
     pub txns: &'a TxnCoordinator,
-}
-
-/// Where appended records landed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct AppendOutcome {
-    /// Offset of the first record of the first batch (-1 if there was none).
-    pub base_offset: i64,
-    /// Offset of the last record appended (-1 if there was none).
-    pub last_offset: i64,
-    /// The log-append time stamped on the first batch, or -1 (CreateTime).
-    pub log_append_time: i64,
-    /// The log start offset after the append.
-    pub log_start_offset: i64,
-}
-
-/// An append that failed part-way or whole.
-#[derive(Debug)]
-pub struct AppendFailure {
-    /// Why.
-    pub error: PartitionError,
-    /// Base offset of the batches of the same request appended before the failure (they
-    /// stay: their offsets were assigned), if any.
-    pub base_offset: Option<i64>,
 }
 
 /// An append queued on the partition's writer, in request order.

@@ -18,9 +18,31 @@ use tokio::sync::oneshot;
 
 use super::error::PartitionError;
 use super::policy::apply_topic_settings;
-use super::{AppendFailure, AppendOutcome};
 use crate::broker::topic_config::TopicSettings;
 use crate::storage::{Log, StorageError};
+
+/// Where appended records landed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AppendOutcome {
+    /// Offset of the first record of the first batch (-1 if there was none).
+    pub base_offset: i64,
+    /// Offset of the last record appended (-1 if there was none).
+    pub last_offset: i64,
+    /// The log-append time stamped on the first batch, or -1 (CreateTime).
+    pub log_append_time: i64,
+    /// The log start offset after the append.
+    pub log_start_offset: i64,
+}
+
+/// An append that failed part-way or whole.
+#[derive(Debug)]
+pub struct AppendFailure {
+    /// Why.
+    pub error: PartitionError,
+    /// Base offset of the batches of the same request appended before the failure (they
+    /// stay: their offsets were assigned), if any.
+    pub base_offset: Option<i64>,
+}
 
 /// One produce request's records for this partition.
 pub(super) struct Job {

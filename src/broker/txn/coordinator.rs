@@ -986,14 +986,8 @@ mod config_tests {
         let t = TxnConfig::from_broker_config(&c);
         assert_eq!(t.transaction_max_timeout_ms, 60_000);
         assert_eq!(t.transactional_id_expiration_ms, 5000);
-        assert_eq!(
-            t.abort_timed_out_interval,
-            std::time::Duration::from_millis(250)
-        );
-        assert_eq!(
-            t.remove_expired_interval,
-            std::time::Duration::from_millis(750)
-        );
+        assert_eq!(t.abort_timed_out_interval, Duration::from_millis(250));
+        assert_eq!(t.remove_expired_interval, Duration::from_millis(750));
         assert!(c.set("transaction.max.timeout.ms", "0").is_err());
         assert!(c.set("producer.id.expiration.ms", "-1").is_err());
         assert!(c

@@ -21,7 +21,10 @@ pub trait MarkerWriter: Send + Sync {
     /// Writes a commit or abort marker for the producer to the partition and returns once it
     /// is durable. A partition that no longer exists is skipped (its topic was deleted).
     /// Writing the same marker twice is harmless: the second finds no open transaction.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the fields of one WriteTxnMarkers entry, as the protocol names them"
+    )]
     fn write_marker(
         &self,
         topic: &str,

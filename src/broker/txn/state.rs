@@ -344,12 +344,13 @@ impl PendingOffset {
 
 fn put_str(out: &mut Vec<u8>, s: &str) {
     // Kafka strings are at most i16::MAX bytes; longer ones are truncated at a char boundary.
-    let mut end = s.len().min(u16::MAX as usize);
-    while !s.is_char_boundary(end) {
-        end -= 1;
+    let mut chars = s.chars();
+    while chars.as_str().len() > u16::MAX as usize {
+        chars.next_back();
     }
-    out.extend_from_slice(&(end as u16).to_be_bytes());
-    out.extend_from_slice(&s.as_bytes()[..end]);
+    let kept = chars.as_str();
+    out.extend_from_slice(&(kept.len() as u16).to_be_bytes());
+    out.extend_from_slice(kept.as_bytes());
 }
 
 fn corrupt(msg: String) -> StorageError {

@@ -4,20 +4,90 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use parking_lot::{Condvar, Mutex};
 
 use super::checkpoint;
-use super::files;
 use super::filter::{FilterCounts, RecordFilter};
 use super::offset_map::OffsetMap;
 use super::plan::{cleanable_range, overlapping, CleanableRange};
-use super::segment_io::{CleanedSegmentWriter, SegmentView};
-use super::{CleanerConfig, CompactionStats};
+use super::segment_io::{BatchReader, CleanedSegmentWriter};
 use crate::storage::error::{Result, StorageError};
 use crate::storage::log::Log;
+use crate::storage::log::SegmentView;
 use crate::storage::record::BatchHeader;
-use crate::storage::types::MessageBatch;
+use crate::storage::swap;
+use crate::storage::types::{MessageBatch, DEFAULT_MAX_DECOMPRESSED};
+
+/// Cleaner settings (Kafka's `log.cleaner.*` broker configs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CleanerConfig {
+    /// Memory for the key → offset map of one pass (`log.cleaner.dedupe.buffer.size`,
+    /// default 128 MiB); beyond it the map spills to disk.
+    pub dedupe_buffer_size: usize,
+    /// Read buffer for segments (`log.cleaner.io.buffer.size`, default 512 KiB; grows to
+    /// hold a larger batch).
+    pub io_buffer_size: usize,
+    /// Largest decompressed records section of one batch.
+    pub max_decompressed: usize,
+    /// Pause between passes of the background cleaner when nothing was due
+    /// (`log.cleaner.backoff.ms`, default 15 s).
+    pub backoff: Duration,
+}
+
+impl Default for CleanerConfig {
+    fn default() -> Self {
+        CleanerConfig {
+            dedupe_buffer_size: 128 * 1024 * 1024,
+            io_buffer_size: 512 * 1024,
+            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+            backoff: Duration::from_secs(15),
+        }
+    }
+}
+
+/// What one cleaning pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct CompactionStats {
+    /// Start of the dirty section the pass indexed.
+    pub first_dirty_offset: i64,
+    /// Where the pass stopped; the new cleaner checkpoint.
+    pub end_offset: i64,
+    /// The dirty ratio before the pass.
+    pub dirty_ratio: f64,
+    /// Keyed records indexed from the dirty section.
+    pub keys_indexed: u64,
+    /// Whether the key index outgrew its memory budget and spilled to the state store.
+    pub offset_map_spilled: bool,
+    /// Bytes read while indexing.
+    pub map_bytes_read: u64,
+    /// Segments replaced.
+    pub segments_cleaned: u64,
+    /// Cleaned segments written in their place.
+    pub segments_written: u64,
+    /// Bytes of the replaced segments.
+    pub bytes_read: u64,
+    /// Bytes of the cleaned segments.
+    pub bytes_written: u64,
+    /// Records examined.
+    pub records_read: u64,
+    /// Records kept.
+    pub records_retained: u64,
+    /// Tombstones removed after their delete horizon.
+    pub tombstones_removed: u64,
+    /// Keyless records removed.
+    pub invalid_records: u64,
+    /// Batches rewritten.
+    pub batches_rebuilt: u64,
+    /// Emptied batches kept as headers.
+    pub empty_batches_kept: u64,
+    /// Batches dropped.
+    pub batches_dropped: u64,
+    /// False if the log changed under the pass and a segment was left uncleaned (the
+    /// checkpoint then stays, and the next pass redoes the work).
+    pub complete: bool,
+}
 
 /// Logs being cleaned right now (one pass per log at a time, whoever asks).
 static IN_PROGRESS: Mutex<BTreeSet<PathBuf>> = Mutex::new(BTreeSet::new());
@@ -54,19 +124,19 @@ pub fn log_cleanable_range(log: &Log, now_ms: i64) -> Result<CleanableRange> {
 /// (a group always takes at least one segment).
 fn group_by_size(segments: &[SegmentView], max_bytes: u64) -> Vec<&[SegmentView]> {
     let mut groups = Vec::new();
-    let mut start = 0;
-    while start < segments.len() {
-        let mut end = start + 1;
-        let mut size = segments[start].size;
-        while let Some(next) = segments.get(end) {
-            if size + next.size > max_bytes {
-                break;
-            }
-            size += next.size;
-            end += 1;
-        }
-        groups.push(&segments[start..end]);
-        start = end;
+    let mut rest = segments;
+    while let Some((first, after_first)) = rest.split_first() {
+        let mut size = first.size;
+        let more = after_first
+            .iter()
+            .take_while(|next| {
+                size += next.size;
+                size <= max_bytes
+            })
+            .count();
+        let (group, after) = rest.split_at_checked(1 + more).unwrap_or((rest, &[]));
+        groups.push(group);
+        rest = after;
     }
     groups
 }
@@ -111,7 +181,7 @@ pub fn clean_log(
     let mut map = OffsetMap::new(cfg.dedupe_buffer_size, &dir);
     if first_dirty < end {
         for seg in overlapping(closed, first_dirty, end) {
-            let mut reader = seg.batches(cfg.io_buffer_size);
+            let mut reader = BatchReader::new(seg, cfg.io_buffer_size);
             while let Some((_, bytes)) = reader.next_batch()? {
                 let h = BatchHeader::parse(&bytes)?;
                 stats.map_bytes_read += bytes.len() as u64;
@@ -177,7 +247,7 @@ pub fn clean_log(
             Ok(true) => {}
             Ok(false) => complete = false,
             Err(e) => {
-                if let Err(d) = files::discard_cleaned(&dir, base) {
+                if let Err(d) = swap::discard_cleaned(&dir, base) {
                     tracing::warn!(error = %d, "removing an abandoned cleaned segment");
                 }
                 return Err(e);
@@ -214,7 +284,10 @@ pub fn clean_log(
 
 /// Cleans one group of segments into one cleaned segment and swaps it in. Returns false if
 /// the log changed under the pass (the group was left as it was).
-#[allow(clippy::too_many_arguments)]
+#[allow(
+    clippy::too_many_arguments,
+    reason = "one pass's inputs and its two counters; bundling them would only rename them"
+)]
 fn clean_group(
     log: &Log,
     dir: &Path,
@@ -236,7 +309,7 @@ fn clean_group(
     };
     let mut w = CleanedSegmentWriter::create(dir, first.base_offset, config.index_interval_bytes)?;
     for (i, seg) in group.iter().enumerate() {
-        let mut reader = seg.batches(cfg.io_buffer_size);
+        let mut reader = BatchReader::new(seg, cfg.io_buffer_size);
         let mut pending = reader.next_batch()?;
         while let Some((_, bytes)) = pending {
             let next = reader.next_batch()?;
@@ -260,7 +333,7 @@ fn clean_group(
     let written = w.size();
     w.finish()?;
     if !log.replace_cleaned(group)? {
-        files::discard_cleaned(dir, first.base_offset)?;
+        swap::discard_cleaned(dir, first.base_offset)?;
         // Retention may have deleted the whole group meanwhile: then there is nothing left
         // to clean there, and the pass is still complete.
         let now = log.cleaner_view()?;

@@ -12,7 +12,7 @@
 //! 3. rewrites every closed segment below the uncleanable point, grouped up to
 //!    `segment.bytes` per cleaned segment, keeping offsets (gaps appear), batch boundaries and
 //!    batch fields, and swaps the cleaned segments in with a crash-safe file protocol
-//!    (`.cleaned` → `.swap` → final, old segments `.deleted`; see [`files`]);
+//!    (`.cleaned` → `.swap` → final, old segments `.deleted`; see [`swap`](crate::storage::swap));
 //! 4. advances the checkpoint.
 //!
 //! Tombstones (null values) survive the pass that first sees them and get a delete horizon
@@ -30,95 +30,40 @@
 
 mod checkpoint;
 mod clean;
-pub mod files;
 mod filter;
 pub mod manager;
 mod offset_map;
 mod plan;
 mod segment_io;
-mod validate;
-
-use std::time::Duration;
 
 use crate::storage::error::Result;
 use crate::storage::log::Log;
-use crate::storage::types::DEFAULT_MAX_DECOMPRESSED;
 
+pub use crate::storage::log::{LogView, SegmentView};
+pub use crate::storage::swap::SPILL_DIR_NAME;
+pub use crate::storage::validate::{partition_name, validate_keys};
 pub use checkpoint::CHECKPOINT_FILE;
+pub use clean::{CleanerConfig, CompactionStats};
 pub use filter::delete_horizon;
 pub use manager::LogCleaner;
-pub use offset_map::{OffsetMap, SPILL_DIR_NAME};
+pub use offset_map::OffsetMap;
 pub use plan::CleanableRange;
-pub use segment_io::{LogView, SegmentView};
-pub use validate::{partition_name, validate_keys};
 
-/// Cleaner settings (Kafka's `log.cleaner.*` broker configs).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CleanerConfig {
-    /// Memory for the key → offset map of one pass (`log.cleaner.dedupe.buffer.size`,
-    /// default 128 MiB); beyond it the map spills to disk.
-    pub dedupe_buffer_size: usize,
-    /// Read buffer for segments (`log.cleaner.io.buffer.size`, default 512 KiB; grows to
-    /// hold a larger batch).
-    pub io_buffer_size: usize,
-    /// Largest decompressed records section of one batch.
-    pub max_decompressed: usize,
-    /// Pause between passes of the background cleaner when nothing was due
-    /// (`log.cleaner.backoff.ms`, default 15 s).
-    pub backoff: Duration,
-}
-
-impl Default for CleanerConfig {
-    fn default() -> Self {
-        CleanerConfig {
-            dedupe_buffer_size: 128 * 1024 * 1024,
-            io_buffer_size: 512 * 1024,
-            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
-            backoff: Duration::from_secs(15),
-        }
+// Log's compaction entry points live here, beside the cleaner they run, so that the log
+// never imports the cleaner (the cleaner works on a `Log`, not the reverse).
+impl Log {
+    /// Compacts the log now (the seed's `Compact()`), as if the time were `now_ms`: keeps
+    /// the latest record of each key in the closed segments, whatever the dirty ratio. Uses
+    /// the default [`CleanerConfig`]; a log whose `cleanup.policy` lacks `compact` is left
+    /// alone.
+    pub fn compact(&self, now_ms: i64) -> Result<CompactionStats> {
+        Cleaner::default().clean(self, now_ms)
     }
-}
 
-/// What one cleaning pass did.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct CompactionStats {
-    /// Start of the dirty section the pass indexed.
-    pub first_dirty_offset: i64,
-    /// Where the pass stopped; the new cleaner checkpoint.
-    pub end_offset: i64,
-    /// The dirty ratio before the pass.
-    pub dirty_ratio: f64,
-    /// Keyed records indexed from the dirty section.
-    pub keys_indexed: u64,
-    /// Whether the key index outgrew its memory budget and spilled to the state store.
-    pub offset_map_spilled: bool,
-    /// Bytes read while indexing.
-    pub map_bytes_read: u64,
-    /// Segments replaced.
-    pub segments_cleaned: u64,
-    /// Cleaned segments written in their place.
-    pub segments_written: u64,
-    /// Bytes of the replaced segments.
-    pub bytes_read: u64,
-    /// Bytes of the cleaned segments.
-    pub bytes_written: u64,
-    /// Records examined.
-    pub records_read: u64,
-    /// Records kept.
-    pub records_retained: u64,
-    /// Tombstones removed after their delete horizon.
-    pub tombstones_removed: u64,
-    /// Keyless records removed.
-    pub invalid_records: u64,
-    /// Batches rewritten.
-    pub batches_rebuilt: u64,
-    /// Emptied batches kept as headers.
-    pub empty_batches_kept: u64,
-    /// Batches dropped.
-    pub batches_dropped: u64,
-    /// False if the log changed under the pass and a segment was left uncleaned (the
-    /// checkpoint then stays, and the next pass redoes the work).
-    pub complete: bool,
+    /// [`Log::compact`] at the wall-clock time.
+    pub fn compact_now(&self) -> Result<CompactionStats> {
+        self.compact(crate::storage::log::now_ms())
+    }
 }
 
 /// Runs cleaning passes with one configuration.

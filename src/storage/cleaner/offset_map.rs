@@ -13,13 +13,11 @@ use std::path::{Path, PathBuf};
 
 use crate::storage::error::{Result, StorageError};
 use crate::storage::kv::{StateStore, StateStoreConfig, WalSyncMode, WriteBatch};
+use crate::storage::swap::{remove_spill_dir, SPILL_DIR_NAME};
 
 /// Bytes one in-memory entry costs beyond its key: the boxed key's pointer and length, the
 /// offset, the hash table's control byte and slack, and the allocator's overhead.
 const ENTRY_OVERHEAD: usize = 48;
-
-/// Name of the temporary state store a spilled map lives in, inside the partition directory.
-pub const SPILL_DIR_NAME: &str = "cleaner-offset-map.tmp";
 
 /// Key → latest offset for the dirty section, bounded in memory, spilling to disk.
 pub struct OffsetMap {
@@ -169,14 +167,6 @@ impl Drop for OffsetMap {
                 tracing::warn!(error = %e, "removing the cleaner's spilled offset map");
             }
         }
-    }
-}
-
-/// Removes a spill directory left by an earlier pass or a crash.
-pub fn remove_spill_dir(dir: &Path) -> Result<()> {
-    match std::fs::remove_dir_all(dir) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
-        _ => Ok(()),
     }
 }
 

@@ -1,8 +1,8 @@
 //! Which part of a log a cleaning pass may touch, and whether the log is due for one
 //! (Kafka's `LogCleanerManager.cleanableOffsets`, `LogToClean` and `maxCompactionDelay`).
 
-use super::segment_io::{LogView, SegmentView};
 use crate::storage::config::LogConfig;
+use crate::storage::log::{LogView, SegmentView};
 
 /// The cleanable portion of a log at some instant.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -9,54 +9,11 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::files;
 use crate::storage::error::{Result, StorageError};
 use crate::storage::index::{OffsetIndex, OffsetPosition, TimeIndex, TimestampOffset};
+use crate::storage::log::SegmentView;
 use crate::storage::record::{BatchHeader, BATCH_HEADER_LEN};
-use crate::storage::segment::Segment;
-
-/// What the cleaner knows of one segment: a snapshot taken under the log's read lock. Closed
-/// segments never change, so their file can be read through the shared handle afterwards.
-#[derive(Debug, Clone)]
-pub struct SegmentView {
-    /// The segment's base offset.
-    pub base_offset: i64,
-    /// The offset after its last batch.
-    pub next_offset: i64,
-    /// Bytes in its log file.
-    pub size: u64,
-    /// Largest batch timestamp, or -1.
-    pub max_timestamp: i64,
-    /// Max timestamp of its first batch.
-    pub first_timestamp: Option<i64>,
-    file: Arc<File>,
-}
-
-impl SegmentView {
-    /// Snapshots a segment.
-    pub fn of(seg: &Segment) -> SegmentView {
-        SegmentView {
-            base_offset: seg.base_offset(),
-            next_offset: seg.next_offset(),
-            size: seg.size(),
-            max_timestamp: seg.max_timestamp(),
-            first_timestamp: seg.first_timestamp(),
-            file: seg.file_handle(),
-        }
-    }
-
-    /// Iterates the whole batches of the snapshot, CRC-checked.
-    pub fn batches(&self, io_buffer: usize) -> BatchReader {
-        BatchReader {
-            file: Arc::clone(&self.file),
-            pos: 0,
-            end: self.size,
-            buf: Vec::new(),
-            buf_start: 0,
-            io_buffer: io_buffer.max(BATCH_HEADER_LEN),
-        }
-    }
-}
+use crate::storage::swap;
 
 /// Sequential reader of the batches of a segment file up to a fixed size.
 #[derive(Debug)]
@@ -70,6 +27,19 @@ pub struct BatchReader {
 }
 
 impl BatchReader {
+    /// Iterates the whole batches of `seg`'s snapshot, CRC-checked, reading `io_buffer`
+    /// bytes at a time.
+    pub fn new(seg: &SegmentView, io_buffer: usize) -> BatchReader {
+        BatchReader {
+            file: Arc::clone(seg.file()),
+            pos: 0,
+            end: seg.size,
+            buf: Vec::new(),
+            buf_start: 0,
+            io_buffer: io_buffer.max(BATCH_HEADER_LEN),
+        }
+    }
+
     /// Makes `[pos, pos + len)` available in the buffer.
     fn ensure(&mut self, len: usize) -> Result<()> {
         let have_from = self.buf_start;
@@ -146,11 +116,11 @@ impl std::fmt::Debug for CleanedSegmentWriter {
 impl CleanedSegmentWriter {
     /// Starts a cleaned segment of `base_offset` in `dir`, replacing any leftover.
     pub fn create(dir: &Path, base_offset: i64, index_interval: usize) -> Result<Self> {
-        files::discard_cleaned(dir, base_offset)?;
+        swap::discard_cleaned(dir, base_offset)?;
         let file = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .open(files::cleaned_path(dir, base_offset, "log"))?;
+            .open(swap::cleaned_path(dir, base_offset, "log"))?;
         Ok(CleanedSegmentWriter {
             dir: dir.to_path_buf(),
             base_offset,
@@ -209,10 +179,10 @@ impl CleanedSegmentWriter {
             .map_err(|e| StorageError::Io(e.into_error()))?;
         file.sync_all()?;
         let mut index =
-            OffsetIndex::open(&files::cleaned_path(&self.dir, self.base_offset, "index"))?;
+            OffsetIndex::open(&swap::cleaned_path(&self.dir, self.base_offset, "index"))?;
         index.reset(self.offsets)?;
         index.sync()?;
-        let mut times = TimeIndex::open(&files::cleaned_path(
+        let mut times = TimeIndex::open(&swap::cleaned_path(
             &self.dir,
             self.base_offset,
             "timeindex",
@@ -221,20 +191,4 @@ impl CleanedSegmentWriter {
         times.sync()?;
         Ok(())
     }
-}
-
-/// A snapshot of a log for the cleaner.
-#[derive(Debug, Clone)]
-pub struct LogView {
-    /// Every segment, oldest first, the active one last.
-    pub segments: Vec<SegmentView>,
-    /// The log start offset.
-    pub log_start_offset: i64,
-    /// The log end offset.
-    pub log_end_offset: i64,
-    /// The last stable offset (cleaning never passes the segment holding it).
-    pub last_stable_offset: i64,
-    /// Producer id → last offset of its last data batch, for the producers the log's
-    /// producer state knows (Kafka's `lastRecordsOfActiveProducers`).
-    pub producer_last_offsets: std::collections::HashMap<i64, i64>,
 }

@@ -845,7 +845,7 @@ impl Inner {
             .unwrap_or(0);
         let sources: Vec<Source> = inputs
             .iter()
-            .map(|t| Box::new(t.table.range(Bound::Unbounded, Bound::Unbounded)) as Source)
+            .map(|t| -> Source { Box::new(t.table.range(Bound::Unbounded, Bound::Unbounded)) })
             .collect();
         let merged = MergeIter::new(sources, plan.drop_tombstones);
         let mut outputs: Vec<TableHandle> = Vec::new();

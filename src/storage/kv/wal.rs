@@ -89,13 +89,13 @@ fn scan(bytes: &[u8]) -> (Vec<u64>, u64, bool) {
         if pos == bytes.len() {
             return (positions, pos as u64, true);
         }
-        let Some(header) = bytes.get(pos..pos + FRAME_HEADER) else {
+        let Some(&[l0, l1, l2, l3, c0, c1, c2, c3]) = bytes
+            .get(pos..)
+            .and_then(|rest| rest.first_chunk::<FRAME_HEADER>())
+        else {
             return (positions, pos as u64, false);
         };
-        let mut len = [0u8; 4];
-        len.copy_from_slice(&header[..4]);
-        let mut crc = [0u8; 4];
-        crc.copy_from_slice(&header[4..]);
+        let (len, crc) = ([l0, l1, l2, l3], [c0, c1, c2, c3]);
         let n = u32::from_le_bytes(len) as usize;
         let start = pos + FRAME_HEADER;
         let Some(payload) = start.checked_add(n).and_then(|end| bytes.get(start..end)) else {

@@ -35,18 +35,42 @@ pub const ATTR_CONTROL: i16 = 0x20;
 /// Attribute bit: the batch carries a delete horizon (compaction).
 pub const ATTR_DELETE_HORIZON: i16 = 0x40;
 
-fn be_i64(b: &[u8], at: usize) -> i64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[at..at + 8]);
-    i64::from_be_bytes(a)
+/// The `N` bytes at `at`, or an error if `b` ends before them.
+fn field<const N: usize>(b: &[u8], at: usize) -> Result<[u8; N]> {
+    b.get(at..)
+        .and_then(|rest| rest.first_chunk::<N>())
+        .copied()
+        .ok_or_else(|| too_short(b.len()))
 }
-fn be_i32(b: &[u8], at: usize) -> i32 {
-    let mut a = [0u8; 4];
-    a.copy_from_slice(&b[at..at + 4]);
-    i32::from_be_bytes(a)
+/// Overwrites the `N` bytes at `at`, or fails if `b` ends before them.
+fn put_field<const N: usize>(b: &mut [u8], at: usize, value: [u8; N]) -> Result<()> {
+    let len = b.len();
+    let dst = b
+        .get_mut(at..)
+        .and_then(|rest| rest.first_chunk_mut::<N>())
+        .ok_or_else(|| too_short(len))?;
+    *dst = value;
+    Ok(())
 }
-fn be_i16(b: &[u8], at: usize) -> i16 {
-    i16::from_be_bytes([b[at], b[at + 1]])
+fn too_short(len: usize) -> StorageError {
+    StorageError::InvalidBatch(format!("{len} bytes is shorter than a batch header"))
+}
+fn be_i64(b: &[u8], at: usize) -> Result<i64> {
+    field(b, at).map(i64::from_be_bytes)
+}
+fn be_i32(b: &[u8], at: usize) -> Result<i32> {
+    field(b, at).map(i32::from_be_bytes)
+}
+fn be_i16(b: &[u8], at: usize) -> Result<i16> {
+    field(b, at).map(i16::from_be_bytes)
+}
+/// The bytes the CRC covers: attributes to the end of the batch.
+fn crc_covered(buf: &[u8]) -> Result<&[u8]> {
+    if buf.len() < BATCH_HEADER_LEN {
+        return Err(too_short(buf.len()));
+    }
+    buf.get(OFF_ATTRIBUTES..)
+        .ok_or_else(|| too_short(buf.len()))
 }
 
 /// The decoded fixed header of one v2 record batch.
@@ -85,37 +109,35 @@ impl BatchHeader {
     /// least [`BATCH_HEADER_LEN`] bytes; the magic must be 2 and the length sane.
     pub fn parse(buf: &[u8]) -> Result<BatchHeader> {
         if buf.len() < BATCH_HEADER_LEN {
-            return Err(StorageError::InvalidBatch(format!(
-                "{} bytes is shorter than a batch header",
-                buf.len()
-            )));
+            return Err(too_short(buf.len()));
         }
-        let magic = buf[OFF_MAGIC] as i8;
+        let [magic] = field::<1>(buf, OFF_MAGIC)?;
+        let magic = magic as i8;
         if magic != MAGIC_V2 {
             return Err(StorageError::InvalidBatch(format!(
                 "unsupported magic {magic}"
             )));
         }
-        let batch_length = be_i32(buf, OFF_LENGTH);
+        let batch_length = be_i32(buf, OFF_LENGTH)?;
         if (batch_length as i64) < (BATCH_HEADER_LEN - LOG_OVERHEAD) as i64 {
             return Err(StorageError::InvalidBatch(format!(
                 "batch length {batch_length} below the header size"
             )));
         }
         let h = BatchHeader {
-            base_offset: be_i64(buf, OFF_BASE_OFFSET),
+            base_offset: be_i64(buf, OFF_BASE_OFFSET)?,
             batch_length,
-            partition_leader_epoch: be_i32(buf, OFF_LEADER_EPOCH),
+            partition_leader_epoch: be_i32(buf, OFF_LEADER_EPOCH)?,
             magic,
-            crc: be_i32(buf, OFF_CRC) as u32,
-            attributes: be_i16(buf, OFF_ATTRIBUTES),
-            last_offset_delta: be_i32(buf, OFF_LAST_OFFSET_DELTA),
-            base_timestamp: be_i64(buf, OFF_BASE_TIMESTAMP),
-            max_timestamp: be_i64(buf, OFF_MAX_TIMESTAMP),
-            producer_id: be_i64(buf, OFF_PRODUCER_ID),
-            producer_epoch: be_i16(buf, OFF_PRODUCER_EPOCH),
-            base_sequence: be_i32(buf, OFF_BASE_SEQUENCE),
-            record_count: be_i32(buf, OFF_RECORD_COUNT),
+            crc: be_i32(buf, OFF_CRC)? as u32,
+            attributes: be_i16(buf, OFF_ATTRIBUTES)?,
+            last_offset_delta: be_i32(buf, OFF_LAST_OFFSET_DELTA)?,
+            base_timestamp: be_i64(buf, OFF_BASE_TIMESTAMP)?,
+            max_timestamp: be_i64(buf, OFF_MAX_TIMESTAMP)?,
+            producer_id: be_i64(buf, OFF_PRODUCER_ID)?,
+            producer_epoch: be_i16(buf, OFF_PRODUCER_EPOCH)?,
+            base_sequence: be_i32(buf, OFF_BASE_SEQUENCE)?,
+            record_count: be_i32(buf, OFF_RECORD_COUNT)?,
         };
         if h.last_offset_delta < 0 || h.record_count < 0 {
             return Err(StorageError::InvalidBatch(format!(
@@ -136,7 +158,7 @@ impl BatchHeader {
                 buf.len()
             )));
         }
-        let computed = crc32c::crc32c(&buf[OFF_ATTRIBUTES..]);
+        let computed = crc32c::crc32c(crc_covered(buf)?);
         if computed != h.crc {
             return Err(StorageError::ChecksumMismatch {
                 stored: h.crc,
@@ -183,22 +205,22 @@ impl BatchHeader {
 }
 
 /// Overwrites the base offset of the batch at the start of `buf` (outside the CRC).
-pub fn set_base_offset(buf: &mut [u8], base_offset: i64) {
-    buf[OFF_BASE_OFFSET..OFF_BASE_OFFSET + 8].copy_from_slice(&base_offset.to_be_bytes());
+pub fn set_base_offset(buf: &mut [u8], base_offset: i64) -> Result<()> {
+    put_field(buf, OFF_BASE_OFFSET, base_offset.to_be_bytes())
 }
 
 /// Overwrites the partition leader epoch of the batch at the start of `buf` (outside the CRC).
-pub fn set_partition_leader_epoch(buf: &mut [u8], epoch: i32) {
-    buf[OFF_LEADER_EPOCH..OFF_LEADER_EPOCH + 4].copy_from_slice(&epoch.to_be_bytes());
+pub fn set_partition_leader_epoch(buf: &mut [u8], epoch: i32) -> Result<()> {
+    put_field(buf, OFF_LEADER_EPOCH, epoch.to_be_bytes())
 }
 
 /// Stamps log-append time: sets the timestamp-type bit and max timestamp, then recomputes
 /// the CRC (both fields are covered by it).
-pub fn set_log_append_time(buf: &mut [u8], now_ms: i64) {
-    let attrs = be_i16(buf, OFF_ATTRIBUTES) | ATTR_LOG_APPEND_TIME;
-    buf[OFF_ATTRIBUTES..OFF_ATTRIBUTES + 2].copy_from_slice(&attrs.to_be_bytes());
-    buf[OFF_MAX_TIMESTAMP..OFF_MAX_TIMESTAMP + 8].copy_from_slice(&now_ms.to_be_bytes());
-    rewrite_crc(buf);
+pub fn set_log_append_time(buf: &mut [u8], now_ms: i64) -> Result<()> {
+    let attrs = be_i16(buf, OFF_ATTRIBUTES)? | ATTR_LOG_APPEND_TIME;
+    put_field(buf, OFF_ATTRIBUTES, attrs.to_be_bytes())?;
+    put_field(buf, OFF_MAX_TIMESTAMP, now_ms.to_be_bytes())?;
+    rewrite_crc(buf)
 }
 
 /// Encodes a whole batch: the header's fields (its `batch_length`, `magic` and `crc` are
@@ -227,14 +249,15 @@ pub fn encode_batch(h: &BatchHeader, payload: &[u8]) -> Result<bytes::Bytes> {
     out.put_i32(h.base_sequence);
     out.put_i32(h.record_count);
     out.put_slice(payload);
-    rewrite_crc(&mut out);
+    rewrite_crc(&mut out)?;
     Ok(out.freeze())
 }
 
-/// Recomputes and writes the CRC32C of the batch at the start of `buf`.
-pub fn rewrite_crc(buf: &mut [u8]) {
-    let crc = crc32c::crc32c(&buf[OFF_ATTRIBUTES..]);
-    buf[OFF_CRC..OFF_CRC + 4].copy_from_slice(&crc.to_be_bytes());
+/// Recomputes and writes the CRC32C of the batch at the start of `buf`; fails if `buf` is
+/// shorter than a batch header.
+pub fn rewrite_crc(buf: &mut [u8]) -> Result<()> {
+    let crc = crc32c::crc32c(crc_covered(buf)?);
+    put_field(buf, OFF_CRC, crc.to_be_bytes())
 }
 
 /// Iterates over the whole batches at the start of a buffer of concatenated batches,

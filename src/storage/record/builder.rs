@@ -7,10 +7,10 @@ use super::batch::{
     encode_batch, BatchHeader, ATTR_COMPRESSION_MASK, ATTR_CONTROL, ATTR_LOG_APPEND_TIME,
     ATTR_TRANSACTIONAL, BATCH_HEADER_LEN, MAGIC_V2,
 };
-use super::compression::{compress_level, decompress};
-use super::records::{encode_record, RecordIter};
+use super::compression::{compress_level, decompress, Compression};
+use super::message::MessageBatch;
+use super::records::{encode_record, Header, RecordIter};
 use crate::storage::error::{Result, StorageError};
-use crate::storage::types::{Compression, Header, MessageBatch};
 
 /// How a batch's timestamps are to be read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -551,7 +551,7 @@ mod tests {
         b.push(None, Some(b"v"), &[], 1).unwrap();
         let mut raw = b.build().unwrap().to_vec();
         raw[22] |= ATTR_DELETE_HORIZON as u8;
-        crate::storage::record::batch::rewrite_crc(&mut raw);
+        crate::storage::record::batch::rewrite_crc(&mut raw).unwrap();
         let out = recompress(&raw, Compression::Zstd, 1024).unwrap();
         let h = BatchHeader::parse_and_validate(&out).unwrap();
         assert_eq!(h.attributes & ATTR_DELETE_HORIZON, ATTR_DELETE_HORIZON);

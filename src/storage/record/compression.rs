@@ -14,7 +14,47 @@
 use std::io::{Read, Write};
 
 use crate::storage::error::{Result, StorageError};
-use crate::storage::types::Compression;
+
+/// A record batch's compression codec (Kafka's attribute bits 0–2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Compression {
+    /// No compression.
+    #[default]
+    None,
+    /// gzip (deflate with gzip framing).
+    Gzip,
+    /// Snappy, raw or in the Java client's xerial framing.
+    Snappy,
+    /// LZ4 in the LZ4 frame format.
+    Lz4,
+    /// Zstandard.
+    Zstd,
+}
+
+impl Compression {
+    /// The codec for Kafka's attribute id, if known.
+    pub fn from_id(id: i16) -> Option<Compression> {
+        match id {
+            0 => Some(Compression::None),
+            1 => Some(Compression::Gzip),
+            2 => Some(Compression::Snappy),
+            3 => Some(Compression::Lz4),
+            4 => Some(Compression::Zstd),
+            _ => None,
+        }
+    }
+
+    /// Kafka's attribute id of the codec.
+    pub fn id(self) -> i16 {
+        match self {
+            Compression::None => 0,
+            Compression::Gzip => 1,
+            Compression::Snappy => 2,
+            Compression::Lz4 => 3,
+            Compression::Zstd => 4,
+        }
+    }
+}
 
 /// The 8-byte magic that opens a xerial-framed snappy stream.
 pub const XERIAL_MAGIC: [u8; 8] = [0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0x00];

@@ -3,6 +3,7 @@
 pub mod batch;
 pub mod builder;
 pub mod compression;
+pub mod message;
 pub mod records;
 pub mod varint;
 

@@ -10,7 +10,33 @@ use bytes::{BufMut, Bytes};
 
 use super::varint::{get_varint, get_varlong, put_varint, put_varlong, varint_len, varlong_len};
 use crate::storage::error::{Result, StorageError};
-use crate::storage::types::{Header, Message};
+
+/// One record header: a key and an optional value. Headers are an ordered list and a key
+/// may repeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    /// Header key.
+    pub key: String,
+    /// Header value; `None` is a null value.
+    pub value: Option<Bytes>,
+}
+
+/// One decoded record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// Absolute offset in the partition.
+    pub offset: i64,
+    /// Key; `None` is a null key.
+    pub key: Option<Bytes>,
+    /// Value; `None` is a null value (a tombstone).
+    pub value: Option<Bytes>,
+    /// Headers in their original order, duplicates kept.
+    pub headers: Vec<Header>,
+    /// Timestamp in milliseconds (create time, or the batch's log-append time).
+    pub timestamp: i64,
+    /// CRC32C of the batch the record was read from.
+    pub crc: u32,
+}
 
 /// One decoded v2 record, relative to its batch.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -3,17 +3,32 @@
 //! existing is the commit point), the replaced segments are renamed to `.deleted`, the
 //! swap files take their final names, and the `.deleted` files are removed.
 //! [`recover_leftovers`] finishes or undoes whatever a crash interrupted.
+//!
+//! It sits below both the log (which recovers leftovers on open and swaps cleaned segments
+//! in under its lock) and the cleaner (which writes the `.cleaned` files), so neither has to
+//! import the other's internals.
 
 use std::fs;
 use std::io::ErrorKind;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::offset_map::{remove_spill_dir, SPILL_DIR_NAME};
 use crate::storage::error::{Result, StorageError};
 use crate::storage::fs_util::sync_dir;
 use crate::storage::record::{BatchHeader, BATCH_HEADER_LEN};
 use crate::storage::segment::file_stem;
+
+/// Name of the temporary state store a spilled cleaner offset map lives in, inside the
+/// partition directory (a crashed pass leaves it behind; [`recover_leftovers`] removes it).
+pub const SPILL_DIR_NAME: &str = "cleaner-offset-map.tmp";
+
+/// Removes a spill directory left by an earlier pass or a crash, if there is one.
+pub fn remove_spill_dir(dir: &Path) -> Result<()> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != ErrorKind::NotFound => Err(e.into()),
+        _ => Ok(()),
+    }
+}
 
 /// Suffix of a cleaned segment being written.
 pub const CLEANED_SUFFIX: &str = ".cleaned";

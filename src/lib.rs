@@ -120,6 +120,7 @@ impl Broker {
         });
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let ctx = Arc::new(ApiContext {
+            apis: api::registry::REGISTRY,
             replicas: replicas.clone(),
             groups: groups.clone(),
             txns: Arc::clone(&txns),

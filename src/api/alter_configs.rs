@@ -7,7 +7,7 @@ use super::topic_configs::validate_configs;
 use super::ApiContext;
 
 use super::configs::*;
-use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;

@@ -8,15 +8,14 @@ use std::sync::Arc;
 
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
 
-use super::registry::{Api, Authorization, REGISTRY};
+use super::spec::{Api, ApiEntry, Authorization};
 use super::{ApiContext, Call, Handled};
 
 /// Highest ApiVersions version Skiff understands.
 pub const MAX_VERSION: i16 = 4;
 
-fn api_keys() -> Vec<ApiVersion> {
-    REGISTRY
-        .iter()
+fn api_keys(apis: &[ApiEntry]) -> Vec<ApiVersion> {
+    apis.iter()
         .map(|a| {
             ApiVersion::default()
                 .with_api_key(a.key as i16)
@@ -27,8 +26,8 @@ fn api_keys() -> Vec<ApiVersion> {
 }
 
 /// The response to an ApiVersions request of `version` (the response header is always v0).
-pub fn respond(version: i16) -> ApiVersionsResponse {
-    let mut r = ApiVersionsResponse::default().with_api_keys(api_keys());
+pub fn respond(version: i16, apis: &[ApiEntry]) -> ApiVersionsResponse {
+    let mut r = ApiVersionsResponse::default().with_api_keys(api_keys(apis));
     if version > MAX_VERSION {
         r.error_code = ResponseError::UnsupportedVersion.code();
     }
@@ -38,8 +37,8 @@ pub fn respond(version: i16) -> ApiVersionsResponse {
 
 /// The answer to an ApiVersions request at an unknown version: UNSUPPORTED_VERSION with the
 /// supported list, to be encoded as a v0 body so the client can downgrade.
-pub fn unsupported_version() -> ApiVersionsResponse {
-    respond(MAX_VERSION + 1)
+pub fn unsupported_version(apis: &[ApiEntry]) -> ApiVersionsResponse {
+    respond(MAX_VERSION + 1, apis)
 }
 
 /// ApiVersions: the served APIs and their version ranges.
@@ -54,10 +53,10 @@ impl Api for ApiVersions {
     const AUTHORIZATION: Authorization = Authorization::Open;
 
     fn handle(
-        _ctx: &Arc<ApiContext>,
+        ctx: &Arc<ApiContext>,
         call: &Call,
         _request: ApiVersionsRequest,
     ) -> Handled<ApiVersionsResponse> {
-        respond(call.version).into()
+        respond(call.version, ctx.apis).into()
     }
 }

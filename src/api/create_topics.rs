@@ -18,7 +18,7 @@ use crate::broker::topic_config::{self, TOPIC_CONFIGS};
 use crate::broker::validate_topic_name;
 
 use super::topic_configs::*;
-use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;

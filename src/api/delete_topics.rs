@@ -9,7 +9,7 @@ use super::error::{broker_error_code, code};
 use super::ApiContext;
 
 use super::topic_configs::*;
-use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;

@@ -13,7 +13,7 @@ use super::ApiContext;
 use crate::broker::config_entries::{self, ConfigEntry};
 
 use super::configs::*;
-use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;

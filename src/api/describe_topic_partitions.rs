@@ -13,7 +13,7 @@ use super::{acl_operations, ApiContext};
 use crate::broker::internal_topics;
 
 use super::text;
-use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;

@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 use super::chunks::FetchAnswer;
 use super::error::{code, partition_error_code, NONE};
-use super::registry::{AclOperation, Api, Authorization, ResourceType};
+use super::spec::{AclOperation, Api, Authorization, ResourceType};
 use super::{ApiContext, Call, Handled, Reply, TypedFuture};
 use crate::broker::Partition;
 

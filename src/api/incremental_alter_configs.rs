@@ -15,7 +15,7 @@ use crate::broker::config_entries::{self};
 use crate::broker::topic_config::{self, ConfigType};
 
 use super::configs::*;
-use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;

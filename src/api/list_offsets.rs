@@ -94,9 +94,9 @@ impl super::Api for ListOffsets {
     const KEY: kafka_protocol::messages::ApiKey = kafka_protocol::messages::ApiKey::ListOffsets;
     const MIN_VERSION: i16 = 1;
     const MAX_VERSION: i16 = 10;
-    const AUTHORIZATION: super::registry::Authorization = super::registry::Authorization::Requires(
-        super::registry::AclOperation::Describe,
-        super::registry::ResourceType::Topic,
+    const AUTHORIZATION: super::spec::Authorization = super::spec::Authorization::Requires(
+        super::spec::AclOperation::Describe,
+        super::spec::ResourceType::Topic,
     );
 
     fn handle(

@@ -11,7 +11,7 @@ use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use super::error::{broker_error_code, code};
-use super::registry::{AclOperation, Api, Authorization, ResourceType};
+use super::spec::{AclOperation, Api, Authorization, ResourceType};
 use super::{acl_operations, ApiContext, Call, Handled};
 use crate::broker::{internal_topics, validate_topic_name, TopicMetadata};
 

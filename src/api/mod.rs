@@ -7,7 +7,7 @@
 //! request is dispatched; the part that waits (the append itself and, for acks=all, its
 //! fsync; Fetch long-polls) is the returned future.
 //!
-//! Serving a new API: a file named after it that implements [`registry::Api`], and its line
+//! Serving a new API: a file named after it that implements [`spec::Api`], and its line
 //! in [`registry::REGISTRY`]. `src/ARCHITECTURE.md` walks through it.
 
 pub mod acl_operations;
@@ -32,6 +32,7 @@ pub mod metadata;
 pub mod offset_for_leader_epoch;
 pub mod produce;
 pub mod registry;
+pub mod spec;
 pub mod topic_configs;
 pub mod txn;
 
@@ -44,7 +45,7 @@ use tokio::sync::watch;
 
 use crate::broker::ReplicaManager;
 use crate::config::Config;
-pub use registry::{Api, ResponseBody};
+pub use spec::{Api, ResponseBody};
 
 /// A protocol string from an owned one.
 pub(crate) fn text(s: impl Into<String>) -> kafka_protocol::protocol::StrBytes {
@@ -119,6 +120,8 @@ pub struct ApiContext {
     pub advertised_host: String,
     /// Port advertised to clients.
     pub advertised_port: i32,
+    /// The served APIs (the registry's table), as ApiVersions lists them.
+    pub apis: &'static [spec::ApiEntry],
     /// Becomes `true` when the broker shuts down (ends long-polls early).
     pub shutdown: watch::Receiver<bool>,
 }

@@ -57,9 +57,9 @@ impl super::Api for OffsetForLeaderEpoch {
         kafka_protocol::messages::ApiKey::OffsetForLeaderEpoch;
     const MIN_VERSION: i16 = 2;
     const MAX_VERSION: i16 = 4;
-    const AUTHORIZATION: super::registry::Authorization = super::registry::Authorization::Requires(
-        super::registry::AclOperation::Describe,
-        super::registry::ResourceType::Topic,
+    const AUTHORIZATION: super::spec::Authorization = super::spec::Authorization::Requires(
+        super::spec::AclOperation::Describe,
+        super::spec::ResourceType::Topic,
     );
 
     fn handle(

@@ -13,7 +13,7 @@ use kafka_protocol::messages::{ApiKey, ProduceRequest, ProduceResponse};
 use kafka_protocol::protocol::StrBytes;
 
 use super::error::{code, partition_error_code, NONE};
-use super::registry::{AclOperation, Api, Authorization, ResourceType};
+use super::spec::{AclOperation, Api, Authorization, ResourceType};
 use super::{ApiContext, Call, Handled, Reply, TypedFuture};
 use crate::broker::partition::{
     has_transactional_batch, AppendFailure, AppendRequest, PendingAppend,

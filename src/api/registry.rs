@@ -1,205 +1,12 @@
 //! The API registry: every Kafka API Skiff serves, in one table.
 //!
 //! Each API lives in a module named after it (`api/describe_log_dirs.rs`,
-//! `api/group/join_group.rs`) and declares itself by implementing [`Api`]: its key, the
-//! versions it serves, the ACL operation and resource type it needs, its request and
-//! response types (kafka-protocol's), and its handler. [`REGISTRY`] lists them; decoding,
-//! dispatch, encoding and the ApiVersions answer all come from that list. Serving a new API
-//! is one new file and one line in [`REGISTRY`].
+//! `api/group/join_group.rs`) and declares itself by implementing [`Api`]
+//! ([`super::spec`]). [`REGISTRY`] lists them; decoding, dispatch, encoding and the
+//! ApiVersions answer all come from that list. Serving a new API is one new file and one
+//! line in [`REGISTRY`].
 
-use std::fmt::Debug;
-use std::sync::Arc;
-
-use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
-use kafka_protocol::protocol::{Decodable, Encodable};
-
-use super::chunks::{Chunks, FetchAnswer};
-use super::{ApiContext, Call, Handled, Reply, ResponseFuture};
-
-/// Kafka's ACL operations (the codes of `AclOperation`), as an API declares what it needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i8)]
-pub enum AclOperation {
-    /// READ.
-    Read = 3,
-    /// WRITE.
-    Write = 4,
-    /// CREATE.
-    Create = 5,
-    /// DELETE.
-    Delete = 6,
-    /// ALTER.
-    Alter = 7,
-    /// DESCRIBE.
-    Describe = 8,
-    /// CLUSTER_ACTION.
-    ClusterAction = 9,
-    /// DESCRIBE_CONFIGS.
-    DescribeConfigs = 10,
-    /// ALTER_CONFIGS.
-    AlterConfigs = 11,
-    /// IDEMPOTENT_WRITE.
-    IdempotentWrite = 12,
-}
-
-/// Kafka's ACL resource types (the codes of `ResourceType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i8)]
-pub enum ResourceType {
-    /// TOPIC.
-    Topic = 2,
-    /// GROUP.
-    Group = 3,
-    /// CLUSTER.
-    Cluster = 4,
-    /// TRANSACTIONAL_ID.
-    TransactionalId = 5,
-    /// DELEGATION_TOKEN.
-    DelegationToken = 6,
-    /// USER.
-    User = 7,
-}
-
-/// What an API needs from the authorizer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Authorization {
-    /// Anyone may call it (ApiVersions, the SASL handshake).
-    Open,
-    /// `operation` on each named resource of `resource` type (per topic for Produce, per
-    /// group for OffsetCommit, the cluster for cluster-wide APIs). Where Kafka accepts one of
-    /// two (CreateTopics: CREATE on the cluster or on the topic), this is the narrower one
-    /// and the handler's resources are checked against it.
-    Requires(AclOperation, ResourceType),
-}
-
-/// One Kafka API, as its module declares it.
-pub trait Api {
-    /// The request body (kafka-protocol's type).
-    type Request: Decodable + Send + 'static;
-    /// The response body (kafka-protocol's type, or a wrapper that encodes it in chunks).
-    type Response: ResponseBody + 'static;
-    /// The API key.
-    const KEY: ApiKey;
-    /// Lowest version advertised in ApiVersions.
-    const MIN_VERSION: i16;
-    /// Highest version advertised (and served).
-    const MAX_VERSION: i16;
-    /// Lowest version actually served; below it the connection is closed. Differs from
-    /// [`Api::MIN_VERSION`] only for Produce, advertised from v0 as Kafka 4 does for older
-    /// librdkafka although v0–v2 are refused.
-    const MIN_SERVED: i16 = Self::MIN_VERSION;
-    /// What the caller must be allowed to do.
-    const AUTHORIZATION: Authorization;
-    /// Handles one request. The part that must keep request order runs before this
-    /// returns; what waits (durability, long polls, coordinator fsyncs) is the returned
-    /// future.
-    fn handle(
-        ctx: &Arc<ApiContext>,
-        call: &Call,
-        request: Self::Request,
-    ) -> Handled<Self::Response>;
-}
-
-/// A response body of any API, encoded by the connection's writer.
-pub trait ResponseBody: Debug + Send {
-    /// Encodes the body at `version`.
-    fn encode_body(&self, out: &mut BytesMut, version: i16) -> Result<(), String>;
-
-    /// Encodes the body at `version` as chunks that are written without being copied
-    /// together (Fetch's records), or `None` to use [`ResponseBody::encode_body`].
-    fn encode_chunked(&self, version: i16) -> Option<Result<Chunks, String>> {
-        let _ = version;
-        None
-    }
-}
-
-impl ResponseBody for FetchAnswer {
-    fn encode_body(&self, out: &mut BytesMut, version: i16) -> Result<(), String> {
-        self.0.encode(out, version).map_err(|e| e.to_string())
-    }
-
-    fn encode_chunked(&self, version: i16) -> Option<Result<Chunks, String>> {
-        Some(self.encode_chunks(version))
-    }
-}
-
-impl<T: Encodable + Debug + Send> ResponseBody for T {
-    fn encode_body(&self, out: &mut BytesMut, version: i16) -> Result<(), String> {
-        self.encode(out, version).map_err(|e| e.to_string())
-    }
-}
-
-/// Decodes a request body and runs its handler.
-pub type Serve = fn(&Arc<ApiContext>, &Call, &mut Bytes) -> Result<ResponseFuture, String>;
-
-/// A row of the registry, made from an [`Api`] by [`entry`].
-#[derive(Clone, Copy)]
-pub struct ApiEntry {
-    /// The API key.
-    pub key: ApiKey,
-    /// Lowest advertised version.
-    pub min_version: i16,
-    /// Highest advertised version.
-    pub max_version: i16,
-    /// Lowest served version.
-    pub min_served: i16,
-    /// What the caller must be allowed to do.
-    pub authorization: Authorization,
-    /// Decode, then handle.
-    pub serve: Serve,
-}
-
-impl Debug for ApiEntry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ApiEntry")
-            .field("key", &self.key)
-            .field("min_version", &self.min_version)
-            .field("max_version", &self.max_version)
-            .field("min_served", &self.min_served)
-            .field("authorization", &self.authorization)
-            .finish()
-    }
-}
-
-impl ApiEntry {
-    /// Whether a request at `version` is served.
-    pub fn serves(&self, version: i16) -> bool {
-        (self.min_served..=self.max_version).contains(&version)
-    }
-}
-
-fn serve<A: Api>(
-    ctx: &Arc<ApiContext>,
-    call: &Call,
-    body: &mut Bytes,
-) -> Result<ResponseFuture, String> {
-    let request = A::Request::decode(body, call.version).map_err(|e| e.to_string())?;
-    Ok(match A::handle(ctx, call, request) {
-        Handled::Now(reply) => Box::pin(std::future::ready(erase(reply))),
-        Handled::Later(future) => Box::pin(async move { erase(future.await) }),
-    })
-}
-
-fn erase<R: ResponseBody + 'static>(reply: Reply<R>) -> Reply {
-    match reply {
-        Reply::Send(body) => Reply::Send(Box::new(body)),
-        Reply::Nothing => Reply::Nothing,
-        Reply::Close => Reply::Close,
-    }
-}
-
-/// The registry row of `A`.
-pub const fn entry<A: Api>() -> ApiEntry {
-    ApiEntry {
-        key: A::KEY,
-        min_version: A::MIN_VERSION,
-        max_version: A::MAX_VERSION,
-        min_served: A::MIN_SERVED,
-        authorization: A::AUTHORIZATION,
-        serve: serve::<A>,
-    }
-}
 
 use super::group::{
     consumer_group_describe::ConsumerGroupDescribe,
@@ -209,6 +16,9 @@ use super::group::{
     offset_commit::OffsetCommit, offset_delete::OffsetDelete, offset_fetch::OffsetFetch,
     sync_group::SyncGroup,
 };
+#[cfg(doc)]
+use super::spec::Api;
+use super::spec::{entry, ApiEntry};
 use super::txn::{
     add_offsets_to_txn::AddOffsetsToTxn, add_partitions_to_txn::AddPartitionsToTxn,
     describe_producers::DescribeProducers, describe_transactions::DescribeTransactions,

@@ -7,7 +7,8 @@ use kafka_protocol::protocol::{Decodable, Encodable};
 use tokio::io::{AsyncRead, AsyncReadExt};
 
 use crate::api::chunks::Chunks;
-use crate::api::registry::{self, ApiEntry};
+use crate::api::registry;
+use crate::api::spec::ApiEntry;
 use crate::api::{api_versions, ResponseBody};
 
 /// A connection-ending problem with a client's bytes.
@@ -196,6 +197,6 @@ pub fn encode_api_versions_too_new(
     out: &mut Chunks,
     correlation_id: i32,
 ) -> Result<(), FrameError> {
-    let body = api_versions::unsupported_version();
+    let body = api_versions::unsupported_version(registry::REGISTRY);
     encode_response(out, correlation_id, ApiKey::ApiVersions, 0, &body)
 }

@@ -7,7 +7,7 @@ use super::{code, group_id, str_bytes, string};
 use crate::api::{acl_operations, ApiContext};
 use crate::broker::group::GroupError;
 
-use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;

@@ -10,7 +10,7 @@ use crate::api::ApiContext;
 use crate::broker::group::{self};
 
 use super::offsets::*;
-use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;

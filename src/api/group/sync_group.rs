@@ -7,7 +7,7 @@ use crate::api::{ApiContext, Reply, TypedFuture};
 use crate::broker::group::{self, GroupError};
 
 use super::membership::*;
-use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;

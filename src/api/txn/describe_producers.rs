@@ -8,7 +8,7 @@ use kafka_protocol::messages::{DescribeProducersRequest, DescribeProducersRespon
 use crate::api::ApiContext;
 use crate::broker::txn::describe_producers;
 
-use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;

@@ -11,7 +11,7 @@ use crate::broker::internal_topics::{consumer_offsets_partition, CONSUMER_OFFSET
 use crate::broker::txn::TxnPartition;
 
 use crate::api::group::topic_name;
-use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;

@@ -8,7 +8,7 @@ use crate::api::{ApiContext, Handled};
 use crate::broker::txn::{self, TxnApi};
 
 use super::*;
-use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::Call;
 use kafka_protocol::messages::ApiKey;
 

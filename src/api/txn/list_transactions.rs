@@ -12,7 +12,7 @@ use crate::api::error::code;
 use crate::api::ApiContext;
 use crate::broker::txn::ListTransactionsFilter;
 
-use crate::api::registry::{AclOperation, Api, Authorization, ResourceType};
+use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;

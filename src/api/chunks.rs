@@ -15,8 +15,6 @@ use bytes::{Buf, BufMut, Bytes, BytesMut};
 use kafka_protocol::messages::FetchResponse;
 use kafka_protocol::protocol::Encodable;
 
-use super::spec::ResponseBody;
-
 /// Byte chunks in the order they go on the wire; the last one is still being written.
 #[derive(Debug, Default)]
 pub struct Chunks {
@@ -131,16 +129,6 @@ impl Buf for Drain<'_> {
 /// A Fetch response whose records are written as chunks of their own.
 #[derive(Debug)]
 pub struct FetchAnswer(pub FetchResponse);
-
-impl ResponseBody for FetchAnswer {
-    fn encode_body(&self, out: &mut BytesMut, version: i16) -> Result<(), String> {
-        self.0.encode(out, version).map_err(|e| e.to_string())
-    }
-
-    fn encode_chunked(&self, version: i16) -> Option<Result<Chunks, String>> {
-        Some(self.encode_chunks(version))
-    }
-}
 
 /// Records smaller than this are copied with the metadata: a chunk of their own would cost
 /// more in the vectored write than the copy.

@@ -10,20 +10,21 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::fetch_request::FetchTopic;
 use kafka_protocol::messages::fetch_response::{
     AbortedTransaction, FetchableTopicResponse, PartitionData,
 };
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, ProducerId};
+use kafka_protocol::protocol::Encodable;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::chunks::FetchAnswer;
+use super::chunks::{Chunks, FetchAnswer};
 use super::error::{code, partition_error_code, NONE};
 use super::spec::{AclOperation, Api, Authorization, ResourceType};
-use super::{ApiContext, Call, Handled, Reply, TypedFuture};
+use super::{ApiContext, Call, Handled, Reply, ResponseBody, TypedFuture};
 use crate::broker::Partition;
 
 /// Fetch version from which topics are named by id.
@@ -328,5 +329,16 @@ impl Api for Fetch {
 
     fn handle(ctx: &Arc<ApiContext>, call: &Call, request: FetchRequest) -> Handled<FetchAnswer> {
         Handled::Later(handle(ctx, call.version, request))
+    }
+}
+
+/// Fetch answers travel as chunks: the records are not copied into the response buffer.
+impl ResponseBody for FetchAnswer {
+    fn encode_body(&self, out: &mut BytesMut, version: i16) -> Result<(), String> {
+        self.0.encode(out, version).map_err(|e| e.to_string())
+    }
+
+    fn encode_chunked(&self, version: i16) -> Option<Result<Chunks, String>> {
+        Some(self.encode_chunks(version))
     }
 }

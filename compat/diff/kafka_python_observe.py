@@ -8,8 +8,9 @@ Observes: the advertised API version ranges (ApiVersions, name → [min, max]); 
 per-topic error codes (and whether an error message came along), num_partitions and
 replication_factor answered; CreatePartitions; DeleteTopics; DescribeConfigs of an unknown
 topic; AlterConfigs (legacy and incremental) error codes; DeleteRecords; ListOffsets;
-DescribeGroups / DeleteGroups / ListGroups of unknown groups; DescribeCluster (counts and
-presence only). Normalised as in JavaObserve.java: logical topic names, no ids, hosts or
+DescribeGroups / DeleteGroups / ListGroups of unknown groups; dynamic broker configs
+(IncrementalAlterConfigs on the cluster-wide default and on this broker, DescribeConfigs of
+both and of a topic, with synonyms); DescribeCluster (counts and presence only). Normalised as in JavaObserve.java: logical topic names, no ids, hosts or
 ports. Exits 0 whenever the observation was written.
 """
 
@@ -20,7 +21,7 @@ import time
 import uuid
 
 from kafka import TopicPartition
-from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewPartitions, NewTopic
+from kafka.admin import AlterConfigOp, ConfigResource, ConfigResourceType, KafkaAdminClient, NewPartitions, NewTopic
 
 RUN = uuid.uuid4().hex[:8]
 LOGICAL = {}
@@ -67,6 +68,72 @@ def topic_results(resp):
             entry["configs_returned"] = len(t["configs"] or {}) > 0
         out[name] = entry
     return out
+
+
+def broker_configs_observation(a, t):
+    """Dynamic broker configs: IncrementalAlterConfigs SET / DELETE of message.max.bytes on
+    the cluster-wide default resource (name "") and on this broker (its node id), and the
+    DescribeConfigs answers (value, source, read-only, synonyms) of both resources and of
+    topic t's max.message.bytes after each change. kafka-python's public API refuses the
+    empty resource name, so requests are built and sent with its own (private) helpers.
+    Kafka applies a change through its metadata log after answering: every describe after a
+    change polls (bounded) until the value set is in force. Everything set is deleted again."""
+    from kafka.errors import for_code
+
+    node = str(sorted(b.node_id for b in a._manager.cluster.brokers())[0])
+
+    async def send(req):
+        return await a._manager.send(req)
+
+    def alter(resource, configs, validate_only=False):
+        cr = ConfigResource(ConfigResourceType.BROKER, resource, configs=configs)
+        try:
+            resp = a._manager.run(send, a._alter_configs_request([cr], validate_only, True))
+        except Exception as e:  # noqa: BLE001 - every failure is an observation
+            return f"CLIENT_EXCEPTION:{type(e).__name__}"
+        code = resp.responses[0].error_code
+        return "NONE" if code == 0 else f"{for_code(code).__name__}({code})"
+
+    def describe(rtype, resource, names):
+        cr = ConfigResource(rtype, resource, configs=names)
+        resp = a._manager.run(send, a._describe_configs_request([cr], True))
+        res = a._describe_configs_process_responses([resp], "all")
+        ent = res.get(rtype.name.lower(), {}).get(resource, {})
+        return {n: {"value": e.get("value"), "source": str(e.get("config_source")), "read_only": e.get("read_only"),
+                    "synonyms": [[y.get("name"), y.get("value"), str(y.get("source"))] for y in e.get("synonyms") or []]}
+                for n, e in sorted(ent.items())}
+
+    def settled(value):
+        """This broker's message.max.bytes once it is `value` (polled, at most 15 s)."""
+        deadline = time.time() + 15
+        while True:
+            cur = describe(ConfigResourceType.BROKER, node, ["message.max.bytes"])
+            if cur.get("message.max.bytes", {}).get("value") == value or time.time() > deadline:
+                return cur
+            time.sleep(0.1)
+
+    def snapshot(value):
+        return {"broker": settled(value),
+                "default_resource": describe(ConfigResourceType.BROKER, "", None),
+                "topic": describe(ConfigResourceType.TOPIC, t, ["max.message.bytes"])}
+
+    mmb = "message.max.bytes"
+    b = {"before": snapshot("1048588")}
+    b["set_default_validate_only"] = alter("", {mmb: "2000000"}, validate_only=True)
+    b["after_validate_only"] = snapshot("1048588")
+    b["set_default"] = alter("", {mmb: "2000000"})
+    b["after_set_default"] = snapshot("2000000")
+    b["set_broker"] = alter(node, {mmb: "3000000"})
+    b["after_set_broker"] = snapshot("3000000")
+    b["set_broker_read_only"] = alter(node, {"node.id": "5"})
+    b["set_broker_bad_value"] = alter(node, {mmb: "-5"})
+    b["set_default_bad_value"] = alter("", {mmb: "abc"})
+    b["set_unknown_broker"] = alter("7", {mmb: "2000000"})
+    b["delete_broker"] = alter(node, {mmb: (AlterConfigOp.DELETE, None)})
+    b["after_delete_broker"] = snapshot("2000000")
+    b["delete_default"] = alter("", {mmb: (AlterConfigOp.DELETE, None)})
+    b["after_delete_default"] = snapshot("1048588")
+    return b
 
 
 def admin_observation(bootstrap):
@@ -179,6 +246,9 @@ def admin_observation(bootstrap):
         g["list_has_unknown"] = attempt(lambda: a.list_groups(), lambda x: {"listed": any(
             (grp.get("group_id") if isinstance(grp, dict) else grp[0]) == unknown for grp in x)})
         out["groups"] = g
+
+        step("broker configs")
+        out["broker_configs"] = broker_configs_observation(a, t)
 
         step("cluster")
         out["describe_cluster"] = attempt(a.describe_cluster, lambda x: {

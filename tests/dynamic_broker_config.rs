@@ -166,6 +166,15 @@ async fn dynamic_broker_configs_are_described_applied_and_kept() {
     let names: Vec<&str> = configs.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, vec!["message.max.bytes"]);
     assert_eq!(configs[0].config_source, DYNAMIC_DEFAULT_BROKER_CONFIG);
+    // The cluster-wide default resource lists its own layer only (as Kafka 4.1.1 does).
+    assert_eq!(
+        synonyms(&configs[0]),
+        vec![syn(
+            "message.max.bytes",
+            "2048",
+            DYNAMIC_DEFAULT_BROKER_CONFIG
+        )]
+    );
     // The topic's max.message.bytes takes the broker's value and names its source.
     let e = entry(&mut w, TOPIC, "t", "max.message.bytes").await;
     assert_eq!(value(&e), Some("2048"));

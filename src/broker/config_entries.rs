@@ -85,7 +85,8 @@ pub fn broker_entries(layers: &BrokerConfigLayers, resource: &str) -> Vec<Config
             let synonyms: Vec<_> = layers
                 .values(d.name)
                 .into_iter()
-                .filter(|(_, s)| !cluster_default || *s != ConfigSource::DynamicBroker)
+                // The cluster-wide default resource lists only its own layer, as Kafka does.
+                .filter(|(_, s)| !cluster_default || *s == ConfigSource::DynamicDefaultBroker)
                 .map(|(v, s)| (d.name, hide(d.kind, v), s))
                 .collect();
             let (value, source) = synonyms

@@ -38,7 +38,7 @@ pub use policy::is_retriable_txn_error;
 
 use crate::broker::topic_config::TopicSettings;
 use crate::broker::txn::TxnCoordinator;
-use crate::storage::blocking::{off_worker, run_blocking};
+use crate::storage::blocking::{off_worker, run_read};
 use crate::storage::record::batch::split_batches;
 use crate::storage::Log;
 pub use writer::{AppendFailure, AppendOutcome};
@@ -315,7 +315,7 @@ impl Partition {
         let mut records = if view.is_empty() {
             Bytes::new()
         } else {
-            run_blocking(move || view.read()).await?
+            run_read(move || view.read()).await?
         };
         let mut aborted_transactions = Vec::new();
         if read_committed {

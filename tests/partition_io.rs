@@ -161,3 +161,109 @@ async fn many_acks_all_producers_on_one_partition_land_complete_and_in_order() {
     assert_eq!(next_of, vec![EACH; PRODUCERS]);
     broker.shutdown().await.unwrap();
 }
+
+#[test]
+fn append_unless_roll_declines_a_batch_that_would_roll_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path(), cfg()).unwrap();
+    let mut appended = 0;
+    // Fill the first segment in place until a batch would roll it.
+    while let Some(info) = log
+        .append_unless_roll(batch(appended, 3, 1_000), 0, TimestampType::CreateTime)
+        .unwrap()
+    {
+        assert_eq!(info.base_offset, appended as i64 * 3);
+        appended += 1;
+    }
+    assert!(appended > 1, "a 16 KiB segment holds several batches");
+    let before = (log.log_end_offset(), log.segment_infos().len());
+    assert_eq!(before, (appended as i64 * 3, 1));
+    // Declined: nothing appended, no roll. The same batch through `append` rolls.
+    let again = log
+        .append_unless_roll(batch(appended, 3, 1_000), 0, TimestampType::CreateTime)
+        .unwrap();
+    assert!(again.is_none());
+    assert_eq!((log.log_end_offset(), log.segment_infos().len()), before);
+    let info = log
+        .append(batch(appended, 3, 1_000), 0, TimestampType::CreateTime)
+        .unwrap();
+    assert_eq!(info.base_offset, appended as i64 * 3);
+    assert_eq!(log.segment_infos().len(), 2);
+    let bytes = log.read(0, 1 << 30).unwrap();
+    assert_eq!(spans(&bytes).first().map(|s| s.0), Some(0));
+}
+
+/// Small batches take the writer's in-place path (under `never` even acks=all needs no
+/// fsync); small segments make some of them decline a roll and go through a drain.
+/// Several idempotent producers at once, several requests in flight each: every record
+/// lands once, each producer's in the order sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn producers_through_in_place_appends_and_rolls_land_complete_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(
+        dir.path(),
+        &["log.fsync.policy=never", "log.segment.bytes=16384"],
+    )
+    .await;
+    let bootstrap = broker.bootstrap();
+    let topic = "in-place";
+    ensure_topic(&bootstrap, topic);
+    const PRODUCERS: usize = 4;
+    const EACH: usize = 500;
+    let handles: Vec<_> = (0..PRODUCERS)
+        .map(|w| {
+            let bootstrap = bootstrap.clone();
+            std::thread::spawn(move || {
+                let p: BaseProducer = ClientConfig::new()
+                    .set("bootstrap.servers", &bootstrap)
+                    .set("acks", "all")
+                    .set("enable.idempotence", "true")
+                    .set("linger.ms", "0")
+                    .create()
+                    .unwrap();
+                for n in 0..EACH {
+                    send(&p, topic, 0, &test_record(w * 100_000 + n));
+                    p.poll(Duration::ZERO);
+                }
+                p.flush(Duration::from_secs(60)).unwrap();
+            })
+        })
+        .collect();
+    for h in handles {
+        tokio::task::spawn_blocking(move || h.join().unwrap())
+            .await
+            .unwrap();
+    }
+    let consumed = tokio::task::spawn_blocking(move || {
+        let c = consumer(&bootstrap);
+        assign(&c, topic, 1, Offset::Beginning);
+        consume(&c, PRODUCERS * EACH)
+    })
+    .await
+    .unwrap();
+    let mut next_of = vec![0usize; PRODUCERS];
+    for (offset, c) in consumed.iter().enumerate() {
+        assert_eq!(c.offset, offset as i64, "offsets are contiguous");
+        let k = key_number(&c.record.key);
+        let (w, n) = (k / 100_000, k % 100_000);
+        assert_eq!(n, next_of[w], "producer {w}'s records in the order sent");
+        assert_eq!(c.record, test_record(k));
+        next_of[w] += 1;
+    }
+    assert_eq!(next_of, vec![EACH; PRODUCERS]);
+    let segments = std::fs::read_dir(dir.path().join(format!("{topic}-0")))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "log")
+        })
+        .count();
+    assert!(
+        segments > 2,
+        "the small segments rolled ({segments} segments)"
+    );
+    broker.shutdown().await.unwrap();
+}

@@ -341,10 +341,41 @@ impl Log {
     /// durable only after [`Log::wait_durable`] / [`Log::sync_to`].
     pub fn append(
         &self,
-        mut batch: BytesMut,
+        batch: BytesMut,
         leader_epoch: i32,
         timestamp_type: TimestampType,
     ) -> Result<AppendInfo> {
+        self.append_inner(batch, leader_epoch, timestamp_type, true)?
+            .ok_or(StorageError::LogClosed)
+    }
+
+    /// Appends like [`Log::append`] unless the batch would roll the active segment (a roll
+    /// fsyncs the old segment, writes a snapshot and fsyncs the directory): then it
+    /// appends nothing and returns `None`. Nothing in this call waits on the disk beyond a
+    /// `pwrite` into the page cache, so the partition writer can run it in place on the
+    /// submitting thread.
+    pub fn append_unless_roll(
+        &self,
+        batch: BytesMut,
+        leader_epoch: i32,
+        timestamp_type: TimestampType,
+    ) -> Result<Option<AppendInfo>> {
+        self.append_inner(batch, leader_epoch, timestamp_type, false)
+    }
+
+    /// Whether an acks=all append needs an fsync before it is answered (`always` policy).
+    pub fn syncs_each_append(&self) -> bool {
+        self.config.read().fsync == FsyncPolicy::Always
+    }
+
+    /// The append itself; `None` only when `may_roll` is false and a roll is due.
+    fn append_inner(
+        &self,
+        mut batch: BytesMut,
+        leader_epoch: i32,
+        timestamp_type: TimestampType,
+        may_roll: bool,
+    ) -> Result<Option<AppendInfo>> {
         let config = self.config.read().clone();
         if batch.len() > config.max_batch_bytes {
             return Err(StorageError::BatchTooLarge {
@@ -365,26 +396,35 @@ impl Log {
         let mut inner = self.inner.write();
         self.check_open()?;
         if let SequenceCheck::Duplicate(dup) = inner.producers.check(&incoming)? {
-            return Ok(AppendInfo {
+            return Ok(Some(AppendInfo {
                 base_offset: dup.first_offset,
                 last_offset: dup.last_offset,
                 log_append_time: -1,
                 log_start_offset: inner.log_start_offset,
                 duplicate: true,
-            });
+            }));
+        }
+        let log_append_time = match timestamp_type {
+            TimestampType::LogAppendTime => now_ms(),
+            _ => -1,
+        };
+        let max_timestamp = match timestamp_type {
+            TimestampType::LogAppendTime => log_append_time,
+            _ => incoming.max_timestamp,
+        };
+        if self.should_roll(&inner, &config, batch.len(), max_timestamp) {
+            if !may_roll {
+                return Ok(None);
+            }
+            self.roll(&mut inner)?;
         }
         let base = inner.next_offset();
         set_base_offset(&mut batch, base)?;
         set_partition_leader_epoch(&mut batch, leader_epoch)?;
-        let mut log_append_time = -1;
         if timestamp_type == TimestampType::LogAppendTime {
-            log_append_time = now_ms();
             set_log_append_time(&mut batch, log_append_time)?;
         }
         let h = BatchHeader::parse(&batch)?;
-        if self.should_roll(&inner, &config, batch.len(), h.max_timestamp) {
-            self.roll(&mut inner)?;
-        }
         inner.epochs.assign(leader_epoch, base)?;
         inner
             .active_mut()
@@ -399,7 +439,7 @@ impl Log {
         };
         drop(inner);
         self.end_tx.send_replace(h.next_offset());
-        Ok(info)
+        Ok(Some(info))
     }
 
     /// Appends like [`Log::append`] and, under the `always` policy, returns only once the

@@ -53,6 +53,23 @@ pub struct SegmentSnapshot {
     start: u64,
 }
 
+/// Bytes one `pread` of a fetch copies at most. The kernel copies a read from the page
+/// cache without a chance to reschedule (this machine's kernel is `PREEMPT_NONE`), so a
+/// 1 MiB read holds its core for the whole copy: a producer's thread woken meanwhile waits
+/// for it. Reading in pieces returns to user space between them, where the scheduler can
+/// run a woken thread. (Measured on the cold-backlog bench row; see ARCHITECTURE.md.)
+const READ_PIECE: usize = 128 * 1024;
+
+/// `read_exact_at` of `buf` at `pos`, at most [`READ_PIECE`] bytes per system call.
+fn read_in_pieces(file: &File, buf: &mut [u8], pos: u64) -> std::io::Result<()> {
+    let mut at = pos;
+    for piece in buf.chunks_mut(READ_PIECE) {
+        file.read_exact_at(piece, at)?;
+        at += piece.len() as u64;
+    }
+    Ok(())
+}
+
 impl SegmentSnapshot {
     /// The segment's base offset.
     pub fn base_offset(&self) -> i64 {
@@ -84,7 +101,7 @@ impl SegmentSnapshot {
         let available = (self.size - pos) as usize;
         let want = max_bytes.max(first.total_len()).min(available);
         let mut buf = vec![0u8; want];
-        self.file.read_exact_at(&mut buf, pos)?;
+        read_in_pieces(&self.file, &mut buf, pos)?;
         // Trim to whole batches.
         let mut end = 0usize;
         while end + BATCH_HEADER_LEN <= buf.len() {

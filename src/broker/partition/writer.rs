@@ -80,16 +80,38 @@ impl Writer {
         }
     }
 
-    /// Queues a job; starts a drain on a blocking thread unless one is running. Outside a
-    /// tokio runtime (tools, unit tests) the drain runs on the caller's thread.
+    /// Appends a job: in place on the caller's thread when that is as cheap as a memory
+    /// copy (see [`Writer::may_append_in_place`]), otherwise queued behind the jobs before
+    /// it, with a drain started on a blocking thread unless one is running. Outside a tokio
+    /// runtime (tools, unit tests) the drain runs on the caller's thread.
     pub(super) fn submit(self: &Arc<Self>, job: Job) {
-        let start = {
+        let in_place = {
             let mut q = self.queue.lock();
-            q.jobs.push(job);
-            !std::mem::replace(&mut q.running, true)
+            if !q.running && q.jobs.is_empty() && self.may_append_in_place(&job) {
+                q.running = true;
+                Some(job)
+            } else {
+                q.jobs.push(job);
+                if std::mem::replace(&mut q.running, true) {
+                    return;
+                }
+                None
+            }
         };
-        if !start {
-            return;
+        if let Some(job) = in_place {
+            let _running = RunningGuard { writer: self };
+            match append_in_place(&self.log, &job) {
+                Some(result) => {
+                    let _ = job.done.send(result);
+                }
+                // A roll is due: the job goes to a drain, ahead of any queued meanwhile.
+                None => self.queue.lock().jobs.insert(0, job),
+            }
+            let mut q = self.queue.lock();
+            if q.jobs.is_empty() {
+                q.running = false;
+                return;
+            }
         }
         let me = Arc::clone(self);
         match tokio::runtime::Handle::try_current() {
@@ -98,6 +120,20 @@ impl Writer {
             }
             Err(_) => me.drain(),
         }
+    }
+
+    /// Whether `job`, arriving at an idle writer, is appended on the submitting thread:
+    /// one small batch (at most [`IN_PLACE_MAX_BYTES`]) that needs no fsync before its
+    /// answer. Its append is then a `pwrite` into the page cache, a few microseconds, while
+    /// handing it to a blocking thread costs two thread wake-ups (measured on the
+    /// cold-backlog bench row: 4.5 times the context switches and 40% more broker CPU for
+    /// 1,000 produce requests a second). A segment roll (fsyncs) never runs in place:
+    /// [`Log::append_unless_roll`] declines it and the job goes to a drain.
+    fn may_append_in_place(&self, job: &Job) -> bool {
+        tokio::runtime::Handle::try_current().is_ok()
+            && job.ranges.len() == 1
+            && job.records.len() <= IN_PLACE_MAX_BYTES
+            && !(job.durable && self.log.syncs_each_append())
     }
 
     fn drain(&self) {
@@ -170,6 +206,37 @@ impl Drop for RunningGuard<'_> {
             let mut q = self.writer.queue.lock();
             q.jobs.clear();
             q.running = false;
+        }
+    }
+}
+
+/// The largest job appended in place (see [`Writer::may_append_in_place`]): a small
+/// batch, as a producer sends at low rates, where a thread hand-off costs more than the
+/// write. Larger batches come from busy producers, whose jobs gain from group commit.
+const IN_PLACE_MAX_BYTES: usize = 16 * 1024;
+
+/// Appends a one-batch job unless that rolls a segment (`None`: the job is untouched).
+fn append_in_place(log: &Log, job: &Job) -> Option<Result<AppendOutcome, AppendFailure>> {
+    let (from, to) = job.ranges.first().copied()?;
+    let batch = job.records.get(from..to).map(BytesMut::from)?;
+    let appended = apply_topic_settings(batch, &job.settings).and_then(|batch| {
+        log.append_unless_roll(batch, job.leader_epoch, job.settings.timestamp_type)
+            .map_err(PartitionError::from)
+    });
+    match appended {
+        Ok(None) => None,
+        Ok(Some(info)) => Some(Ok(AppendOutcome {
+            base_offset: info.base_offset,
+            last_offset: info.last_offset,
+            log_append_time: info.log_append_time,
+            log_start_offset: info.log_start_offset,
+        })),
+        Err(error) => {
+            tracing::debug!(log = %log.dir().display(), error = %error, "append rejected");
+            Some(Err(AppendFailure {
+                error,
+                base_offset: None,
+            }))
         }
     }
 }

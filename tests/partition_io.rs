@@ -267,3 +267,49 @@ async fn producers_through_in_place_appends_and_rolls_land_complete_and_in_order
     );
     broker.shutdown().await.unwrap();
 }
+
+/// A small read of cached batches is served without a blocking thread; one whose bytes
+/// were dropped from the page cache, or that is larger than the limit, is declined, and
+/// the blocking read returns the same bytes.
+#[test]
+fn read_cached_serves_only_small_reads_already_in_the_page_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = Log::open(dir.path(), cfg()).unwrap();
+    for tag in 0..20 {
+        log.append(batch(tag, 3, 1_000), 0, TimestampType::CreateTime)
+            .unwrap();
+    }
+    log.roll_now().unwrap();
+    let view = log.read_view(3, 1 << 20).unwrap();
+    let blocking = view.read().unwrap();
+    assert_eq!(spans(&blocking).first().map(|s| s.0), Some(3));
+    let cached = view.read_cached(1 << 20).unwrap();
+    assert_eq!(
+        cached.as_deref(),
+        Some(&blocking[..]),
+        "just written: cached"
+    );
+    // Over the limit: declined whether cached or not.
+    assert!(view.read_cached(64).unwrap().is_none());
+    // Drop the first segment's pages: a cached-only read declines, the blocking read
+    // brings them back, and then the cached read serves them.
+    let first = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .min()
+        .unwrap();
+    let file = std::fs::File::open(&first).unwrap();
+    file.sync_all().unwrap();
+    rustix::fs::fadvise(&file, 0, None, rustix::fs::Advice::DontNeed).unwrap();
+    let view = log.read_view(3, 1 << 20).unwrap();
+    assert!(
+        view.read_cached(1 << 20).unwrap().is_none(),
+        "dropped: declined"
+    );
+    assert_eq!(view.read().unwrap(), blocking);
+    assert_eq!(
+        view.read_cached(1 << 20).unwrap().as_deref(),
+        Some(&blocking[..])
+    );
+}

@@ -24,7 +24,7 @@ use crate::storage::record::batch::{
 };
 use crate::storage::record::BatchHeader;
 use crate::storage::record::{ControlRecordType, EndTxnMarker};
-use crate::storage::segment::{Segment, SegmentSnapshot};
+use crate::storage::segment::{ReadMode, Segment, SegmentSnapshot};
 use crate::storage::types::{MessageBatch, DEFAULT_MAX_DECOMPRESSED};
 
 /// Marker file written by a clean close; its absence on open means crash recovery.
@@ -76,24 +76,49 @@ impl ReadView {
 
     /// Reads the planned batches (preads, on the caller's thread, no lock held).
     pub fn read(&self) -> Result<Bytes> {
+        Ok(self.read_with(ReadMode::Blocking)?.unwrap_or_default())
+    }
+
+    /// Reads the planned batches if they are small (the first segment holds at most
+    /// `limit` bytes from the planned start, or `max_bytes` is at most `limit`) and all in
+    /// the page cache, without waiting for the disk; `None` otherwise. This is what a
+    /// caught-up consumer asks for: the batches just appended, read in microseconds where
+    /// a hand-off to a blocking thread costs two thread wake-ups.
+    pub fn read_cached(&self, limit: u64) -> Result<Option<Bytes>> {
+        let small = self
+            .segments
+            .first()
+            .is_none_or(|s| s.planned_len().min(self.max_bytes as u64) <= limit);
+        if !small {
+            return Ok(None);
+        }
+        self.read_with(ReadMode::CachedOnly)
+    }
+
+    /// The read under `mode`; `None` when some bytes were not cached (`CachedOnly`).
+    fn read_with(&self, mode: ReadMode) -> Result<Option<Bytes>> {
         let (offset, max_bytes) = (self.offset, self.max_bytes);
         let mut segments = self.segments.iter();
         let mut found = None;
         for seg in segments.by_ref() {
-            if let Some(bytes) = seg.read(offset, max_bytes)? {
-                found = Some(bytes);
-                break;
+            match seg.read_with(offset, max_bytes, mode)? {
+                None => return Ok(None),
+                Some(Some(bytes)) => {
+                    found = Some(bytes);
+                    break;
+                }
+                Some(None) => {}
             }
         }
         let Some(bytes) = found else {
-            return Ok(Bytes::new());
+            return Ok(Some(Bytes::new()));
         };
         // Compaction can leave segments holding only emptied batches. A read that found
         // nothing but those goes on into the next segments (whole batches, within
         // `max_bytes`), so a reader sees records in one answer instead of one empty
         // segment per round trip (librdkafka gives up after a run of record-less answers).
         if !holds_no_records(&bytes) {
-            return Ok(bytes);
+            return Ok(Some(bytes));
         }
         let mut out = BytesMut::from(&bytes[..]);
         for seg in segments {
@@ -101,8 +126,10 @@ impl ReadView {
             if remaining == 0 {
                 break;
             }
-            let Some(more) = seg.read(seg.base_offset(), remaining)? else {
-                continue;
+            let more = match seg.read_with(seg.base_offset(), remaining, mode)? {
+                None => return Ok(None),
+                Some(None) => continue,
+                Some(Some(more)) => more,
             };
             if more.len() > remaining {
                 break;
@@ -112,7 +139,7 @@ impl ReadView {
                 break;
             }
         }
-        Ok(out.freeze())
+        Ok(Some(out.freeze()))
     }
 }
 

@@ -60,14 +60,44 @@ pub struct SegmentSnapshot {
 /// run a woken thread. (Measured on the cold-backlog bench row; see ARCHITECTURE.md.)
 const READ_PIECE: usize = 128 * 1024;
 
-/// `read_exact_at` of `buf` at `pos`, at most [`READ_PIECE`] bytes per system call.
-fn read_in_pieces(file: &File, buf: &mut [u8], pos: u64) -> std::io::Result<()> {
+/// How a planned read may touch the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReadMode {
+    /// Ordinary `pread`s: wait for the disk if the bytes are not in the page cache.
+    Blocking,
+    /// `preadv2(RWF_NOWAIT)`: only bytes already in the page cache; a read that would
+    /// wait gives up (the caller then reads on a blocking thread).
+    CachedOnly,
+}
+
+/// Reads `buf.len()` bytes at `pos`, at most [`READ_PIECE`] per system call. `Ok(false)`:
+/// under [`ReadMode::CachedOnly`], some of the bytes were not in the page cache.
+fn pread_exact(file: &File, buf: &mut [u8], pos: u64, mode: ReadMode) -> Result<bool> {
     let mut at = pos;
     for piece in buf.chunks_mut(READ_PIECE) {
-        file.read_exact_at(piece, at)?;
+        match mode {
+            ReadMode::Blocking => file.read_exact_at(piece, at)?,
+            ReadMode::CachedOnly => {
+                let want = piece.len();
+                let got = match rustix::io::preadv2(
+                    file,
+                    &mut [std::io::IoSliceMut::new(piece)],
+                    at,
+                    rustix::io::ReadWriteFlags::NOWAIT,
+                ) {
+                    Ok(n) => n,
+                    // EAGAIN: not cached. EOPNOTSUPP/EINVAL: a file system or kernel
+                    // without RWF_NOWAIT. Either way the blocking read decides.
+                    Err(_) => return Ok(false),
+                };
+                if got < want {
+                    return Ok(false);
+                }
+            }
+        }
         at += piece.len() as u64;
     }
-    Ok(())
+    Ok(true)
 }
 
 impl SegmentSnapshot {
@@ -76,32 +106,72 @@ impl SegmentSnapshot {
         self.base_offset
     }
 
+    /// Bytes from the planned start to the segment's end when planned: an upper bound on
+    /// what a read of this segment copies before `max_bytes` caps it.
+    pub fn planned_len(&self) -> u64 {
+        self.size.saturating_sub(self.start)
+    }
+
     /// Byte position and header of the first batch whose last offset is ≥ `offset`, at or
     /// after the planned start.
     pub fn find_batch(&self, offset: i64) -> Result<Option<(u64, BatchHeader)>> {
+        match self.find_batch_with(offset, ReadMode::Blocking)? {
+            Some(found) => Ok(found),
+            None => Ok(None),
+        }
+    }
+
+    /// [`SegmentSnapshot::find_batch`] under `mode`: the outer `None` means a header was not
+    /// in the page cache (only under [`ReadMode::CachedOnly`]).
+    fn find_batch_with(
+        &self,
+        offset: i64,
+        mode: ReadMode,
+    ) -> Result<Option<Option<(u64, BatchHeader)>>> {
         let mut pos = self.start;
         while pos < self.size {
             let mut buf = [0u8; BATCH_HEADER_LEN];
-            self.file.read_exact_at(&mut buf, pos)?;
+            if !pread_exact(&self.file, &mut buf, pos, mode)? {
+                return Ok(None);
+            }
             let h = BatchHeader::parse(&buf)?;
             if h.last_offset() >= offset {
-                return Ok(Some((pos, h)));
+                return Ok(Some(Some((pos, h))));
             }
             pos += h.total_len() as u64;
         }
-        Ok(None)
+        Ok(Some(None))
     }
 
     /// Whole batches starting with the one holding `offset`, up to `max_bytes` but always at
     /// least that first batch. `None` if no batch reaches `offset`.
     pub fn read(&self, offset: i64, max_bytes: usize) -> Result<Option<Bytes>> {
-        let Some((pos, first)) = self.find_batch(offset)? else {
+        match self.read_with(offset, max_bytes, ReadMode::Blocking)? {
+            Some(read) => Ok(read),
+            None => Ok(None),
+        }
+    }
+
+    /// [`SegmentSnapshot::read`] under `mode`: the outer `None` means some bytes were not
+    /// in the page cache (only under [`ReadMode::CachedOnly`]).
+    pub fn read_with(
+        &self,
+        offset: i64,
+        max_bytes: usize,
+        mode: ReadMode,
+    ) -> Result<Option<Option<Bytes>>> {
+        let Some(found) = self.find_batch_with(offset, mode)? else {
             return Ok(None);
+        };
+        let Some((pos, first)) = found else {
+            return Ok(Some(None));
         };
         let available = (self.size - pos) as usize;
         let want = max_bytes.max(first.total_len()).min(available);
         let mut buf = vec![0u8; want];
-        read_in_pieces(&self.file, &mut buf, pos)?;
+        if !pread_exact(&self.file, &mut buf, pos, mode)? {
+            return Ok(None);
+        }
         // Trim to whole batches.
         let mut end = 0usize;
         while end + BATCH_HEADER_LEN <= buf.len() {
@@ -112,7 +182,7 @@ impl SegmentSnapshot {
             end += h.total_len();
         }
         buf.truncate(end);
-        Ok(Some(Bytes::from(buf)))
+        Ok(Some(Some(Bytes::from(buf))))
     }
 }
 

@@ -44,6 +44,11 @@ use crate::storage::Log;
 pub use writer::{AppendFailure, AppendOutcome};
 use writer::{Job, Writer};
 
+/// The largest fetch read tried in place on the worker, from the page cache only
+/// (`ReadView::read_cached`): a caught-up consumer's read of what was just appended. A
+/// read that is larger, or would wait for the disk, goes to the blocking pool.
+const IN_PLACE_READ_MAX_BYTES: u64 = 64 * 1024;
+
 /// What a produce request asks of one partition.
 pub struct AppendRequest<'a> {
     /// The partition's records as the client sent them (whole v2 batches).
@@ -300,7 +305,7 @@ impl Partition {
     /// Whole stored batches from the one holding `fetch_offset`, up to `max_bytes` but at
     /// least one batch (empty at the end of the log). With `read_committed`, only batches
     /// that start below the last stable offset, and the aborted transactions among them.
-    /// The disk read runs on a blocking thread, without the log's lock.
+    /// Disk reads run on a blocking thread, without the log's lock.
     pub async fn read(
         &self,
         fetch_offset: i64,
@@ -309,11 +314,15 @@ impl Partition {
     ) -> Result<ReadResult, PartitionError> {
         let log = self.log();
         let offsets = self.offsets();
-        // Planned under the log's lock, read without it on a blocking thread; a fetch at
-        // the log end (a caught-up consumer's long-poll) touches no disk and no thread.
+        // Planned under the log's lock, read without it: a fetch at the log end (a
+        // caught-up consumer's long-poll) touches no disk and no thread; a small read whose
+        // bytes are all in the page cache (what a caught-up consumer asks for next) is
+        // copied here; anything else is read on a blocking thread.
         let view = log.read_view(fetch_offset, max_bytes)?;
         let mut records = if view.is_empty() {
             Bytes::new()
+        } else if let Some(cached) = view.read_cached(IN_PLACE_READ_MAX_BYTES)? {
+            cached
         } else {
             run_read(move || view.read()).await?
         };

@@ -60,9 +60,9 @@ fn concurrent_transactions_all_complete_and_no_lso_is_left_stuck() {
                             | Err(TxnError::ProducerFenced)
                             | Err(TxnError::ConcurrentTransactions)
                     ));
-                    let _ = h
-                        .coord()
-                        .end_txn("shared", p.producer_id, p.producer_epoch, true, false);
+                    let _ =
+                        h.coord()
+                            .end_txn("shared", p.producer_id, p.producer_epoch, true, false);
                 }
             })
         })

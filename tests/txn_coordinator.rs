@@ -435,14 +435,20 @@ fn transactional_offsets_are_visible_only_on_commit() {
                 committed_leader_epoch: -1,
                 committed_metadata: Some("m".into()),
             }],
-        implicit_add: false,
+            implicit_add: false,
         })[0]
             .result
     };
     // The group must be added first (TRANSACTION_ABORTABLE from v4, INVALID_TXN_STATE before).
     assert_eq!(commit("g", p, 42), Err(TxnError::TransactionAbortable));
-    assert_eq!(TxnError::TransactionAbortable.code_for(TxnApi::TxnOffsetCommit, 3), 48);
-    assert_eq!(TxnError::TransactionAbortable.code_for(TxnApi::TxnOffsetCommit, 4), 120);
+    assert_eq!(
+        TxnError::TransactionAbortable.code_for(TxnApi::TxnOffsetCommit, 3),
+        48
+    );
+    assert_eq!(
+        TxnError::TransactionAbortable.code_for(TxnApi::TxnOffsetCommit, 4),
+        120
+    );
 
     h.coord()
         .add_offsets_to_txn("tx", p.producer_id, p.producer_epoch, "g")

@@ -60,7 +60,9 @@ async fn a_transaction_open_past_its_timeout_is_aborted_and_the_lso_advances() {
     );
     // The timed-out producer is fenced, at the coordinator and in the partition.
     assert_eq!(
-        coord.end_txn("slow", p.producer_id, p.producer_epoch, true, false).map(drop),
+        coord
+            .end_txn("slow", p.producer_id, p.producer_epoch, true, false)
+            .map(drop),
         Err(TxnError::ProducerFenced)
     );
     assert!(matches!(

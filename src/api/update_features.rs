@@ -52,7 +52,9 @@ pub fn update_features(
             } else {
                 Vec::new()
             };
-            UpdateFeaturesResponse::default().with_results(results)
+            UpdateFeaturesResponse::default()
+                .with_error_message(None)
+                .with_results(results)
         }
         Err(e) => UpdateFeaturesResponse::default()
             .with_error_code(feature_error_code(&e))

@@ -260,7 +260,11 @@ impl Features {
 
     /// Checks `updates` against the finalized levels and, unless `validate_only`, makes
     /// them durable and finalized (all or none), raising the epoch.
-    pub fn update(&self, updates: &[FeatureUpdate], validate_only: bool) -> Result<(), FeatureError> {
+    pub fn update(
+        &self,
+        updates: &[FeatureUpdate],
+        validate_only: bool,
+    ) -> Result<(), FeatureError> {
         let _write = self.write.lock();
         let current = self.finalized();
         let mut next = (*current).clone();
@@ -364,32 +368,54 @@ mod tests {
         assert_eq!(f.level(TRANSACTION_VERSION), 2);
         assert_eq!(f.level("kraft.version"), 0);
         let refused = |u: FeatureUpdate| f.update(&[u], false).unwrap_err().to_string();
-        assert!(refused(update(TRANSACTION_VERSION, 1, UpgradeType::Upgrade))
-            .contains("without setting the upgrade type"));
-        assert!(refused(update(TRANSACTION_VERSION, 3, UpgradeType::Upgrade))
-            .contains("only supports versions 0-2"));
+        assert!(
+            refused(update(TRANSACTION_VERSION, 1, UpgradeType::Upgrade))
+                .contains("without setting the upgrade type")
+        );
+        assert!(
+            refused(update(TRANSACTION_VERSION, 3, UpgradeType::Upgrade))
+                .contains("only supports versions 0-2")
+        );
         assert!(refused(update("foo.version", 1, UpgradeType::Upgrade))
             .contains("does not support this feature"));
-        assert!(refused(update(TRANSACTION_VERSION, -1, UpgradeType::SafeDowngrade))
-            .contains("cannot be less than 0"));
-        assert!(refused(update(TRANSACTION_VERSION, 1, UpgradeType::Unknown))
-            .contains("upgrade type"));
-        assert!(refused(update(METADATA_VERSION, 22, UpgradeType::SafeDowngrade))
-            .contains("might delete metadata"));
-        assert!(refused(update(METADATA_VERSION, 22, UpgradeType::UnsafeDowngrade))
-            .contains("Unsafe metadata downgrade"));
-        f.update(&[update(TRANSACTION_VERSION, 1, UpgradeType::SafeDowngrade)], true)
-            .unwrap();
+        assert!(
+            refused(update(TRANSACTION_VERSION, -1, UpgradeType::SafeDowngrade))
+                .contains("cannot be less than 0")
+        );
+        assert!(
+            refused(update(TRANSACTION_VERSION, 1, UpgradeType::Unknown)).contains("upgrade type")
+        );
+        assert!(
+            refused(update(METADATA_VERSION, 22, UpgradeType::SafeDowngrade))
+                .contains("might delete metadata")
+        );
+        assert!(
+            refused(update(METADATA_VERSION, 22, UpgradeType::UnsafeDowngrade))
+                .contains("Unsafe metadata downgrade")
+        );
+        f.update(
+            &[update(TRANSACTION_VERSION, 1, UpgradeType::SafeDowngrade)],
+            true,
+        )
+        .unwrap();
         assert_eq!(f.finalized().epoch, 1);
-        f.update(&[update(TRANSACTION_VERSION, 0, UpgradeType::SafeDowngrade)], false)
-            .unwrap();
+        f.update(
+            &[update(TRANSACTION_VERSION, 0, UpgradeType::SafeDowngrade)],
+            false,
+        )
+        .unwrap();
         assert_eq!(f.level(TRANSACTION_VERSION), 0);
         assert!(!f.finalized().levels.contains_key(TRANSACTION_VERSION));
         assert_eq!(f.finalized().epoch, 2);
-        assert!(refused(update(TRANSACTION_VERSION, 1, UpgradeType::SafeDowngrade))
-            .contains("newer version"));
-        f.update(&[update(TRANSACTION_VERSION, 1, UpgradeType::Upgrade)], false)
-            .unwrap();
+        assert!(
+            refused(update(TRANSACTION_VERSION, 1, UpgradeType::SafeDowngrade))
+                .contains("newer version")
+        );
+        f.update(
+            &[update(TRANSACTION_VERSION, 1, UpgradeType::Upgrade)],
+            false,
+        )
+        .unwrap();
         drop(f);
         s.close().unwrap();
         drop(s);

@@ -824,9 +824,10 @@ impl TxnCoordinator {
         let same_epoch = m.producer_epoch == producer_epoch;
         let valid_epoch = if m.client_tv2 {
             match m.state {
-                TxnState::Ongoing | TxnState::Empty | TxnState::Dead | TxnState::PrepareEpochFence => {
-                    same_epoch
-                }
+                TxnState::Ongoing
+                | TxnState::Empty
+                | TxnState::Dead
+                | TxnState::PrepareEpochFence => same_epoch,
                 TxnState::PrepareCommit | TxnState::PrepareAbort => retry_on_bump,
                 TxnState::CompleteCommit | TxnState::CompleteAbort => {
                     retry_on_bump || retry_on_overflow || (tv2 && same_epoch)
@@ -848,11 +849,10 @@ impl TxnCoordinator {
             (TxnState::Ongoing, TxnResult::Commit) => TxnState::PrepareCommit,
             (TxnState::Ongoing, TxnResult::Abort) => TxnState::PrepareAbort,
             // transaction.version 2: an abort with nothing open still bumps the epoch.
-            (TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort, TxnResult::Abort)
-                if tv2 && !is_retry =>
-            {
-                TxnState::PrepareAbort
-            }
+            (
+                TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort,
+                TxnResult::Abort,
+            ) if tv2 && !is_retry => TxnState::PrepareAbort,
             (TxnState::CompleteCommit, TxnResult::Commit)
             | (TxnState::CompleteAbort, TxnResult::Abort) => return Ok(current(&m)),
             (TxnState::PrepareCommit, TxnResult::Commit)

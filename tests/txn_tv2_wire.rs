@@ -1,7 +1,7 @@
 //! transaction.version 2 (KIP-890 part 2) and feature flags through the wire, with requests
 //! built by `kafka-protocol` the way a Java 4.1 producer sends them: Produce v12 without
 //! AddPartitionsToTxn, EndTxn v5 (epoch bump, id and epoch returned), TxnOffsetCommit v5
-//! without AddOffsetsToTxn; ApiVersions' features and UpdateFeatures (a downgrade to
+//! without AddOffsetsToTxn, an exhausted epoch moving to a new producer id; ApiVersions' features and UpdateFeatures (a downgrade to
 //! transaction.version 1, kept across a restart). Expected codes are Kafka 4.1.1's answers
 //! to the same requests.
 #![allow(
@@ -32,6 +32,7 @@ use kafka_protocol::records::{Compression, Record, TimestampType};
 
 const NONE: i16 = 0;
 const INVALID_PRODUCER_EPOCH: i16 = 47;
+const INVALID_PRODUCER_ID_MAPPING: i16 = 49;
 const PRODUCER_FENCED: i16 = 90;
 const INVALID_UPDATE_VERSION: i16 = 95;
 const TRANSACTION_ABORTABLE: i16 = 120;
@@ -525,5 +526,157 @@ async fn after_a_downgrade_to_transaction_version_1_the_old_rules_apply() {
     );
     assert_eq!(produce(&mut w, 11, "t1", pid, e0, 1, "y").await, NONE);
     assert_eq!(end(&mut w, 4, "t1", pid, e0, false).await.0, NONE);
+    broker.shutdown().await.unwrap();
+}
+
+/// Every batch of partition 0 from offset 0 to the high watermark, read_uncommitted:
+/// (base offset, producer id, producer epoch, control). Fetches again from the next offset
+/// until there, as a consumer does (a Fetch may stop at a segment's end).
+async fn batches_of(w: &mut Wire) -> Vec<(i64, i64, i16, bool)> {
+    let mut out = Vec::new();
+    let mut next = 0;
+    loop {
+        let r: FetchResponse = w
+            .call(
+                ApiKey::Fetch,
+                11,
+                &FetchRequest::default()
+                    .with_replica_id(BrokerId(-1))
+                    .with_max_wait_ms(0)
+                    .with_max_bytes(1 << 20)
+                    .with_isolation_level(0)
+                    .with_topics(vec![FetchTopic::default()
+                        .with_topic(TopicName(s("tv2")))
+                        .with_partitions(vec![FetchPartition::default()
+                            .with_partition(0)
+                            .with_fetch_offset(next)
+                            .with_partition_max_bytes(1 << 20)])]),
+            )
+            .await;
+        let p = &r.responses[0].partitions[0];
+        assert_eq!(p.error_code, NONE);
+        let bytes = p.records.clone().unwrap_or_default();
+        let mut at = 0usize;
+        // The v2 batch header: base offset (8), length (4), leader epoch (4), magic (1),
+        // CRC (4), attributes (2), last offset delta (4), two timestamps (16), producer
+        // id (8), producer epoch (2), ...
+        while at + 61 <= bytes.len() {
+            let field = |from: usize, len: usize| &bytes[at + from..at + from + len];
+            let base = i64::from_be_bytes(field(0, 8).try_into().unwrap());
+            let len = i32::from_be_bytes(field(8, 4).try_into().unwrap()) as usize;
+            let attributes = i16::from_be_bytes(field(21, 2).try_into().unwrap());
+            let last_delta = i32::from_be_bytes(field(23, 4).try_into().unwrap());
+            let pid = i64::from_be_bytes(field(43, 8).try_into().unwrap());
+            let epoch = i16::from_be_bytes(field(51, 2).try_into().unwrap());
+            out.push((base, pid, epoch, attributes & 0x20 != 0));
+            next = base + i64::from(last_delta) + 1;
+            at += 12 + len;
+        }
+        if next >= p.high_watermark || at == 0 {
+            return out;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exhausted_epoch_moves_end_txn_v5_to_a_new_producer_id_and_fences_the_old_one() {
+    use skiff::broker::txn::state::{txn_key, MAX_USABLE_EPOCH};
+    use skiff::broker::txn::{TxnMetadata, TxnState};
+    use skiff::storage::kv::{StateStore, StateStoreConfig};
+
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut w = Wire::connect(&broker).await;
+    w.create_topic("tv2").await;
+    let (pid, _) = init(&mut w, "t").await;
+    drop(w);
+    broker.shutdown().await.unwrap();
+
+    // Reaching the boundary through the wire takes 32,765 EndTxn v5 bumps (an fsync of the
+    // state store each); the coordinator's record is set there directly instead, as those
+    // bumps would have left it: no transaction open, epoch one below the exhausted one.
+    {
+        let store = StateStore::open(
+            dir.path().join(skiff::STATE_DIR),
+            StateStoreConfig::default(),
+        )
+        .unwrap();
+        let mut m = TxnMetadata::decode(&store.get(txn_key("t")).unwrap().unwrap()).unwrap();
+        assert_eq!((m.producer_id, m.state), (pid, TxnState::Empty));
+        m.producer_epoch = MAX_USABLE_EPOCH - 1;
+        store.put(txn_key("t"), m.encode()).unwrap();
+    }
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut w = Wire::connect(&broker).await;
+
+    // Kafka's rule (TransactionMetadata.isEpochExhausted): an epoch >= i16::MAX - 1 is
+    // exhausted. A commit from i16::MAX - 2 bumps onto i16::MAX - 1 as usual ...
+    let before = MAX_USABLE_EPOCH - 1;
+    assert_eq!(produce(&mut w, 12, "t", pid, before, 0, "a").await, NONE);
+    assert_eq!(
+        end(&mut w, 5, "t", pid, before, true).await,
+        (NONE, pid, MAX_USABLE_EPOCH)
+    );
+    // ... and the transaction at the exhausted epoch still runs; its EndTxn writes the
+    // markers with the old id at i16::MAX and answers a new producer id at epoch 0.
+    assert_eq!(
+        produce(&mut w, 12, "t", pid, MAX_USABLE_EPOCH, 0, "b").await,
+        NONE
+    );
+    let (code, new_pid, new_epoch) = end(&mut w, 5, "t", pid, MAX_USABLE_EPOCH, true).await;
+    assert_eq!((code, new_epoch), (NONE, 0));
+    assert_ne!(new_pid, pid, "a new producer id");
+    assert_eq!(offsets(&mut w).await, (4, 4));
+    assert_eq!(
+        batches_of(&mut w).await,
+        vec![
+            (0, pid, MAX_USABLE_EPOCH - 1, false),
+            (1, pid, MAX_USABLE_EPOCH, true),
+            (2, pid, MAX_USABLE_EPOCH, false),
+            (3, pid, i16::MAX, true),
+        ],
+        "records and commit markers, each marker with the bumped epoch"
+    );
+    // A retry of the EndTxn whose answer was lost: the old id at the exhausted epoch gets
+    // the new id again.
+    assert_eq!(
+        end(&mut w, 5, "t", pid, MAX_USABLE_EPOCH, true).await,
+        (NONE, new_pid, 0)
+    );
+
+    // The old producer id is fenced: its produce no longer joins a transaction (the
+    // coordinator's INVALID_PRODUCER_ID_MAPPING, which Kafka's partition leader passes on).
+    assert_eq!(
+        produce(&mut w, 12, "t", pid, MAX_USABLE_EPOCH, 1, "stale").await,
+        INVALID_PRODUCER_ID_MAPPING
+    );
+    // The new id goes on, epoch 0, sequences from 0.
+    assert_eq!(produce(&mut w, 12, "t", new_pid, 0, 0, "c").await, NONE);
+    assert_eq!(
+        end(&mut w, 5, "t", new_pid, 0, true).await,
+        (NONE, new_pid, 1)
+    );
+    // Once the new id has moved on, the old one is not even a retry.
+    assert_eq!(
+        end(&mut w, 5, "t", pid, MAX_USABLE_EPOCH, true).await,
+        (INVALID_PRODUCER_ID_MAPPING, -1, -1)
+    );
+    assert_eq!(offsets(&mut w).await, (6, 6));
+    assert!(aborted(&mut w).await.is_empty());
+    drop(w);
+    broker.shutdown().await.unwrap();
+
+    // The rotation is durable: after a restart the new id continues where it was.
+    let broker = start_broker(dir.path(), &[]).await;
+    let mut w = Wire::connect(&broker).await;
+    assert_eq!(
+        end(&mut w, 5, "t", new_pid, 1, false).await,
+        (NONE, new_pid, 2),
+        "an abort with nothing open bumps the epoch"
+    );
+    assert_eq!(
+        end(&mut w, 5, "t", pid, MAX_USABLE_EPOCH, true).await.0,
+        INVALID_PRODUCER_ID_MAPPING
+    );
     broker.shutdown().await.unwrap();
 }

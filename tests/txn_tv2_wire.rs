@@ -1,9 +1,9 @@
 //! transaction.version 2 (KIP-890 part 2) and feature flags through the wire, with requests
 //! built by `kafka-protocol` the way a Java 4.1 producer sends them: Produce v12 without
 //! AddPartitionsToTxn, EndTxn v5 (epoch bump, id and epoch returned), TxnOffsetCommit v5
-//! without AddOffsetsToTxn, an exhausted epoch moving to a new producer id; ApiVersions' features and UpdateFeatures (a downgrade to
-//! transaction.version 1, kept across a restart). Expected codes are Kafka 4.1.1's answers
-//! to the same requests.
+//! without AddOffsetsToTxn, an exhausted epoch moving to a new producer id; ApiVersions'
+//! features and UpdateFeatures (a downgrade to transaction.version 1, kept across a restart).
+//! Expected codes are Kafka 4.1.1's answers to the same requests.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,

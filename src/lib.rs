@@ -108,6 +108,10 @@ impl Broker {
         )
         .map_err(|e| StartError::Coordinator(e.to_string()))?;
         let txn_task = txns.start();
+        let features = Arc::new(
+            broker::features::Features::open(config.node_id, Some(Arc::clone(&state)))
+                .map_err(|e| StartError::Coordinator(e.to_string()))?,
+        );
         let producer_expiration_ms = Arc::new(AtomicI64::new(config.producer_id_expiration_ms));
         let producer_expiry_task = broker::txn::spawn_producer_expiry_with(
             replicas.storage(),
@@ -124,6 +128,7 @@ impl Broker {
             replicas: replicas.clone(),
             groups: groups.clone(),
             txns: Arc::clone(&txns),
+            features,
             config: config.clone(),
             cluster_id,
             advertised_host,

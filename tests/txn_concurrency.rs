@@ -31,7 +31,7 @@ fn concurrent_transactions_all_complete_and_no_lso_is_left_stuck() {
                     h.produce("orders", 0, p, i, 1).unwrap();
                     h.produce("orders", 1, p, i, 1).unwrap();
                     h.coord()
-                        .end_txn(&id, p.producer_id, p.producer_epoch, i % 2 == 0)
+                        .end_txn(&id, p.producer_id, p.producer_epoch, i % 2 == 0, false)
                         .unwrap();
                 }
             })
@@ -60,9 +60,9 @@ fn concurrent_transactions_all_complete_and_no_lso_is_left_stuck() {
                             | Err(TxnError::ProducerFenced)
                             | Err(TxnError::ConcurrentTransactions)
                     ));
-                    let _ = h
-                        .coord()
-                        .end_txn("shared", p.producer_id, p.producer_epoch, true);
+                    let _ =
+                        h.coord()
+                            .end_txn("shared", p.producer_id, p.producer_epoch, true, false);
                 }
             })
         })

@@ -38,7 +38,8 @@ fn marker_at(log: &Log, offset: i64) -> (ControlRecordType, i64, i16) {
 
 fn end(h: &Harness, id: &str, p: ProducerIdAndEpoch, commit: bool) -> Result<(), TxnError> {
     h.coord()
-        .end_txn(id, p.producer_id, p.producer_epoch, commit)
+        .end_txn(id, p.producer_id, p.producer_epoch, commit, false)
+        .map(drop)
 }
 
 fn state(h: &Harness, id: &str) -> TxnState {
@@ -336,7 +337,7 @@ fn verify_only_checks_membership_without_adding() {
     assert_eq!(r[1].result, Err(TxnError::TransactionAbortable));
     assert_eq!(
         TxnError::TransactionAbortable.code_for(TxnApi::AddPartitionsToTxn, 5),
-        121
+        120
     );
     assert_eq!(
         TxnError::TransactionAbortable.code_for(TxnApi::AddPartitionsToTxn, 4),
@@ -434,11 +435,20 @@ fn transactional_offsets_are_visible_only_on_commit() {
                 committed_leader_epoch: -1,
                 committed_metadata: Some("m".into()),
             }],
+            implicit_add: false,
         })[0]
             .result
     };
-    // The group must be added first.
-    assert_eq!(commit("g", p, 42), Err(TxnError::InvalidTxnState));
+    // The group must be added first (TRANSACTION_ABORTABLE from v4, INVALID_TXN_STATE before).
+    assert_eq!(commit("g", p, 42), Err(TxnError::TransactionAbortable));
+    assert_eq!(
+        TxnError::TransactionAbortable.code_for(TxnApi::TxnOffsetCommit, 3),
+        48
+    );
+    assert_eq!(
+        TxnError::TransactionAbortable.code_for(TxnApi::TxnOffsetCommit, 4),
+        120
+    );
 
     h.coord()
         .add_offsets_to_txn("tx", p.producer_id, p.producer_epoch, "g")
@@ -571,7 +581,7 @@ fn verify_produce_accepts_only_added_partitions_of_the_current_epoch() {
     let p = h.init("tx");
     assert_eq!(
         c.verify_produce("tx", p.producer_id, p.producer_epoch, "orders", 0),
-        Err(TxnError::InvalidTxnState),
+        Err(TxnError::TransactionAbortable),
         "no transaction open"
     );
     h.add_ok("tx", p, &[("orders", 0)]);
@@ -581,7 +591,7 @@ fn verify_produce_accepts_only_added_partitions_of_the_current_epoch() {
     );
     assert_eq!(
         c.verify_produce("tx", p.producer_id, p.producer_epoch, "orders", 1),
-        Err(TxnError::InvalidTxnState)
+        Err(TxnError::TransactionAbortable)
     );
     assert_eq!(
         c.verify_produce("tx", p.producer_id, p.producer_epoch + 1, "orders", 0),
@@ -615,6 +625,7 @@ fn pending_offsets_make_the_partition_unstable_until_the_end() {
             committed_leader_epoch: -1,
             committed_metadata: None,
         }],
+        implicit_add: false,
     });
     assert_eq!(r[0].result, Ok(()));
     assert!(c.has_pending_offset("g", "orders", 1).unwrap());

@@ -118,6 +118,7 @@ fn a_commit_decided_before_a_restart_completes_on_start() {
             committed_leader_epoch: -1,
             committed_metadata: None,
         }],
+        implicit_add: false,
     });
     assert_eq!(r[0].result, Ok(()));
     let a = h.produce("orders", 0, p, 0, 2).unwrap();
@@ -126,7 +127,7 @@ fn a_commit_decided_before_a_restart_completes_on_start() {
     // orders-0 gets its marker, orders-1 fails: the coordinator goes down in PrepareCommit.
     *h.writer.fail_on.lock() = Some(("orders".into(), 1));
     h.coord()
-        .end_txn("tx", p.producer_id, p.producer_epoch, true)
+        .end_txn("tx", p.producer_id, p.producer_epoch, true, false)
         .unwrap();
     assert_eq!(
         h.coord().metadata("tx").unwrap().state,
@@ -172,7 +173,7 @@ fn a_commit_decided_before_a_restart_completes_on_start() {
     h.add_ok("tx", p, &[("orders", 0)]);
     h.produce("orders", 0, p, 2, 1).unwrap();
     h.coord()
-        .end_txn("tx", p.producer_id, p.producer_epoch, true)
+        .end_txn("tx", p.producer_id, p.producer_epoch, true, false)
         .unwrap();
     let log = h.log("orders", 0);
     assert_eq!(log.last_stable_offset(), log.log_end_offset());
@@ -186,7 +187,7 @@ fn an_abort_decided_before_a_restart_completes_on_start() {
     let a = h.produce("orders", 0, p, 0, 2).unwrap();
     h.set_failing(true);
     h.coord()
-        .end_txn("tx", p.producer_id, p.producer_epoch, false)
+        .end_txn("tx", p.producer_id, p.producer_epoch, false, false)
         .unwrap();
     h.set_failing(false);
     h.restart();
@@ -218,6 +219,8 @@ fn exhausted(producer_id: i64, state: TxnState, partitions: &[(&str, i32)]) -> T
             .collect::<BTreeSet<_>>(),
         txn_start_ms: if partitions.is_empty() { -1 } else { 1 },
         last_update_ms: 1,
+        client_tv2: false,
+        next_producer_id: -1,
     }
 }
 

@@ -60,7 +60,9 @@ async fn a_transaction_open_past_its_timeout_is_aborted_and_the_lso_advances() {
     );
     // The timed-out producer is fenced, at the coordinator and in the partition.
     assert_eq!(
-        coord.end_txn("slow", p.producer_id, p.producer_epoch, true),
+        coord
+            .end_txn("slow", p.producer_id, p.producer_epoch, true, false)
+            .map(drop),
         Err(TxnError::ProducerFenced)
     );
     assert!(matches!(
@@ -111,7 +113,8 @@ async fn idle_transactional_ids_expire() {
     );
     assert_eq!(
         h.coord()
-            .end_txn("idle", idle.producer_id, idle.producer_epoch, true),
+            .end_txn("idle", idle.producer_id, idle.producer_epoch, true, false)
+            .map(drop),
         Err(TxnError::InvalidProducerIdMapping)
     );
     assert_eq!(h.coord().metadata("busy").unwrap().state, TxnState::Ongoing);

@@ -4,7 +4,7 @@
 // same scenario against two brokers can be compared key by key (compat/diff/compare.py).
 //
 // Usage: java -cp 'target/kafka-libs/*' compat/diff/JavaObserve.java SCENARIO HOST:PORT OUT.json
-//   SCENARIO: offsets | errors | configs | groups
+//   SCENARIO: offsets | errors | configs | groups | features
 //
 // Normalisation: per-run topic and group names appear under their logical names (the run's
 // random suffix never reaches the output); broker ids, hosts, ports, cluster ids, topic ids,
@@ -756,6 +756,74 @@ public class JavaObserve {
     });
   }
 
+  // ---- features ----------------------------------------------------------------------
+
+  /** describeFeatures: supported ranges, finalized levels; the epoch only as present/absent. */
+  static Map<String, Object> describeFeatures(Admin a) {
+    return attempt(() -> get(a.describeFeatures().featureMetadata()), fm -> {
+      Map<String, Object> m = obj();
+      Map<String, Object> supported = new TreeMap<>();
+      fm.supportedFeatures().forEach((n, r) -> supported.put(n, List.of(r.minVersion(), r.maxVersion())));
+      Map<String, Object> finalized = new TreeMap<>();
+      fm.finalizedFeatures().forEach((n, r) -> finalized.put(n, List.of(r.minVersionLevel(), r.maxVersionLevel())));
+      m.put("supported", supported);
+      m.put("finalized", finalized);
+      m.put("finalized_epoch", fm.finalizedFeaturesEpoch().map(e -> e >= 0 ? "present" : "negative").orElse("absent"));
+      return m;
+    });
+  }
+
+  static long featuresEpoch(Admin a) throws Exception {
+    return get(a.describeFeatures().featureMetadata()).finalizedFeaturesEpoch().orElse(-1L);
+  }
+
+  /** The finalized level of `name` (0 when not listed). */
+  static short finalizedLevel(Admin a, String name) throws Exception {
+    var r = get(a.describeFeatures().featureMetadata()).finalizedFeatures().get(name);
+    return r == null ? 0 : r.maxVersionLevel();
+  }
+
+  /** Kafka applies an update through its metadata log after answering: poll (bounded). */
+  static void awaitLevel(Admin a, String name, short level) throws Exception {
+    long deadline = System.currentTimeMillis() + 15_000;
+    while (finalizedLevel(a, name) != level && System.currentTimeMillis() < deadline) Thread.sleep(100);
+  }
+
+  static Map<String, Object> update(Admin a, String name, int level, org.apache.kafka.clients.admin.FeatureUpdate.UpgradeType type, boolean validateOnly) {
+    var options = new org.apache.kafka.clients.admin.UpdateFeaturesOptions().validateOnly(validateOnly);
+    var u = new org.apache.kafka.clients.admin.FeatureUpdate((short) level, type);
+    return attempt(() -> get(a.updateFeatures(Map.of(name, u), options).all()));
+  }
+
+  static Map<String, Object> features() throws Exception {
+    Map<String, Object> out = obj();
+    var UPGRADE = org.apache.kafka.clients.admin.FeatureUpdate.UpgradeType.UPGRADE;
+    var SAFE = org.apache.kafka.clients.admin.FeatureUpdate.UpgradeType.SAFE_DOWNGRADE;
+    String tv = "transaction.version";
+    try (Admin a = admin()) {
+      step("describe");
+      out.put("initial", describeFeatures(a));
+      long epoch0 = featuresEpoch(a);
+      step("refused updates");
+      out.put("unknown_feature", update(a, "no.such.version", 1, UPGRADE, false));
+      out.put("beyond_supported", update(a, tv, 3, UPGRADE, false));
+      out.put("downgrade_as_upgrade", update(a, tv, 1, UPGRADE, false));
+      out.put("downgrade_validate_only", update(a, tv, 1, SAFE, true));
+      out.put("after_refused", describeFeatures(a));
+      step("downgrade and upgrade");
+      out.put("downgrade", update(a, tv, 1, SAFE, false));
+      awaitLevel(a, tv, (short) 1);
+      out.put("after_downgrade", describeFeatures(a));
+      long epoch1 = featuresEpoch(a);
+      out.put("epoch_grew_with_downgrade", epoch1 > epoch0);
+      out.put("upgrade_again", update(a, tv, 2, UPGRADE, false));
+      awaitLevel(a, tv, (short) 2);
+      out.put("after_upgrade", describeFeatures(a));
+      out.put("epoch_grew_with_upgrade", featuresEpoch(a) > epoch1);
+    }
+    return out;
+  }
+
   static Map<String, Object> configs() throws Exception {
     Map<String, Object> out = obj();
     String plain = topic("configs-plain");
@@ -1090,7 +1158,7 @@ public class JavaObserve {
 
   public static void main(String[] args) throws Exception {
     if (args.length != 3) {
-      System.err.println("usage: JavaObserve.java offsets|errors|configs|groups HOST:PORT OUT.json");
+      System.err.println("usage: JavaObserve.java offsets|errors|configs|groups|features HOST:PORT OUT.json");
       System.exit(2);
     }
     bootstrap = args[1];
@@ -1100,6 +1168,7 @@ public class JavaObserve {
       case "errors" -> obs = errors();
       case "configs" -> obs = configs();
       case "groups" -> obs = groups();
+      case "features" -> obs = features();
       default -> {
         System.err.println("unknown scenario " + args[0]);
         System.exit(2);

@@ -2,7 +2,7 @@
 """Differential observer for kafka-python (pure Python, its own protocol code): the raw
 answers of KafkaAdminClient, whose 3.x API hands back per-topic error codes as sent.
 
-Usage: kafka_python_observe.py admin HOST:PORT OUT.json
+Usage: kafka_python_observe.py admin|features HOST:PORT OUT.json
 
 Observes: the advertised API version ranges (ApiVersions, name → [min, max]); CreateTopics
 per-topic error codes (and whether an error message came along), num_partitions and
@@ -11,7 +11,8 @@ topic; AlterConfigs (legacy and incremental) error codes; DeleteRecords; ListOff
 DescribeGroups / DeleteGroups / ListGroups of unknown groups; dynamic broker configs
 (IncrementalAlterConfigs on the cluster-wide default and on this broker, DescribeConfigs of
 both and of a topic, with synonyms); DescribeCluster (counts and presence only). Normalised as in JavaObserve.java: logical topic names, no ids, hosts or
-ports. Exits 0 whenever the observation was written.
+ports. `features`: the raw features of ApiVersions v3 and v4 and describe_features. Exits 0
+whenever the observation was written.
 """
 
 import json
@@ -262,14 +263,51 @@ def admin_observation(bootstrap):
     return out
 
 
+def features_observation(bootstrap):
+    """The raw features of ApiVersions v3 and v4 (KIP-584; v3 leaves out supported features
+    whose minimum is 0, KIP-1022): supported ranges, finalized levels (min and max level as
+    sent), and the finalized epoch as present/absent (Kafka's is a metadata log offset)."""
+    from kafka.protocol.metadata import ApiVersionsRequest
+
+    out = {}
+    a = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="skiff-diff-kafka-python", request_timeout_ms=15000)
+    try:
+        async def send(req):
+            return await a._manager.send(req)
+
+        for version in (3, 4):
+            step(f"api versions v{version}")
+            req = ApiVersionsRequest(client_software_name="skiff-diff", client_software_version="1",
+                                     min_version=version, max_version=version)
+
+            def describe(resp):
+                return {
+                    "error_code": resp.error_code,
+                    "supported": {f.name: [f.min_version, f.max_version]
+                                  for f in sorted(resp.supported_features or [], key=lambda f: f.name)},
+                    "finalized": {f.name: [f.min_version_level, f.max_version_level]
+                                  for f in sorted(resp.finalized_features or [], key=lambda f: f.name)},
+                    "finalized_epoch": "present" if (resp.finalized_features_epoch or -1) >= 0 else "absent",
+                }
+
+            out[f"v{version}"] = attempt(lambda: a._manager.run(send, req), describe)
+        out["describe_features"] = attempt(a.describe_features, lambda r: {
+            "features": {n: {k: (list(v) if isinstance(v, tuple) else ("present" if v is not None else "absent"))
+                             for k, v in sorted(f.items())} for n, f in sorted(r.items())}})
+    finally:
+        a.close()
+    return out
+
+
 def main():
-    if len(sys.argv) != 4 or sys.argv[1] != "admin":
+    if len(sys.argv) != 4 or sys.argv[1] not in ("admin", "features"):
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     import kafka
 
-    obs = admin_observation(sys.argv[2])
-    doc = {"observer": f"kafka-python {kafka.__version__}", "scenario": "kafka-python-admin", "observation": obs}
+    mode = sys.argv[1]
+    obs = admin_observation(sys.argv[2]) if mode == "admin" else features_observation(sys.argv[2])
+    doc = {"observer": f"kafka-python {kafka.__version__}", "scenario": f"kafka-python-{mode}", "observation": obs}
     with open(sys.argv[3], "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=2)
         f.write("\n")

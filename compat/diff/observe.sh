@@ -3,16 +3,18 @@
 #
 # Usage: compat/diff/observe.sh SCENARIO HOST:PORT OUT.json
 #        compat/diff/observe.sh --list      (the scenario names, one a line)
-# Scenarios: java-offsets, java-errors, java-configs, java-groups (JavaObserve.java,
-# kafka-clients 4.1.1), confluent-offsets, confluent-errors, confluent-configs,
+# Scenarios: java-offsets, java-errors, java-configs, java-groups, java-features
+# (JavaObserve.java, kafka-clients 4.1.1), confluent-offsets, confluent-errors, confluent-configs,
 # confluent-groups (confluent_observe.py, confluent-kafka / librdkafka), kafka-python-admin
-# (kafka_python_observe.py, kafka-python's raw admin answers and the advertised API versions).
+# (kafka_python_observe.py, kafka-python's raw admin answers and the advertised API versions),
+# kafka-python-features (the same client: the raw features of ApiVersions v3 and v4).
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-SCENARIOS=(java-offsets java-errors java-configs java-groups
-  confluent-offsets confluent-errors confluent-configs confluent-groups kafka-python-admin)
+SCENARIOS=(java-offsets java-errors java-configs java-groups java-features
+  confluent-offsets confluent-errors confluent-configs confluent-groups kafka-python-admin
+  kafka-python-features)
 if [ "${1:-}" = --list ]; then printf '%s\n' "${SCENARIOS[@]}"; exit 0; fi
 if [ $# -ne 3 ]; then
   echo "usage: $0 SCENARIO HOST:PORT OUT.json (scenarios: ${SCENARIOS[*]})" >&2
@@ -27,8 +29,8 @@ case "$scenario" in
   confluent-*)
     ensure_venv
     exec "$COMPAT_VENV/bin/python" "$COMPAT_DIR/diff/confluent_observe.py" "${scenario#confluent-}" "$bootstrap" "$out" ;;
-  kafka-python-admin)
+  kafka-python-admin|kafka-python-features)
     ensure_venv
-    exec "$COMPAT_VENV/bin/python" "$COMPAT_DIR/diff/kafka_python_observe.py" admin "$bootstrap" "$out" ;;
+    exec "$COMPAT_VENV/bin/python" "$COMPAT_DIR/diff/kafka_python_observe.py" "${scenario#kafka-python-}" "$bootstrap" "$out" ;;
   *) die "unknown scenario: $scenario (known: ${SCENARIOS[*]})" ;;
 esac

@@ -1,7 +1,10 @@
-//! ApiVersions: what Skiff serves, read from the registry.
+//! ApiVersions: what Skiff serves, read from the registry, and (v3+) the supported and
+//! finalized features ([`crate::broker::features`]).
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::api_versions_response::ApiVersion;
+use kafka_protocol::messages::api_versions_response::{
+    ApiVersion, FinalizedFeatureKey, SupportedFeatureKey,
+};
 use kafka_protocol::messages::ApiVersionsResponse;
 
 use std::sync::Arc;
@@ -9,7 +12,8 @@ use std::sync::Arc;
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
 
 use super::spec::{Api, ApiEntry, Authorization};
-use super::{ApiContext, Call, Handled};
+use super::{text, ApiContext, Call, Handled};
+use crate::broker::features::{FinalizedFeatures, SUPPORTED};
 
 /// Highest ApiVersions version Skiff understands.
 pub const MAX_VERSION: i16 = 4;
@@ -35,6 +39,41 @@ pub fn respond(version: i16, apis: &[ApiEntry]) -> ApiVersionsResponse {
     r
 }
 
+/// Adds the features to a v3+ answer as Kafka 4.1.1 does: supported features whose lowest
+/// level is 0 only from v4 (KIP-1022: older clients reject a 0 minimum), finalized ones
+/// (level above 0) with their level as both minimum and maximum, and their epoch.
+pub fn with_features(
+    mut r: ApiVersionsResponse,
+    version: i16,
+    finalized: &FinalizedFeatures,
+) -> ApiVersionsResponse {
+    if version < 3 {
+        return r;
+    }
+    r.supported_features = SUPPORTED
+        .iter()
+        .filter(|f| version >= 4 || f.min_version > 0)
+        .map(|f| {
+            SupportedFeatureKey::default()
+                .with_name(text(f.name))
+                .with_min_version(f.min_version)
+                .with_max_version(f.max_version)
+        })
+        .collect();
+    r.finalized_features = finalized
+        .levels
+        .iter()
+        .map(|(name, level)| {
+            FinalizedFeatureKey::default()
+                .with_name(text(name.clone()))
+                .with_max_version_level(*level)
+                .with_min_version_level(*level)
+        })
+        .collect();
+    r.finalized_features_epoch = finalized.epoch;
+    r
+}
+
 /// The answer to an ApiVersions request at an unknown version: UNSUPPORTED_VERSION with the
 /// supported list, to be encoded as a v0 body so the client can downgrade.
 pub fn unsupported_version(apis: &[ApiEntry]) -> ApiVersionsResponse {
@@ -57,6 +96,11 @@ impl Api for ApiVersions {
         call: &Call,
         _request: ApiVersionsRequest,
     ) -> Handled<ApiVersionsResponse> {
-        respond(call.version, ctx.apis).into()
+        with_features(
+            respond(call.version, ctx.apis),
+            call.version,
+            &ctx.features.finalized(),
+        )
+        .into()
     }
 }

@@ -80,6 +80,16 @@ pub fn partition_error_code(e: &PartitionError) -> i16 {
     err.code()
 }
 
+/// The code of a refused or failed feature update.
+pub fn feature_error_code(e: &crate::broker::features::FeatureError) -> i16 {
+    use crate::broker::features::FeatureError;
+    match e {
+        FeatureError::InvalidUpdateVersion(_) => ResponseError::InvalidUpdateVersion.code(),
+        FeatureError::Store(s) => storage_error_code(s),
+        FeatureError::Corrupt(_) => ResponseError::UnknownServerError.code(),
+    }
+}
+
 /// Checks a client's `current_leader_epoch` (-1: no check) against the partition's.
 pub fn leader_epoch_check(requested: i32, current: i32) -> i16 {
     if requested < 0 || requested == current {

@@ -35,6 +35,7 @@ pub mod registry;
 pub mod spec;
 pub mod topic_configs;
 pub mod txn;
+pub mod update_features;
 
 pub use spec::{Api, ApiContext, Call, Handled, Reply, ResponseBody, ResponseFuture, TypedFuture};
 

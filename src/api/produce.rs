@@ -70,6 +70,7 @@ fn produce_partition(
     records: Option<Bytes>,
     acks: i16,
     transactional_id: Option<&str>,
+    version: i16,
 ) -> Result<PendingAppend, i16> {
     let partition = ctx
         .replicas
@@ -81,6 +82,7 @@ fn produce_partition(
             acks,
             transactional_id,
             txns: &ctx.txns,
+            produce_version: version,
         })
         .map_err(|e| partition_error_code(&e))
 }
@@ -105,11 +107,11 @@ const TOPIC_ID_VERSION: i16 = 13;
 
 /// Handles a Produce request: appends now (in request order), answers when the acks are met.
 ///
-/// v12 is v11 on the wire; under transaction.version 2 (KIP-890 part 2) it also adds the
-/// partition to the transaction implicitly. Skiff finalizes no transaction.version, so a
-/// client uses transaction.version 2 with it only once that lands: until then a v12
-/// transactional batch is verified against the partitions AddPartitionsToTxn added, as for
-/// v11. v13 names topics by id; an id no topic has is UNKNOWN_TOPIC_ID.
+/// v12 is v11 on the wire; it is what transaction.version 2 clients (KIP-890 part 2) send,
+/// and a transactional batch adds its partition to the transaction implicitly (as Kafka
+/// does by request version, whatever transaction.version is finalized); up to v11 it must
+/// have been added with AddPartitionsToTxn. v13 names topics by id; an id no topic has is
+/// UNKNOWN_TOPIC_ID.
 pub fn handle(
     ctx: &Arc<ApiContext>,
     version: i16,
@@ -150,6 +152,7 @@ pub fn handle(
                     p.records,
                     acks,
                     transactional_id.as_deref(),
+                    version,
                 ) {
                     Ok(append) => {
                         pending.push(Pending {

@@ -32,6 +32,7 @@ use super::{
     describe_log_dirs::DescribeLogDirs, describe_topic_partitions::DescribeTopicPartitions,
     fetch::Fetch, incremental_alter_configs::IncrementalAlterConfigs, list_offsets::ListOffsets,
     metadata::Metadata, offset_for_leader_epoch::OffsetForLeaderEpoch, produce::Produce,
+    update_features::UpdateFeatures,
 };
 
 /// Every API Skiff serves, in ApiVersions order (by key).
@@ -66,6 +67,7 @@ pub const REGISTRY: &[ApiEntry] = &[
     entry::<DeleteGroups>(),
     entry::<IncrementalAlterConfigs>(),
     entry::<OffsetDelete>(),
+    entry::<UpdateFeatures>(),
     entry::<DescribeCluster>(),
     entry::<DescribeProducers>(),
     entry::<DescribeTransactions>(),

@@ -254,6 +254,8 @@ pub struct ApiContext {
     pub groups: crate::broker::group::GroupCoordinator,
     /// The transaction coordinator.
     pub txns: Arc<crate::broker::txn::TxnCoordinator>,
+    /// The finalized feature levels (ApiVersions, UpdateFeatures).
+    pub features: Arc<crate::broker::features::Features>,
     /// The broker configuration.
     pub config: Arc<Config>,
     /// The cluster id reported in Metadata.

@@ -7,6 +7,7 @@ pub mod cluster;
 pub mod config_entries;
 pub mod dynamic_config;
 pub mod error;
+pub mod features;
 pub mod group;
 pub mod internal_topics;
 mod meta_file;

@@ -125,6 +125,7 @@ pub fn decode_request(frame: Bytes) -> Result<Decoded, FrameError> {
     let version = i16::from_be_bytes([v0, v1]);
     let key = ApiKey::try_from(raw_key).map_err(|_| FrameError::UnknownApi(raw_key))?;
     let api = registry::lookup(key).ok_or(FrameError::UnknownApi(raw_key))?;
+    tracing::trace!(api = ?key, version, "request");
     // Produce v0-v2 are advertised (older librdkafka needs v0 listed to enable compression)
     // but, as in Kafka 4, a request at those versions closes the connection.
     if !api.serves(version) {

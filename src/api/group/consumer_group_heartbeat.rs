@@ -84,6 +84,13 @@ impl Api for ConsumerGroupHeartbeat {
         call: &Call,
         request: ConsumerGroupHeartbeatRequest,
     ) -> Handled<ConsumerGroupHeartbeatResponse> {
+        // With `group.version` finalized below 1 (UpdateFeatures), KIP-848 groups are off:
+        // Kafka answers UNSUPPORTED_VERSION.
+        if ctx.features.level(crate::broker::features::GROUP_VERSION) < 1 {
+            return ConsumerGroupHeartbeatResponse::default()
+                .with_error_code(kafka_protocol::ResponseError::UnsupportedVersion.code())
+                .into();
+        }
         heartbeat(ctx, request, ClientInfo::of(call)).into()
     }
 }

@@ -1,4 +1,4 @@
-//! TxnOffsetCommit (v0–v4).
+//! TxnOffsetCommit (v0–v5).
 
 use std::sync::Arc;
 
@@ -37,8 +37,11 @@ fn txn_offset_commit_response(
     TxnOffsetCommitResponse::default().with_topics(topics)
 }
 
-/// TxnOffsetCommit v0–v4: stores the offsets as pending in the transaction (they reach the
-/// group when it commits). Generation, member and instance ids are checked from v3.
+/// TxnOffsetCommit v0–v5: stores the offsets as pending in the transaction (they reach the
+/// group when it commits). Generation, member and instance ids are checked from v3. Up to
+/// v4 the group must have joined the transaction with AddOffsetsToTxn (else
+/// TRANSACTION_ABORTABLE from v4, INVALID_TXN_STATE before); v5 is transaction.version 2
+/// (KIP-890 part 2): the group joins the transaction here.
 pub fn txn_offset_commit(
     ctx: &Arc<ApiContext>,
     version: i16,
@@ -78,6 +81,7 @@ pub fn txn_offset_commit(
             None
         },
         offsets,
+        implicit_add: version >= 5,
     };
     let failed: Vec<PartitionResult> = input
         .offsets
@@ -107,7 +111,7 @@ impl Api for TxnOffsetCommit {
     type Response = TxnOffsetCommitResponse;
     const KEY: ApiKey = ApiKey::TxnOffsetCommit;
     const MIN_VERSION: i16 = 0;
-    const MAX_VERSION: i16 = 4;
+    const MAX_VERSION: i16 = 5;
     const AUTHORIZATION: Authorization =
         Authorization::Requires(AclOperation::Read, ResourceType::Group);
 

@@ -59,6 +59,10 @@ pub struct AppendRequest<'a> {
     pub transactional_id: Option<&'a str>,
     /// The transaction coordinator that verifies transactional batches (KIP-890).
     pub txns: &'a TxnCoordinator,
+    /// The Produce request's version: from v12 (transaction.version 2) a transactional
+    /// batch adds its partition to the transaction; v11 is told TRANSACTION_ABORTABLE when
+    /// it was not added, older versions INVALID_TXN_STATE.
+    pub produce_version: i16,
 }
 
 /// An append queued on the partition's writer, in request order.
@@ -276,6 +280,7 @@ impl Partition {
             &self.topic,
             self.index,
             &request.records,
+            request.produce_version,
         )?;
         let (tx, rx) = oneshot::channel();
         match &self.role {

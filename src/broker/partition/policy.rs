@@ -47,15 +47,22 @@ pub(super) fn validate_batches(
     Ok(ranges)
 }
 
+/// The Produce version of transaction.version 2 clients (KIP-890 part 2).
+const IMPLICIT_ADD_PRODUCE_VERSION: i16 = 12;
+/// The first Produce version that understands TRANSACTION_ABORTABLE.
+const ABORTABLE_PRODUCE_VERSION: i16 = 11;
+
 /// KIP-890 verification: every transactional producer in `records` must have added this
-/// partition to its ongoing transaction. A transactional batch in a request without a
-/// transactional id is refused.
+/// partition to its ongoing transaction (Produce v11 and older), or adds it now (v12+,
+/// transaction.version 2, as Kafka's partition leader does). A transactional batch in a
+/// request without a transactional id is refused.
 pub(super) fn verify_transactions(
     txns: &TxnCoordinator,
     transactional_id: Option<&str>,
     topic: &str,
     partition: i32,
     records: &Bytes,
+    produce_version: i16,
 ) -> Result<(), PartitionError> {
     let mut checked: Option<(i64, i16)> = None;
     for item in split_batches(records) {
@@ -72,8 +79,17 @@ pub(super) fn verify_transactions(
         if checked == Some(producer) {
             continue;
         }
-        txns.verify_produce(transactional_id, producer.0, producer.1, topic, partition)
-            .map_err(PartitionError::from)?;
+        let checked_now = if produce_version >= IMPLICIT_ADD_PRODUCE_VERSION {
+            txns.add_produce_partition(transactional_id, producer.0, producer.1, topic, partition)
+        } else {
+            txns.verify_produce(transactional_id, producer.0, producer.1, topic, partition)
+        };
+        checked_now.map_err(|e| match e {
+            TxnError::TransactionAbortable if produce_version < ABORTABLE_PRODUCE_VERSION => {
+                PartitionError::from(TxnError::InvalidTxnState)
+            }
+            other => PartitionError::from(other),
+        })?;
         checked = Some(producer);
     }
     Ok(())

@@ -135,6 +135,8 @@ pub struct TxnOffsetCommitRequest {
     pub group_instance_id: Option<String>,
     /// The offsets.
     pub offsets: Vec<TxnOffsetCommitPartition>,
+    /// v5+ (transaction.version 2): the group joins the transaction implicitly.
+    pub implicit_add: bool,
 }
 
 type Entry = Arc<Mutex<TxnMetadata>>;
@@ -312,6 +314,8 @@ impl TxnCoordinator {
             partitions: BTreeSet::new(),
             txn_start_ms: -1,
             last_update_ms: self.clock.now_ms(),
+            client_tv2: false,
+            next_producer_id: -1,
         };
         let e = Arc::new(Mutex::new(m));
         txns.insert(transactional_id.to_string(), Arc::clone(&e));
@@ -352,6 +356,8 @@ impl TxnCoordinator {
                 let mut next = m.clone();
                 next.timeout_ms = timeout_ms;
                 next.last_update_ms = now;
+                next.client_tv2 = false;
+                next.next_producer_id = -1;
                 if TxnMetadata::is_epoch_exhausted(m.producer_epoch)
                     && expected.is_none_or(|e| e.producer_epoch == m.producer_epoch)
                 {
@@ -452,6 +458,7 @@ impl TxnCoordinator {
         producer_id: i64,
         producer_epoch: i16,
         added: BTreeSet<TxnPartition>,
+        tv2: bool,
     ) -> Result<(), TxnError> {
         let entry = self.check_producer(transactional_id, producer_id, producer_epoch)?;
         let mut m = entry.lock();
@@ -481,6 +488,7 @@ impl TxnCoordinator {
         }
         next.state = TxnState::Ongoing;
         next.partitions.extend(added);
+        next.client_tv2 = tv2;
         next.last_update_ms = now;
         self.persist(&next)?;
         *m = next;
@@ -536,6 +544,7 @@ impl TxnCoordinator {
             req.producer_id,
             req.producer_epoch,
             added,
+            false,
         ))
     }
 
@@ -576,7 +585,8 @@ impl TxnCoordinator {
     /// path calls it before appending a transactional batch, so that no batch lands in a
     /// partition that will never get a marker (a stuck last stable offset). Errors are the
     /// ones Kafka gives producers: INVALID_PRODUCER_EPOCH for a fenced producer,
-    /// INVALID_TXN_STATE for a partition not in the transaction.
+    /// TRANSACTION_ABORTABLE for a partition not in the transaction (Produce v10 and older
+    /// get INVALID_TXN_STATE instead: the produce path maps it).
     pub fn verify_produce(
         &self,
         transactional_id: &str,
@@ -598,7 +608,6 @@ impl TxnCoordinator {
             .map_or(Err(TxnError::UnknownServerError), |r| r.result);
         result.map_err(|e| match e {
             TxnError::ProducerFenced => TxnError::InvalidProducerEpoch,
-            TxnError::TransactionAbortable => TxnError::InvalidTxnState,
             other => other,
         })
     }
@@ -616,7 +625,27 @@ impl TxnCoordinator {
             return Err(TxnError::InvalidRequest);
         }
         let added = BTreeSet::from([TxnPartition::GroupOffsets(group_id.to_string())]);
-        self.add_to_txn(transactional_id, producer_id, producer_epoch, added)
+        self.add_to_txn(transactional_id, producer_id, producer_epoch, added, false)
+    }
+
+    /// The implicit add of transaction.version 2 (KIP-890 part 2): a transactional Produce
+    /// v12+ adds its partition to the producer's transaction, starting one if none is open,
+    /// as Kafka's partition leader does with AddPartitionsToTxn (`verify_only` false).
+    /// A fenced producer gets INVALID_PRODUCER_EPOCH, as Kafka answers a produce.
+    pub fn add_produce_partition(
+        &self,
+        transactional_id: &str,
+        producer_id: i64,
+        producer_epoch: i16,
+        topic: &str,
+        partition: i32,
+    ) -> Result<(), TxnError> {
+        let added = BTreeSet::from([TxnPartition::data(topic, partition)]);
+        self.add_to_txn(transactional_id, producer_id, producer_epoch, added, true)
+            .map_err(|e| match e {
+                TxnError::ProducerFenced => TxnError::InvalidProducerEpoch,
+                other => other,
+            })
     }
 
     // ---- TxnOffsetCommit -----------------------------------------------------------
@@ -626,7 +655,12 @@ impl TxnCoordinator {
     /// the transaction commits. The group must have been added with AddOffsetsToTxn
     /// (INVALID_TXN_STATE otherwise).
     pub fn txn_offset_commit(&self, req: &TxnOffsetCommitRequest) -> Vec<PartitionResult> {
-        let result = self.txn_offset_commit_inner(req);
+        // Kafka 4.1.1 answers a fenced v5 (the implicit add goes through its partition
+        // verification) with INVALID_PRODUCER_EPOCH, as it answers a produce.
+        let result = self.txn_offset_commit_inner(req).map_err(|e| match e {
+            TxnError::ProducerFenced if req.implicit_add => TxnError::InvalidProducerEpoch,
+            other => other,
+        });
         req.offsets
             .iter()
             .map(|o| PartitionResult {
@@ -649,6 +683,22 @@ impl TxnCoordinator {
             &req.member_id,
             req.group_instance_id.as_deref(),
         )?;
+        if req.implicit_add {
+            // transaction.version 2: the group joins the transaction here (KIP-890 part 2),
+            // no AddOffsetsToTxn before.
+            let added = BTreeSet::from([TxnPartition::GroupOffsets(req.group_id.clone())]);
+            self.add_to_txn(
+                &req.transactional_id,
+                req.producer_id,
+                req.producer_epoch,
+                added,
+                true,
+            )
+            .map_err(|e| match e {
+                TxnError::ProducerFenced => TxnError::InvalidProducerEpoch,
+                other => other,
+            })?;
+        }
         let m = entry.lock();
         if m.producer_id != req.producer_id {
             return Err(TxnError::InvalidProducerIdMapping);
@@ -663,7 +713,9 @@ impl TxnCoordinator {
             TxnState::Ongoing
                 if m.partitions
                     .contains(&TxnPartition::GroupOffsets(req.group_id.clone())) => {}
-            _ => return Err(TxnError::InvalidTxnState),
+            // Kafka's verification of the group's partition: TRANSACTION_ABORTABLE from v4,
+            // INVALID_TXN_STATE before (`TxnError::code_for`).
+            _ => return Err(TxnError::TransactionAbortable),
         }
         let now = self.clock.now_ms();
         let mut batch = WriteBatch::new();
@@ -724,17 +776,29 @@ impl TxnCoordinator {
 
     /// EndTxn: commit (`committed`) or abort. The decision is made durable (PrepareCommit /
     /// PrepareAbort) and acknowledged; markers are then written to every data partition of
-    /// the transaction and the group offsets handed over, and the transaction completes. A
-    /// retry of a finished EndTxn succeeds; ending a transaction with no partitions is
-    /// INVALID_TXN_STATE; a different producer id INVALID_PRODUCER_ID_MAPPING; another epoch
-    /// PRODUCER_FENCED; an EndTxn while the previous one completes CONCURRENT_TRANSACTIONS.
+    /// the transaction and the group offsets handed over, and the transaction completes.
+    /// Returns the producer id and epoch the producer continues with (EndTxn v5).
+    ///
+    /// Before transaction.version 2 (`tv2` false: EndTxn v0–v4): a retry of a finished
+    /// EndTxn succeeds; ending a transaction with no partitions is INVALID_TXN_STATE; a
+    /// different producer id INVALID_PRODUCER_ID_MAPPING; another epoch PRODUCER_FENCED; an
+    /// EndTxn while the previous one completes CONCURRENT_TRANSACTIONS.
+    ///
+    /// With transaction.version 2 (`tv2`: EndTxn v5, KIP-890 part 2) every commit and abort
+    /// bumps the epoch, and the markers carry the bumped epoch, so the producer's older
+    /// epoch is fenced from then on; an exhausted epoch moves the transactional id to a new
+    /// producer id (epoch 0) once the markers are written. A retry carries the epoch before
+    /// the bump and is answered with the current id and epoch. As Kafka 4.1.1 does, an abort
+    /// with no transaction open (Empty, CompleteCommit, CompleteAbort, the current epoch)
+    /// succeeds and bumps the epoch too.
     pub fn end_txn(
         &self,
         transactional_id: &str,
         producer_id: i64,
         producer_epoch: i16,
         committed: bool,
-    ) -> Result<(), TxnError> {
+        tv2: bool,
+    ) -> Result<ProducerIdAndEpoch, TxnError> {
         if transactional_id.is_empty() {
             return Err(TxnError::InvalidRequest);
         }
@@ -742,10 +806,37 @@ impl TxnCoordinator {
             .lookup(transactional_id)
             .ok_or(TxnError::InvalidProducerIdMapping)?;
         let mut m = entry.lock();
-        if m.state == TxnState::Dead || m.producer_id != producer_id {
+        let current = |m: &TxnMetadata| ProducerIdAndEpoch {
+            producer_id: m.producer_id,
+            producer_epoch: m.producer_epoch,
+        };
+        // A retry of a transaction.version 2 EndTxn: the epoch before the bump, or the last
+        // epoch of the producer id that the bump exhausted.
+        let retry_on_bump =
+            m.client_tv2 && i32::from(m.producer_epoch) == i32::from(producer_epoch) + 1;
+        let retry_on_overflow = m.client_tv2
+            && m.previous_producer_id == producer_id
+            && producer_epoch == super::state::MAX_USABLE_EPOCH
+            && m.producer_epoch == 0;
+        if m.state == TxnState::Dead || (m.producer_id != producer_id && !retry_on_overflow) {
             return Err(TxnError::InvalidProducerIdMapping);
         }
-        if m.producer_epoch != producer_epoch {
+        let same_epoch = m.producer_epoch == producer_epoch;
+        let valid_epoch = if m.client_tv2 {
+            match m.state {
+                TxnState::Ongoing
+                | TxnState::Empty
+                | TxnState::Dead
+                | TxnState::PrepareEpochFence => same_epoch,
+                TxnState::PrepareCommit | TxnState::PrepareAbort => retry_on_bump,
+                TxnState::CompleteCommit | TxnState::CompleteAbort => {
+                    retry_on_bump || retry_on_overflow || (tv2 && same_epoch)
+                }
+            }
+        } else {
+            same_epoch
+        };
+        if !valid_epoch {
             return Err(TxnError::ProducerFenced);
         }
         let result = if committed {
@@ -753,11 +844,17 @@ impl TxnCoordinator {
         } else {
             TxnResult::Abort
         };
+        let is_retry = m.client_tv2 && !same_epoch;
         let next_state = match (m.state, result) {
             (TxnState::Ongoing, TxnResult::Commit) => TxnState::PrepareCommit,
             (TxnState::Ongoing, TxnResult::Abort) => TxnState::PrepareAbort,
+            // transaction.version 2: an abort with nothing open still bumps the epoch.
+            (
+                TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort,
+                TxnResult::Abort,
+            ) if tv2 && !is_retry => TxnState::PrepareAbort,
             (TxnState::CompleteCommit, TxnResult::Commit)
-            | (TxnState::CompleteAbort, TxnResult::Abort) => return Ok(()),
+            | (TxnState::CompleteAbort, TxnResult::Abort) => return Ok(current(&m)),
             (TxnState::PrepareCommit, TxnResult::Commit)
             | (TxnState::PrepareAbort, TxnResult::Abort)
             | (TxnState::PrepareEpochFence, _) => return Err(TxnError::ConcurrentTransactions),
@@ -766,12 +863,31 @@ impl TxnCoordinator {
         let mut next = m.clone();
         next.state = next_state;
         next.last_update_ms = self.clock.now_ms();
+        next.client_tv2 = tv2;
+        if m.state != TxnState::Ongoing {
+            next.partitions.clear();
+        }
+        if tv2 {
+            if TxnMetadata::is_epoch_exhausted(m.producer_epoch) {
+                next.next_producer_id = self.producer_ids.generate()?;
+            }
+            // At most i16::MAX: an exhausted epoch is at MAX_USABLE_EPOCH.
+            next.producer_epoch = m.producer_epoch.saturating_add(1);
+            next.last_producer_epoch = m.producer_epoch;
+        }
         self.persist(&next)?;
         *m = next;
+        let moving_to = m.next_producer_id;
         if let Err(e) = self.complete_transaction(&mut m) {
             tracing::warn!(transactional_id, error = %e, "transaction markers not all written yet; will retry");
+            if moving_to >= 0 {
+                return Ok(ProducerIdAndEpoch {
+                    producer_id: moving_to,
+                    producer_epoch: 0,
+                });
+            }
         }
-        Ok(())
+        Ok(current(&m))
     }
 
     /// Writes the markers of a transaction in PrepareCommit / PrepareAbort, hands its group
@@ -814,6 +930,15 @@ impl TxnCoordinator {
         next.partitions.clear();
         next.txn_start_ms = -1;
         next.last_update_ms = now;
+        if m.next_producer_id >= 0 {
+            // transaction.version 2 exhausted the epoch: the markers went out with the old
+            // producer id and its last epoch; the producer continues with the new id.
+            next.previous_producer_id = m.producer_id;
+            next.producer_id = m.next_producer_id;
+            next.producer_epoch = 0;
+            next.last_producer_epoch = m.producer_epoch;
+            next.next_producer_id = -1;
+        }
         let mut batch = WriteBatch::new();
         batch.put(txn_key(&next.transactional_id), next.encode());
         for p in &pending {

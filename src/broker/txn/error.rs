@@ -3,7 +3,7 @@
 use kafka_protocol::ResponseError;
 
 /// Kafka's TRANSACTION_ABORTABLE error code (KIP-890).
-pub const TRANSACTION_ABORTABLE: i16 = 121;
+pub const TRANSACTION_ABORTABLE: i16 = 120;
 
 /// What a transactional request can fail with. Every variant is one Kafka error code
 /// ([`TxnError::code`]); the API layer puts it in the response as it is, except that the
@@ -92,8 +92,7 @@ impl TxnError {
             TxnError::InvalidProducerEpoch => ResponseError::InvalidProducerEpoch,
             TxnError::InvalidTxnState => ResponseError::InvalidTxnState,
             TxnError::ConcurrentTransactions => ResponseError::ConcurrentTransactions,
-            // Not in kafka-protocol 0.15's list.
-            TxnError::TransactionAbortable => ResponseError::Unknown(TRANSACTION_ABORTABLE),
+            TxnError::TransactionAbortable => ResponseError::TransactionAbortable,
             TxnError::TransactionalIdNotFound => ResponseError::TransactionalIdNotFound,
             TxnError::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
             TxnError::OperationNotAttempted => ResponseError::OperationNotAttempted,
@@ -114,9 +113,14 @@ impl TxnError {
     /// The code to send for `api` at request `version`: PRODUCER_FENCED (KIP-588) is only
     /// understood from InitProducerId v4, AddPartitionsToTxn / AddOffsetsToTxn / EndTxn v2 and
     /// TxnOffsetCommit v3; older clients get INVALID_PRODUCER_EPOCH, as Kafka sends them.
-    /// TRANSACTION_ABORTABLE needs AddPartitionsToTxn v5; before it is INVALID_TXN_STATE.
+    /// TRANSACTION_ABORTABLE (KIP-890) needs InitProducerId v5, AddPartitionsToTxn v5,
+    /// AddOffsetsToTxn v4, EndTxn v4 or TxnOffsetCommit v4; before it is INVALID_TXN_STATE.
     pub fn code_for(self, api: TxnApi, version: i16) -> i16 {
-        if self == TxnError::TransactionAbortable && version < 5 {
+        let first_abortable_version = match api {
+            TxnApi::InitProducerId | TxnApi::AddPartitionsToTxn => 5,
+            TxnApi::AddOffsetsToTxn | TxnApi::EndTxn | TxnApi::TxnOffsetCommit => 4,
+        };
+        if self == TxnError::TransactionAbortable && version < first_abortable_version {
             return TxnError::InvalidTxnState.code();
         }
         let first_fenced_version = match api {

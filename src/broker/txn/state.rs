@@ -134,6 +134,13 @@ pub struct TxnMetadata {
     pub txn_start_ms: i64,
     /// When the metadata last changed.
     pub last_update_ms: i64,
+    /// Whether the last transition came from a transaction.version 2 client (KIP-890 part
+    /// 2: EndTxn v5, Produce v12+, TxnOffsetCommit v5): every EndTxn then bumps the epoch,
+    /// and a retried EndTxn carries the epoch before the bump.
+    pub client_tv2: bool,
+    /// While a transaction.version 2 commit or abort that exhausted the epoch completes:
+    /// the producer id the transactional id moves to once the markers are written, else -1.
+    pub next_producer_id: i64,
 }
 
 /// Epochs at or above this are exhausted: one is kept in reserve for fencing.
@@ -166,6 +173,8 @@ impl TxnMetadata {
         out.push(self.state.id());
         out.extend_from_slice(&self.txn_start_ms.to_be_bytes());
         out.extend_from_slice(&self.last_update_ms.to_be_bytes());
+        out.push(u8::from(self.client_tv2));
+        out.extend_from_slice(&self.next_producer_id.to_be_bytes());
         out.extend_from_slice(&(self.partitions.len() as u32).to_be_bytes());
         for p in &self.partitions {
             match p {
@@ -187,7 +196,7 @@ impl TxnMetadata {
     pub fn decode(buf: &[u8]) -> Result<TxnMetadata, StorageError> {
         let mut r = Reader::new(buf);
         let version = r.u8()?;
-        if version != METADATA_VERSION {
+        if version != METADATA_VERSION && version != 1 {
             return Err(corrupt(format!(
                 "unknown transaction metadata version {version}"
             )));
@@ -202,6 +211,12 @@ impl TxnMetadata {
             .ok_or_else(|| corrupt("unknown transaction state".into()))?;
         let txn_start_ms = r.i64()?;
         let last_update_ms = r.i64()?;
+        // Version 1 (before transaction.version 2) has neither field.
+        let (client_tv2, next_producer_id) = if version >= 2 {
+            (r.u8()? != 0, r.i64()?)
+        } else {
+            (false, -1)
+        };
         let n = r.u32()?;
         let mut partitions = BTreeSet::new();
         for _ in 0..n {
@@ -230,11 +245,13 @@ impl TxnMetadata {
             partitions,
             txn_start_ms,
             last_update_ms,
+            client_tv2,
+            next_producer_id,
         })
     }
 }
 
-const METADATA_VERSION: u8 = 1;
+const METADATA_VERSION: u8 = 2;
 const PENDING_OFFSET_VERSION: u8 = 1;
 /// Key prefix of transaction metadata records.
 pub const TXN_PREFIX: &[u8] = b"txn/";
@@ -429,8 +446,19 @@ mod tests {
             partitions,
             txn_start_ms: 1_000,
             last_update_ms: 2_000,
+            client_tv2: true,
+            next_producer_id: 43,
         };
         assert_eq!(TxnMetadata::decode(&m.encode()).unwrap(), m);
+        // A version 1 record (written before transaction.version 2) still reads.
+        let mut v1 = m.encode();
+        v1[0] = 1;
+        let head = 1 + 2 + m.transactional_id.len() + 8 + 8 + 2 + 2 + 4 + 1 + 8 + 8;
+        v1.drain(head..head + 9);
+        let old = TxnMetadata::decode(&v1).unwrap();
+        assert!(!old.client_tv2);
+        assert_eq!(old.next_producer_id, -1);
+        assert_eq!(old.partitions, m.partitions);
         let bytes = m.encode();
         assert!(TxnMetadata::decode(&bytes[..bytes.len() - 1]).is_err());
     }

@@ -108,19 +108,23 @@ fn reads_concurrent_with_appends_see_whole_contiguous_batches() {
     assert_eq!(log.log_end_offset(), (BATCHES * 2) as i64);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn many_acks_all_producers_on_one_partition_land_complete_and_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    // fsync always (the default): each acknowledgement waits for the group's fsync.
-    let broker = start_broker(dir.path(), &["log.fsync.policy=always"]).await;
+/// Several idempotent producers (acks=all, several requests in flight each) send to one
+/// partition of a broker started with `overrides`; then every record is consumed: each
+/// lands once, at contiguous offsets, each producer's in the order sent.
+async fn producers_land_complete_and_in_order(
+    dir: &std::path::Path,
+    overrides: &[&str],
+    topic: &str,
+    producers: usize,
+    each: usize,
+) {
+    let broker = start_broker(dir, overrides).await;
     let bootstrap = broker.bootstrap();
-    let topic = "group-commit";
     ensure_topic(&bootstrap, topic);
-    const PRODUCERS: usize = 8;
-    const EACH: usize = 300;
-    let handles: Vec<_> = (0..PRODUCERS)
+    let handles: Vec<_> = (0..producers)
         .map(|w| {
             let bootstrap = bootstrap.clone();
+            let topic = topic.to_string();
             std::thread::spawn(move || {
                 let p: BaseProducer = ClientConfig::new()
                     .set("bootstrap.servers", &bootstrap)
@@ -129,8 +133,8 @@ async fn many_acks_all_producers_on_one_partition_land_complete_and_in_order() {
                     .set("linger.ms", "0")
                     .create()
                     .unwrap();
-                for n in 0..EACH {
-                    send(&p, topic, 0, &test_record(w * 100_000 + n));
+                for n in 0..each {
+                    send(&p, &topic, 0, &test_record(w * 100_000 + n));
                     p.poll(Duration::ZERO);
                 }
                 p.flush(Duration::from_secs(60)).unwrap();
@@ -142,14 +146,15 @@ async fn many_acks_all_producers_on_one_partition_land_complete_and_in_order() {
             .await
             .unwrap();
     }
+    let t = topic.to_string();
     let consumed = tokio::task::spawn_blocking(move || {
         let c = consumer(&bootstrap);
-        assign(&c, topic, 1, Offset::Beginning);
-        consume(&c, PRODUCERS * EACH)
+        assign(&c, &t, 1, Offset::Beginning);
+        consume(&c, producers * each)
     })
     .await
     .unwrap();
-    let mut next_of = vec![0usize; PRODUCERS];
+    let mut next_of = vec![0usize; producers];
     for (offset, c) in consumed.iter().enumerate() {
         assert_eq!(c.offset, offset as i64, "offsets are contiguous");
         let k = key_number(&c.record.key);
@@ -158,8 +163,53 @@ async fn many_acks_all_producers_on_one_partition_land_complete_and_in_order() {
         assert_eq!(c.record, test_record(k));
         next_of[w] += 1;
     }
-    assert_eq!(next_of, vec![EACH; PRODUCERS]);
+    assert_eq!(next_of, vec![each; producers]);
     broker.shutdown().await.unwrap();
+}
+
+/// fsync `always` (the default): each acknowledgement waits for the group's fsync (the
+/// writer's drain, never in place).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_acks_all_producers_on_one_partition_land_complete_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    producers_land_complete_and_in_order(
+        dir.path(),
+        &["log.fsync.policy=always"],
+        "group-commit",
+        8,
+        300,
+    )
+    .await;
+}
+
+/// Small batches take the writer's in-place path (under `never` even acks=all needs no
+/// fsync); small segments make some of them decline a roll and go through a drain.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn producers_through_in_place_appends_and_rolls_land_complete_and_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let topic = "in-place";
+    producers_land_complete_and_in_order(
+        dir.path(),
+        &["log.fsync.policy=never", "log.segment.bytes=16384"],
+        topic,
+        4,
+        500,
+    )
+    .await;
+    let segments = std::fs::read_dir(dir.path().join(format!("{topic}-0")))
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "log")
+        })
+        .count();
+    assert!(
+        segments > 2,
+        "the small segments rolled ({segments} segments)"
+    );
 }
 
 #[test]
@@ -191,81 +241,6 @@ fn append_unless_roll_declines_a_batch_that_would_roll_and_changes_nothing() {
     assert_eq!(log.segment_infos().len(), 2);
     let bytes = log.read(0, 1 << 30).unwrap();
     assert_eq!(spans(&bytes).first().map(|s| s.0), Some(0));
-}
-
-/// Small batches take the writer's in-place path (under `never` even acks=all needs no
-/// fsync); small segments make some of them decline a roll and go through a drain.
-/// Several idempotent producers at once, several requests in flight each: every record
-/// lands once, each producer's in the order sent.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn producers_through_in_place_appends_and_rolls_land_complete_and_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let broker = start_broker(
-        dir.path(),
-        &["log.fsync.policy=never", "log.segment.bytes=16384"],
-    )
-    .await;
-    let bootstrap = broker.bootstrap();
-    let topic = "in-place";
-    ensure_topic(&bootstrap, topic);
-    const PRODUCERS: usize = 4;
-    const EACH: usize = 500;
-    let handles: Vec<_> = (0..PRODUCERS)
-        .map(|w| {
-            let bootstrap = bootstrap.clone();
-            std::thread::spawn(move || {
-                let p: BaseProducer = ClientConfig::new()
-                    .set("bootstrap.servers", &bootstrap)
-                    .set("acks", "all")
-                    .set("enable.idempotence", "true")
-                    .set("linger.ms", "0")
-                    .create()
-                    .unwrap();
-                for n in 0..EACH {
-                    send(&p, topic, 0, &test_record(w * 100_000 + n));
-                    p.poll(Duration::ZERO);
-                }
-                p.flush(Duration::from_secs(60)).unwrap();
-            })
-        })
-        .collect();
-    for h in handles {
-        tokio::task::spawn_blocking(move || h.join().unwrap())
-            .await
-            .unwrap();
-    }
-    let consumed = tokio::task::spawn_blocking(move || {
-        let c = consumer(&bootstrap);
-        assign(&c, topic, 1, Offset::Beginning);
-        consume(&c, PRODUCERS * EACH)
-    })
-    .await
-    .unwrap();
-    let mut next_of = vec![0usize; PRODUCERS];
-    for (offset, c) in consumed.iter().enumerate() {
-        assert_eq!(c.offset, offset as i64, "offsets are contiguous");
-        let k = key_number(&c.record.key);
-        let (w, n) = (k / 100_000, k % 100_000);
-        assert_eq!(n, next_of[w], "producer {w}'s records in the order sent");
-        assert_eq!(c.record, test_record(k));
-        next_of[w] += 1;
-    }
-    assert_eq!(next_of, vec![EACH; PRODUCERS]);
-    let segments = std::fs::read_dir(dir.path().join(format!("{topic}-0")))
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .path()
-                .extension()
-                .is_some_and(|x| x == "log")
-        })
-        .count();
-    assert!(
-        segments > 2,
-        "the small segments rolled ({segments} segments)"
-    );
-    broker.shutdown().await.unwrap();
 }
 
 /// A small read of cached batches is served without a blocking thread; one whose bytes

@@ -83,6 +83,24 @@ async fn produce(
     r.responses[0].partition_responses[0].error_code
 }
 
+/// AddPartitionsToTxn v3 (transaction.version 0/1) of partition 0 of `tv2`: its error.
+async fn add_partition_v3(w: &mut Wire, t: &str, pid: i64, epoch: i16) -> i16 {
+    let r: AddPartitionsToTxnResponse = w
+        .call(
+            ApiKey::AddPartitionsToTxn,
+            3,
+            &AddPartitionsToTxnRequest::default()
+                .with_v3_and_below_transactional_id(TransactionalId(s(t)))
+                .with_v3_and_below_producer_id(ProducerId(pid))
+                .with_v3_and_below_producer_epoch(epoch)
+                .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
+                    .with_name(TopicName(s("tv2")))
+                    .with_partitions(vec![0])]),
+        )
+        .await;
+    r.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code
+}
+
 async fn init(w: &mut Wire, t: &str) -> (i64, i16) {
     let r: InitProducerIdResponse = w
         .call(
@@ -483,23 +501,7 @@ async fn after_a_downgrade_to_transaction_version_1_the_old_rules_apply() {
         produce(&mut w, 11, "t1", pid, e0, 0, "x").await,
         TRANSACTION_ABORTABLE
     );
-    let r: AddPartitionsToTxnResponse = w
-        .call(
-            ApiKey::AddPartitionsToTxn,
-            3,
-            &AddPartitionsToTxnRequest::default()
-                .with_v3_and_below_transactional_id(TransactionalId(s("t1")))
-                .with_v3_and_below_producer_id(ProducerId(pid))
-                .with_v3_and_below_producer_epoch(e0)
-                .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
-                    .with_name(TopicName(s("tv2")))
-                    .with_partitions(vec![0])]),
-        )
-        .await;
-    assert_eq!(
-        r.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code,
-        NONE
-    );
+    assert_eq!(add_partition_v3(&mut w, "t1", pid, e0).await, NONE);
     assert_eq!(produce(&mut w, 11, "t1", pid, e0, 0, "x").await, NONE);
     assert_eq!(end(&mut w, 4, "t1", pid, e0, true).await.0, NONE);
     let (hw, lso) = offsets(&mut w).await;
@@ -507,23 +509,7 @@ async fn after_a_downgrade_to_transaction_version_1_the_old_rules_apply() {
     // The epoch did not move: the same producer goes on with its next sequence, and a
     // second EndTxn v4 commit is a retry.
     assert_eq!(end(&mut w, 4, "t1", pid, e0, true).await.0, NONE);
-    let r: AddPartitionsToTxnResponse = w
-        .call(
-            ApiKey::AddPartitionsToTxn,
-            3,
-            &AddPartitionsToTxnRequest::default()
-                .with_v3_and_below_transactional_id(TransactionalId(s("t1")))
-                .with_v3_and_below_producer_id(ProducerId(pid))
-                .with_v3_and_below_producer_epoch(e0)
-                .with_v3_and_below_topics(vec![AddPartitionsToTxnTopic::default()
-                    .with_name(TopicName(s("tv2")))
-                    .with_partitions(vec![0])]),
-        )
-        .await;
-    assert_eq!(
-        r.results_by_topic_v3_and_below[0].results_by_partition[0].partition_error_code,
-        NONE
-    );
+    assert_eq!(add_partition_v3(&mut w, "t1", pid, e0).await, NONE);
     assert_eq!(produce(&mut w, 11, "t1", pid, e0, 1, "y").await, NONE);
     assert_eq!(end(&mut w, 4, "t1", pid, e0, false).await.0, NONE);
     broker.shutdown().await.unwrap();

@@ -516,3 +516,194 @@ async fn group_max_size_is_enforced() {
         "range"
     );
 }
+
+/// Kafka's initial delay is `group.initial.rebalance.delay.ms` in full even when the
+/// members' rebalance timeout is shorter (the timeout only bounds the extensions).
+#[tokio::test(start_paused = true)]
+async fn initial_delay_is_not_cut_short_by_a_shorter_rebalance_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = GroupConfig {
+        initial_rebalance_delay: Duration::from_secs(3),
+        ..test_config()
+    };
+    let (_store, c) = open(dir.path(), config);
+    let a = member_id(&c, "g").await;
+    let mut req = join("g", &a, None);
+    req.rebalance_timeout_ms = 1000;
+    let mut ja = Box::pin(c.join_group(req));
+    assert!(poll_once(&mut ja).await.is_none());
+    tokio::time::sleep(Duration::from_millis(2900)).await;
+    assert!(
+        poll_once(&mut ja).await.is_none(),
+        "completed before the delay"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = poll_once(&mut ja).await.expect("joined after the delay");
+    assert_eq!((r.error.clone(), r.generation_id), (None, 1));
+}
+
+/// A member told MEMBER_ID_REQUIRED stays pending when a round completes without it; its
+/// JoinGroup with the given id is still accepted afterwards and starts the next round.
+#[tokio::test(start_paused = true)]
+async fn a_pending_member_is_accepted_after_the_round_it_missed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, c) = open(dir.path(), test_config());
+    let a = member_id(&c, "g").await;
+    let b = member_id(&c, "g").await;
+    let ra = c.join_group(join("g", &a, None)).await;
+    assert_eq!(
+        (ra.error.clone(), ra.generation_id, ra.members.len()),
+        (None, 1, 1)
+    );
+    let mut jb = Box::pin(c.join_group(join("g", &b, None)));
+    assert!(
+        poll_once(&mut jb).await.is_none(),
+        "b waits for the next round"
+    );
+    // a learns of the rebalance at its SyncGroup and rejoins.
+    let s = c.sync_group(sync("g", 1, &a, vec![])).await;
+    assert_eq!(s.error, Some(GroupError::RebalanceInProgress));
+    let joined = join_all(&c, vec![join("g", &a, None)]).await;
+    let rb = jb.await;
+    assert_eq!((rb.error.clone(), rb.generation_id), (None, 2));
+    assert_eq!(
+        (joined[0].error.clone(), joined[0].generation_id),
+        (None, 2)
+    );
+    assert_eq!(joined[0].members.len(), 2);
+}
+
+/// A new member's JoinGroup waits at most the new-member join timeout (KIP-394): here the
+/// round waits for an old member that never rejoins (rebalance timeout 20 s), and the new
+/// member is dropped at 10 s with UNKNOWN_MEMBER_ID, as Kafka does.
+#[tokio::test(start_paused = true)]
+async fn a_new_member_waits_at_most_the_new_member_join_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = GroupConfig {
+        new_member_join_timeout: Duration::from_secs(10),
+        ..test_config()
+    };
+    let (_store, c) = open(dir.path(), config);
+    let (ids, _) = stable_three(&c, "g").await;
+    let d = member_id(&c, "g").await;
+    let mut fourth = Box::pin(c.join_group(join("g", &d, None)));
+    assert!(poll_once(&mut fourth).await.is_none());
+    let mut r0 = Box::pin(c.join_group(join("g", &ids[0], None)));
+    assert!(poll_once(&mut r0).await.is_none());
+    tokio::time::sleep(Duration::from_millis(9900)).await;
+    assert!(poll_once(&mut fourth).await.is_none());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let r = poll_once(&mut fourth)
+        .await
+        .expect("dropped at the join timeout");
+    assert_eq!(r.error, Some(GroupError::UnknownMemberId));
+    // The old member that rejoined is not new: it waits for the round (20 s).
+    assert!(poll_once(&mut r0).await.is_none());
+    let r0 = r0.await;
+    assert_eq!((r0.error.clone(), r0.generation_id), (None, 2));
+    assert_eq!(r0.members.len(), 1, "only the member that rejoined");
+}
+
+/// A static member that restarts while the group waits for the leader's assignment gets
+/// no stale answer: as Kafka, the group rebalances (the leader may be assigning to the
+/// old member id), and both members land in the next generation.
+#[tokio::test(start_paused = true)]
+async fn a_static_member_replaced_during_completing_rebalance_rebalances() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, c) = open(dir.path(), test_config());
+    let joined = join_all(&c, vec![join("g", "", Some("a")), join("g", "", Some("b"))]).await;
+    assert!(joined.iter().all(|r| r.generation_id == 1));
+    let leader = joined[0].leader.clone();
+    let (restarting, other) = if joined[0].member_id == leader {
+        ("b", &joined[0])
+    } else {
+        ("a", &joined[1])
+    };
+    let mut restarted = Box::pin(c.join_group(join("g", "", Some(restarting))));
+    assert!(
+        poll_once(&mut restarted).await.is_none(),
+        "answered from the generation being assigned"
+    );
+    let other_instance = if restarting == "a" { "b" } else { "a" };
+    let mut s = sync("g", 1, &other.member_id, vec![]);
+    s.group_instance_id = Some(other_instance.into());
+    let s = c.sync_group(s).await;
+    assert_eq!(s.error, Some(GroupError::RebalanceInProgress));
+    let rejoined = c
+        .join_group(join("g", &other.member_id, Some(other_instance)))
+        .await;
+    let restarted = restarted.await;
+    assert_eq!((rejoined.error.clone(), rejoined.generation_id), (None, 2));
+    assert_eq!(
+        (restarted.error.clone(), restarted.generation_id),
+        (None, 2)
+    );
+    let leader = [&rejoined, &restarted]
+        .into_iter()
+        .find(|r| r.member_id == r.leader)
+        .unwrap();
+    assert!(leader
+        .members
+        .iter()
+        .any(|m| m.member_id == restarted.member_id));
+}
+
+/// When a rebalance's join phase ends and only static members that did not rejoin are
+/// left, Kafka starts no generation (there is no joined member to lead): it waits another
+/// rebalance timeout, and the first member to rejoin then leads.
+#[tokio::test(start_paused = true)]
+async fn no_generation_without_a_rejoined_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_store, c) = open(dir.path(), test_config());
+    let d = member_id(&c, "g").await;
+    let joined = join_all(
+        &c,
+        vec![
+            join("g", "", Some("a")),
+            join("g", "", Some("b")),
+            join("g", &d, None),
+        ],
+    )
+    .await;
+    assert!(joined.iter().all(|r| r.generation_id == 1));
+    sync_all(&c, "g", &joined).await;
+    let id_of = |inst: &str| {
+        joined
+            .iter()
+            .find(|r| r.leader == r.member_id)
+            .unwrap()
+            .members
+            .iter()
+            .find(|m| m.group_instance_id.as_deref() == Some(inst))
+            .unwrap()
+            .member_id
+            .clone()
+    };
+    let (a, b) = (id_of("a"), id_of("b"));
+    let hb = |id: &str, inst: &str, generation: i32| {
+        let mut h = heartbeat("g", generation, id);
+        h.group_instance_id = Some(inst.into());
+        c.heartbeat(h)
+    };
+    // The dynamic member leaves: a rebalance the static members do not rejoin.
+    let r = c.leave_group(
+        "g",
+        vec![LeavingMember {
+            member_id: d.clone(),
+            group_instance_id: None,
+            reason: None,
+        }],
+    );
+    assert_eq!(r.members[0].error, None);
+    for _ in 0..8 {
+        // 24 s: past the 20 s rebalance timeout; the heartbeats keep both sessions.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        assert_eq!(hb(&a, "a", 1), Err(GroupError::RebalanceInProgress));
+        assert_eq!(hb(&b, "b", 1), Err(GroupError::RebalanceInProgress));
+    }
+    // Still generation 1: no generation was formed without a joined member.
+    let ra = c.join_group(join("g", &a, Some("a"))).await;
+    assert_eq!((ra.error.clone(), ra.generation_id), (None, 2));
+    assert_eq!(ra.leader, a, "the member that rejoined leads");
+    assert_eq!(ra.members.len(), 2, "b is static: it stays a member");
+}

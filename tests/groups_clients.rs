@@ -477,6 +477,107 @@ fn static_member_restart_keeps_assignment() {
     rt.block_on(broker.shutdown()).unwrap();
 }
 
+/// The rebalance events one consumer saw, in order: "assign N" / "revoke N".
+#[derive(Clone, Default)]
+struct Recording {
+    events: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl ClientContext for Recording {}
+
+impl ConsumerContext for Recording {
+    fn pre_rebalance(&self, _: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        let event = match rebalance {
+            Rebalance::Assign(tpl) => format!("assign {}", tpl.count()),
+            Rebalance::Revoke(tpl) => format!("revoke {}", tpl.count()),
+            Rebalance::Error(e) => format!("error {e}"),
+        };
+        self.events.lock().unwrap().push(event);
+    }
+}
+
+/// As Kafka, a new group's first join phase lasts `group.initial.rebalance.delay.ms` even
+/// when every member it knows has joined: a second consumer that subscribes while the
+/// first one's JoinGroup is parked lands in the same first generation, so neither sees a
+/// revocation (with no delay the first would get all partitions alone, then give half
+/// back).
+#[test]
+fn consumers_joining_within_the_initial_delay_share_the_first_generation() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    let broker = rt.block_on(start_broker(
+        dir.path(),
+        &["num.partitions=6", "group.initial.rebalance.delay.ms=3000"],
+    ));
+    let bootstrap = broker.bootstrap();
+    let topic = "initial-delay";
+    let group = "initial-delay-group";
+    ensure_topic(&bootstrap, topic);
+    let consumer = || {
+        let ctx = Recording::default();
+        let c: BaseConsumer<Recording> = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("heartbeat.interval.ms", "300")
+            .create_with_context(ctx.clone())
+            .unwrap();
+        (c, ctx)
+    };
+    let (a, a_events) = consumer();
+    a.subscribe(&[topic]).unwrap();
+    // Wait until a's JoinGroup is parked in the initial delay: the group exists, in
+    // PreparingRebalance, with one member.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(a.poll(Duration::from_millis(10)).is_none());
+        let groups = a
+            .fetch_group_list(Some(group), Duration::from_secs(5))
+            .unwrap();
+        if groups
+            .groups()
+            .iter()
+            .any(|g| g.state() == "PreparingRebalance" && g.members().len() == 1)
+        {
+            break;
+        }
+        assert!(
+            a_events.events.lock().unwrap().is_empty(),
+            "a was assigned alone"
+        );
+        assert!(
+            Instant::now() < deadline,
+            "a's join never reached the broker"
+        );
+    }
+    let (b, b_events) = consumer();
+    b.subscribe(&[topic]).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while owned_by(&a, topic).len() + owned_by(&b, topic).len() < PARTITIONS as usize
+        || owned_by(&a, topic).is_empty()
+        || owned_by(&b, topic).is_empty()
+    {
+        assert!(a.poll(Duration::from_millis(10)).is_none());
+        assert!(b.poll(Duration::from_millis(10)).is_none());
+        assert!(Instant::now() < deadline, "no assignment for both");
+    }
+    assert_eq!(*a_events.events.lock().unwrap(), ["assign 3"]);
+    assert_eq!(*b_events.events.lock().unwrap(), ["assign 3"]);
+    drop((a, b));
+    rt.block_on(broker.shutdown()).unwrap();
+}
+
+/// The partitions of `topic` a consumer owns.
+fn owned_by<C: ConsumerContext>(c: &BaseConsumer<C>, topic: &str) -> BTreeSet<i32> {
+    c.assignment()
+        .unwrap()
+        .elements()
+        .iter()
+        .filter(|e| e.topic() == topic)
+        .map(|e| e.partition())
+        .collect()
+}
+
 /// KIP-848 regular-expression subscription through librdkafka: the broker resolves the
 /// pattern (whole names only), and a matching topic created later is assigned too.
 #[test]

@@ -37,7 +37,9 @@
 # Env: TEST_KAFKA_VERSION (default 4.0.0, see compat/librdkafka/README.md),
 #      KAFKA_PATH / BROKERS are set for the runner (kafka-path/bin/kafka-topics.sh, see below),
 #      LIBRDKAFKA_SRC (librdkafka source dir; default: the rdkafka-sys crate's copy in
-#      ~/.cargo/registry), RDK_TEST_TIMEOUT_MULTIPLIER (test.timeout.multiplier, default 2).
+#      ~/.cargo/registry), RDK_TEST_TIMEOUT_MULTIPLIER (test.timeout.multiplier, default 2),
+#      RDK_INITIAL_REBALANCE_DELAY_MS (group.initial.rebalance.delay.ms of both brokers,
+#      default 3000 = Kafka's default, as librdkafka's trivup harness runs them).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source=SCRIPTDIR/../lib.sh
@@ -225,10 +227,20 @@ install_cleanup_trap
 broker_pid="" broker_dir="" broker_version="$broker"
 stop_broker() { [ -z "$broker_pid" ] || stop_pid "$broker_pid" 60; }
 if [ "$broker" != external ]; then
-  # Skiff gets the reference Kafka's group.initial.rebalance.delay.ms=0 (start-kafka.sh sets
-  # it), or every group test waits 3 s more per first rebalance than against Kafka.
-  start=("$COMPAT_DIR/start-skiff.sh" -- --set group.initial.rebalance.delay.ms=0)
-  [ "$broker" = kafka ] && start=("$COMPAT_DIR/kafka/start-kafka.sh")
+  # Both brokers get group.initial.rebalance.delay.ms=3000, Kafka's default, which is what
+  # librdkafka's own harness (trivup) runs its suite with: tests such as 0102 and 0118
+  # start two consumers at once and count on them landing in the first generation
+  # together. With 0 (the other compat suites' value) the first member's JoinGroup round
+  # completes at once and those tests fail whenever the second JoinGroup comes a little
+  # later: against Kafka too. RDK_INITIAL_REBALANCE_DELAY_MS overrides it for both.
+  # Time retention is off for both: 0052_msg_timestamps (and 0054) produce CreateTime
+  # stamps from January 1970 (0052 adds 24 h in ms to a time in seconds), so whichever
+  # periodic retention pass (every log.retention.check.interval.ms, 5 min) lands between
+  # their produce and consume deletes the records, on Kafka as on Skiff: 0 of 20 consumed.
+  settings=(--set "group.initial.rebalance.delay.ms=${RDK_INITIAL_REBALANCE_DELAY_MS:-3000}"
+    --set log.retention.ms=-1)
+  start=("$COMPAT_DIR/start-skiff.sh" -- "${settings[@]}")
+  [ "$broker" = kafka ] && start=("$COMPAT_DIR/kafka/start-kafka.sh" "${settings[@]}")
   # The suite's scenarios/noautocreate.json: the same broker without topic auto-creation.
   # (start-skiff.sh passes what follows its "--" to skiff; start-kafka.sh takes --set too.)
   [ "$scenario" = noautocreate ] && start+=(--set auto.create.topics.enable=false)

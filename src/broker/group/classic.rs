@@ -77,27 +77,27 @@ impl Ctx<'_> {
             }
         }
         g.pending_sync.clear();
+        // As Kafka: a group that was Empty waits `group.initial.rebalance.delay.ms` (and
+        // again each time a member joined during the last step, until the rebalance timeout
+        // is used up) and never completes early; any other rebalance waits for every known
+        // member up to the rebalance timeout and completes as soon as all have joined.
         let initial = g.state == ClassicState::Empty;
-        let rebalance_timeout = g
-            .members
-            .values()
-            .map(|m| m.rebalance_timeout)
-            .max()
-            .unwrap_or_default();
+        let rebalance_timeout = g.rebalance_timeout();
         *st_next += 1;
         let token = *st_next;
-        let cap = self.now + rebalance_timeout;
-        let deadline = if initial {
-            (self.now + self.inner.config.initial_rebalance_delay).min(cap)
+        let delay = if initial {
+            self.inner.config.initial_rebalance_delay
         } else {
-            cap
+            rebalance_timeout
         };
         g.rebalance = Some(PendingRebalance {
             token,
             initial,
             new_member_joined: false,
-            cap,
+            delay,
+            remaining: rebalance_timeout.saturating_sub(delay),
         });
+        let deadline = self.now + delay;
         g.state = ClassicState::PreparingRebalance;
         g.state_since_ms = self.now_ms;
         self.inner
@@ -137,8 +137,35 @@ impl Ctx<'_> {
             .collect();
         for id in gone {
             g.members.remove(&id);
+            g.pending_sync.remove(&id);
         }
-        g.pending_members.clear();
+        if !g.members.is_empty() && g.members.values().all(|m| m.join_waiter.is_none()) {
+            // Only static members that did not rejoin are left: as Kafka, no generation
+            // without a joined leader; wait another rebalance timeout (their sessions
+            // expire meanwhile unless they come back).
+            *next += 1;
+            let token = *next;
+            let timeout = g.rebalance_timeout();
+            g.rebalance = Some(PendingRebalance {
+                token,
+                initial: false,
+                new_member_joined: false,
+                delay: timeout,
+                remaining: Duration::ZERO,
+            });
+            self.inner.spawn_timer(
+                self.group_id,
+                TimerKind::Rebalance { token },
+                self.now + timeout,
+            );
+            tracing::info!(
+                group = self.group_id,
+                "no member rejoined; join phase extended"
+            );
+            return;
+        }
+        // Pending members (MEMBER_ID_REQUIRED sent, not rejoined yet) stay pending: their
+        // JoinGroup with the assigned id is accepted in any state until their session ends.
         g.generation += 1;
         self.dirty = true;
         if g.members.is_empty() {
@@ -149,7 +176,13 @@ impl Ctx<'_> {
             return;
         }
         g.protocol_name = g.select_protocol();
-        if g.leader.as_ref().is_none_or(|l| !g.members.contains_key(l)) {
+        // The leader must be a member that rejoined (a static leader that did not is
+        // replaced).
+        if g.leader
+            .as_ref()
+            .and_then(|l| g.members.get(l))
+            .is_none_or(|l| l.join_waiter.is_none())
+        {
             g.leader = g
                 .members
                 .values()
@@ -168,17 +201,27 @@ impl Ctx<'_> {
                 if let Some(tx) = m.join_waiter.take() {
                     let _ = tx.send(response);
                 }
+                if m.is_new {
+                    // Its timer ran on the new-member join timeout: from now on the
+                    // session timeout applies.
+                    m.is_new = false;
+                    *next += 1;
+                    m.timer_id = *next;
+                    self.inner.spawn_timer(
+                        self.group_id,
+                        TimerKind::Member {
+                            member_id: id.clone(),
+                            timer_id: m.timer_id,
+                        },
+                        m.session_deadline,
+                    );
+                }
             }
         }
         g.pending_sync = ids.into_iter().collect();
         *next += 1;
         g.sync_token = *next;
-        let timeout = g
-            .members
-            .values()
-            .map(|m| m.rebalance_timeout)
-            .max()
-            .unwrap_or_default();
+        let timeout = g.rebalance_timeout();
         self.inner.spawn_timer(
             self.group_id,
             TimerKind::Sync {
@@ -238,6 +281,10 @@ impl Ctx<'_> {
         *next += 1;
         let seq = *next;
         let session_timeout = millis(req.session_timeout_ms);
+        // A new member cannot heartbeat and its parked JoinGroup does not prove it is still
+        // there: as Kafka (KIP-394), it expires after the new-member join timeout unless its
+        // join phase completes first.
+        let join_deadline = self.now + self.inner.config.new_member_join_timeout;
         let member = ClassicMember {
             member_id: member_id.clone(),
             group_instance_id: req.group_instance_id.clone(),
@@ -250,9 +297,10 @@ impl Ctx<'_> {
             assignment: Bytes::new(),
             join_waiter: Some(tx),
             sync_waiter: None,
-            session_deadline: self.now + session_timeout,
+            session_deadline: join_deadline,
             timer_id: seq,
             seq,
+            is_new: true,
         };
         if let Some(inst) = &req.group_instance_id {
             g.static_members.insert(inst.clone(), member_id.clone());
@@ -264,9 +312,9 @@ impl Ctx<'_> {
                 member_id,
                 timer_id: seq,
             },
-            self.now + session_timeout,
+            join_deadline,
         );
-        if let Some(r) = g.rebalance.as_mut() {
+        if let Some(r) = g.rebalance.as_mut().filter(|r| r.initial) {
             r.new_member_joined = true;
         }
         self.maybe_prepare_rebalance(g, next);
@@ -287,7 +335,9 @@ impl Ctx<'_> {
             m.rebalance_timeout = millis(req.rebalance_timeout_ms);
             m.client_id = req.client_id.clone();
             m.client_host = req.client_host.clone();
-            m.session_deadline = now + m.session_timeout;
+            if !m.is_new {
+                m.session_deadline = now + m.session_timeout;
+            }
             if let Some(old) = m.join_waiter.replace(tx) {
                 let _ = old.send(JoinGroupResponse::error(
                     GroupError::RebalanceInProgress,
@@ -452,7 +502,11 @@ impl Inner {
         m.client_host = req.client_host.clone();
         m.session_timeout = millis(req.session_timeout_ms);
         m.rebalance_timeout = millis(req.rebalance_timeout_ms);
-        m.session_deadline = ctx.now + m.session_timeout;
+        m.session_deadline = if m.is_new {
+            ctx.now + self.config.new_member_join_timeout
+        } else {
+            ctx.now + m.session_timeout
+        };
         *next += 1;
         m.timer_id = *next;
         let timer_id = m.timer_id;
@@ -503,9 +557,8 @@ impl Inner {
                 ctx.maybe_prepare_rebalance(g, next);
                 Outcome::Wait(rx)
             }
-            ClassicState::CompletingRebalance => {
-                Outcome::Now(Ctx::current_join_response(g, &new_id, false))
-            }
+            // CompletingRebalance too: the leader may be assigning to the old member id,
+            // whose assignment the new id would never get (Kafka rebalances here as well).
             _ => {
                 let rx = Ctx::update_member(g, &new_id, req, ctx.now);
                 ctx.maybe_prepare_rebalance(g, next);
@@ -749,8 +802,9 @@ impl Inner {
                 } => {
                     match g.members.get_mut(member_id) {
                         Some(m) if m.timer_id == *timer_id => {
-                            if m.join_waiter.is_some() || m.sync_waiter.is_some() {
-                                // Waiting for the coordinator counts as alive.
+                            if !m.is_new && (m.join_waiter.is_some() || m.sync_waiter.is_some()) {
+                                // Waiting for the coordinator counts as alive (not for a
+                                // new member: it has the new-member join timeout).
                                 m.session_deadline = ctx.now + m.session_timeout;
                             }
                             if m.session_deadline > ctx.now {
@@ -777,11 +831,14 @@ impl Inner {
                 }
                 TimerKind::Rebalance { token } => match g.rebalance.as_mut() {
                     Some(r) if r.token == *token => {
-                        if r.initial && r.new_member_joined && ctx.now < r.cap {
+                        if r.initial && r.new_member_joined && !r.remaining.is_zero() {
+                            // Kafka's InitialDelayedJoin: a member joined during the last
+                            // step, so wait another step, bounded by the rebalance timeout.
                             r.new_member_joined = false;
-                            TimerNext::At(
-                                (ctx.now + self.config.initial_rebalance_delay).min(r.cap),
-                            )
+                            let step = self.config.initial_rebalance_delay.min(r.remaining);
+                            r.remaining = r.remaining.saturating_sub(r.delay);
+                            r.delay = step;
+                            TimerNext::At(ctx.now + step)
                         } else {
                             ctx.complete_join(g, &mut next);
                             TimerNext::Done

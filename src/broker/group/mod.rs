@@ -77,6 +77,10 @@ pub struct GroupConfig {
     pub min_session_timeout: Duration,
     /// `group.max.session.timeout.ms` (default 30 min).
     pub max_session_timeout: Duration,
+    /// How long a new member's first JoinGroup may wait for its join phase to complete
+    /// before the member is dropped (Kafka's `classicGroupNewMemberJoinTimeoutMs`, 5 min, a
+    /// constant there, KIP-394); a client that is still there retries.
+    pub new_member_join_timeout: Duration,
     /// `group.max.size` (default unbounded).
     pub max_size: usize,
     /// `offset.metadata.max.bytes` (default 4096).
@@ -99,6 +103,7 @@ impl Default for GroupConfig {
             initial_rebalance_delay: Duration::from_millis(3000),
             min_session_timeout: Duration::from_millis(6000),
             max_session_timeout: Duration::from_millis(1_800_000),
+            new_member_join_timeout: Duration::from_secs(300),
             max_size: usize::MAX,
             offset_metadata_max_bytes: 4096,
             offsets_retention: Duration::from_secs(7 * 24 * 3600),
@@ -484,6 +489,7 @@ impl GroupConfig {
             initial_rebalance_delay: Duration::from_millis(config.group_initial_rebalance_delay_ms),
             min_session_timeout: Duration::from_millis(config.group_min_session_timeout_ms),
             max_session_timeout: Duration::from_millis(config.group_max_session_timeout_ms),
+            new_member_join_timeout: GroupConfig::default().new_member_join_timeout,
             max_size: config.group_max_size as usize,
             offset_metadata_max_bytes: config.offset_metadata_max_bytes,
             offsets_retention: Duration::from_secs(

@@ -58,6 +58,10 @@ pub(crate) struct ClassicMember {
     pub timer_id: u64,
     /// Join order, for leader election.
     pub seq: u64,
+    /// Added by a JoinGroup whose join phase has not completed yet (Kafka's `isNew`): such a
+    /// member is not kept alive by its waiting JoinGroup, it expires after the new-member
+    /// join timeout instead.
+    pub is_new: bool,
 }
 
 impl ClassicMember {
@@ -76,9 +80,12 @@ pub(crate) struct PendingRebalance {
     pub token: u64,
     /// Initial delay of a group that was Empty (`group.initial.rebalance.delay.ms`).
     pub initial: bool,
+    /// A member was added since the initial delay's timer was last set.
     pub new_member_joined: bool,
-    /// Hard limit of the initial delay's extensions.
-    pub cap: Instant,
+    /// The initial delay's current step.
+    pub delay: Duration,
+    /// What is left of the rebalance timeout for further steps (Kafka's `remainingMs`).
+    pub remaining: Duration,
 }
 
 /// A classic group.
@@ -167,6 +174,15 @@ impl ClassicGroup {
                     .find(|(_, &v)| v == best)
                     .map(|(n, _)| (*n).clone())
             })
+    }
+
+    /// The largest rebalance timeout of the members (Kafka's `rebalanceTimeoutMs()`).
+    pub fn rebalance_timeout(&self) -> Duration {
+        self.members
+            .values()
+            .map(|m| m.rebalance_timeout)
+            .max()
+            .unwrap_or_default()
     }
 
     /// Whether every member has rejoined and no MEMBER_ID_REQUIRED member is pending.

@@ -81,8 +81,8 @@ pub const REGISTRY: &[ApiEntry] = &[
     entry::<ListTransactions>(),
     entry::<ConsumerGroupHeartbeat>(),
     entry::<ConsumerGroupDescribe>(),
-    entry::<DescribeTopicPartitions>(),
     entry::<ListConfigResources>(),
+    entry::<DescribeTopicPartitions>(),
 ];
 
 /// The registry row of `key`, if Skiff serves it.

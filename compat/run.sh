@@ -31,7 +31,8 @@
 #                 diff-java-offsets, diff-java-errors, diff-java-configs, diff-java-groups,
 #                 diff-confluent-offsets, diff-confluent-errors, diff-confluent-configs,
 #                 diff-confluent-groups, diff-kafka-python-admin, diff-java-features,
-#                 diff-kafka-python-features, diff-compare-selftest
+#                 diff-kafka-python-features, diff-java-cluster, diff-kafka-python-cluster,
+#                 diff-compare-selftest
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #   --diff        live differential mode: start the reference Kafka, run the diff observers,
 #                 stop it, start Skiff, run them again, compare (compat/diff/run.sh, which

@@ -54,7 +54,7 @@ mkdir -p "$workdir/data"
 
 log "starting $bin serve on 127.0.0.1:$port (data in $workdir/data)"
 started=$SECONDS
-setsid "$bin" serve --listen "127.0.0.1:$port" --data-dir "$workdir/data" \
+setsid "$bin" serve --listen "127.0.0.1:$port" --advertised-listener "127.0.0.1:$port" --data-dir "$workdir/data" \
   --set "num.partitions=$partitions" --set group.initial.rebalance.delay.ms=0 --set offsets.topic.num.partitions=4 "${extra[@]}" \
   >"$workdir/skiff.log" 2>&1 </dev/null &
 pid=$!

@@ -4,7 +4,7 @@
 // same scenario against two brokers can be compared key by key (compat/diff/compare.py).
 //
 // Usage: java -cp 'target/kafka-libs/*' compat/diff/JavaObserve.java SCENARIO HOST:PORT OUT.json
-//   SCENARIO: offsets | errors | configs | groups | features
+//   SCENARIO: offsets | errors | configs | groups | features | cluster
 //
 // Normalisation: per-run topic and group names appear under their logical names (the run's
 // random suffix never reaches the output); broker ids, hosts, ports, cluster ids, topic ids,
@@ -34,6 +34,17 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterPartitionReassignmentsOptions;
+import org.apache.kafka.clients.admin.DescribeClusterOptions;
+import org.apache.kafka.clients.admin.DescribeClusterResult;
+import org.apache.kafka.clients.admin.ListConfigResourcesOptions;
+import org.apache.kafka.clients.admin.ListPartitionReassignmentsOptions;
+import org.apache.kafka.clients.admin.NewPartitionReassignment;
+import org.apache.kafka.clients.admin.QuorumInfo;
+import org.apache.kafka.clients.admin.RaftVoterEndpoint;
+import org.apache.kafka.common.ElectionType;
+import org.apache.kafka.common.Node;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.Config;
@@ -910,6 +921,237 @@ public class JavaObserve {
   }
 
   // ---------------------------------------------------------------------------------------
+  // cluster: the answers of a one-node cluster (issue 12): DescribeCluster v2,
+  // DescribeQuorum, ListConfigResources, ElectLeaders, the partition reassignment APIs and
+  // the broker's static configs as tools read them.
+
+  /** The node id as "this_node", anything else as "other:ID" (a broker id a test chose). */
+  static String nodeName(int id, int self) {
+    return id == self ? "this_node" : "other:" + id;
+  }
+
+  /** Replaces the bootstrap address, then any other HOST:PORT, in a config value. */
+  static String normalAddress(String value) {
+    if (value == null) return null;
+    String v = value.replace(bootstrap, "<bootstrap>");
+    return v.replaceAll("127\\.0\\.0\\.1:\\d+", "127.0.0.1:<other-port>");
+  }
+
+  static Map<String, Object> quorumState(QuorumInfo.ReplicaState r, int self) {
+    Map<String, Object> m = obj();
+    m.put("replica_id", nodeName(r.replicaId(), self));
+    m.put("log_end_offset", r.logEndOffset() >= 0 ? "present" : String.valueOf(r.logEndOffset()));
+    m.put("last_fetch_timestamp", r.lastFetchTimestamp().isPresent() ? (r.lastFetchTimestamp().getAsLong() > 0 ? "present" : String.valueOf(r.lastFetchTimestamp().getAsLong())) : "absent");
+    m.put("last_caught_up_timestamp", r.lastCaughtUpTimestamp().isPresent() ? (r.lastCaughtUpTimestamp().getAsLong() > 0 ? "present" : String.valueOf(r.lastCaughtUpTimestamp().getAsLong())) : "absent");
+    return m;
+  }
+
+  static Map<String, Object> describeQuorum(Admin a, int self) {
+    return attempt(() -> get(a.describeMetadataQuorum().quorumInfo()), q -> {
+      Map<String, Object> m = obj();
+      m.put("leader_id", nodeName(q.leaderId(), self));
+      m.put("leader_epoch_positive", q.leaderEpoch() > 0);
+      m.put("high_watermark", q.highWatermark() > 0 ? "positive" : String.valueOf(q.highWatermark()));
+      List<Object> voters = new ArrayList<>();
+      for (QuorumInfo.ReplicaState r : q.voters()) voters.add(quorumState(r, self));
+      m.put("voters", voters);
+      List<Object> observers = new ArrayList<>();
+      for (QuorumInfo.ReplicaState r : q.observers()) observers.add(quorumState(r, self));
+      m.put("observers", observers);
+      Map<String, Object> nodes = new TreeMap<>();
+      q.nodes().forEach((id, n) -> {
+        List<Object> eps = new ArrayList<>();
+        for (RaftVoterEndpoint e : n.endpoints()) eps.add(e.name() + " " + normalAddress(e.host() + ":" + e.port()));
+        nodes.put(nodeName(id, self), eps);
+      });
+      m.put("nodes", nodes);
+      return m;
+    });
+  }
+
+  /** ListConfigResources of `types`: names by type, ours under their logical names. */
+  static Map<String, Object> listConfigResources(Admin a, Set<ConfigResource.Type> types, int self) {
+    return attempt(() -> get(a.listConfigResources(types, new ListConfigResourcesOptions()).all()), all -> {
+      Map<String, Object> m = new TreeMap<>();
+      Map<String, Set<String>> byType = new TreeMap<>();
+      for (ConfigResource r : all) {
+        String name = r.name();
+        String shown;
+        if (r.type() == ConfigResource.Type.BROKER || r.type() == ConfigResource.Type.BROKER_LOGGER) shown = name.equals(String.valueOf(self)) ? "this_node" : "other:" + name;
+        else if (logical.containsKey(name)) shown = logicalName(name);
+        else if (name.startsWith("__")) shown = "<internal>";
+        else continue; // another scenario's topic: depends on what ran before
+        byType.computeIfAbsent(String.valueOf(r.type()), k -> new java.util.TreeSet<>()).add(shown);
+      }
+      m.putAll(byType);
+      return m;
+    });
+  }
+
+  static Map<String, Object> elect(Admin a, ElectionType type, Set<TopicPartition> partitions) {
+    Map<String, Object> out = obj();
+    try {
+      Map<TopicPartition, Optional<Throwable>> r = get(a.electLeaders(type, partitions).partitions());
+      out.put("error", "NONE");
+      Map<String, Object> per = new TreeMap<>();
+      boolean others = false;
+      for (var e : r.entrySet()) {
+        String name = logicalName(e.getKey().topic());
+        if (name.equals("<other>")) {
+          others = true;
+          continue;
+        }
+        per.put(name + "-" + e.getKey().partition(), e.getValue().map(JavaObserve::errorName).orElse("NONE"));
+      }
+      out.put("partitions", per);
+      if (partitions == null) out.put("other_topics_listed", others);
+    } catch (Exception e) {
+      out.put("error", errorName(e));
+    }
+    return out;
+  }
+
+  static Map<String, Object> listReassignments(Admin a, Optional<Set<TopicPartition>> partitions) {
+    return attempt(() -> get(a.listPartitionReassignments(partitions, new ListPartitionReassignmentsOptions()).reassignments()), r -> {
+      Map<String, Object> m = new TreeMap<>();
+      r.forEach((tp, pr) -> m.put(logicalName(tp.topic()) + "-" + tp.partition(),
+          List.of(pr.replicas(), pr.addingReplicas(), pr.removingReplicas()).toString()));
+      return Map.of("ongoing", m);
+    });
+  }
+
+  static Map<String, Object> reassign(Admin a, TopicPartition tp, List<Integer> replicas, Boolean allowRfChange) {
+    Optional<NewPartitionReassignment> target = replicas == null ? Optional.empty() : Optional.of(new NewPartitionReassignment(replicas));
+    AlterPartitionReassignmentsOptions options = new AlterPartitionReassignmentsOptions();
+    if (allowRfChange != null) options.allowReplicationFactorChange(allowRfChange);
+    return attempt(() -> get(a.alterPartitionReassignments(Map.of(tp, target), options).values().get(tp)));
+  }
+
+  static Map<String, Object> cluster() throws Exception {
+    Map<String, Object> out = obj();
+    String t = topic("cluster");
+    String grp = group("cluster");
+    try (Admin a = admin(); Admin q = quickAdmin()) {
+      createTopic(a, t, 2, null);
+      // A group with committed offsets (an admin commit to an empty group creates it).
+      get(a.alterConsumerGroupOffsets(grp, Map.of(new TopicPartition(t, 0), new OffsetAndMetadata(0))).all());
+      int self = get(a.describeCluster().nodes()).iterator().next().id();
+
+      step("describe cluster");
+      Map<String, Object> dc = obj();
+      for (boolean fenced : new boolean[] {false, true}) {
+        DescribeClusterOptions o = new DescribeClusterOptions().includeAuthorizedOperations(true).includeFencedBrokers(fenced);
+        Map<String, Object> one = obj();
+        try {
+          DescribeClusterResult r = a.describeCluster(o);
+          List<Object> nodes = new ArrayList<>();
+          for (Node n : get(r.nodes())) {
+            nodes.add(nodeName(n.id(), self) + " " + normalAddress(n.host() + ":" + n.port()) + " rack=" + n.rack() + " fenced=" + n.isFenced());
+          }
+          one.put("nodes", nodes);
+          Node c = get(r.controller());
+          one.put("controller", c == null ? "absent" : nodeName(c.id(), self));
+          one.put("cluster_id", get(r.clusterId()) == null ? "absent" : "present");
+          Set<AclOperation> ops = get(r.authorizedOperations());
+          one.put("authorized_operations", ops == null ? "absent" : new java.util.TreeSet<>(ops.stream().map(String::valueOf).toList()).toString());
+          one.put("error", "NONE");
+        } catch (Exception e) {
+          one.put("error", errorName(e));
+        }
+        dc.put(fenced ? "include_fenced" : "default", one);
+      }
+      out.put("describe_cluster", dc);
+
+      step("describe metadata quorum");
+      out.put("describe_quorum", describeQuorum(a, self));
+
+      step("list config resources");
+      Map<String, Object> lc = obj();
+      lc.put("all_types", listConfigResources(a, Set.of(), self));
+      for (ConfigResource.Type type : List.of(ConfigResource.Type.TOPIC, ConfigResource.Type.BROKER, ConfigResource.Type.GROUP,
+          ConfigResource.Type.CLIENT_METRICS, ConfigResource.Type.BROKER_LOGGER)) {
+        lc.put(String.valueOf(type), listConfigResources(q, Set.of(type), self));
+      }
+      lc.put("TOPIC_and_GROUP", listConfigResources(a, Set.of(ConfigResource.Type.TOPIC, ConfigResource.Type.GROUP), self));
+      out.put("list_config_resources", lc);
+
+      step("elect leaders");
+      Map<String, Object> el = obj();
+      TopicPartition p0 = new TopicPartition(t, 0), p1 = new TopicPartition(t, 1);
+      TopicPartition bad = new TopicPartition(t, 7), missing = new TopicPartition(topic("missing"), 0);
+      el.put("preferred", elect(a, ElectionType.PREFERRED, Set.of(p0, p1)));
+      el.put("unclean", elect(a, ElectionType.UNCLEAN, Set.of(p0)));
+      el.put("preferred_unknown_topic", elect(q, ElectionType.PREFERRED, Set.of(missing)));
+      el.put("preferred_unknown_partition", elect(q, ElectionType.PREFERRED, Set.of(bad)));
+      el.put("unclean_unknown_topic", elect(q, ElectionType.UNCLEAN, Set.of(missing)));
+      el.put("preferred_known_and_unknown", elect(q, ElectionType.PREFERRED, Set.of(p0, missing)));
+      el.put("preferred_all", elect(a, ElectionType.PREFERRED, null));
+      el.put("unclean_all", elect(a, ElectionType.UNCLEAN, null));
+      out.put("elect_leaders", el);
+
+      step("partition reassignments");
+      Map<String, Object> pr = obj();
+      pr.put("list_all_before", listReassignments(a, Optional.empty()));
+      pr.put("list_one_before", listReassignments(a, Optional.of(Set.of(p0))));
+      pr.put("list_unknown_topic", listReassignments(q, Optional.of(Set.of(missing))));
+      pr.put("list_unknown_partition", listReassignments(q, Optional.of(Set.of(bad))));
+      pr.put("to_this_node", reassign(a, p0, List.of(self), null));
+      pr.put("list_after_to_this_node", listReassignments(a, Optional.empty()));
+      pr.put("to_unknown_broker", reassign(q, p1, List.of(4242), null));
+      pr.put("to_this_and_unknown_broker", reassign(q, p1, List.of(self, 4242), null));
+      pr.put("to_this_and_unknown_broker_no_rf_change", reassign(q, p1, List.of(self, 4242), false));
+      pr.put("duplicate_replicas", reassign(q, p1, List.of(self, self), null));
+      pr.put("negative_broker", reassign(q, p1, List.of(-1), null));
+      pr.put("cancel_none_in_progress", reassign(q, p0, null, null));
+      pr.put("unknown_topic", reassign(q, missing, List.of(self), null));
+      pr.put("unknown_partition", reassign(q, bad, List.of(self), null));
+      pr.put("cancel_unknown_topic", reassign(q, missing, null, null));
+      pr.put("list_all_after", listReassignments(a, Optional.empty()));
+      pr.put("replicas_after", attempt(() -> get(a.describeTopics(List.of(t)).topicNameValues().get(t)), d -> {
+        Map<String, Object> m = new TreeMap<>();
+        d.partitions().forEach(p -> m.put(String.valueOf(p.partition()), p.replicas().stream().map(n -> nodeName(n.id(), self)).toList().toString()
+            + " leader=" + (p.leader() == null ? "none" : nodeName(p.leader().id(), self))));
+        return m;
+      }));
+      out.put("partition_reassignments", pr);
+
+      step("broker static configs");
+      Map<String, Object> bc = obj();
+      ConfigResource br = new ConfigResource(ConfigResource.Type.BROKER, String.valueOf(self));
+      // The static configs tools read (kafka-configs, kafka-metadata-quorum, UIs); the
+      // harness's own settings are compared by the configs scenario.
+      Set<String> names = Set.of("listeners", "advertised.listeners", "node.id", "broker.id", "process.roles", "log.dirs",
+          "controller.listener.names", "controller.quorum.voters", "inter.broker.listener.name", "listener.security.protocol.map",
+          "broker.rack");
+      try {
+        Config cfg = get(a.describeConfigs(List.of(br), new DescribeConfigsOptions().includeSynonyms(true)).values().get(br));
+        for (ConfigEntry e : cfg.entries()) {
+          if (!names.contains(e.name())) continue;
+          Map<String, Object> v = entry(e, true);
+          String value = e.value();
+          if (value != null && e.name().equals("log.dirs")) value = value.startsWith("/") ? "<path>" : value;
+          v.put("value", normalAddress(value));
+          List<Object> syn = new ArrayList<>();
+          for (ConfigEntry.ConfigSynonym s : e.synonyms()) syn.add(s.name() + " (" + s.source() + ")");
+          v.put("synonyms", syn);
+          bc.put(e.name(), v);
+        }
+        for (String n : new java.util.TreeSet<>(names)) bc.putIfAbsent(n, "absent");
+        Map<String, Object> sorted = new TreeMap<>(bc);
+        bc = obj();
+        bc.putAll(sorted);
+      } catch (Exception e) {
+        bc.put("error", errorName(e));
+      }
+      out.put("broker_static_configs", bc);
+
+      a.deleteConsumerGroups(List.of(grp));
+      a.deleteTopics(List.of(t));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------
   // groups
 
   static Map<String, Object> describeGroup(Admin a, String g) {
@@ -1158,7 +1400,7 @@ public class JavaObserve {
 
   public static void main(String[] args) throws Exception {
     if (args.length != 3) {
-      System.err.println("usage: JavaObserve.java offsets|errors|configs|groups|features HOST:PORT OUT.json");
+      System.err.println("usage: JavaObserve.java offsets|errors|configs|groups|features|cluster HOST:PORT OUT.json");
       System.exit(2);
     }
     bootstrap = args[1];
@@ -1169,6 +1411,7 @@ public class JavaObserve {
       case "configs" -> obs = configs();
       case "groups" -> obs = groups();
       case "features" -> obs = features();
+      case "cluster" -> obs = cluster();
       default -> {
         System.err.println("unknown scenario " + args[0]);
         System.exit(2);

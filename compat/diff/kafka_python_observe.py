@@ -2,7 +2,7 @@
 """Differential observer for kafka-python (pure Python, its own protocol code): the raw
 answers of KafkaAdminClient, whose 3.x API hands back per-topic error codes as sent.
 
-Usage: kafka_python_observe.py admin|features HOST:PORT OUT.json
+Usage: kafka_python_observe.py admin|features|cluster HOST:PORT OUT.json
 
 Observes: the advertised API version ranges (ApiVersions, name → [min, max]); CreateTopics
 per-topic error codes (and whether an error message came along), num_partitions and
@@ -11,7 +11,9 @@ topic; AlterConfigs (legacy and incremental) error codes; DeleteRecords; ListOff
 DescribeGroups / DeleteGroups / ListGroups of unknown groups; dynamic broker configs
 (IncrementalAlterConfigs on the cluster-wide default and on this broker, DescribeConfigs of
 both and of a topic, with synonyms); DescribeCluster (counts and presence only). Normalised as in JavaObserve.java: logical topic names, no ids, hosts or
-ports. `features`: the raw features of ApiVersions v3 and v4 and describe_features. Exits 0
+ports. `features`: the raw features of ApiVersions v3 and v4 and describe_features.
+`cluster`: describe_metadata_quorum, list_config_resources, elect_leaders and the partition
+reassignment calls of a one-node cluster. Exits 0
 whenever the observation was written.
 """
 
@@ -299,14 +301,148 @@ def features_observation(bootstrap):
     return out
 
 
+def cluster_observation(bootstrap):
+    """The answers of a one-node cluster through KafkaAdminClient (issue 12):
+    describe_metadata_quorum (raw DescribeQuorum), list_config_resources (and raw
+    ListConfigResources v0 and v1 with an unknown type), elect_leaders (raw per-partition
+    codes), alter_partition_reassignments and list_partition_reassignments. Node ids are
+    "this_node"/"other:ID", ports and offsets present/absent, topic names logical."""
+    from kafka.protocol.admin import ListConfigResourcesRequest
+
+    out = {}
+    a = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="skiff-diff-kafka-python", request_timeout_ms=15000)
+    try:
+        t = topic("cluster")
+        a.create_topics([NewTopic(t, 2, 1)], raise_errors=False)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            parts = (a.describe_topics([t]) or [{}])[0].get("partitions") or []
+            if len(parts) == 2 and all(p.get("leader_id", -1) >= 0 for p in parts):
+                break
+            time.sleep(0.1)
+        self_id = a.describe_cluster()["brokers"][0]["broker_id"]
+
+        def node(i):
+            return "this_node" if i == self_id else f"other:{i}"
+
+        def replica(r):
+            return {
+                "replica_id": node(r["replica_id"]),
+                "log_end_offset": "present" if r["log_end_offset"] >= 0 else r["log_end_offset"],
+                "last_fetch_timestamp": "present" if r.get("last_fetch_timestamp", -1) > 0 else r.get("last_fetch_timestamp"),
+                "last_caught_up_timestamp": "present" if r.get("last_caught_up_timestamp", -1) > 0 else r.get("last_caught_up_timestamp"),
+                "replica_directory_id": "present" if r.get("replica_directory_id") not in (None, "AAAAAAAAAAAAAAAAAAAAAA")
+                and str(r.get("replica_directory_id")) not in ("None", "AAAAAAAAAAAAAAAAAAAAAA") else "absent",
+            }
+
+        def quorum(r):
+            topics = {}
+            for tp in r["topics"]:
+                parts = {}
+                for p in tp["partitions"]:
+                    parts[str(p["partition_index"])] = {
+                        "error": p["error"],
+                        "leader_id": node(p["leader_id"]),
+                        "leader_epoch_positive": p["leader_epoch"] > 0,
+                        "high_watermark": "positive" if p["high_watermark"] > 0 else p["high_watermark"],
+                        "current_voters": [replica(v) for v in p["current_voters"]],
+                        "observers": [replica(v) for v in p["observers"]],
+                    }
+                topics[tp["topic_name"]] = parts
+            nodes = {node(n["node_id"]): sorted(f"{l['name']} {'<bootstrap-port>' if bootstrap.endswith(':' + str(l['port'])) else '<other-port>'}"
+                                                for l in n["listeners"]) for n in r.get("nodes", [])}
+            return {"topics": topics, "nodes": nodes}
+
+        step("describe metadata quorum")
+        out["describe_metadata_quorum"] = attempt(a.describe_metadata_quorum, quorum)
+
+        step("list config resources")
+
+        def names(r):
+            shown = {}
+            for kind, listed in sorted(r.items()):
+                vals = set()
+                for n in listed:
+                    if kind in ("broker", "broker_logger"):
+                        vals.add(node(int(n)) if n.isdigit() else n)
+                    elif n in LOGICAL:
+                        vals.add(LOGICAL[n])
+                    # other scenarios' topics and the internal ones depend on what ran before
+                shown[kind] = sorted(vals)
+            return {"resources": shown}
+
+        lc = {"all": attempt(a.list_config_resources, names)}
+        for kind in ("TOPIC", "BROKER", "GROUP", "CLIENT_METRICS", "BROKER_LOGGER"):
+            lc[kind] = attempt(lambda: a.list_config_resources([kind]), names)
+
+        async def send(req):
+            return await a._manager.send(req)
+
+        def raw(resp):
+            return {"error_code": resp.error_code, "count_by_type": {
+                str(getattr(c, "resource_type", "v0")): "some" for c in resp.config_resources}}
+
+        lc["raw_v0"] = attempt(lambda: a._manager.run(send, ListConfigResourcesRequest(min_version=0, max_version=0)), raw)
+        lc["raw_v1_unknown_type"] = attempt(
+            lambda: a._manager.run(send, ListConfigResourcesRequest(resource_types=[99], min_version=1, max_version=1)), raw)
+        lc["raw_v1_type_unknown_0"] = attempt(
+            lambda: a._manager.run(send, ListConfigResourcesRequest(resource_types=[0], min_version=1, max_version=1)), raw)
+        out["list_config_resources"] = lc
+
+        step("elect leaders")
+
+        def elect(r):
+            res = {"top_error_code": getattr(r, "error_code", None)}
+            per = {}
+            for tr in r.replica_election_results:
+                for p in tr.partition_result:
+                    per[f"{LOGICAL.get(tr.topic, '<other>')}-{p.partition_id}"] = [p.error_code, "message" if p.error_message else "no message"]
+            res["partitions"] = dict(sorted((k, v) for k, v in per.items() if not k.startswith("<other>")))
+            return res
+
+        el = {}
+        for label, kind in (("preferred", 0), ("unclean", 1)):
+            el[label] = attempt(lambda: a.elect_leaders(kind, {t: [0, 1]}, raise_errors=False), elect)
+            el[label + "_unknown_topic"] = attempt(lambda: a.elect_leaders(kind, {topic("missing"): [0]}, raise_errors=False), elect)
+            el[label + "_unknown_partition"] = attempt(lambda: a.elect_leaders(kind, {t: [9]}, raise_errors=False), elect)
+            el[label + "_all"] = attempt(lambda: a.elect_leaders(kind, None, raise_errors=False), elect)
+        out["elect_leaders"] = el
+
+        step("partition reassignments")
+
+        def reassigned(r):
+            return {"partitions": {f"{LOGICAL.get(tp.topic, '<other>')}-{tp.partition}": (e.__name__ if e else None)
+                                   for tp, e in sorted(r.items())}}
+
+        def listed(r):
+            return {"ongoing": {f"{LOGICAL.get(tp.topic, '<other>')}-{tp.partition}": v for tp, v in sorted(r.items())}}
+
+        pr = {"list_all_before": attempt(a.list_partition_reassignments, listed)}
+        pr["to_this_node"] = attempt(lambda: a.alter_partition_reassignments({TopicPartition(t, 0): [self_id]}), reassigned)
+        pr["mixed"] = attempt(lambda: a.alter_partition_reassignments({
+            TopicPartition(t, 1): [4242],
+            TopicPartition(t, 0): None,
+            TopicPartition(topic("missing"), 0): [self_id],
+            TopicPartition(t, 9): [self_id],
+        }), reassigned)
+        pr["list_some"] = attempt(lambda: a.list_partition_reassignments([TopicPartition(t, 0), TopicPartition(topic("missing"), 0)]), listed)
+        pr["list_all_after"] = attempt(a.list_partition_reassignments, listed)
+        out["partition_reassignments"] = pr
+        a.delete_topics([t], raise_errors=False)
+    finally:
+        a.close()
+    return out
+
+
 def main():
-    if len(sys.argv) != 4 or sys.argv[1] not in ("admin", "features"):
+    modes = {"admin": admin_observation, "features": features_observation, "cluster": cluster_observation}
+    if len(sys.argv) != 4 or sys.argv[1] not in modes:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
     import kafka
 
     mode = sys.argv[1]
-    obs = admin_observation(sys.argv[2]) if mode == "admin" else features_observation(sys.argv[2])
+    obs = modes[mode](sys.argv[2])
     doc = {"observer": f"kafka-python {kafka.__version__}", "scenario": f"kafka-python-{mode}", "observation": obs}
     with open(sys.argv[3], "w", encoding="utf-8") as f:
         json.dump(doc, f, indent=2)

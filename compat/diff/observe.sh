@@ -3,18 +3,19 @@
 #
 # Usage: compat/diff/observe.sh SCENARIO HOST:PORT OUT.json
 #        compat/diff/observe.sh --list      (the scenario names, one a line)
-# Scenarios: java-offsets, java-errors, java-configs, java-groups, java-features
+# Scenarios: java-offsets, java-errors, java-configs, java-groups, java-features, java-cluster
 # (JavaObserve.java, kafka-clients 4.1.1), confluent-offsets, confluent-errors, confluent-configs,
 # confluent-groups (confluent_observe.py, confluent-kafka / librdkafka), kafka-python-admin
 # (kafka_python_observe.py, kafka-python's raw admin answers and the advertised API versions),
-# kafka-python-features (the same client: the raw features of ApiVersions v3 and v4).
+# kafka-python-features (the same client: the raw features of ApiVersions v3 and v4),
+# kafka-python-cluster (the same client: quorum, config resources, elections, reassignments).
 set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-SCENARIOS=(java-offsets java-errors java-configs java-groups java-features
+SCENARIOS=(java-offsets java-errors java-configs java-groups java-features java-cluster
   confluent-offsets confluent-errors confluent-configs confluent-groups kafka-python-admin
-  kafka-python-features)
+  kafka-python-features kafka-python-cluster)
 if [ "${1:-}" = --list ]; then printf '%s\n' "${SCENARIOS[@]}"; exit 0; fi
 if [ $# -ne 3 ]; then
   echo "usage: $0 SCENARIO HOST:PORT OUT.json (scenarios: ${SCENARIOS[*]})" >&2
@@ -29,7 +30,7 @@ case "$scenario" in
   confluent-*)
     ensure_venv
     exec "$COMPAT_VENV/bin/python" "$COMPAT_DIR/diff/confluent_observe.py" "${scenario#confluent-}" "$bootstrap" "$out" ;;
-  kafka-python-admin|kafka-python-features)
+  kafka-python-admin|kafka-python-features|kafka-python-cluster)
     ensure_venv
     exec "$COMPAT_VENV/bin/python" "$COMPAT_DIR/diff/kafka_python_observe.py" "${scenario#kafka-python-}" "$bootstrap" "$out" ;;
   *) die "unknown scenario: $scenario (known: ${SCENARIOS[*]})" ;;

@@ -26,12 +26,15 @@ use super::txn::{
     txn_offset_commit::TxnOffsetCommit,
 };
 use super::{
-    alter_configs::AlterConfigs, api_versions::ApiVersions, create_partitions::CreatePartitions,
-    create_topics::CreateTopics, delete_records::DeleteRecords, delete_topics::DeleteTopics,
-    describe_cluster::DescribeCluster, describe_configs::DescribeConfigs,
-    describe_log_dirs::DescribeLogDirs, describe_topic_partitions::DescribeTopicPartitions,
-    fetch::Fetch, incremental_alter_configs::IncrementalAlterConfigs, list_offsets::ListOffsets,
-    metadata::Metadata, offset_for_leader_epoch::OffsetForLeaderEpoch, produce::Produce,
+    alter_configs::AlterConfigs, alter_partition_reassignments::AlterPartitionReassignments,
+    api_versions::ApiVersions, create_partitions::CreatePartitions, create_topics::CreateTopics,
+    delete_records::DeleteRecords, delete_topics::DeleteTopics, describe_cluster::DescribeCluster,
+    describe_configs::DescribeConfigs, describe_log_dirs::DescribeLogDirs,
+    describe_quorum::DescribeQuorum, describe_topic_partitions::DescribeTopicPartitions,
+    elect_leaders::ElectLeaders, fetch::Fetch, incremental_alter_configs::IncrementalAlterConfigs,
+    list_config_resources::ListConfigResources, list_offsets::ListOffsets,
+    list_partition_reassignments::ListPartitionReassignments, metadata::Metadata,
+    offset_for_leader_epoch::OffsetForLeaderEpoch, produce::Produce,
     update_features::UpdateFeatures,
 };
 
@@ -65,8 +68,12 @@ pub const REGISTRY: &[ApiEntry] = &[
     entry::<DescribeLogDirs>(),
     entry::<CreatePartitions>(),
     entry::<DeleteGroups>(),
+    entry::<ElectLeaders>(),
     entry::<IncrementalAlterConfigs>(),
+    entry::<AlterPartitionReassignments>(),
+    entry::<ListPartitionReassignments>(),
     entry::<OffsetDelete>(),
+    entry::<DescribeQuorum>(),
     entry::<UpdateFeatures>(),
     entry::<DescribeCluster>(),
     entry::<DescribeProducers>(),
@@ -74,6 +81,7 @@ pub const REGISTRY: &[ApiEntry] = &[
     entry::<ListTransactions>(),
     entry::<ConsumerGroupHeartbeat>(),
     entry::<ConsumerGroupDescribe>(),
+    entry::<ListConfigResources>(),
     entry::<DescribeTopicPartitions>(),
 ];
 

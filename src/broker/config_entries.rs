@@ -78,7 +78,7 @@ pub fn topic_entries(
 /// Kafka lists them.
 pub fn broker_entries(layers: &BrokerConfigLayers, resource: &str) -> Vec<ConfigEntry> {
     let cluster_default = resource.is_empty();
-    BROKER_OPTIONS
+    let mut entries = BROKER_OPTIONS
         .iter()
         .filter(|d| !cluster_default || layers.cluster_default.contains_key(d.name))
         .map(|d| {
@@ -104,7 +104,136 @@ pub fn broker_entries(layers: &BrokerConfigLayers, resource: &str) -> Vec<Config
                 synonyms,
             }
         })
-        .collect()
+        .collect::<Vec<_>>();
+    if !cluster_default {
+        entries.extend(kafka_static_entries(layers));
+    }
+    entries
+}
+
+/// A Kafka-named static broker config that Skiff derives from its own options.
+fn derived(
+    name: &'static str,
+    value: Option<String>,
+    source: ConfigSource,
+    kind: ConfigType,
+    default: Option<&str>,
+    doc: &'static str,
+) -> ConfigEntry {
+    let mut synonyms = Vec::new();
+    if source == ConfigSource::StaticBroker {
+        synonyms.push((name, value.clone(), source));
+    }
+    if let Some(d) = default {
+        synonyms.push((name, Some(d.to_string()), ConfigSource::Default));
+    }
+    ConfigEntry {
+        name,
+        value,
+        source,
+        read_only: true,
+        sensitive: false,
+        kind,
+        doc,
+        synonyms,
+    }
+}
+
+/// The static configs tools read under Kafka's names (`listeners`, `advertised.listeners`,
+/// `broker.id`, `process.roles`, `log.dirs`, …), derived from Skiff's own options (`listen`,
+/// `advertised.listener`, `node.id`, `data.dir`) with the source of the option they come
+/// from. Skiff serves one PLAINTEXT listener, is broker and controller of its one-node
+/// cluster, and has no rack.
+fn kafka_static_entries(layers: &BrokerConfigLayers) -> Vec<ConfigEntry> {
+    let config = &layers.static_config;
+    let source_of = |name: &str| {
+        layers
+            .values(name)
+            .into_iter()
+            .find(|(_, s)| *s == ConfigSource::StaticBroker)
+            .map_or(ConfigSource::Default, |(_, s)| s)
+    };
+    let listen_default = config::broker_option("listen").map_or("", |d| d.default);
+    let data_dir_default = config::broker_option("data.dir").map_or("", |d| d.default);
+    let mut out = vec![
+        derived(
+            "listeners",
+            Some(format!("PLAINTEXT://{}", config.listen)),
+            source_of("listen"),
+            ConfigType::String,
+            Some(&format!("PLAINTEXT://{listen_default}")),
+            "The listener Skiff binds (option `listen`), in Kafka's form.",
+        ),
+        match &config.advertised_listener {
+            Some(a) => derived(
+                "advertised.listeners",
+                Some(format!("PLAINTEXT://{a}")),
+                ConfigSource::StaticBroker,
+                ConfigType::String,
+                None,
+                "The address handed to clients (option `advertised.listener`), in Kafka's form.",
+            ),
+            None => derived(
+                "advertised.listeners",
+                None,
+                ConfigSource::Default,
+                ConfigType::String,
+                None,
+                "Unset: clients are handed the listener's address.",
+            ),
+        },
+        derived(
+            "broker.id",
+            Some(config.node_id.to_string()),
+            source_of("node.id"),
+            ConfigType::Int,
+            Some("-1"),
+            "This broker's id: its node.id.",
+        ),
+        derived(
+            "log.dirs",
+            Some(config.data_dir.display().to_string()),
+            source_of("data.dir"),
+            ConfigType::String,
+            None,
+            "The directory of the logs (option `data.dir`).",
+        ),
+        derived(
+            "process.roles",
+            Some("broker,controller".to_string()),
+            ConfigSource::Default,
+            ConfigType::List,
+            Some("broker,controller"),
+            "Skiff is the broker and the controller of its one-node cluster.",
+        ),
+        derived(
+            "listener.security.protocol.map",
+            Some("PLAINTEXT:PLAINTEXT".to_string()),
+            ConfigSource::Default,
+            ConfigType::String,
+            Some("PLAINTEXT:PLAINTEXT"),
+            "Skiff's one listener speaks PLAINTEXT.",
+        ),
+        derived(
+            "broker.rack",
+            None,
+            ConfigSource::Default,
+            ConfigType::String,
+            None,
+            "No rack.",
+        ),
+    ];
+    // `log.dirs` has no default synonym in Kafka; Skiff's data.dir default stands in.
+    if let Some(e) = out.iter_mut().find(|e| e.name == "log.dirs") {
+        if e.source == ConfigSource::Default {
+            e.synonyms = vec![(
+                "log.dirs",
+                Some(data_dir_default.to_string()),
+                ConfigSource::Default,
+            )];
+        }
+    }
+    out
 }
 
 /// Whether topic or broker config `name` is a list (IncrementalAlterConfigs' APPEND and

@@ -347,9 +347,13 @@ pub const TOPIC_ONLY_CONFIGS: &[ConfigDef] = &[
 /// altering one on the BROKER resource is refused as Kafka refuses it, while a name
 /// Kafka does not know at all is kept as a custom dynamic config (as Kafka keeps it).
 pub const KAFKA_READ_ONLY_ELSEWHERE: &[&str] = &[
+    "advertised.listeners",
     "broker.id",
+    "broker.rack",
     "controller.listener.names",
     "controller.quorum.voters",
+    "listener.security.protocol.map",
+    "listeners",
     "log.dir",
     "log.dirs",
     "metadata.log.dir",

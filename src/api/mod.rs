@@ -25,6 +25,7 @@ pub mod describe_log_dirs;
 pub mod describe_topic_partitions;
 pub mod error;
 pub mod fetch;
+pub mod fetch_session;
 pub mod group;
 pub mod incremental_alter_configs;
 pub mod list_offsets;

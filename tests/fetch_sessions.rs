@@ -477,3 +477,57 @@ async fn zero_slots_disable_sessions() {
     }
     broker.shutdown().await.unwrap();
 }
+
+/// librdkafka (2.12, the rdkafka crate's) does not use fetch sessions: every Fetch it sends
+/// is a full fetch with epoch -1. This checks that such a consumer of many partitions, of
+/// which a few receive data in two waves (the second while it long-polls), reads exactly
+/// what was written, with the session cache in place beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rdkafka_consumer_of_many_partitions_reads_exactly_what_a_few_received() {
+    use common::{assign, consume, consumer, ensure_topic, flush, producer, send, test_record};
+    use rdkafka::Offset;
+    const PARTITIONS: i32 = 300;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), &["num.partitions=300"]).await;
+    let bootstrap = broker.bootstrap();
+    ensure_topic(&bootstrap, "wide");
+    let busy: Vec<i32> = (0..10).map(|i| i * 29 + 3).collect();
+    let p = producer(&bootstrap, "lz4", "1");
+    let mut expected: std::collections::BTreeMap<i32, Vec<usize>> = Default::default();
+    let mut n = 0;
+    let mut wave = |p: &rdkafka::producer::BaseProducer, count: usize| {
+        for _ in 0..count {
+            let partition = busy[n % busy.len()];
+            send(p, "wide", partition, &test_record(n));
+            expected.entry(partition).or_default().push(n);
+            n += 1;
+        }
+        flush(p);
+    };
+    wave(&p, 2000);
+    let c = consumer(&bootstrap);
+    assign(&c, "wide", PARTITIONS, Offset::Beginning);
+    let mut consumed = tokio::task::block_in_place(|| consume(&c, 2000));
+    wave(&p, 1000);
+    consumed.extend(tokio::task::block_in_place(|| consume(&c, 1000)));
+    let mut got: std::collections::BTreeMap<i32, Vec<(i64, usize)>> = Default::default();
+    for m in &consumed {
+        got.entry(m.partition)
+            .or_default()
+            .push((m.offset, common::key_number(&m.record.key)));
+    }
+    assert_eq!(got.len(), busy.len(), "partitions with records");
+    for (partition, numbers) in &expected {
+        let want: Vec<(i64, usize)> = numbers
+            .iter()
+            .enumerate()
+            .map(|(offset, &i)| (offset as i64, i))
+            .collect();
+        assert_eq!(got.get(partition), Some(&want), "partition {partition}");
+    }
+    for m in &consumed {
+        let i = common::key_number(&m.record.key);
+        assert_eq!(m.record, test_record(i));
+    }
+    broker.shutdown().await.unwrap();
+}

@@ -209,16 +209,30 @@ public class JavaFetchSessions {
       int[] counter,
       Map<Integer, List<String>> written)
       throws Exception {
+    // Offsets as the broker assigned them (a fresh topic may answer NOT_LEADER_OR_FOLLOWER
+    // at first on Kafka, and retried batches need not keep the send order).
+    List<String> values = new ArrayList<>();
     List<java.util.concurrent.Future<org.apache.kafka.clients.producer.RecordMetadata>> sent = new ArrayList<>();
     for (int i = 0; i < count; i++) {
       int n = counter[0]++;
       int p = busy.get(n % busy.size());
       String v = "v-" + n;
-      written.computeIfAbsent(p, k -> new ArrayList<>()).add(v);
+      values.add(v);
       sent.add(producer.send(new ProducerRecord<>(topic, p, null, v.getBytes(StandardCharsets.UTF_8))));
     }
     producer.flush();
-    for (var f : sent) f.get(30, TimeUnit.SECONDS);
+    Map<Integer, java.util.TreeMap<Long, String>> byOffset = new HashMap<>();
+    for (int i = 0; i < sent.size(); i++) {
+      var md = sent.get(i).get(30, TimeUnit.SECONDS);
+      byOffset.computeIfAbsent(md.partition(), k -> new java.util.TreeMap<>()).put(md.offset(), values.get(i));
+    }
+    for (var e : byOffset.entrySet()) {
+      List<String> w = written.computeIfAbsent(e.getKey(), k -> new ArrayList<>());
+      for (var o : e.getValue().entrySet()) {
+        check(o.getKey() == w.size(), "partition " + e.getKey() + ": offset " + o.getKey() + " written after " + w.size() + " records");
+        w.add(o.getValue());
+      }
+    }
   }
 
   /** Polls until `total` records of the currently assigned partitions have been read. */

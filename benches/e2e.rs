@@ -1858,8 +1858,15 @@ fn fetch_phase(
                 epoch = if epoch == i32::MAX { 1 } else { epoch + 1 };
             }
         }
+        let mut transient = false;
         for t in &r.responses {
             for p in &t.partitions {
+                // A fresh topic on Kafka answers NOT_LEADER_OR_FOLLOWER (or its kin) for a
+                // moment: fetch again (the session resends the partition).
+                if matches!(p.error_code, 3 | 5 | 6) {
+                    transient = true;
+                    continue;
+                }
                 if p.error_code != 0 {
                     return Err(
                         format!("partition {} error {}", p.partition_index, p.error_code).into(),
@@ -1877,6 +1884,9 @@ fn fetch_phase(
                     *slot = next;
                 }
             }
+        }
+        if transient {
+            thread::sleep(Duration::from_millis(50));
         }
     }
     if sessions && session_id != 0 {
@@ -1996,6 +2006,19 @@ fn run_fetch_sessions(
                 Extra {
                     name: "fetches",
                     value: phase.fetches as f64,
+                    higher_is_better: false,
+                    precision: 0,
+                },
+                // Per fetch: the totals depend on how often each broker answers.
+                Extra {
+                    name: "fetch request B/fetch",
+                    value: phase.request_bytes as f64 / phase.fetches.max(1) as f64,
+                    higher_is_better: false,
+                    precision: 0,
+                },
+                Extra {
+                    name: "fetch response B/fetch",
+                    value: phase.response_bytes as f64 / phase.fetches.max(1) as f64,
                     higher_is_better: false,
                     precision: 0,
                 },

@@ -98,7 +98,7 @@ struct Args {
     /// Comma-separated row ids to run (default: all but the opt-in ones). Ids:
     /// produce-100-acks1, produce-100-acksall, produce-1k-acks1, produce-1k-acksall,
     /// consume-100, consume-1k, e2e-acks1, e2e-acksall, produce-p99-cold-backlog; opt-in
-    /// (only when named): partitions-1000-acksall.
+    /// (only when named): partitions-1000-acksall, fetch-sessions-1000.
     #[arg(long, value_delimiter = ',')]
     rows: Vec<String>,
     /// produce-p99-cold-backlog: MiB of 1 KiB records in the backlog before scaling.
@@ -120,6 +120,12 @@ struct Args {
     /// partitions-1000-acksall: records (100 B) of all producers together before scaling.
     #[arg(long, default_value_t = 200_000)]
     wide_records: u64,
+    /// fetch-sessions-1000: partitions of its topic (created with CreateTopics).
+    #[arg(long, default_value_t = 1000)]
+    fetch_partitions: i32,
+    /// fetch-sessions-1000: partitions among them that receive records.
+    #[arg(long, default_value_t = 10)]
+    fetch_busy: i32,
     /// The skiff binary (env SKIFF_BIN; default: the one cargo built with this bench).
     #[arg(long)]
     skiff_bin: Option<PathBuf>,
@@ -1673,6 +1679,356 @@ fn run_wide(
     })
 }
 
+/// A consumer written against the wire (kafka-protocol's Fetch v12), because librdkafka
+/// (2.12) never uses fetch sessions: every Fetch it sends is a full one with epoch -1.
+/// With `sessions` it does what the Java consumer does (KIP-227): a full fetch with epoch 0,
+/// then incremental fetches naming only the partitions whose fetch offset moved.
+struct WireFetcher {
+    stream: TcpStream,
+    correlation: i32,
+    /// Bytes of Fetch requests sent (size prefixes included).
+    request_bytes: u64,
+    /// Bytes of Fetch responses received (size prefixes included).
+    response_bytes: u64,
+    fetches: u64,
+}
+
+impl WireFetcher {
+    const VERSION: i16 = 12;
+
+    fn connect(bootstrap: &str) -> Result<WireFetcher> {
+        let stream = TcpStream::connect(bootstrap)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_secs(60)))?;
+        Ok(WireFetcher {
+            stream,
+            correlation: 0,
+            request_bytes: 0,
+            response_bytes: 0,
+            fetches: 0,
+        })
+    }
+
+    fn fetch(
+        &mut self,
+        req: &kafka_protocol::messages::FetchRequest,
+    ) -> Result<kafka_protocol::messages::FetchResponse> {
+        use kafka_protocol::messages::{ApiKey, RequestHeader, ResponseHeader};
+        use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+        let v = Self::VERSION;
+        self.correlation += 1;
+        let header = RequestHeader::default()
+            .with_request_api_key(ApiKey::Fetch as i16)
+            .with_request_api_version(v)
+            .with_correlation_id(self.correlation)
+            .with_client_id(Some(StrBytes::from_static_str("e2e-fetch-sessions")));
+        let mut buf = bytes::BytesMut::new();
+        buf.extend_from_slice(&[0; 4]);
+        header.encode(&mut buf, ApiKey::Fetch.request_header_version(v))?;
+        req.encode(&mut buf, v)?;
+        let size = i32::try_from(buf.len() - 4)?;
+        buf[..4].copy_from_slice(&size.to_be_bytes());
+        self.stream.write_all(&buf)?;
+        self.request_bytes += buf.len() as u64;
+        let mut size = [0u8; 4];
+        self.stream.read_exact(&mut size)?;
+        let size = usize::try_from(i32::from_be_bytes(size))?;
+        let mut body = vec![0u8; size];
+        self.stream.read_exact(&mut body)?;
+        self.response_bytes += 4 + size as u64;
+        self.fetches += 1;
+        let mut body = bytes::Bytes::from(body);
+        let h = ResponseHeader::decode(&mut body, ApiKey::Fetch.response_header_version(v))?;
+        if h.correlation_id != self.correlation {
+            return Err("Fetch answered out of order".into());
+        }
+        Ok(kafka_protocol::messages::FetchResponse::decode(
+            &mut body, v,
+        )?)
+    }
+}
+
+/// Whole v2 batches in `records` from `offset` on: (records, next offset).
+fn count_batches(records: &[u8], mut offset: i64) -> (u64, i64) {
+    let mut n = 0;
+    let mut rest = records;
+    while rest.len() >= 27 {
+        let base = i64::from_be_bytes(rest[..8].try_into().unwrap_or([0; 8]));
+        let len = i32::from_be_bytes(rest[8..12].try_into().unwrap_or([0; 4]));
+        let Some(total) = usize::try_from(len).ok().map(|l| l + 12) else {
+            break;
+        };
+        if total > rest.len() {
+            break; // a partial last batch
+        }
+        let delta = i32::from_be_bytes(rest[23..27].try_into().unwrap_or([0; 4]));
+        let next = base + i64::from(delta) + 1;
+        if next > offset {
+            n += u64::try_from(next - offset.max(base)).unwrap_or(0);
+            offset = next;
+        }
+        rest = &rest[total..];
+    }
+    (n, offset)
+}
+
+/// What one fetching phase saw.
+struct FetchPhase {
+    records: u64,
+    request_bytes: u64,
+    response_bytes: u64,
+    fetches: u64,
+}
+
+/// Fetches every partition of `topic` from `offsets` (kept up to date) until `stop` is set
+/// and `expected` records (set by then) have arrived.
+fn fetch_phase(
+    bootstrap: &str,
+    topic: &str,
+    offsets: &mut [i64],
+    sessions: bool,
+    stop: &std::sync::atomic::AtomicBool,
+    expected: &AtomicU64,
+) -> Result<FetchPhase> {
+    use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
+    use kafka_protocol::messages::{FetchRequest, TopicName};
+    use kafka_protocol::protocol::StrBytes;
+    let mut f = WireFetcher::connect(bootstrap)?;
+    let name = TopicName(StrBytes::from_string(topic.to_string()));
+    let (mut session_id, mut epoch) = (0, if sessions { 0 } else { -1 });
+    // The fetch offset the session holds for each partition (-1: not in it).
+    let mut told = vec![-1i64; offsets.len()];
+    let mut records = 0;
+    let deadline_after_stop = Duration::from_secs(120);
+    let mut stopped_at = None;
+    loop {
+        if stop.load(Ordering::Acquire) {
+            let at = *stopped_at.get_or_insert_with(Instant::now);
+            if records >= expected.load(Ordering::Acquire) {
+                break;
+            }
+            if at.elapsed() > deadline_after_stop {
+                return Err(format!(
+                    "{records} of {} records fetched",
+                    expected.load(Ordering::Acquire)
+                )
+                .into());
+            }
+        }
+        let full = epoch <= 0;
+        let partitions: Vec<FetchPartition> = offsets
+            .iter()
+            .enumerate()
+            .filter(|&(p, &o)| full || told[p] != o)
+            .map(|(p, &o)| {
+                FetchPartition::default()
+                    .with_partition(p as i32)
+                    .with_fetch_offset(o)
+                    .with_current_leader_epoch(-1)
+                    .with_last_fetched_epoch(-1)
+                    .with_log_start_offset(-1)
+                    .with_partition_max_bytes(1 << 20)
+            })
+            .collect();
+        let mut req = FetchRequest::default()
+            .with_max_wait_ms(500)
+            .with_min_bytes(1)
+            .with_max_bytes(50 << 20)
+            .with_session_id(session_id)
+            .with_session_epoch(epoch);
+        if !partitions.is_empty() {
+            req.topics = vec![FetchTopic::default()
+                .with_topic(name.clone())
+                .with_partitions(partitions)];
+        }
+        let r = f.fetch(&req)?;
+        if r.error_code != 0 {
+            return Err(format!(
+                "Fetch error {} (session {session_id}, epoch {epoch})",
+                r.error_code
+            )
+            .into());
+        }
+        if sessions {
+            told.copy_from_slice(offsets);
+            if epoch == 0 {
+                session_id = r.session_id;
+                epoch = if session_id == 0 { 0 } else { 1 };
+            } else {
+                epoch = if epoch == i32::MAX { 1 } else { epoch + 1 };
+            }
+        }
+        let mut transient = false;
+        for t in &r.responses {
+            for p in &t.partitions {
+                // A fresh topic on Kafka answers NOT_LEADER_OR_FOLLOWER (or its kin) for a
+                // moment: fetch again (the session resends the partition).
+                if matches!(p.error_code, 3 | 5 | 6) {
+                    transient = true;
+                    continue;
+                }
+                if p.error_code != 0 {
+                    return Err(
+                        format!("partition {} error {}", p.partition_index, p.error_code).into(),
+                    );
+                }
+                let Some(slot) = usize::try_from(p.partition_index)
+                    .ok()
+                    .and_then(|i| offsets.get_mut(i))
+                else {
+                    return Err(format!("unknown partition {}", p.partition_index).into());
+                };
+                if let Some(bytes) = &p.records {
+                    let (n, next) = count_batches(bytes, *slot);
+                    records += n;
+                    *slot = next;
+                }
+            }
+        }
+        if transient {
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+    if sessions && session_id != 0 {
+        // Close the session, as a closing Java consumer does.
+        let close = FetchRequest::default()
+            .with_max_wait_ms(0)
+            .with_session_id(session_id)
+            .with_session_epoch(-1);
+        f.fetch(&close)?;
+    }
+    Ok(FetchPhase {
+        records,
+        request_bytes: f.request_bytes,
+        response_bytes: f.response_bytes,
+        fetches: f.fetches,
+    })
+}
+
+/// One consumer of every partition of a topic of `partitions` partitions, `busy` of which
+/// receive `rate` records/s (100 B, acks=1) for `secs` seconds: first with full fetches
+/// (what librdkafka sends), then with a fetch session, each while the same producer load
+/// runs. Reports broker CPU and the consumer's Fetch request and response bytes.
+fn run_fetch_sessions(
+    broker: &Broker,
+    topic: &str,
+    partitions: i32,
+    busy: i32,
+    rate: u64,
+    secs: f64,
+) -> Result<Vec<RowResult>> {
+    const SIZE: usize = 100;
+    create_topic(&broker.bootstrap, topic, partitions, &[])?;
+    let got = ensure_topic(&broker.bootstrap, topic)?;
+    if got != partitions {
+        return Err(format!("{topic} has {got} partitions, {partitions} were asked for").into());
+    }
+    let busy: Vec<i32> = (0..busy.min(partitions))
+        .map(|i| (i64::from(i) * i64::from(partitions) / i64::from(busy.min(partitions))) as i32)
+        .collect();
+    let value = payload(SIZE);
+    let mut offsets = vec![0i64; partitions as usize];
+    let mut rows = Vec::new();
+    for sessions in [false, true] {
+        let count = ((rate as f64 * secs).round() as u64).max(1);
+        let p = producer(&broker.bootstrap, "1", &[], count as usize)?;
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let expected = AtomicU64::new(u64::MAX);
+        let cpu0 = CpuMark::now(broker);
+        let t0 = Instant::now();
+        let phase = thread::scope(|scope| -> Result<FetchPhase> {
+            let fetcher = scope.spawn(|| {
+                fetch_phase(
+                    &broker.bootstrap,
+                    topic,
+                    &mut offsets,
+                    sessions,
+                    &stop,
+                    &expected,
+                )
+                .map_err(|e| e.to_string())
+            });
+            let interval = Duration::from_secs_f64(1.0 / rate.max(1) as f64);
+            let mut sent = 0;
+            let produced = (|| -> Result<()> {
+                for i in 0..count {
+                    let due = t0 + interval.mul_f64(i as f64);
+                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
+                        thread::sleep(wait);
+                    }
+                    let part = busy[(i % busy.len() as u64) as usize];
+                    send_to_partition(&p, topic, part, &value, || now_ns() as usize)?;
+                    sent += 1;
+                }
+                drain(&p, Duration::from_secs(120))?;
+                check_delivery(&p, count)
+            })();
+            expected.store(sent, Ordering::Release);
+            stop.store(true, Ordering::Release);
+            let phase = fetcher.join().map_err(|_| "fetcher panicked")??;
+            produced?;
+            Ok(phase)
+        })?;
+        let secs = t0.elapsed().as_secs_f64();
+        let (broker_cpu, client_cpu) = cpu0.since(broker);
+        let (id, how) = if sessions {
+            ("fetch-1000-sessions", "fetch session")
+        } else {
+            ("fetch-1000-sessionless", "full fetches")
+        };
+        let mb = |b: u64| b as f64 / 1e6;
+        rows.push(RowResult {
+            id: id.into(),
+            label: format!(
+                "consume {partitions} partitions ({} busy), {how}",
+                busy.len()
+            ),
+            records: phase.records,
+            bytes: phase.records * SIZE as u64,
+            secs,
+            broker_cpu,
+            client_cpu,
+            fixed_rate: true,
+            note: format!("{} fetches", phase.fetches),
+            extra: vec![
+                Extra {
+                    name: "fetch request MB",
+                    value: mb(phase.request_bytes),
+                    higher_is_better: false,
+                    precision: 2,
+                },
+                Extra {
+                    name: "fetch response MB",
+                    value: mb(phase.response_bytes),
+                    higher_is_better: false,
+                    precision: 2,
+                },
+                Extra {
+                    name: "fetches",
+                    value: phase.fetches as f64,
+                    higher_is_better: false,
+                    precision: 0,
+                },
+                // Per fetch: the totals depend on how often each broker answers.
+                Extra {
+                    name: "fetch request B/fetch",
+                    value: phase.request_bytes as f64 / phase.fetches.max(1) as f64,
+                    higher_is_better: false,
+                    precision: 0,
+                },
+                Extra {
+                    name: "fetch response B/fetch",
+                    value: phase.response_bytes as f64 / phase.fetches.max(1) as f64,
+                    higher_is_better: false,
+                    precision: 0,
+                },
+            ],
+            ..Default::default()
+        });
+    }
+    Ok(rows)
+}
+
 // ---------------------------------------------------------------------------------------
 // A whole run against one broker
 
@@ -1726,7 +2082,7 @@ fn sizes(args: &Args) -> Sizes {
     }
 }
 
-const ROW_IDS: [&str; 10] = [
+const ROW_IDS: [&str; 11] = [
     "produce-100-acks1",
     "produce-100-acksall",
     "produce-1k-acks1",
@@ -1737,13 +2093,17 @@ const ROW_IDS: [&str; 10] = [
     "e2e-acksall",
     COLD_BACKLOG_ROW,
     WIDE_ROW,
+    FETCH_ROW,
 ];
 
 /// Rows that run only when `--rows` names them: too long for the default run (Kafka
 /// fsyncing every append to 1000 partitions takes minutes at full size).
-const OPT_IN_ROWS: [&str; 1] = [WIDE_ROW];
+const OPT_IN_ROWS: [&str; 2] = [WIDE_ROW, FETCH_ROW];
 const COLD_BACKLOG_ROW: &str = "produce-p99-cold-backlog";
 const WIDE_ROW: &str = "partitions-1000-acksall";
+/// One consumer of 1,000 partitions (10 busy) with and without fetch sessions: two result
+/// rows, `fetch-1000-sessionless` and `fetch-1000-sessions`.
+const FETCH_ROW: &str = "fetch-sessions-1000";
 
 fn human_count(n: u64) -> String {
     if n >= 1_000_000 && n.is_multiple_of(100_000) {
@@ -1933,6 +2293,27 @@ fn run_target(args: &Args, broker: &mut Broker) -> Result<TargetResult> {
         );
         print_row(&broker.name, &r);
         out.rows.push(r);
+    }
+    if wanted(FETCH_ROW) {
+        let id = FETCH_ROW;
+        let (parts, busy) = (args.fetch_partitions.max(1), args.fetch_busy.max(1));
+        eprintln!(
+            "[e2e] {}: {id} (one consumer of {parts} partitions, {busy} receiving {} records/s x 100 B for {:.0} s, without then with fetch sessions)",
+            broker.name, args.latency_rate, s.latency_secs
+        );
+        let rows = run_fetch_sessions(
+            broker,
+            &topic(id),
+            parts,
+            busy,
+            args.latency_rate,
+            s.latency_secs,
+        )
+        .map_err(|e| format!("{id}: {e}"))?;
+        for r in rows {
+            print_row(&broker.name, &r);
+            out.rows.push(r);
+        }
     }
     if out.partitions.is_none() && s.warmup > 0 {
         // Only rows with topics of their own ran: the warm-up topic has the default count.

@@ -27,7 +27,8 @@
 #                 kafkajs, franz-go, wire-probe, confluent-groups, kafka-python-groups,
 #                 java-groups-admin, kafka-python-admin, confluent-txn, kafka-python-txn,
 #                 java-txn, kafkajs-groups, franz-go-groups, franz-go-848,
-#                 franz-go-idempotent, java-streams, java-streams-eos, kgo-tests,
+#                 franz-go-idempotent, java-streams, java-streams-eos, java-fetch-sessions,
+#                 kgo-tests,
 #                 diff-java-offsets, diff-java-errors, diff-java-configs, diff-java-groups,
 #                 diff-confluent-offsets, diff-confluent-errors, diff-confluent-configs,
 #                 diff-confluent-groups, diff-kafka-python-admin, diff-java-features,
@@ -121,6 +122,7 @@ extended=(
   "franz-go-idempotent|$COMPAT_DIR/go/scenario.sh -idempotent"
   "java-streams|$COMPAT_DIR/java/scenario.sh JavaStreamsWordCount.java"
   "java-streams-eos|$COMPAT_DIR/java/scenario.sh JavaStreamsWordCount.java --eos"
+  "java-fetch-sessions|$COMPAT_DIR/java/scenario.sh JavaFetchSessions.java"
 )
 franz_go=(
   "kgo-tests|$COMPAT_DIR/go/kgo-tests.sh"

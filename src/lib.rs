@@ -134,6 +134,10 @@ impl Broker {
             advertised_host,
             advertised_port,
             shutdown: shutdown_rx.clone(),
+            fetch_sessions: Arc::new(api::fetch_session::FetchSessionCache::new(
+                config.max_incremental_fetch_session_cache_slots,
+                config.min_incremental_fetch_session_eviction_ms,
+            )),
         });
         let limit = Arc::new(Semaphore::new(config.max_connections));
         let accept = tokio::spawn(server::accept_loop(

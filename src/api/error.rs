@@ -90,6 +90,17 @@ pub fn feature_error_code(e: &crate::broker::features::FeatureError) -> i16 {
     }
 }
 
+/// The top-level Fetch error for a request that cannot go on in its session.
+pub fn fetch_session_error_code(e: &super::fetch_session::FetchSessionError) -> i16 {
+    use super::fetch_session::FetchSessionError;
+    let err = match e {
+        FetchSessionError::NotFound(_) => ResponseError::FetchSessionIdNotFound,
+        FetchSessionError::InvalidEpoch { .. } => ResponseError::InvalidFetchSessionEpoch,
+        FetchSessionError::TopicIdMismatch(_) => ResponseError::FetchSessionTopicIdError,
+    };
+    err.code()
+}
+
 /// Checks a client's `current_leader_epoch` (-1: no check) against the partition's.
 pub fn leader_epoch_check(requested: i32, current: i32) -> i16 {
     if requested < 0 || requested == current {
@@ -152,6 +163,25 @@ mod tests {
             end: 1,
         };
         assert_eq!(partition_error_code(&PartitionError::from(oor)), 1);
+    }
+
+    #[test]
+    fn fetch_session_errors_map_to_kafka_codes() {
+        use crate::api::fetch_session::FetchSessionError;
+        assert_eq!(
+            fetch_session_error_code(&FetchSessionError::NotFound(7)),
+            70
+        );
+        let epoch = FetchSessionError::InvalidEpoch {
+            id: 7,
+            expected: 2,
+            got: 1,
+        };
+        assert_eq!(fetch_session_error_code(&epoch), 71);
+        assert_eq!(
+            fetch_session_error_code(&FetchSessionError::TopicIdMismatch(7)),
+            106
+        );
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! Fetch: stored batches as they are, long-polling on the partitions' log-end watches until
-//! `min_bytes` are available or `max_wait_ms` passes. Fetch sessions are not created
-//! (session id 0): every request is a full fetch. A fetch naming no partition (such as the
+//! `min_bytes` are available or `max_wait_ms` passes. From v7 a fetcher may use an
+//! incremental fetch session (KIP-227, [`super::fetch_session`]): a full fetch with epoch 0
+//! creates one, later requests name only the partitions whose parameters changed, and their
+//! answers only the partitions with something new. A fetch naming no partition (such as the
 //! session-closing fetch, epoch -1, a Java consumer sends when it closes) is answered at once,
 //! as Kafka does: nothing it could wait for would ever arrive.
 
@@ -12,17 +14,22 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::fetch_request::FetchTopic;
+use kafka_protocol::messages::fetch_request::{FetchTopic, ForgottenTopic};
 use kafka_protocol::messages::fetch_response::{
     AbortedTransaction, FetchableTopicResponse, PartitionData,
 };
 use kafka_protocol::messages::{ApiKey, BrokerId, FetchRequest, FetchResponse, ProducerId};
 use kafka_protocol::protocol::Encodable;
+use parking_lot::Mutex;
 use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::chunks::{Chunks, FetchAnswer};
-use super::error::{code, partition_error_code, NONE};
+use super::error::{code, fetch_session_error_code, partition_error_code, NONE};
+use super::fetch_session::{
+    FetchParams, FetchSession, Incremental, PartitionKey, TopicKey, FINAL_EPOCH, INITIAL_EPOCH,
+    NO_SESSION,
+};
 use super::spec::{AclOperation, Api, Authorization, ResourceType};
 use super::{ApiContext, Call, Handled, Reply, ResponseBody, TypedFuture};
 use crate::broker::Partition;
@@ -30,15 +37,22 @@ use crate::broker::Partition;
 /// Fetch version from which topics are named by id.
 const TOPIC_ID_VERSION: i16 = 13;
 
+/// Fetch version from which requests carry a session id and epoch (KIP-227).
+const SESSION_VERSION: i16 = 7;
+
 /// One requested partition, resolved once.
 struct Target {
+    /// Index of its topic in the response skeleton.
     topic: usize,
     partition: i32,
     resolved: Result<Arc<Partition>, i16>,
-    fetch_offset: i64,
-    max_bytes: usize,
-    current_leader_epoch: i32,
-    last_fetched_epoch: i32,
+    params: FetchParams,
+}
+
+impl Target {
+    fn max_bytes(&self) -> usize {
+        usize::try_from(self.params.max_bytes).unwrap_or(0)
+    }
 }
 
 fn empty_partition(index: i32, error: i16) -> PartitionData {
@@ -60,6 +74,103 @@ fn empty_partition(index: i32, error: i16) -> PartitionData {
     p
 }
 
+/// The name of a topic as a request or a session names it; an unknown id is UNKNOWN_TOPIC_ID.
+fn topic_name(ctx: &ApiContext, key: &TopicKey) -> Result<String, i16> {
+    match key {
+        TopicKey::Name(name) => Ok(name.clone()),
+        TopicKey::Id(id) => ctx
+            .replicas
+            .topics()
+            .get_by_id(id)
+            .map(|meta| meta.name.clone())
+            .ok_or(code(ResponseError::UnknownTopicId)),
+    }
+}
+
+/// The key a request at `version` names a topic by.
+fn topic_key(version: i16, name: &str, id: &uuid::Uuid) -> TopicKey {
+    if version >= TOPIC_ID_VERSION {
+        TopicKey::Id(*id)
+    } else {
+        TopicKey::Name(name.to_string())
+    }
+}
+
+/// The response's entry for a topic named by `key`.
+fn topic_entry(key: &TopicKey) -> FetchableTopicResponse {
+    let mut entry = FetchableTopicResponse::default();
+    match key {
+        TopicKey::Id(id) => entry.topic_id = *id,
+        TopicKey::Name(name) => entry.topic = super::text(name.clone()).into(),
+    }
+    entry
+}
+
+fn resolve_partition(
+    ctx: &ApiContext,
+    name: &Result<String, i16>,
+    index: i32,
+) -> Result<Arc<Partition>, i16> {
+    name.clone().and_then(|name| {
+        ctx.replicas
+            .partition(&name, index)
+            .ok_or(code(ResponseError::UnknownTopicOrPartition))
+    })
+}
+
+/// The parameters a request gives one partition.
+fn params_of(
+    version: i16,
+    p: &kafka_protocol::messages::fetch_request::FetchPartition,
+) -> FetchParams {
+    FetchParams {
+        fetch_offset: p.fetch_offset,
+        max_bytes: p.partition_max_bytes,
+        current_leader_epoch: p.current_leader_epoch,
+        last_fetched_epoch: if version >= 12 {
+            p.last_fetched_epoch
+        } else {
+            -1
+        },
+        log_start_offset: p.log_start_offset,
+    }
+}
+
+/// The request's partitions, by key, with their parameters (an incremental request's
+/// additions and changes).
+fn requested(version: i16, topics: &[FetchTopic]) -> Vec<(PartitionKey, FetchParams)> {
+    topics
+        .iter()
+        .flat_map(|t| {
+            let key = topic_key(version, &t.topic.0, &t.topic_id);
+            t.partitions.iter().map(move |p| {
+                (
+                    PartitionKey {
+                        topic: key.clone(),
+                        partition: p.partition,
+                    },
+                    params_of(version, p),
+                )
+            })
+        })
+        .collect()
+}
+
+/// The partitions an incremental request removes from its session.
+fn forgotten(version: i16, topics: &[ForgottenTopic]) -> Vec<PartitionKey> {
+    topics
+        .iter()
+        .flat_map(|t| {
+            let key = topic_key(version, &t.topic.0, &t.topic_id);
+            t.partitions.iter().map(move |&partition| PartitionKey {
+                topic: key.clone(),
+                partition,
+            })
+        })
+        .collect()
+}
+
+/// The request's topics as the response skeleton, and its partitions as targets.
 fn resolve(
     ctx: &ApiContext,
     version: i16,
@@ -69,42 +180,47 @@ fn resolve(
     let mut targets = Vec::new();
     for (ti, t) in topics.iter().enumerate() {
         // From v13 topics are named by id; an unknown id is UNKNOWN_TOPIC_ID.
-        let name = if version >= TOPIC_ID_VERSION {
-            ctx.replicas
-                .topics()
-                .get_by_id(&t.topic_id)
-                .map(|meta| meta.name.clone())
-                .ok_or(code(ResponseError::UnknownTopicId))
-        } else {
-            Ok(t.topic.0.as_str().to_string())
-        };
-        let mut entry = FetchableTopicResponse::default();
-        if version >= TOPIC_ID_VERSION {
-            entry.topic_id = t.topic_id;
-        } else {
-            entry.topic = t.topic.clone();
-        }
-        out.push(entry);
+        let key = topic_key(version, &t.topic.0, &t.topic_id);
+        let name = topic_name(ctx, &key);
+        out.push(topic_entry(&key));
         for p in &t.partitions {
-            let resolved = name.clone().and_then(|name| {
-                ctx.replicas
-                    .partition(&name, p.partition)
-                    .ok_or(code(ResponseError::UnknownTopicOrPartition))
-            });
             targets.push(Target {
                 topic: ti,
                 partition: p.partition,
-                resolved,
-                fetch_offset: p.fetch_offset,
-                max_bytes: usize::try_from(p.partition_max_bytes).unwrap_or(0),
-                current_leader_epoch: p.current_leader_epoch,
-                last_fetched_epoch: if version >= 12 {
-                    p.last_fetched_epoch
-                } else {
-                    -1
-                },
+                resolved: resolve_partition(ctx, &name, p.partition),
+                params: params_of(version, p),
             });
         }
+    }
+    (out, targets)
+}
+
+/// A session's partitions as the response skeleton (one entry per run of partitions of the
+/// same topic, as Kafka groups them) and targets.
+fn resolve_session(
+    ctx: &ApiContext,
+    session: &[(PartitionKey, FetchParams)],
+) -> (Vec<FetchableTopicResponse>, Vec<Target>) {
+    let mut out = Vec::new();
+    let mut targets = Vec::with_capacity(session.len());
+    let mut current: Option<(&TopicKey, Result<String, i16>)> = None;
+    for (key, params) in session {
+        let same = current.as_ref().is_some_and(|(k, _)| *k == &key.topic);
+        if !same {
+            out.push(topic_entry(&key.topic));
+            current = Some((&key.topic, topic_name(ctx, &key.topic)));
+        }
+        let name = current
+            .as_ref()
+            .map_or(Err(code(ResponseError::UnknownServerError)), |(_, n)| {
+                n.clone()
+            });
+        targets.push(Target {
+            topic: out.len().saturating_sub(1),
+            partition: key.partition,
+            resolved: resolve_partition(ctx, &name, key.partition),
+            params: *params,
+        });
     }
     (out, targets)
 }
@@ -132,7 +248,7 @@ async fn read_partition(
     budget: &mut Budget,
     mode: ReadMode,
 ) -> (PartitionData, bool) {
-    if let Err(e) = partition.check_leader_epoch(t.current_leader_epoch) {
+    if let Err(e) = partition.check_leader_epoch(t.params.current_leader_epoch) {
         // As Kafka: a partition in error reports no offsets (-1).
         return (empty_partition(t.partition, partition_error_code(&e)), true);
     }
@@ -151,7 +267,7 @@ async fn read_partition(
     // The first batch of the first non-empty partition is returned whole even beyond the
     // limits; after that only whole batches within them.
     let first = budget.gathered == 0;
-    let limit = t.max_bytes.min(budget.remaining);
+    let limit = t.max_bytes().min(budget.remaining);
     if !first && limit == 0 {
         let offsets = partition.offsets();
         p.high_watermark = offsets.high_watermark;
@@ -160,7 +276,7 @@ async fn read_partition(
         return (p, false);
     }
     let read = partition
-        .read(t.fetch_offset, limit, mode.read_committed)
+        .read(t.params.fetch_offset, limit, mode.read_committed)
         .await;
     let read = match read {
         Ok(read) => read,
@@ -190,15 +306,14 @@ async fn read_partition(
     (p, false)
 }
 
-/// Reads every target once. Returns the response topics, the bytes gathered, and whether
-/// some partition must be answered at once.
+/// Reads every target once. Returns each target's answer (in target order), the bytes
+/// gathered, and whether some partition must be answered at once.
 async fn read_all(
-    skeleton: &[FetchableTopicResponse],
     targets: &[Target],
     total_max: usize,
     mode: ReadMode,
-) -> (Vec<FetchableTopicResponse>, usize, bool) {
-    let mut topics = skeleton.to_vec();
+) -> (Vec<PartitionData>, usize, bool) {
+    let mut out = Vec::with_capacity(targets.len());
     let mut budget = Budget {
         remaining: total_max,
         gathered: 0,
@@ -210,21 +325,79 @@ async fn read_all(
             Ok(partition) => read_partition(partition, t, &mut budget, mode).await,
         };
         answer_now |= now;
-        if let Some(topic) = topics.get_mut(t.topic) {
+        out.push(data);
+    }
+    (out, budget.gathered, answer_now)
+}
+
+/// Puts the answers chosen by `keep` (all when `None`) into their topics; with
+/// `drop_empty`, topics left without a partition are left out.
+fn assemble(
+    mut skeleton: Vec<FetchableTopicResponse>,
+    targets: &[Target],
+    answers: Vec<PartitionData>,
+    keep: Option<&[bool]>,
+    drop_empty: bool,
+) -> Vec<FetchableTopicResponse> {
+    for (i, (t, data)) in targets.iter().zip(answers).enumerate() {
+        if keep.is_some_and(|k| !k.get(i).copied().unwrap_or(false)) {
+            continue;
+        }
+        if let Some(topic) = skeleton.get_mut(t.topic) {
             topic.partitions.push(data);
         }
     }
-    (topics, budget.gathered, answer_now)
+    if drop_empty {
+        skeleton.retain(|t| !t.partitions.is_empty());
+    }
+    skeleton
+}
+
+/// The key a session knows a target by.
+fn target_key(skeleton: &[FetchableTopicResponse], version: i16, t: &Target) -> PartitionKey {
+    let topic = skeleton
+        .get(t.topic)
+        .map_or(TopicKey::Name(String::new()), |e| {
+            topic_key(version, &e.topic.0, &e.topic_id)
+        });
+    PartitionKey {
+        topic,
+        partition: t.partition,
+    }
+}
+
+/// What a fetch does with fetch sessions.
+enum SessionMode {
+    /// No session: a full fetch answered in full (v4–v6, epoch -1, or a closed session).
+    Sessionless,
+    /// A full fetch with epoch 0: answered in full, and a session is created if possible.
+    Create {
+        /// From a replica (privileged in the cache).
+        privileged: bool,
+    },
+    /// An incremental fetch of a session, made at `epoch`.
+    Incremental {
+        session: Arc<Mutex<FetchSession>>,
+        epoch: i32,
+    },
+}
+
+/// Milliseconds on a monotonic clock (the session cache's time).
+fn now_ms() -> u64 {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let start = START.get_or_init(std::time::Instant::now);
+    u64::try_from(start.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// Whether the client's last fetched epoch diverges from this log at its fetch offset:
 /// the epoch ended here before the offset, or never existed here.
 fn divergence(partition: &Partition, t: &Target) -> Option<(i32, i64)> {
-    if t.last_fetched_epoch < 0 {
+    let last = t.params.last_fetched_epoch;
+    if last < 0 {
         return None;
     }
-    let (epoch, end) = partition.end_offset_for_epoch(t.last_fetched_epoch);
-    (epoch >= 0 && (epoch < t.last_fetched_epoch || end < t.fetch_offset)).then_some((epoch, end))
+    let (epoch, end) = partition.end_offset_for_epoch(last);
+    (epoch >= 0 && (epoch < last || end < t.params.fetch_offset)).then_some((epoch, end))
 }
 
 /// Waits until any watched log end offset moves; drops watches whose log went away.
@@ -262,12 +435,17 @@ async fn any_changed(watches: &mut Vec<watch::Receiver<i64>>) {
 /// Handles a Fetch request of `version` (v4–v18).
 pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> TypedFuture<FetchAnswer> {
     let mut response = FetchResponse::default();
-    if version >= 7 && (req.session_id != 0 || req.session_epoch > 0) {
-        // Skiff never hands out a session id, so a client naming one is out of step.
-        response.error_code = code(ResponseError::FetchSessionIdNotFound);
-        return Box::pin(std::future::ready(Reply::Send(FetchAnswer(response))));
-    }
-    let (skeleton, targets) = resolve(ctx, version, &req.topics);
+    let (mode, skeleton, targets) = match session_mode(ctx, version, &req) {
+        Ok(Some((mode, skeleton, targets))) => (mode, skeleton, targets),
+        Ok(None) => {
+            let (skeleton, targets) = resolve(ctx, version, &req.topics);
+            (SessionMode::Sessionless, skeleton, targets)
+        }
+        Err(error) => {
+            response.error_code = error;
+            return Box::pin(std::future::ready(Reply::Send(FetchAnswer(response))));
+        }
+    };
     let total_max = if version >= 3 {
         usize::try_from(req.max_bytes).unwrap_or(0)
     } else {
@@ -276,9 +454,10 @@ pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> TypedFu
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
     let max_wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0));
     let mut shutdown = ctx.shutdown.clone();
-    let mode = ReadMode {
+    let read_mode = ReadMode {
         read_committed: req.isolation_level == 1,
     };
+    let ctx = Arc::clone(ctx);
     Box::pin(async move {
         let deadline = Instant::now() + max_wait;
         // Subscribe before the first read so no append between the read and the wait is missed.
@@ -288,8 +467,7 @@ pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> TypedFu
             .collect();
         let mut deadline_passed = false;
         loop {
-            let (topics, gathered, any_error) =
-                read_all(&skeleton, &targets, total_max, mode).await;
+            let (answers, gathered, any_error) = read_all(&targets, total_max, read_mode).await;
             let done = gathered >= min_bytes
                 || targets.is_empty()
                 || any_error
@@ -297,7 +475,15 @@ pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> TypedFu
                 || Instant::now() >= deadline
                 || *shutdown.borrow();
             if done {
-                response.responses = topics;
+                finish(
+                    &ctx,
+                    version,
+                    mode,
+                    &mut response,
+                    skeleton,
+                    &targets,
+                    answers,
+                );
                 return Reply::Send(FetchAnswer(response));
             }
             tokio::select! {
@@ -312,6 +498,120 @@ pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> TypedFu
             }
         }
     })
+}
+
+/// The partitions to read.
+type Plan = (SessionMode, Vec<FetchableTopicResponse>, Vec<Target>);
+
+/// Decides what the request does with sessions (KIP-227): `Ok(None)` for a fetch answered
+/// from its own partitions without a session; an error code for one that cannot go on in
+/// the session it names.
+fn session_mode(ctx: &ApiContext, version: i16, req: &FetchRequest) -> Result<Option<Plan>, i16> {
+    if version < SESSION_VERSION {
+        return Ok(None);
+    }
+    let cache = &ctx.fetch_sessions;
+    if req.session_epoch == INITIAL_EPOCH || req.session_epoch == FINAL_EPOCH {
+        // A full fetch closes the session it names.
+        if req.session_id != NO_SESSION {
+            cache.remove(req.session_id);
+        }
+        if req.session_epoch == FINAL_EPOCH {
+            return Ok(None);
+        }
+        let replica = if version >= 15 {
+            req.replica_state.replica_id.0
+        } else {
+            req.replica_id.0
+        };
+        let (skeleton, targets) = resolve(ctx, version, &req.topics);
+        let mode = SessionMode::Create {
+            privileged: replica >= 0,
+        };
+        return Ok(Some((mode, skeleton, targets)));
+    }
+    let incremental = cache.incremental(
+        now_ms(),
+        req.session_id,
+        req.session_epoch,
+        version >= TOPIC_ID_VERSION,
+        requested(version, &req.topics),
+        &forgotten(version, &req.forgotten_topics_data),
+    );
+    match incremental {
+        Err(e) => {
+            tracing::debug!(error = %e, "fetch session error");
+            Err(fetch_session_error_code(&e))
+        }
+        Ok(Incremental::Closed) => Ok(None),
+        Ok(Incremental::Continue(session)) => {
+            let partitions = session.lock().targets();
+            let (skeleton, targets) = resolve_session(ctx, &partitions);
+            let mode = SessionMode::Incremental {
+                session,
+                epoch: req.session_epoch,
+            };
+            Ok(Some((mode, skeleton, targets)))
+        }
+    }
+}
+
+/// Fills the response from the answers read, as the session mode says: all of them (and a
+/// new session's id), or only those an incremental fetch must carry.
+fn finish(
+    ctx: &ApiContext,
+    version: i16,
+    mode: SessionMode,
+    response: &mut FetchResponse,
+    skeleton: Vec<FetchableTopicResponse>,
+    targets: &[Target],
+    answers: Vec<PartitionData>,
+) {
+    match mode {
+        SessionMode::Sessionless => {
+            response.responses = assemble(skeleton, targets, answers, None, false);
+        }
+        SessionMode::Create { privileged } => {
+            let partitions = targets
+                .iter()
+                .zip(&answers)
+                .map(|(t, a)| {
+                    (
+                        target_key(&skeleton, version, t),
+                        t.params,
+                        a.high_watermark,
+                        a.log_start_offset,
+                    )
+                })
+                .collect();
+            response.session_id = ctx.fetch_sessions.create(
+                now_ms(),
+                privileged,
+                version >= TOPIC_ID_VERSION,
+                partitions,
+            );
+            response.responses = assemble(skeleton, targets, answers, None, false);
+        }
+        SessionMode::Incremental { session, epoch } => {
+            let mut session = session.lock();
+            response.session_id = session.id();
+            let read: Vec<_> = targets
+                .iter()
+                .zip(&answers)
+                .map(|(t, a)| (target_key(&skeleton, version, t), a))
+                .collect();
+            match session.select(epoch, &read) {
+                Ok(keep) => {
+                    response.responses = assemble(skeleton, targets, answers, Some(&keep), true);
+                }
+                Err(e) => {
+                    // Another request of the session came in between (a duplicate).
+                    tracing::debug!(error = %e, "fetch session moved on");
+                    response.error_code = fetch_session_error_code(&e);
+                }
+            }
+        }
+    }
 }
 
 /// Fetch: stored batches from each partition, long-polling until `min_bytes` or `max_wait_ms`.

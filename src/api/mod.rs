@@ -28,6 +28,7 @@ pub mod describe_topic_partitions;
 pub mod elect_leaders;
 pub mod error;
 pub mod fetch;
+pub mod fetch_session;
 pub mod group;
 pub mod incremental_alter_configs;
 pub mod list_config_resources;

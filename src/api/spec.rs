@@ -268,4 +268,6 @@ pub struct ApiContext {
     pub apis: &'static [ApiEntry],
     /// Becomes `true` when the broker shuts down (ends long-polls early).
     pub shutdown: watch::Receiver<bool>,
+    /// Incremental fetch sessions (KIP-227).
+    pub fetch_sessions: Arc<super::fetch_session::FetchSessionCache>,
 }

@@ -539,6 +539,12 @@ broker_options! {
     group_consumer_assignors: String = "group.consumer.assignors", List, "uniform,range", ReadOnly,
         Check::ListOf(ASSIGNORS),
         "KIP-848 server assignors (uniform, range); the first serves members that name none.";
+    max_incremental_fetch_session_cache_slots: usize = "max.incremental.fetch.session.cache.slots",
+        Int, "1000", ReadOnly, NOT_NEGATIVE,
+        "Incremental fetch sessions (KIP-227) the broker keeps at once (0: none are created).";
+    min_incremental_fetch_session_eviction_ms: u64 = "min.incremental.fetch.session.eviction.ms",
+        Long, "120000", ReadOnly, NOT_NEGATIVE,
+        "How long a fetch session must be idle to be evicted for any newcomer, and how old it must be to be evicted for a larger one (Kafka's fixed 120000).";
 }
 
 use super::{FsyncPolicyName, TimestampTypeName};

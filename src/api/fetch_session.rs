@@ -30,8 +30,6 @@ use kafka_protocol::messages::fetch_response::PartitionData;
 use parking_lot::Mutex;
 use uuid::Uuid;
 
-use super::error::NONE;
-
 /// The session id of "no session".
 pub const NO_SESSION: i32 = 0;
 /// The epoch of a full fetch that asks for a new session.
@@ -137,7 +135,8 @@ impl CachedPartition {
         if data.preferred_read_replica.0 >= 0 || data.diverging_epoch.epoch >= 0 {
             respond = true;
         }
-        if data.error_code != NONE {
+        // 0 is NONE (api/error.rs maps errors to codes; this only asks "any error?").
+        if data.error_code != 0 {
             // Sent again once the error is gone.
             self.high_watermark = -1;
             respond = true;

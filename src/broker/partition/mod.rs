@@ -290,6 +290,7 @@ impl Partition {
                 settings,
                 leader_epoch: self.leader_epoch,
                 durable: request.acks == -1,
+                appended: None,
                 done: tx,
             }),
         }

@@ -606,10 +606,7 @@ impl TxnCoordinator {
             .verify_partitions(&req)
             .pop()
             .map_or(Err(TxnError::UnknownServerError), |r| r.result);
-        result.map_err(|e| match e {
-            TxnError::ProducerFenced => TxnError::InvalidProducerEpoch,
-            other => other,
-        })
+        result.map_err(TxnError::as_produce_error)
     }
 
     /// AddOffsetsToTxn: adds the group's offsets to the transaction, so that the
@@ -642,10 +639,7 @@ impl TxnCoordinator {
     ) -> Result<(), TxnError> {
         let added = BTreeSet::from([TxnPartition::data(topic, partition)]);
         self.add_to_txn(transactional_id, producer_id, producer_epoch, added, true)
-            .map_err(|e| match e {
-                TxnError::ProducerFenced => TxnError::InvalidProducerEpoch,
-                other => other,
-            })
+            .map_err(TxnError::as_produce_error)
     }
 
     // ---- TxnOffsetCommit -----------------------------------------------------------
@@ -694,10 +688,7 @@ impl TxnCoordinator {
                 added,
                 true,
             )
-            .map_err(|e| match e {
-                TxnError::ProducerFenced => TxnError::InvalidProducerEpoch,
-                other => other,
-            })?;
+            .map_err(TxnError::as_produce_error)?;
         }
         let m = entry.lock();
         if m.producer_id != req.producer_id {

@@ -82,6 +82,16 @@ pub enum TxnApi {
 }
 
 impl TxnError {
+    /// The error as a produce-path answer gives it: Kafka answers a fenced producer's
+    /// Produce (and the partition verification behind it) with INVALID_PRODUCER_EPOCH
+    /// rather than PRODUCER_FENCED.
+    pub fn as_produce_error(self) -> TxnError {
+        match self {
+            TxnError::ProducerFenced => TxnError::InvalidProducerEpoch,
+            other => other,
+        }
+    }
+
     /// The protocol's error type for this error.
     pub fn response_error(self) -> ResponseError {
         match self {

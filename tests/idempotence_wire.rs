@@ -29,7 +29,6 @@ use kafka_protocol::messages::txn_offset_commit_request::{
 };
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{Compression, Record, TimestampType};
 use skiff::BrokerHandle;
 
 // Kafka's error codes used here.
@@ -52,24 +51,10 @@ fn tid(s: &str) -> TransactionalId {
 
 /// A producer's batch: `n` records from `base_seq`, transactional or not.
 fn batch(pid: i64, epoch: i16, base_seq: i32, n: usize, transactional: bool) -> Bytes {
-    let records: Vec<Record> = (0..n)
-        .map(|i| Record {
-            delete_horizon: false,
-            transactional,
-            control: false,
-            partition_leader_epoch: -1,
-            producer_id: pid,
-            producer_epoch: epoch,
-            timestamp_type: TimestampType::Creation,
-            offset: i as i64,
-            sequence: base_seq + i as i32,
-            timestamp: 1_700_000_000_000 + i as i64,
-            key: Some(Bytes::from(format!("k{}", base_seq + i as i32))),
-            value: Some(Bytes::from_static(b"value")),
-            headers: Default::default(),
-        })
+    let keys: Vec<String> = (0..n)
+        .map(|i| format!("k{}", base_seq + i as i32))
         .collect();
-    batches::encode(&records, Compression::None).freeze()
+    batches::producer_batch(pid, epoch, base_seq, transactional, &keys, b"value")
 }
 
 fn produce_request(

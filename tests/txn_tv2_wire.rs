@@ -28,7 +28,6 @@ use kafka_protocol::messages::txn_offset_commit_request::{
 use kafka_protocol::messages::update_features_request::FeatureUpdateKey;
 use kafka_protocol::messages::*;
 use kafka_protocol::protocol::StrBytes;
-use kafka_protocol::records::{Compression, Record, TimestampType};
 
 const NONE: i16 = 0;
 const INVALID_PRODUCER_EPOCH: i16 = 47;
@@ -42,22 +41,7 @@ fn s(v: &str) -> StrBytes {
 }
 
 fn batch(pid: i64, epoch: i16, base_seq: i32, key: &str) -> Bytes {
-    let record = Record {
-        transactional: true,
-        control: false,
-        delete_horizon: false,
-        partition_leader_epoch: -1,
-        producer_id: pid,
-        producer_epoch: epoch,
-        timestamp_type: TimestampType::Creation,
-        offset: 0,
-        sequence: base_seq,
-        timestamp: 1_700_000_000_000,
-        key: Some(Bytes::from(key.to_string())),
-        value: Some(Bytes::from_static(b"v")),
-        headers: Default::default(),
-    };
-    batches::encode(&[record], Compression::None).freeze()
+    batches::producer_batch(pid, epoch, base_seq, true, &[key.to_string()], b"v")
 }
 
 /// A transactional Produce of one record at `version`: the partition's error code.

@@ -51,6 +51,38 @@ pub fn batch_with(
     encode(&records, compression)
 }
 
+/// A producer's batch (idempotent, or transactional): one record per key, sequences from
+/// `base_seq`, values `value`, uncompressed.
+pub fn producer_batch(
+    pid: i64,
+    epoch: i16,
+    base_seq: i32,
+    transactional: bool,
+    keys: &[String],
+    value: &'static [u8],
+) -> Bytes {
+    let records: Vec<Record> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| Record {
+            delete_horizon: false,
+            transactional,
+            control: false,
+            partition_leader_epoch: -1,
+            producer_id: pid,
+            producer_epoch: epoch,
+            timestamp_type: TimestampType::Creation,
+            offset: i as i64,
+            sequence: base_seq + i as i32,
+            timestamp: 1_700_000_000_000 + i as i64,
+            key: Some(Bytes::from(key.clone())),
+            value: Some(Bytes::from_static(value)),
+            headers: Default::default(),
+        })
+        .collect();
+    encode(&records, Compression::None).freeze()
+}
+
 /// Encodes `records` as one v2 batch with `compression`.
 pub fn encode(records: &[Record], compression: Compression) -> BytesMut {
     let mut buf = BytesMut::new();

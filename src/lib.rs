@@ -122,6 +122,14 @@ impl Broker {
         replicas.dynamic_config().on_change(move |_, new| {
             producer_expiration_ms.store(new.producer_id_expiration_ms, Ordering::Relaxed);
         });
+        let client_metrics = Arc::new(
+            broker::client_metrics::ClientMetrics::open(
+                config.client_telemetry_enable,
+                config.telemetry_max_bytes,
+                Some(Arc::clone(&state)),
+            )
+            .map_err(|e| StartError::Coordinator(e.to_string()))?,
+        );
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let ctx = Arc::new(ApiContext {
             apis: api::registry::REGISTRY,
@@ -138,6 +146,7 @@ impl Broker {
                 config.max_incremental_fetch_session_cache_slots,
                 config.min_incremental_fetch_session_eviction_ms,
             )),
+            client_metrics: Arc::clone(&client_metrics),
         });
         let limit = Arc::new(Semaphore::new(config.max_connections));
         let accept = tokio::spawn(server::accept_loop(
@@ -159,6 +168,7 @@ impl Broker {
             txn_task,
             producer_expiry_task,
             txns,
+            client_metrics,
         })
     }
 }
@@ -179,6 +189,7 @@ pub struct BrokerHandle {
     txn_task: JoinHandle<()>,
     producer_expiry_task: JoinHandle<()>,
     txns: Arc<TxnCoordinator>,
+    client_metrics: Arc<broker::client_metrics::ClientMetrics>,
 }
 
 impl BrokerHandle {
@@ -200,6 +211,11 @@ impl BrokerHandle {
     /// The transaction coordinator (tests wait on its background work's stats).
     pub fn transactions(&self) -> &Arc<TxnCoordinator> {
         &self.txns
+    }
+
+    /// The client telemetry receiver (subscriptions and what clients pushed).
+    pub fn client_metrics(&self) -> &Arc<broker::client_metrics::ClientMetrics> {
+        &self.client_metrics
     }
 
     /// Runs time and size retention over every log now (it also runs every

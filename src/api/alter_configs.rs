@@ -28,7 +28,10 @@ pub fn alter_configs(ctx: &ApiContext, req: AlterConfigsRequest) -> AlterConfigs
                         .configs
                         .iter()
                         .map(|c| (c.name.as_str(), c.value.as_ref().map(|v| v.as_str())));
-                    if r.resource_type == RESOURCE_BROKER {
+                    // Client-metrics subscriptions are checked whole when applied.
+                    if r.resource_type == RESOURCE_BROKER
+                        || r.resource_type == RESOURCE_CLIENT_METRICS
+                    {
                         broker_configs(pairs)
                     } else {
                         validate_configs(pairs)

@@ -11,15 +11,17 @@ use std::sync::Arc;
 
 use kafka_protocol::messages::{ApiKey, ApiVersionsRequest};
 
-use super::spec::{Api, ApiEntry, Authorization};
+use super::spec::{Api, Authorization};
 use super::{text, ApiContext, Call, Handled};
 use crate::broker::features::{FinalizedFeatures, SUPPORTED};
 
 /// Highest ApiVersions version Skiff understands.
 pub const MAX_VERSION: i16 = 4;
 
-fn api_keys(apis: &[ApiEntry]) -> Vec<ApiVersion> {
-    apis.iter()
+fn api_keys(ctx: &ApiContext) -> Vec<ApiVersion> {
+    ctx.apis
+        .iter()
+        .filter(|a| (a.enabled)(ctx))
         .map(|a| {
             ApiVersion::default()
                 .with_api_key(a.key as i16)
@@ -29,9 +31,10 @@ fn api_keys(apis: &[ApiEntry]) -> Vec<ApiVersion> {
         .collect()
 }
 
-/// The response to an ApiVersions request of `version` (the response header is always v0).
-pub fn respond(version: i16, apis: &[ApiEntry]) -> ApiVersionsResponse {
-    let mut r = ApiVersionsResponse::default().with_api_keys(api_keys(apis));
+/// The response to an ApiVersions request of `version` (the response header is always v0):
+/// the APIs of the registry this broker serves as configured.
+pub fn respond(version: i16, ctx: &ApiContext) -> ApiVersionsResponse {
+    let mut r = ApiVersionsResponse::default().with_api_keys(api_keys(ctx));
     if version > MAX_VERSION {
         r.error_code = ResponseError::UnsupportedVersion.code();
     }
@@ -76,8 +79,8 @@ pub fn with_features(
 
 /// The answer to an ApiVersions request at an unknown version: UNSUPPORTED_VERSION with the
 /// supported list, to be encoded as a v0 body so the client can downgrade.
-pub fn unsupported_version(apis: &[ApiEntry]) -> ApiVersionsResponse {
-    respond(MAX_VERSION + 1, apis)
+pub fn unsupported_version(ctx: &ApiContext) -> ApiVersionsResponse {
+    respond(MAX_VERSION + 1, ctx)
 }
 
 /// ApiVersions: the served APIs and their version ranges.
@@ -94,10 +97,16 @@ impl Api for ApiVersions {
     fn handle(
         ctx: &Arc<ApiContext>,
         call: &Call,
-        _request: ApiVersionsRequest,
+        request: ApiVersionsRequest,
     ) -> Handled<ApiVersionsResponse> {
+        // v3+ name the client software (matched by client-metrics subscriptions).
+        ctx.client_metrics.note_software(
+            call.peer,
+            request.client_software_name.as_str(),
+            request.client_software_version.as_str(),
+        );
         with_features(
-            respond(call.version, ctx.apis),
+            respond(call.version, ctx),
             call.version,
             &ctx.features.finalized(),
         )

@@ -13,8 +13,9 @@ use std::collections::BTreeMap;
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::protocol::StrBytes;
 
-use super::error::{broker_error_code, code};
+use super::error::{broker_error_code, code, subscription_error_code};
 use super::ApiContext;
+use crate::broker::client_metrics::SubscriptionError;
 use crate::broker::dynamic_config::DynamicConfigError;
 use crate::broker::BrokerError;
 
@@ -22,6 +23,8 @@ use crate::broker::BrokerError;
 pub const RESOURCE_TOPIC: i8 = 2;
 /// Kafka's resource type of a broker.
 pub const RESOURCE_BROKER: i8 = 4;
+/// Kafka's resource type of a client-metrics subscription (KIP-714).
+pub const RESOURCE_CLIENT_METRICS: i8 = 16;
 
 /// IncrementalAlterConfigs operations.
 pub(crate) const OP_SET: i8 = 0;
@@ -55,6 +58,12 @@ impl From<DynamicConfigError> for AlterFailure {
 impl From<BrokerError> for AlterFailure {
     fn from(e: BrokerError) -> Self {
         AlterFailure((broker_error_code(&e), e.to_string()))
+    }
+}
+
+impl From<SubscriptionError> for AlterFailure {
+    fn from(e: SubscriptionError) -> Self {
+        AlterFailure((subscription_error_code(&e), e.to_string()))
     }
 }
 
@@ -111,6 +120,14 @@ pub(crate) fn apply(
     match resource_type {
         RESOURCE_TOPIC => {}
         RESOURCE_BROKER => return apply_broker(ctx, name, validate_only, change),
+        RESOURCE_CLIENT_METRICS => {
+            return ctx
+                .client_metrics
+                .alter(name, validate_only, |current| {
+                    change(current).map_err(AlterFailure)
+                })
+                .map_err(|e: AlterFailure| e.0)
+        }
         t => {
             return Err((
                 code(ResponseError::InvalidRequest),

@@ -12,6 +12,9 @@ use super::error::code;
 use super::ApiContext;
 use crate::broker::config_entries::{self, ConfigEntry};
 
+/// Kafka's config source of a client-metrics resource's config (CLIENT_METRICS_CONFIG).
+const CLIENT_METRICS_CONFIG_SOURCE: i8 = 7;
+
 use super::configs::*;
 use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{Call, Handled};
@@ -94,6 +97,36 @@ fn describe_broker(
     Ok(encode(entries, keys, synonyms, docs))
 }
 
+/// The configs of client-metrics resource `name`, as Kafka lists them: only those set,
+/// with source CLIENT_METRICS_CONFIG, no synonyms, type or documentation (none if the
+/// resource has no configs; an empty name is refused).
+fn describe_client_metrics(
+    ctx: &ApiContext,
+    name: &str,
+    keys: &Option<Vec<StrBytes>>,
+) -> Result<Vec<DescribeConfigsResourceResult>, ResourceError> {
+    if name.is_empty() {
+        return Err((
+            code(ResponseError::InvalidRequest),
+            "Client metrics subscription name must not be empty".into(),
+        ));
+    }
+    Ok(ctx
+        .client_metrics
+        .configs(name)
+        .into_iter()
+        .filter(|(n, _)| wanted(keys, n))
+        .map(|(n, v)| {
+            DescribeConfigsResourceResult::default()
+                .with_name(text(n))
+                .with_value(Some(text(v)))
+                .with_read_only(false)
+                .with_config_source(CLIENT_METRICS_CONFIG_SOURCE)
+                .with_is_sensitive(false)
+        })
+        .collect())
+}
+
 /// Answers DescribeConfigs v1–v4.
 pub fn describe_configs(
     ctx: &ApiContext,
@@ -111,6 +144,7 @@ pub fn describe_configs(
             let outcome = match r.resource_type {
                 RESOURCE_TOPIC => describe_topic(ctx, name, keys, synonyms, docs),
                 RESOURCE_BROKER => describe_broker(ctx, name, keys, synonyms, docs),
+                RESOURCE_CLIENT_METRICS => describe_client_metrics(ctx, name, keys),
                 t => Err((
                     code(ResponseError::InvalidRequest),
                     format!("resource type {t} is not supported"),

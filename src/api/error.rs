@@ -101,6 +101,34 @@ pub fn fetch_session_error_code(e: &super::fetch_session::FetchSessionError) -> 
     err.code()
 }
 
+/// The code of a refused telemetry request (KIP-714).
+pub fn telemetry_error_code(e: &crate::broker::client_metrics::TelemetryError) -> i16 {
+    use crate::broker::client_metrics::TelemetryError;
+    let err = match e {
+        TelemetryError::Throttled(_) => ResponseError::ThrottlingQuotaExceeded,
+        TelemetryError::UnknownSubscription(_) => ResponseError::UnknownSubscriptionId,
+        TelemetryError::UnsupportedCompression(..) => ResponseError::UnsupportedCompressionType,
+        TelemetryError::TooLarge(..) => ResponseError::TelemetryTooLarge,
+        TelemetryError::InvalidRequest(_) => ResponseError::InvalidRequest,
+        TelemetryError::InvalidPayload(..) => ResponseError::InvalidRecord,
+    };
+    err.code()
+}
+
+/// The code of a refused client-metrics subscription change.
+pub fn subscription_error_code(e: &crate::broker::client_metrics::SubscriptionError) -> i16 {
+    use crate::broker::client_metrics::SubscriptionError;
+    let err = match e {
+        SubscriptionError::EmptyName
+        | SubscriptionError::UnknownConfig(_)
+        | SubscriptionError::BadInterval(_) => ResponseError::InvalidRequest,
+        SubscriptionError::BadMatch(_) => ResponseError::InvalidConfig,
+        SubscriptionError::Store(_) => ResponseError::KafkaStorageError,
+        SubscriptionError::Corrupt(_) => ResponseError::UnknownServerError,
+    };
+    err.code()
+}
+
 /// Checks a client's `current_leader_epoch` (-1: no check) against the partition's.
 pub fn leader_epoch_check(requested: i32, current: i32) -> i16 {
     if requested < 0 || requested == current {

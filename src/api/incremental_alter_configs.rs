@@ -11,6 +11,7 @@ use kafka_protocol::messages::{
 use super::error::{code, NONE};
 use super::topic_configs::validate_configs;
 use super::ApiContext;
+use crate::broker::client_metrics::CLIENT_METRICS_CONFIGS;
 use crate::broker::config_entries::{self};
 use crate::broker::topic_config::{self, ConfigType};
 
@@ -28,11 +29,11 @@ fn list_items(s: &str) -> Vec<String> {
         .collect()
 }
 
-/// The overrides of a topic (`broker` false) or the run-time configs of a broker resource
-/// after IncrementalAlterConfigs' operations.
+/// The overrides of a topic, the run-time configs of a broker resource or the configs of a
+/// client-metrics resource after IncrementalAlterConfigs' operations.
 fn incremental(
     ctx: &ApiContext,
-    broker: bool,
+    resource_type: i8,
     current: &BTreeMap<String, String>,
     ops: &[(String, i8, Option<String>)],
 ) -> Result<BTreeMap<String, String>, ResourceError> {
@@ -49,16 +50,20 @@ fn incremental(
             out.remove(name);
             continue;
         }
-        let def = match broker {
-            // A broker resource may hold names Kafka does not know (custom configs).
-            true => None,
-            false => Some(
+        let def = match resource_type {
+            // A broker resource may hold names Kafka does not know (custom configs); a
+            // client-metrics resource's names are checked with the whole subscription.
+            RESOURCE_BROKER | RESOURCE_CLIENT_METRICS => None,
+            _ => Some(
                 topic_config::definition(name)
                     .ok_or_else(|| invalid(format!("unknown topic config `{name}`")))?,
             ),
         };
         let is_list = match def {
             Some(d) => d.kind == ConfigType::List,
+            None if resource_type == RESOURCE_CLIENT_METRICS => CLIENT_METRICS_CONFIGS
+                .iter()
+                .any(|(n, kind, ..)| n == name && *kind == ConfigType::List as i8),
             None => config_entries::is_list(name),
         };
         match *op {
@@ -78,6 +83,9 @@ fn incremental(
                 let config = ctx.replicas.broker_config();
                 let current_value = match def {
                     Some(d) => topic_config::effective_value(&config, &out, d).0,
+                    None if resource_type == RESOURCE_CLIENT_METRICS => {
+                        out.get(name).cloned().unwrap_or_default()
+                    }
                     None => match out.get(name) {
                         Some(v) => v.clone(),
                         None => config.get(name).unwrap_or_default(),
@@ -98,7 +106,7 @@ fn incremental(
             other => return Err(request(format!("unknown operation {other}"))),
         }
     }
-    if broker {
+    if resource_type != RESOURCE_TOPIC {
         return Ok(out);
     }
     validate_configs(out.iter().map(|(k, v)| (k.as_str(), Some(v.as_str()))))
@@ -129,7 +137,7 @@ pub fn incremental_alter_configs(
                 r.resource_type,
                 r.resource_name.as_str(),
                 req.validate_only,
-                |current| incremental(ctx, r.resource_type == RESOURCE_BROKER, current, &ops),
+                |current| incremental(ctx, r.resource_type, current, &ops),
             );
             let (error, message) = outcome.err().unwrap_or((NONE, String::new()));
             incremental_alter_configs_response::AlterConfigsResourceResponse::default()

@@ -2,9 +2,9 @@
 //! that have configs, by type, as Kafka 4.1.1 lists them on one node. v0 lists client-metrics
 //! resources only; v1 the types asked for, or every type when none is named: every topic
 //! (internal ones included), this broker (its node id), the groups with a config of their
-//! own and the client-metrics resources. Skiff has no group configs, no client-metrics
-//! subscriptions and no per-logger levels (Kafka lists this node as a BROKER_LOGGER
-//! resource), so those types are listed empty. A type Kafka does not list configs of is
+//! own and the client-metrics resources. Skiff has no group configs and no per-logger
+//! levels (Kafka lists this node as a BROKER_LOGGER resource), so those types are listed
+//! empty. A type Kafka does not list configs of is
 //! refused as Kafka refuses it: UNSUPPORTED_VERSION for the whole request.
 
 use std::sync::Arc;
@@ -40,7 +40,8 @@ fn resources_of(ctx: &ApiContext, kind: i8) -> Vec<ConfigResource> {
             names
         }
         BROKER => vec![ctx.config.node_id.to_string()],
-        // No per-logger levels, group configs or client-metrics subscriptions.
+        CLIENT_METRICS => ctx.client_metrics.resource_names(),
+        // No per-logger levels or group configs.
         _ => Vec::new(),
     };
     names

@@ -31,11 +31,12 @@ use super::{
     delete_records::DeleteRecords, delete_topics::DeleteTopics, describe_cluster::DescribeCluster,
     describe_configs::DescribeConfigs, describe_log_dirs::DescribeLogDirs,
     describe_quorum::DescribeQuorum, describe_topic_partitions::DescribeTopicPartitions,
-    elect_leaders::ElectLeaders, fetch::Fetch, incremental_alter_configs::IncrementalAlterConfigs,
-    list_config_resources::ListConfigResources, list_offsets::ListOffsets,
-    list_partition_reassignments::ListPartitionReassignments, metadata::Metadata,
-    offset_for_leader_epoch::OffsetForLeaderEpoch, produce::Produce,
-    update_features::UpdateFeatures,
+    elect_leaders::ElectLeaders, fetch::Fetch,
+    get_telemetry_subscriptions::GetTelemetrySubscriptions,
+    incremental_alter_configs::IncrementalAlterConfigs, list_config_resources::ListConfigResources,
+    list_offsets::ListOffsets, list_partition_reassignments::ListPartitionReassignments,
+    metadata::Metadata, offset_for_leader_epoch::OffsetForLeaderEpoch, produce::Produce,
+    push_telemetry::PushTelemetry, update_features::UpdateFeatures,
 };
 
 /// Every API Skiff serves, in ApiVersions order (by key).
@@ -81,6 +82,8 @@ pub const REGISTRY: &[ApiEntry] = &[
     entry::<ListTransactions>(),
     entry::<ConsumerGroupHeartbeat>(),
     entry::<ConsumerGroupDescribe>(),
+    entry::<GetTelemetrySubscriptions>(),
+    entry::<PushTelemetry>(),
     entry::<ListConfigResources>(),
     entry::<DescribeTopicPartitions>(),
 ];

@@ -94,6 +94,13 @@ pub trait Api {
     const MIN_SERVED: i16 = Self::MIN_VERSION;
     /// What the caller must be allowed to do.
     const AUTHORIZATION: Authorization;
+    /// Whether this broker serves (and advertises) the API as configured; a request to an
+    /// API that is not enabled closes the connection, as Kafka does. Most APIs always are;
+    /// client telemetry is served only with its receiver turned on.
+    fn enabled(ctx: &ApiContext) -> bool {
+        let _ = ctx;
+        true
+    }
     /// Handles one request. The part that must keep request order runs before this
     /// returns; what waits (durability, long polls, coordinator fsyncs) is the returned
     /// future.
@@ -141,6 +148,8 @@ pub struct ApiEntry {
     pub authorization: Authorization,
     /// Decode, then handle.
     pub serve: Serve,
+    /// Whether the broker serves it as configured ([`Api::enabled`]).
+    pub enabled: fn(&ApiContext) -> bool,
 }
 
 impl Debug for ApiEntry {
@@ -167,6 +176,9 @@ fn serve<A: Api>(
     call: &Call,
     body: &mut Bytes,
 ) -> Result<ResponseFuture, String> {
+    if !A::enabled(ctx) {
+        return Err(format!("{:?} is not enabled on this broker", A::KEY));
+    }
     let request = A::Request::decode(body, call.version).map_err(|e| e.to_string())?;
     Ok(match A::handle(ctx, call, request) {
         Handled::Now(reply) => Box::pin(std::future::ready(erase(reply))),
@@ -191,6 +203,7 @@ pub const fn entry<A: Api>() -> ApiEntry {
         min_served: A::MIN_SERVED,
         authorization: A::AUTHORIZATION,
         serve: serve::<A>,
+        enabled: A::enabled,
     }
 }
 
@@ -270,4 +283,6 @@ pub struct ApiContext {
     pub shutdown: watch::Receiver<bool>,
     /// Incremental fetch sessions (KIP-227).
     pub fetch_sessions: Arc<super::fetch_session::FetchSessionCache>,
+    /// Client telemetry (KIP-714): subscriptions and what clients pushed.
+    pub client_metrics: Arc<crate::broker::client_metrics::ClientMetrics>,
 }

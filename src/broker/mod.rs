@@ -3,6 +3,7 @@
 //! coordinator, and producer ids and transactions. [`Partition`] is the one seam between
 //! the protocol layer and a partition's log.
 
+pub mod client_metrics;
 pub mod cluster;
 pub mod config_entries;
 pub mod dynamic_config;

@@ -545,6 +545,11 @@ broker_options! {
     min_incremental_fetch_session_eviction_ms: u64 = "min.incremental.fetch.session.eviction.ms",
         Long, "120000", ReadOnly, NOT_NEGATIVE,
         "How long a fetch session must be idle to be evicted for any newcomer, and how old it must be to be evicted for a larger one (Kafka's fixed 120000).";
+    client_telemetry_enable: bool = "client.telemetry.enable", Boolean, "false", ReadOnly,
+        Check::Any,
+        "Skiff's receiver of client telemetry (KIP-714): GetTelemetrySubscriptions and PushTelemetry are served and advertised, and what clients push is kept. Off, as on a Kafka broker with no ClientTelemetry metrics reporter.";
+    telemetry_max_bytes: i32 = "telemetry.max.bytes", Int, "1048576", ReadOnly, POSITIVE,
+        "Largest metrics payload (compressed) a client may push with PushTelemetry.";
 }
 
 use super::{FsyncPolicyName, TimestampTypeName};

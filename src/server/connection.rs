@@ -41,7 +41,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<ApiContext>) {
     }
     let (read_half, write_half) = stream.into_split();
     let (tx, rx) = mpsc::channel(MAX_IN_FLIGHT);
-    let writer = tokio::spawn(write_responses(write_half, rx, peer));
+    let writer = tokio::spawn(write_responses(write_half, rx, peer, Arc::clone(&ctx)));
     let mut reader = BufReader::with_capacity(64 * 1024, read_half);
     let mut shutdown = ctx.shutdown.clone();
     let max = ctx.config.socket_request_max_bytes;
@@ -109,6 +109,7 @@ async fn write_responses(
     mut socket: OwnedWriteHalf,
     mut rx: mpsc::Receiver<Pending>,
     peer: SocketAddr,
+    ctx: Arc<ApiContext>,
 ) {
     let mut out = Chunks::new();
     while let Some(pending) = rx.recv().await {
@@ -149,7 +150,7 @@ async fn write_responses(
                 }
             }
             Pending::ApiVersionsTooNew { correlation_id } => {
-                frame::encode_api_versions_too_new(&mut out, correlation_id)
+                frame::encode_api_versions_too_new(&mut out, correlation_id, &ctx)
             }
         };
         if let Err(e) = encoded {

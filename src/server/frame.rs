@@ -9,7 +9,7 @@ use tokio::io::{AsyncRead, AsyncReadExt};
 use crate::api::chunks::Chunks;
 use crate::api::registry;
 use crate::api::spec::ApiEntry;
-use crate::api::{api_versions, ResponseBody};
+use crate::api::{api_versions, ApiContext, ResponseBody};
 
 /// A connection-ending problem with a client's bytes.
 #[derive(Debug, thiserror::Error)]
@@ -197,7 +197,8 @@ pub fn encode_response(
 pub fn encode_api_versions_too_new(
     out: &mut Chunks,
     correlation_id: i32,
+    ctx: &ApiContext,
 ) -> Result<(), FrameError> {
-    let body = api_versions::unsupported_version(registry::REGISTRY);
+    let body = api_versions::unsupported_version(ctx);
     encode_response(out, correlation_id, ApiKey::ApiVersions, 0, &body)
 }

@@ -33,6 +33,7 @@
 #                 diff-confluent-offsets, diff-confluent-errors, diff-confluent-configs,
 #                 diff-confluent-groups, diff-kafka-python-admin, diff-java-features,
 #                 diff-kafka-python-features, diff-java-cluster, diff-kafka-python-cluster,
+#                 diff-java-telemetry,
 #                 diff-compare-selftest
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #   --diff        live differential mode: start the reference Kafka, run the diff observers,

@@ -191,12 +191,25 @@ async fn subscriptions_are_checked_described_listed_and_kept() {
     let configs = describe(&mut wire, "producers").await;
     assert!(configs.contains(&("interval.ms".into(), "1000".into(), 7)));
     assert!(configs.contains(&("metrics".into(), "org.apache.kafka.producer.".into(), 7)));
-    // Only what is set is described (Kafka's answer), so `all` lists its metrics alone.
-    assert_eq!(
-        describe(&mut wire, "all").await,
-        [("metrics".to_string(), "*".to_string(), 7)]
-    );
-    assert!(describe(&mut wire, "nothing-set").await.is_empty());
+    // What is not set is described with its default (source DEFAULT_CONFIG), as by Kafka,
+    // also for a resource that does not exist.
+    let configs = describe(&mut wire, "all").await;
+    assert!(configs.contains(&("metrics".into(), "*".into(), 7)));
+    assert!(configs.contains(&("interval.ms".into(), "300000".into(), 5)));
+    assert_eq!(describe(&mut wire, "nothing-set").await.len(), 3);
+    // Kafka 4.1.1 only sets and deletes a subscription's configs.
+    let append = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        AlterConfigsResource::default()
+            .with_resource_type(CLIENT_METRICS)
+            .with_resource_name(s("all"))
+            .with_configs(vec![AlterableConfig::default()
+                .with_name(s("metrics"))
+                .with_config_operation(2)
+                .with_value(Some(s("x.")))]),
+    ]);
+    let r: IncrementalAlterConfigsResponse =
+        wire.call(ApiKey::IncrementalAlterConfigs, 1, &append).await;
+    assert_eq!(r.responses[0].error_code, INVALID_CONFIG);
     // Deleting every config removes the subscription.
     assert_eq!(alter(&mut wire, "all", &[("metrics", None)]).await, 0);
     assert_eq!(list_client_metrics(&mut wire).await, ["producers"]);

@@ -1398,9 +1398,83 @@ public class JavaObserve {
     sb.append('"');
   }
 
+  // ---- client telemetry (KIP-714) ------------------------------------------------------
+
+  /** The configs of a client-metrics resource as described (synonyms and documentation asked for). */
+  static Map<String, Object> describeClientMetrics(Admin a, String real) {
+    ConfigResource res = new ConfigResource(ConfigResource.Type.CLIENT_METRICS, real);
+    return attempt(() -> get(a.describeConfigs(List.of(res), new DescribeConfigsOptions().includeSynonyms(true).includeDocumentation(true)).values().get(res)), cfg -> {
+      Map<String, Object> m = new TreeMap<>();
+      for (ConfigEntry e : cfg.entries()) {
+        Map<String, Object> v = entry(e, true);
+        v.put("documentation", e.documentation() == null ? "absent" : "present");
+        List<Object> syn = new ArrayList<>();
+        for (ConfigEntry.ConfigSynonym sy : e.synonyms()) syn.add(sy.name() + "=" + sy.value() + " (" + sy.source() + ")");
+        v.put("synonyms", syn);
+        m.put(e.name(), v);
+      }
+      Map<String, Object> r = obj();
+      r.put("entries", m);
+      return r;
+    });
+  }
+
+  static AlterConfigOp set(String name, String value) {
+    return new AlterConfigOp(new ConfigEntry(name, value), AlterConfigOp.OpType.SET);
+  }
+
+  /**
+   * Client-metrics subscriptions as config resources (set, refused, described, listed, appended
+   * to, deleted), and what a producer sees of telemetry on a broker set up as the harness sets
+   * it up (no ClientTelemetry plugin on Kafka; Skiff's receiver off by default).
+   */
+  static Map<String, Object> telemetry() throws Exception {
+    Map<String, Object> out = obj();
+    String subName = "diffcm-producers-" + RUN;
+    logical.put(subName, "producers");
+    String unset = "diffcm-unset-" + RUN;
+    logical.put(unset, "unset");
+    ConfigResource sub = new ConfigResource(ConfigResource.Type.CLIENT_METRICS, subName);
+    ConfigResource bad = new ConfigResource(ConfigResource.Type.CLIENT_METRICS, "diffcm-bad-" + RUN);
+    try (Admin a = admin(); Admin q = quickAdmin()) {
+      int self = get(a.describeCluster().nodes()).iterator().next().id();
+      step("client-metrics subscriptions");
+      Map<String, Object> alters = obj();
+      alters.put("set_valid", alter(a, sub, set("metrics", "org.apache.kafka.producer."), set("interval.ms", "1000"),
+          set("match", "client_software_name=apache-kafka-java")));
+      alters.put("interval_too_small", alter(q, bad, set("interval.ms", "99")));
+      alters.put("interval_too_large", alter(q, bad, set("interval.ms", "3600001")));
+      alters.put("interval_not_a_number", alter(q, bad, set("interval.ms", "soon")));
+      alters.put("unknown_config", alter(q, bad, set("bogus", "1")));
+      alters.put("match_unknown_selector", alter(q, bad, set("match", "nope=x")));
+      alters.put("match_without_value", alter(q, bad, set("match", "client_id")));
+      alters.put("match_bad_regex", alter(q, bad, set("match", "client_id=(")));
+      alters.put("empty_name", alter(q, new ConfigResource(ConfigResource.Type.CLIENT_METRICS, ""), set("metrics", "*")));
+      alters.put("validate_only", attempt(() -> get(a.incrementalAlterConfigs(Map.of(bad, List.of(set("metrics", "*"))),
+          new org.apache.kafka.clients.admin.AlterConfigsOptions().validateOnly(true)).values().get(bad))));
+      out.put("alter", alters);
+      out.put("describe_set", describeClientMetrics(a, subName));
+      out.put("describe_never_set", describeClientMetrics(a, unset));
+      out.put("list_after_set", listConfigResources(a, Set.of(ConfigResource.Type.CLIENT_METRICS), self));
+      out.put("append_metric", alter(a, sub, new AlterConfigOp(new ConfigEntry("metrics", "org.apache.kafka.consumer."), AlterConfigOp.OpType.APPEND)));
+      out.put("describe_after_append", describeClientMetrics(a, subName));
+      out.put("delete_all", alter(a, sub, new AlterConfigOp(new ConfigEntry("metrics", null), AlterConfigOp.OpType.DELETE),
+          new AlterConfigOp(new ConfigEntry("interval.ms", null), AlterConfigOp.OpType.DELETE),
+          new AlterConfigOp(new ConfigEntry("match", null), AlterConfigOp.OpType.DELETE)));
+      out.put("describe_after_delete", describeClientMetrics(a, subName));
+      out.put("list_after_delete", listConfigResources(a, Set.of(ConfigResource.Type.CLIENT_METRICS), self));
+    }
+    step("producer client instance id");
+    try (KafkaProducer<String, String> p = producer(Map.of())) {
+      out.put("producer_client_instance_id", attempt(() -> p.clientInstanceId(Duration.ofSeconds(3)),
+          id -> { Map<String, Object> m = obj(); m.put("id", id == null ? "null" : "present"); return m; }));
+    }
+    return out;
+  }
+
   public static void main(String[] args) throws Exception {
     if (args.length != 3) {
-      System.err.println("usage: JavaObserve.java offsets|errors|configs|groups|features|cluster HOST:PORT OUT.json");
+      System.err.println("usage: JavaObserve.java offsets|errors|configs|groups|features|cluster|telemetry HOST:PORT OUT.json");
       System.exit(2);
     }
     bootstrap = args[1];
@@ -1412,6 +1486,7 @@ public class JavaObserve {
       case "groups" -> obs = groups();
       case "features" -> obs = features();
       case "cluster" -> obs = cluster();
+      case "telemetry" -> obs = telemetry();
       default -> {
         System.err.println("unknown scenario " + args[0]);
         System.exit(2);

@@ -10,7 +10,9 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::error::code;
 use super::ApiContext;
+use crate::broker::client_metrics::CLIENT_METRICS_CONFIGS;
 use crate::broker::config_entries::{self, ConfigEntry};
+use crate::config::ConfigSource;
 
 /// Kafka's config source of a client-metrics resource's config (CLIENT_METRICS_CONFIG).
 const CLIENT_METRICS_CONFIG_SOURCE: i8 = 7;
@@ -97,13 +99,16 @@ fn describe_broker(
     Ok(encode(entries, keys, synonyms, docs))
 }
 
-/// The configs of client-metrics resource `name`, as Kafka lists them: only those set,
-/// with source CLIENT_METRICS_CONFIG, no synonyms, type or documentation (none if the
-/// resource has no configs; an empty name is refused).
+/// The configs of client-metrics resource `name`, as Kafka 4.1.1 lists them: each config a
+/// subscription takes, with the value set (source CLIENT_METRICS_CONFIG, itself as its one
+/// synonym) or its default (DEFAULT_CONFIG), whether or not the resource exists; an empty
+/// name is refused.
 fn describe_client_metrics(
     ctx: &ApiContext,
     name: &str,
     keys: &Option<Vec<StrBytes>>,
+    synonyms: bool,
+    docs: bool,
 ) -> Result<Vec<DescribeConfigsResourceResult>, ResourceError> {
     if name.is_empty() {
         return Err((
@@ -111,18 +116,32 @@ fn describe_client_metrics(
             "Client metrics subscription name must not be empty".into(),
         ));
     }
-    Ok(ctx
-        .client_metrics
-        .configs(name)
-        .into_iter()
-        .filter(|(n, _)| wanted(keys, n))
-        .map(|(n, v)| {
-            DescribeConfigsResourceResult::default()
-                .with_name(text(n))
-                .with_value(Some(text(v)))
+    let set = ctx.client_metrics.configs(name);
+    Ok(CLIENT_METRICS_CONFIGS
+        .iter()
+        .filter(|(n, ..)| wanted(keys, n))
+        .map(|(n, kind, default, doc)| {
+            let (value, source) = match set.get(*n) {
+                Some(v) => (v.clone(), CLIENT_METRICS_CONFIG_SOURCE),
+                None => (default.to_string(), ConfigSource::Default as i8),
+            };
+            let mut entry = DescribeConfigsResourceResult::default()
+                .with_name(text(*n))
+                .with_value(Some(text(value.clone())))
                 .with_read_only(false)
-                .with_config_source(CLIENT_METRICS_CONFIG_SOURCE)
+                .with_config_source(source)
                 .with_is_sensitive(false)
+                .with_config_type(*kind);
+            if synonyms && source == CLIENT_METRICS_CONFIG_SOURCE {
+                entry.synonyms = vec![DescribeConfigsSynonym::default()
+                    .with_name(text(*n))
+                    .with_value(Some(text(value)))
+                    .with_source(source)];
+            }
+            if docs {
+                entry.documentation = Some(text(*doc));
+            }
+            entry
         })
         .collect())
 }
@@ -144,7 +163,7 @@ pub fn describe_configs(
             let outcome = match r.resource_type {
                 RESOURCE_TOPIC => describe_topic(ctx, name, keys, synonyms, docs),
                 RESOURCE_BROKER => describe_broker(ctx, name, keys, synonyms, docs),
-                RESOURCE_CLIENT_METRICS => describe_client_metrics(ctx, name, keys),
+                RESOURCE_CLIENT_METRICS => describe_client_metrics(ctx, name, keys, synonyms, docs),
                 t => Err((
                     code(ResponseError::InvalidRequest),
                     format!("resource type {t} is not supported"),

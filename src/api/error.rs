@@ -122,7 +122,9 @@ pub fn subscription_error_code(e: &crate::broker::client_metrics::SubscriptionEr
         SubscriptionError::EmptyName
         | SubscriptionError::UnknownConfig(_)
         | SubscriptionError::BadInterval(_) => ResponseError::InvalidRequest,
-        SubscriptionError::BadMatch(_) => ResponseError::InvalidConfig,
+        SubscriptionError::BadMatch(_) | SubscriptionError::IntervalNotANumber(_) => {
+            ResponseError::InvalidConfig
+        }
         SubscriptionError::Store(_) => ResponseError::KafkaStorageError,
         SubscriptionError::Corrupt(_) => ResponseError::UnknownServerError,
     };

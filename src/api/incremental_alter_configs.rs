@@ -11,7 +11,6 @@ use kafka_protocol::messages::{
 use super::error::{code, NONE};
 use super::topic_configs::validate_configs;
 use super::ApiContext;
-use crate::broker::client_metrics::CLIENT_METRICS_CONFIGS;
 use crate::broker::config_entries::{self};
 use crate::broker::topic_config::{self, ConfigType};
 
@@ -59,11 +58,14 @@ fn incremental(
                     .ok_or_else(|| invalid(format!("unknown topic config `{name}`")))?,
             ),
         };
+        // Kafka 4.1.1 only sets and deletes a subscription's configs.
+        if resource_type == RESOURCE_CLIENT_METRICS && *op != OP_SET {
+            return Err(invalid(format!(
+                "operation {op} is not supported on client metrics config `{name}`"
+            )));
+        }
         let is_list = match def {
             Some(d) => d.kind == ConfigType::List,
-            None if resource_type == RESOURCE_CLIENT_METRICS => CLIENT_METRICS_CONFIGS
-                .iter()
-                .any(|(n, kind, ..)| n == name && *kind == ConfigType::List as i8),
             None => config_entries::is_list(name),
         };
         match *op {
@@ -83,9 +85,6 @@ fn incremental(
                 let config = ctx.replicas.broker_config();
                 let current_value = match def {
                     Some(d) => topic_config::effective_value(&config, &out, d).0,
-                    None if resource_type == RESOURCE_CLIENT_METRICS => {
-                        out.get(name).cloned().unwrap_or_default()
-                    }
                     None => match out.get(name) {
                         Some(v) => v.clone(),
                         None => config.get(name).unwrap_or_default(),

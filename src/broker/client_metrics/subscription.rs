@@ -15,9 +15,9 @@ pub const INTERVAL_MS: &str = "interval.ms";
 pub const MATCH: &str = "match";
 /// The configs a client-metrics resource takes: name, Kafka type code, default, doc.
 pub const CLIENT_METRICS_CONFIGS: &[(&str, i8, &str, &str)] = &[
-    (INTERVAL_MS, 3, "300000", "Push interval in milliseconds"),
-    (MATCH, 7, "", "Client match pattern list"),
-    (METRICS, 7, "", "Subscription metrics list"),
+    (INTERVAL_MS, 3, "300000", "How often matching clients push their metrics (ms)."),
+    (MATCH, 7, "", "selector=regex entries a client must all match to get this subscription (selectors: client_instance_id, client_id, client_software_name, client_software_version, client_source_address, client_source_port); none matches every client."),
+    (METRICS, 7, "", "Prefixes of the metric names matching clients push; * for all of them."),
 ];
 
 /// Push interval of a subscription without `interval.ms`, and of a client that no
@@ -57,7 +57,10 @@ pub enum SubscriptionError {
     /// A config a client-metrics resource does not have.
     #[error("Unknown client metrics configuration: {0}")]
     UnknownConfig(String),
-    /// `interval.ms` not an integer in [100, 3600000].
+    /// `interval.ms` not an integer.
+    #[error("Invalid value {0} for configuration interval.ms: Not a number of type INT")]
+    IntervalNotANumber(String),
+    /// `interval.ms` outside [100, 3600000].
     #[error(
         "Invalid value {0} for interval.ms, interval must be between 100 and 3600000 (1 hour)"
     )]
@@ -105,13 +108,16 @@ impl Subscription {
         }
         let interval_ms = match configs.get(INTERVAL_MS) {
             None => DEFAULT_PUSH_INTERVAL_MS,
-            Some(v) => v
-                .trim()
-                .parse::<i64>()
-                .ok()
-                .filter(|i| (MIN_INTERVAL_MS..=MAX_INTERVAL_MS).contains(i))
-                .and_then(|i| i32::try_from(i).ok())
-                .ok_or_else(|| SubscriptionError::BadInterval(v.clone()))?,
+            Some(v) => {
+                let i = v
+                    .trim()
+                    .parse::<i32>()
+                    .map_err(|_| SubscriptionError::IntervalNotANumber(v.clone()))?;
+                if !(MIN_INTERVAL_MS..=MAX_INTERVAL_MS).contains(&i64::from(i)) {
+                    return Err(SubscriptionError::BadInterval(v.clone()));
+                }
+                i
+            }
         };
         let mut selectors = Vec::new();
         for pattern in configs.get(MATCH).map(|m| list(m)).unwrap_or_default() {
@@ -232,7 +238,11 @@ mod tests {
             Subscription::new("s", configs(&[("bogus", "1")])),
             Err(SubscriptionError::UnknownConfig(_))
         ));
-        for bad in ["99", "3600001", "x"] {
+        assert!(matches!(
+            Subscription::new("s", configs(&[(INTERVAL_MS, "soon")])),
+            Err(SubscriptionError::IntervalNotANumber(_))
+        ));
+        for bad in ["99", "3600001"] {
             assert!(matches!(
                 Subscription::new("s", configs(&[(INTERVAL_MS, bad)])),
                 Err(SubscriptionError::BadInterval(_))

@@ -60,13 +60,17 @@ pub(super) struct Job {
     /// the group's fsync (the drain then appends nothing for it).
     pub appended: Option<AppendOutcome>,
     /// Where the answer goes.
-    pub done: oneshot::Sender<Result<AppendOutcome, AppendFailure>>,
+    pub done: Answer,
 }
 
 #[derive(Default)]
 struct Queue {
     jobs: Vec<Job>,
+    /// A drain task exists (appending a group, or syncing one).
     running: bool,
+    /// Someone is appending to the log now: a drain its group, or a submitter one small job
+    /// in place. Appends never overlap, so offsets follow submission order.
+    appending: bool,
 }
 
 /// The append queue of one partition log.
@@ -84,27 +88,34 @@ impl Writer {
     }
 
     /// Appends a job: in place on the caller's thread when that is as cheap as a memory
-    /// copy (see [`Writer::may_append_in_place`]), otherwise queued behind the jobs before
-    /// it, with a drain started on a blocking thread unless one is running. Outside a tokio
-    /// runtime (tools, unit tests) the drain runs on the caller's thread.
+    /// copy (see [`Writer::may_append_in_place`]) and nothing is queued or being appended
+    /// (a drain that is only syncing its group does not stop it), otherwise queued behind
+    /// the jobs before it, with a drain started on a blocking thread unless one is running.
+    /// Outside a tokio runtime (tools, unit tests) the drain runs on the caller's thread.
     pub(super) fn submit(self: &Arc<Self>, job: Job) {
         let in_place = {
             let mut q = self.queue.lock();
-            if !q.running && q.jobs.is_empty() && self.may_append_in_place(&job) {
-                q.running = true;
+            if !q.appending && q.jobs.is_empty() && self.may_append_in_place(&job) {
+                q.appending = true;
                 Some(job)
             } else {
                 q.jobs.push(job);
-                if std::mem::replace(&mut q.running, true) {
+                if q.running || q.appending {
+                    // The drain takes it after its sync, or the in-place submitter starts
+                    // one once its append is done.
                     return;
                 }
+                q.running = true;
                 None
             }
         };
-        if let Some(job) = in_place {
-            let _running = RunningGuard { writer: self };
-            let mut job = job;
-            match append_in_place(&self.log, &job) {
+        if let Some(mut job) = in_place {
+            let guard = AppendingGuard { writer: self };
+            let outcome = append_in_place(&self.log, &job);
+            drop(guard);
+            let mut q = self.queue.lock();
+            q.appending = false;
+            match outcome {
                 // acks=all under `always`: appended (readers see it now), but answered
                 // only after the fsync, which a drain does, ahead of any job queued
                 // meanwhile and in one group commit with them.
@@ -112,19 +123,18 @@ impl Writer {
                     if job.durable && outcome.last_offset >= 0 && self.log.syncs_each_append() =>
                 {
                     job.appended = Some(outcome);
-                    self.queue.lock().jobs.insert(0, job);
+                    q.jobs.insert(0, job);
                 }
                 Some(result) => {
                     let _ = job.done.send(result);
                 }
                 // A roll is due: the job goes to a drain, ahead of any queued meanwhile.
-                None => self.queue.lock().jobs.insert(0, job),
+                None => q.jobs.insert(0, job),
             }
-            let mut q = self.queue.lock();
-            if q.jobs.is_empty() {
-                q.running = false;
+            if q.jobs.is_empty() || q.running {
                 return;
             }
+            q.running = true;
         }
         let me = Arc::clone(self);
         match tokio::runtime::Handle::try_current() {
@@ -135,15 +145,16 @@ impl Writer {
         }
     }
 
-    /// Whether `job`, arriving at an idle writer, is appended on the submitting thread:
-    /// one small batch (at most [`IN_PLACE_MAX_BYTES`]). Its append is then a `pwrite`
-    /// into the page cache, a few microseconds, while handing it to a blocking thread costs
-    /// two thread wake-ups (measured on the cold-backlog bench row: 4.5 times the context
-    /// switches and 40% more broker CPU for 1,000 produce requests a second). A job that
-    /// must be durable before its answer (acks=all under `always`) still waits for an
-    /// fsync on a drain; only its append is in place, so consumers see the records as soon
-    /// as they would on a drain. A segment roll (fsyncs) never runs in place:
-    /// [`Log::append_unless_roll`] declines it and the job goes to a drain.
+    /// Whether `job`, arriving at a writer with nothing queued or being appended, is
+    /// appended on the submitting thread: one small batch (at most [`IN_PLACE_MAX_BYTES`]).
+    /// Its append is then a `pwrite` into the page cache, a few microseconds, while handing
+    /// it to a blocking thread costs two thread wake-ups (measured on the cold-backlog bench
+    /// row: 4.5 times the context switches and 40% more broker CPU for 1,000 produce
+    /// requests a second). A job that must be durable before its answer (acks=all under
+    /// `always`) still waits for an fsync on a drain; only its append is in place, so
+    /// consumers see the records at once, even while the previous group's fsync runs. A
+    /// segment roll (fsyncs) never runs in place: [`Log::append_unless_roll`] declines it
+    /// and the job goes to a drain.
     fn may_append_in_place(&self, job: &Job) -> bool {
         tokio::runtime::Handle::try_current().is_ok()
             && job.appended.is_none()
@@ -151,25 +162,37 @@ impl Writer {
             && job.records.len() <= IN_PLACE_MAX_BYTES
     }
 
+    /// Appends the queued jobs group by group, each group synced once. Between groups the
+    /// drain gives way to an in-place append in progress (which restarts it when done).
     fn drain(&self) {
         let _running = RunningGuard { writer: self };
         loop {
             let jobs = {
                 let mut q = self.queue.lock();
-                if q.jobs.is_empty() {
+                if q.jobs.is_empty() || q.appending {
                     q.running = false;
                     return;
                 }
+                q.appending = true;
                 std::mem::take(&mut q.jobs)
             };
-            self.commit(jobs);
+            let waiting = {
+                let _appending = AppendingGuard { writer: self };
+                let waiting = self.append_group(jobs);
+                self.queue.lock().appending = false;
+                waiting
+            };
+            self.sync_group(waiting);
         }
     }
 
-    /// Appends a group of jobs in order, then syncs once for those that wait.
-    fn commit(&self, jobs: Vec<Job>) {
-        let mut waiting = Vec::new();
-        let mut sync_to = -1i64;
+    /// Appends a group of jobs in order; answers those that do not wait for durability and
+    /// returns the others with the offset the group's sync must reach.
+    fn append_group(&self, jobs: Vec<Job>) -> Waiting {
+        let mut waiting = Waiting {
+            jobs: Vec::new(),
+            sync_to: -1,
+        };
         for job in jobs {
             let result = match job.appended {
                 Some(outcome) => Ok(outcome),
@@ -177,8 +200,8 @@ impl Writer {
             };
             match &result {
                 Ok(outcome) if job.durable && outcome.last_offset >= 0 => {
-                    sync_to = sync_to.max(outcome.last_offset);
-                    waiting.push((job.done, result));
+                    waiting.sync_to = waiting.sync_to.max(outcome.last_offset);
+                    waiting.jobs.push((job.done, result));
                 }
                 _ => {
                     // The requester may be gone (connection closed): nothing to tell.
@@ -186,20 +209,25 @@ impl Writer {
                 }
             }
         }
-        if waiting.is_empty() {
+        waiting
+    }
+
+    /// Makes a group durable with one sync and answers its jobs.
+    fn sync_group(&self, waiting: Waiting) {
+        if waiting.jobs.is_empty() {
             return;
         }
         // Under `always` this is the group's one fsync; under other policies it returns
         // at once (durability is the flusher's or the page cache's business).
-        match self.log.sync_to(sync_to) {
+        match self.log.sync_to(waiting.sync_to) {
             Ok(()) => {
-                for (done, result) in waiting {
+                for (done, result) in waiting.jobs {
                     let _ = done.send(result);
                 }
             }
             Err(e) => {
                 tracing::warn!(log = %self.log.dir().display(), error = %e, "group commit failed");
-                for (done, result) in waiting {
+                for (done, result) in waiting.jobs {
                     let base_offset = result.ok().map(|o| o.base_offset);
                     let _ = done.send(Err(AppendFailure {
                         error: copy_error(&e),
@@ -210,6 +238,15 @@ impl Writer {
         }
     }
 }
+
+/// The appended jobs of a group that wait for its sync.
+struct Waiting {
+    jobs: Vec<(Answer, Result<AppendOutcome, AppendFailure>)>,
+    sync_to: i64,
+}
+
+/// Where a job's answer goes.
+type Answer = oneshot::Sender<Result<AppendOutcome, AppendFailure>>;
 
 /// If a drain unwinds, the queue must not stay marked busy forever: queued jobs are
 /// dropped (their requesters see [`PartitionError::WriterStopped`]) and the next submit
@@ -224,6 +261,21 @@ impl Drop for RunningGuard<'_> {
             let mut q = self.writer.queue.lock();
             q.jobs.clear();
             q.running = false;
+            q.appending = false;
+        }
+    }
+}
+
+/// If an append unwinds (in place or in a drain), the log must not stay marked as being
+/// appended to, or no drain would ever run again.
+struct AppendingGuard<'a> {
+    writer: &'a Writer,
+}
+
+impl Drop for AppendingGuard<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.writer.queue.lock().appending = false;
         }
     }
 }
@@ -349,8 +401,9 @@ mod tests {
         )
     }
 
-    /// Many concurrent acks=all appenders: each is answered only once its records are on
-    /// disk (fsync `always`), and each one's appends land in its submission order.
+    /// Many concurrent appenders, two in three acks=all: each acks=all job is answered only
+    /// once its records are on disk (fsync `always`), and each appender's jobs land in its
+    /// submission order, also when small jobs are appended in place while a drain syncs.
     #[test]
     fn concurrent_durable_appends_are_synced_before_answered_and_keep_order() {
         let dir = tempfile::tempdir().unwrap();
@@ -375,15 +428,16 @@ mod tests {
                     tokio::spawn(async move {
                         let mut pending = Vec::new();
                         for n in 0..EACH {
-                            let (job, rx) = job(records(w, n), true);
+                            let durable = n % 3 != 0;
+                            let (job, rx) = job(records(w, n), durable);
                             writer.submit(job);
-                            pending.push(rx);
+                            pending.push((durable, rx));
                         }
                         let mut offsets = Vec::new();
-                        for rx in pending {
+                        for (durable, rx) in pending {
                             let outcome = rx.await.unwrap().unwrap();
                             assert!(
-                                log.durable_end() > outcome.last_offset,
+                                !durable || log.durable_end() > outcome.last_offset,
                                 "answered before durable"
                             );
                             offsets.push(outcome.base_offset);

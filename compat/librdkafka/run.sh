@@ -18,7 +18,8 @@
 #                  pass takes the names of its scenario)
 #   --all          every test of the suite that talks to a broker, in the selected
 #                  scenario(s) (to categorise tests)
-#   --timeout S    wall-clock limit per test number (default 180; a test over it is TIMEOUT)
+#   --timeout S    wall-clock limit per test number (default 180; a test over it is TIMEOUT;
+#                  allowlist.txt may give a test more with "timeout=S" after its name)
 #   --quick        the suite's quick mode (-Q): fewer messages, but every SUB_TEST() that is
 #                  not SUB_TEST_QUICK() is silently skipped, so some tests pass having done
 #                  nothing; the allow-list is measured without it
@@ -273,18 +274,31 @@ EOF
 ensure_venv >&2
 export KAFKA_PATH="$HERE/kafka-path" BROKERS="$bootstrap" SKIFF_COMPAT_PYTHON="$COMPAT_VENV/bin/python"
 
+# A test listed with "timeout=S" in allowlist.txt gets S seconds when that is more than
+# --timeout (tests whose own waits are long, such as telemetry push intervals).
+declare -A own_limit=()
+while read -r name field; do
+  case "$field" in timeout=*) own_limit[$name]="${field#timeout=}" ;; esac
+done < <(sed -e 's/#.*//' "$HERE/allowlist.txt" | awk 'NF >= 2 { print $1, $2 }')
+
 results="$logdir/results.tsv"
 : >"$results"
 passed=0 failed=0 skipped=0
 log "running ${#selected[@]} test(s) in ${#numbers[@]} test-runner invocation(s), scenario $scenario, TEST_KAFKA_VERSION=$TEST_KAFKA_VERSION, logs in $logdir"
 for num in "${numbers[@]}"; do
   out="$logdir/$num.log"
+  limit="$per_test_timeout"
+  for name in $(printf '%s\n' "${!selected[@]}" | grep "^$num"); do
+    if [ -n "${own_limit[$name]:-}" ] && [ "${own_limit[$name]}" -gt "$limit" ]; then
+      limit="${own_limit[$name]}"
+    fi
+  done
   set +e
   # (The outer 2>/dev/null drops bash's own "Aborted" notice when a test aborts the runner.)
   { (cd "$TESTS_DIR" &&
     LD_LIBRARY_PATH="$TESTS_DIR/../src:$TESTS_DIR/../src-cpp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
       TESTS="$num" TEST_MODE=bare TEST_SCENARIO="$scenario" RDKAFKA_TEST_CONF="$conf" RDKAFKA_GITVER="2.12.1" \
-      timeout -k 10 "$per_test_timeout" ./test-runner -p1 -L "${quick[@]}") >"$out" 2>&1; } 2>/dev/null
+      timeout -k 10 "$limit" ./test-runner -p1 -L "${quick[@]}") >"$out" 2>&1; } 2>/dev/null
   rc=$?
   set -e
   # The runner's summary table: "| name | STATE | 1.234s | reason".
@@ -301,8 +315,8 @@ for num in "${numbers[@]}"; do
       state=PASSED secs="?" why="(passed before the runner was stopped)"
     elif [ -z "$line" ] && { [ $rc = 124 ] || [ $rc = 137 ]; }; then
       last="$( (grep -F "[$name" <<<"$plain" || true) | tail -n 1 | sed 's/^\[[^]]*\] //' | cut -c1-160)"
-      state=TIMEOUT secs="$per_test_timeout"
-      why="test-runner killed after ${per_test_timeout}s; last line: ${last:-(not started)}"
+      state=TIMEOUT secs="$limit"
+      why="test-runner killed after ${limit}s; last line: ${last:-(not started)}"
     elif [ -z "$line" ]; then # the runner aborted: take the failed assertion's message
       why="$(awk -v n="### Test \"$name" 'f { print; exit } index($0, n) == 1 { f = 1 }' <<<"$plain" | cut -c1-300)"
       state=FAILED secs="?" why="runner aborted (exit $rc): ${why:-see $out}"

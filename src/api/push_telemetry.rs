@@ -27,7 +27,17 @@ pub fn push_telemetry(
         .client_metrics
         .push(&push, call.client_id.as_deref(), call.peer)
     {
-        Ok(()) => PushTelemetryResponse::default(),
+        Ok(()) => {
+            tracing::debug!(
+                peer = %call.peer,
+                client_instance_id = %req.client_instance_id,
+                bytes = req.metrics.len(),
+                compression_type = req.compression_type,
+                terminating = req.terminating,
+                "telemetry pushed"
+            );
+            PushTelemetryResponse::default()
+        }
         Err(e) => {
             tracing::debug!(peer = %call.peer, error = %e, "PushTelemetry refused");
             PushTelemetryResponse::default().with_error_code(telemetry_error_code(&e))

@@ -227,11 +227,11 @@ for entry in "${scenarios[@]}"; do
   secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
   if [ $rc = 0 ]; then
     passed=$((passed + 1))
-    printf 'PASS  %-24s %6ss  %s\n' "$name" "$secs" "$broker_version"
+    printf 'PASS  %-26s %6ss  %s\n' "$name" "$secs" "$broker_version"
   else
     failed=$((failed + 1)) failed_names+=("$name")
     [ $rc = 124 ] && echo "(timed out after ${COMPAT_SCENARIO_TIMEOUT:-300}s)" >>"$logdir/$name.log"
-    printf 'FAIL  %-24s %6ss  %s  (exit %s, log %s)\n' "$name" "$secs" "$broker_version" "$rc" "$logdir/$name.log"
+    printf 'FAIL  %-26s %6ss  %s  (exit %s, log %s)\n' "$name" "$secs" "$broker_version" "$rc" "$logdir/$name.log"
     sed 's/^/    | /' "$logdir/$name.log" | tail -n 60
   fi
 done

@@ -159,3 +159,34 @@ ensure_kafka_libs() {
     cp "$pom" "$stamp"
   fi
 }
+
+# The Java client versions the matrix runs: the reference broker's own (4.1.1, from
+# target/kafka-libs/) and the newest kafka-clients/kafka-streams on Maven Central, whose
+# scenarios run.sh names NAME@VERSION (the java-newest suite). Bumping the newest client is
+# this one line.
+JAVA_NEWEST_CLIENT=4.4.0
+export JAVA_NEWEST_CLIENT
+
+# ensure_kafka_client_libs VERSION: kafka-clients and kafka-streams VERSION alone (see
+# compat/java/client-pom.xml) in target/kafka-client-libs-VERSION/, fetched with Maven on first
+# use or when the pom changed (the stamp is a copy of the pom the jars were fetched with).
+# Prints the folder. The broker's jars in $KAFKA_LIBS are left alone.
+ensure_kafka_client_libs() {
+  local version="$1"
+  [[ "$version" =~ ^[0-9]+(\.[0-9]+)*(-[A-Za-z0-9.]+)?$ ]] || die "not a client version: $version"
+  local pom="$COMPAT_DIR/java/client-pom.xml" dir="$REPO_ROOT/target/kafka-client-libs-$version"
+  local stamp="$dir/.pom.xml"
+  if ! cmp -s "$pom" "$stamp" || ! ls "$dir"/kafka-clients-"$version".jar >/dev/null 2>&1 ||
+    ! ls "$dir"/kafka-streams-"$version".jar >/dev/null 2>&1; then
+    log "fetching kafka-clients and kafka-streams $version into $dir"
+    rm -rf "$dir"
+    mkdir -p "$REPO_ROOT/target"
+    if ! mvn -q -B -f "$pom" -Dkafka.client.version="$version" -Dkafka.libs.dir="$dir" \
+      dependency:copy-dependencies >"$dir.mvn.log" 2>&1; then
+      cat "$dir.mvn.log" >&2
+      die "mvn could not fetch the Java client $version (compat/java/client-pom.xml)"
+    fi
+    cp "$pom" "$stamp"
+  fi
+  printf '%s\n' "$dir"
+}

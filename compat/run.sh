@@ -9,10 +9,14 @@
 #   --bootstrap   use a broker that is already running; nothing is started or stopped
 #   --suite       which scenarios (several: comma-separated, e.g. all,franz-go); full runs
 #                 every suite below (all, franz-go, then librdkafka's); the others:
-#                 smoke (default: the client scenarios), wire (raw-protocol
+#                 smoke (default: the client scenarios; with --only, all is the default),
+#                 wire (raw-protocol
 #                 probe compared with the reference Kafka's recorded answers), extended
-#                 (consumer groups with commits, idempotent producers, transactions), all
-#                 (smoke, wire, extended and diff), franz-go (franz-go's own pkg/kgo test suite; on demand, not
+#                 (consumer groups with commits, idempotent producers, transactions),
+#                 java-newest (the java, java-groups-admin, java-txn and java-streams(-eos)
+#                 scenarios with the newest Java client, JAVA_NEWEST_CLIENT in lib.sh, named
+#                 NAME@VERSION, e.g. java-txn@4.4.0), all
+#                 (smoke, wire, extended, java-newest and diff), franz-go (franz-go's own pkg/kgo test suite; on demand, not
 #                 in all)
 #                 librdkafka: librdkafka's own test suite, allow-listed tests (on demand,
 #                 not part of "all"; compat/librdkafka/run.sh, which takes more options):
@@ -28,7 +32,8 @@
 #                 java-groups-admin, kafka-python-admin, confluent-txn, kafka-python-txn,
 #                 java-txn, kafkajs-groups, franz-go-groups, franz-go-848,
 #                 franz-go-idempotent, java-streams, java-streams-eos, java-fetch-sessions,
-#                 kgo-tests,
+#                 kgo-tests, java@4.4.0, java-groups-admin@4.4.0, java-txn@4.4.0,
+#                 java-streams@4.4.0, java-streams-eos@4.4.0 (the version: JAVA_NEWEST_CLIENT),
 #                 diff-java-offsets, diff-java-errors, diff-java-configs, diff-java-groups,
 #                 diff-confluent-offsets, diff-confluent-errors, diff-confluent-configs,
 #                 diff-confluent-groups, diff-kafka-python-admin, diff-java-features,
@@ -49,7 +54,7 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-broker=skiff bootstrap="" suite=smoke keep_logs=0 diff_mode=0
+broker=skiff bootstrap="" suite="" keep_logs=0 diff_mode=0
 only=()
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -64,6 +69,12 @@ while [ $# -gt 0 ]; do
     *) die "unknown argument: $1 (see --help)" ;;
   esac
 done
+
+# Without --suite: the smoke suite, or every suite of "all" when scenarios are named with --only.
+if [ -z "$suite" ]; then
+  suite=smoke
+  [ ${#only[@]} -eq 0 ] || suite=all
+fi
 
 # Which broker the scenarios run against (compat/diff/check.sh compares the reference Kafka
 # with its own recording without the accepted differences).
@@ -125,6 +136,16 @@ extended=(
   "java-streams-eos|$COMPAT_DIR/java/scenario.sh JavaStreamsWordCount.java --eos"
   "java-fetch-sessions|$COMPAT_DIR/java/scenario.sh JavaFetchSessions.java"
 )
+# The Java scenarios again with the newest Java client alone on the class path (lib.sh's
+# JAVA_NEWEST_CLIENT; the brokers stay the reference Kafka 4.1.1 and Skiff).
+newest_java="$COMPAT_DIR/java/scenario.sh --client $JAVA_NEWEST_CLIENT"
+java_newest=(
+  "java@$JAVA_NEWEST_CLIENT|$newest_java JavaSmoke.java"
+  "java-groups-admin@$JAVA_NEWEST_CLIENT|$newest_java JavaGroupsAdmin.java"
+  "java-txn@$JAVA_NEWEST_CLIENT|$newest_java JavaTxn.java"
+  "java-streams@$JAVA_NEWEST_CLIENT|$newest_java JavaStreamsWordCount.java"
+  "java-streams-eos@$JAVA_NEWEST_CLIENT|$newest_java JavaStreamsWordCount.java --eos"
+)
 franz_go=(
   "kgo-tests|$COMPAT_DIR/go/kgo-tests.sh"
 )
@@ -140,28 +161,32 @@ for one in "${suite_names[@]}"; do
     smoke) scenarios+=("${smoke[@]}") ;;
     wire) scenarios+=("${wire[@]}") ;;
     extended) scenarios+=("${extended[@]}") ;;
-    all) scenarios+=("${smoke[@]}" "${wire[@]}" "${extended[@]}" "${diff[@]}") ;;
+    java-newest) scenarios+=("${java_newest[@]}") ;;
+    all) scenarios+=("${smoke[@]}" "${wire[@]}" "${extended[@]}" "${java_newest[@]}" "${diff[@]}") ;;
     diff) scenarios+=("${diff[@]}") ;;
     franz-go)
       scenarios+=("${franz_go[@]}")
       # franz-go's own suite compiles and runs for minutes: a longer per-scenario timeout.
       export COMPAT_SCENARIO_TIMEOUT="${COMPAT_SCENARIO_TIMEOUT:-900}"
       ;;
-    *) die "unknown suite: $one (known: smoke, wire, extended, all, franz-go, diff, librdkafka, full)" ;;
+    *) die "unknown suite: $one (known: smoke, wire, extended, java-newest, all, franz-go, diff, librdkafka, full)" ;;
   esac
 done
 
 install_cleanup_trap
 ensure_venv
 command -v kcat >/dev/null || die "kcat is not installed (apt-get install kcat)"
-# Install the kafkajs packages and build the franz-go scenario before the broker starts, so
-# a cold first run (npm ci compiles zstd-napi; go build compiles franz-go) is not timed.
+# Install the kafkajs packages, build the franz-go scenario and fetch a Java client's jars
+# before the broker starts, so a cold first run (npm ci compiles zstd-napi; go build compiles
+# franz-go; Maven downloads) is not timed.
 for entry in "${scenarios[@]}"; do
   name="${entry%%|*}" cmd="${entry#*|}"
   if [ ${#only[@]} -gt 0 ] && [[ ! " ${only[*]} " == *" $name "* ]]; then continue; fi
   case "$cmd" in
     "$COMPAT_DIR/node/scenario.sh"*) "$COMPAT_DIR/node/scenario.sh" --prepare || die "compat/node: npm ci failed" ;;
     "$COMPAT_DIR/go/scenario.sh"*) "$COMPAT_DIR/go/scenario.sh" --prepare || die "compat/go: go build failed" ;;
+    # shellcheck disable=SC2086
+    "$COMPAT_DIR/java/scenario.sh --client "*) $cmd --prepare || die "compat/java: mvn failed" ;;
   esac
 done
 
@@ -203,11 +228,11 @@ for entry in "${scenarios[@]}"; do
   secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
   if [ $rc = 0 ]; then
     passed=$((passed + 1))
-    printf 'PASS  %-20s %6ss  %s\n' "$name" "$secs" "$broker_version"
+    printf 'PASS  %-26s %6ss  %s\n' "$name" "$secs" "$broker_version"
   else
     failed=$((failed + 1)) failed_names+=("$name")
     [ $rc = 124 ] && echo "(timed out after ${COMPAT_SCENARIO_TIMEOUT:-300}s)" >>"$logdir/$name.log"
-    printf 'FAIL  %-20s %6ss  %s  (exit %s, log %s)\n' "$name" "$secs" "$broker_version" "$rc" "$logdir/$name.log"
+    printf 'FAIL  %-26s %6ss  %s  (exit %s, log %s)\n' "$name" "$secs" "$broker_version" "$rc" "$logdir/$name.log"
     sed 's/^/    | /' "$logdir/$name.log" | tail -n 60
   fi
 done

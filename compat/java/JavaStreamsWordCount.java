@@ -1,4 +1,5 @@
-// Kafka Streams word count scenario ("extended" suite), org.apache.kafka:kafka-streams 4.1.1.
+// Kafka Streams word count scenario ("extended" suite), org.apache.kafka:kafka-streams 4.1.1;
+// with the newest client (compat/java/scenario.sh --client 4.4.0) in the "java-newest" suite.
 //
 // Usage: java -cp 'target/kafka-libs/*' compat/java/JavaStreamsWordCount.java HOST:PORT [--eos]
 //        (or BOOTSTRAP=HOST:PORT in the environment; run.sh does this for you)
@@ -362,6 +363,8 @@ public class JavaStreamsWordCount {
 
     @Override
     public void close() {
+      // KafkaStreams.CloseOptions is deprecated in 4.4.0 (org.apache.kafka.streams.CloseOptions
+      // replaces it, a class 4.1.1 lacks); it still works there, so one program serves both.
       boolean done = streams.close(new KafkaStreams.CloseOptions().leaveGroup(true).timeout(Duration.ofSeconds(30)));
       if (!done) step("warning: KafkaStreams.close did not finish within 30 s");
       deleteTree(stateDir);

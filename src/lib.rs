@@ -122,6 +122,13 @@ impl Broker {
         replicas.dynamic_config().on_change(move |_, new| {
             producer_expiration_ms.store(new.producer_id_expiration_ms, Ordering::Relaxed);
         });
+        let quotas = Arc::new(
+            broker::quota::QuotaManager::open(
+                broker::quota::QuotaWindows::from_config(&config),
+                Some(Arc::clone(&state)),
+            )
+            .map_err(|e| StartError::Coordinator(e.to_string()))?,
+        );
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let ctx = Arc::new(ApiContext {
             apis: api::registry::REGISTRY,
@@ -138,6 +145,7 @@ impl Broker {
                 config.max_incremental_fetch_session_cache_slots,
                 config.min_incremental_fetch_session_eviction_ms,
             )),
+            quotas,
         });
         let limit = Arc::new(Semaphore::new(config.max_connections));
         let accept = tokio::spawn(server::accept_loop(

@@ -49,6 +49,17 @@ pub fn broker_error_code(e: &BrokerError) -> i16 {
     }
 }
 
+/// The Kafka error code for a client quota error.
+pub fn quota_error_code(e: &crate::broker::quota::QuotaError) -> i16 {
+    use crate::broker::quota::QuotaError;
+    let err = match e {
+        QuotaError::InvalidRequest(_) => ResponseError::InvalidRequest,
+        QuotaError::UnsupportedEntityType(_) => ResponseError::UnsupportedVersion,
+        QuotaError::Store(_) | QuotaError::Corrupt(_) => ResponseError::UnknownServerError,
+    };
+    err.code()
+}
+
 /// The Kafka error code for a partition error.
 pub fn partition_error_code(e: &PartitionError) -> i16 {
     let err = match e {

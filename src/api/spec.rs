@@ -205,6 +205,8 @@ pub struct Call {
     pub client_id: Option<String>,
     /// The client's address.
     pub peer: SocketAddr,
+    /// The connection's channel, muted while the client is throttled (KIP-219).
+    pub throttle: super::throttle::ChannelThrottle,
 }
 
 /// What the connection does once a request is handled.
@@ -270,4 +272,6 @@ pub struct ApiContext {
     pub shutdown: watch::Receiver<bool>,
     /// Incremental fetch sessions (KIP-227).
     pub fetch_sessions: Arc<super::fetch_session::FetchSessionCache>,
+    /// Client quotas and their measurements.
+    pub quotas: Arc<crate::broker::quota::QuotaManager>,
 }

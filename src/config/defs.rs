@@ -545,6 +545,18 @@ broker_options! {
     min_incremental_fetch_session_eviction_ms: u64 = "min.incremental.fetch.session.eviction.ms",
         Long, "120000", ReadOnly, NOT_NEGATIVE,
         "How long a fetch session must be idle to be evicted for any newcomer, and how old it must be to be evicted for a larger one (Kafka's fixed 120000).";
+    quota_window_num: u32 = "quota.window.num", Int, "11", ReadOnly,
+        Check::Range(1, I32_MAX),
+        "Sample windows kept for client byte-rate and request-time quotas.";
+    quota_window_size_seconds: u32 = "quota.window.size.seconds", Int, "1", ReadOnly,
+        Check::Range(1, I32_MAX),
+        "Length of one sample window of client byte-rate and request-time quotas.";
+    controller_quota_window_num: u32 = "controller.quota.window.num", Int, "11", ReadOnly,
+        Check::Range(1, I32_MAX),
+        "Sample windows of the controller mutation quota (its token bucket holds this many windows' worth).";
+    controller_quota_window_size_seconds: u32 = "controller.quota.window.size.seconds", Int, "1",
+        ReadOnly, Check::Range(1, I32_MAX),
+        "Length of one sample window of the controller mutation quota.";
 }
 
 use super::{FsyncPolicyName, TimestampTypeName};

@@ -60,6 +60,11 @@ pub fn quota_error_code(e: &crate::broker::quota::QuotaError) -> i16 {
     err.code()
 }
 
+/// THROTTLING_QUOTA_EXCEEDED, for a mutation refused by a strict controller mutation quota.
+pub fn throttling_quota_code(_e: &crate::broker::quota::ThrottlingQuotaExceeded) -> i16 {
+    ResponseError::ThrottlingQuotaExceeded.code()
+}
+
 /// The Kafka error code for a partition error.
 pub fn partition_error_code(e: &PartitionError) -> i16 {
     let err = match e {

@@ -6,12 +6,9 @@
 //! extend its mute, and the connection's reader waits it out before it takes the next
 //! request.
 
-use std::sync::Arc;
-
-use parking_lot::Mutex;
-use tokio::time::{Duration, Instant};
-
-use super::Call;
+pub use super::spec::ChannelThrottle;
+use super::{ApiContext, Call};
+use crate::broker::quota::MutationQuota;
 
 /// The user principal quotas are resolved for. Connections carry no authenticated
 /// principal yet; Kafka's principal of an unauthenticated connection is `ANONYMOUS`.
@@ -25,52 +22,28 @@ pub fn quota_client_id(call: &Call) -> &str {
     call.client_id.as_deref().unwrap_or("")
 }
 
-/// Whether, and until when, a connection's channel is muted.
-#[derive(Debug, Clone, Default)]
-pub struct ChannelThrottle(Arc<Mutex<Option<Instant>>>);
+/// The controller mutation quota of one CreateTopics, CreatePartitions or DeleteTopics
+/// request: strict (refusing mutations with THROTTLING_QUOTA_EXCEEDED once exceeded) from
+/// version `strict_since`, where Kafka's responses know that error; permissive before.
+pub fn mutation_quota<'a>(
+    ctx: &'a ApiContext,
+    call: &Call,
+    strict_since: i16,
+) -> MutationQuota<'a> {
+    ctx.quotas.mutation_quota(
+        quota_user(call),
+        quota_client_id(call),
+        call.version >= strict_since,
+    )
+}
 
-impl ChannelThrottle {
-    /// An unmuted channel.
-    pub fn new() -> ChannelThrottle {
-        ChannelThrottle::default()
-    }
-
-    /// Mutes the channel for `ms` milliseconds from now (a longer mute already in force
-    /// is kept).
-    pub fn mute_for(&self, ms: i64) {
-        let Ok(ms) = u64::try_from(ms) else {
-            return;
-        };
-        if ms == 0 {
-            return;
-        }
-        let until = Instant::now() + Duration::from_millis(ms);
-        let mut muted = self.0.lock();
-        if muted.is_none_or(|m| m < until) {
-            *muted = Some(until);
-        }
-    }
-
-    /// When the mute ends, if the channel is muted now.
-    pub fn muted_until(&self) -> Option<Instant> {
-        let mut muted = self.0.lock();
-        match *muted {
-            Some(until) if until > Instant::now() => Some(until),
-            Some(_) => {
-                *muted = None;
-                None
-            }
-            None => None,
-        }
-    }
-
-    /// Milliseconds of mute left (0 when not muted).
-    pub fn remaining_ms(&self) -> i32 {
-        self.muted_until().map_or(0, |until| {
-            let left = until.saturating_duration_since(Instant::now()).as_millis();
-            i32::try_from(left).unwrap_or(i32::MAX)
-        })
-    }
+/// Ends a request under a controller mutation quota: mutes the channel for the quota's
+/// throttle time and returns the `throttle_time_ms` of the response (the longer of it
+/// and a mute already in force).
+pub fn finish_mutations(call: &Call, quota: &MutationQuota<'_>) -> i32 {
+    let throttle = quota.throttle_time_ms();
+    call.throttle.mute_for(throttle);
+    throttle_ms_field(throttle).max(call.throttle.remaining_ms())
 }
 
 /// A throttle time as the responses' `throttle_time_ms` carries it.
@@ -81,6 +54,7 @@ pub fn throttle_ms_field(ms: i64) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use tokio::time::Duration;
 
     #[tokio::test(start_paused = true)]
     async fn a_mute_ends_and_a_longer_one_wins() {

@@ -692,3 +692,40 @@ async fn controller_mutations_beyond_the_quota_are_refused_with_throttling_quota
     drop(w);
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_over_its_request_percentage_is_throttled_not_disconnected() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start_broker(dir.path(), SHORT_WINDOWS).await;
+    let mut w = Wire::connect_as(&broker, "busy-client").await;
+    w.create_topic("quota-requests").await;
+    // A share of one thread so small that handling any request exceeds it.
+    let r = alter(
+        &mut w,
+        1,
+        vec![entry(
+            &[("client-id", Some("busy-client"))],
+            &[("request_percentage", Some(1e-9))],
+        )],
+        false,
+    )
+    .await;
+    assert_eq!(r, vec![(0, None)]);
+    for expected_offset in [0, 3] {
+        let r: ProduceResponse = w
+            .call(ApiKey::Produce, 9, &produce_request("quota-requests", 3))
+            .await;
+        assert_eq!(
+            r.responses[0].partition_responses[0].base_offset,
+            expected_offset
+        );
+        // The request-time throttle is at most one window (Kafka's bound).
+        assert!(
+            r.throttle_time_ms > 0 && r.throttle_time_ms <= 1000,
+            "throttle_time_ms {}",
+            r.throttle_time_ms
+        );
+    }
+    drop(w);
+    broker.shutdown().await.unwrap();
+}

@@ -1686,13 +1686,18 @@ fn run_wide(
 const QUOTA_BYTES_PER_SEC: f64 = 1_048_576.0;
 
 /// One request and its answer on a new connection (kafka-protocol's types).
-fn wire_call<Req, Resp>(bootstrap: &str, key: kafka_protocol::messages::ApiKey, v: i16, req: &Req) -> Result<Resp>
+fn wire_call<Req, Resp>(
+    bootstrap: &str,
+    key: kafka_protocol::messages::ApiKey,
+    v: i16,
+    req: &Req,
+) -> Result<Resp>
 where
     Req: kafka_protocol::protocol::Encodable,
     Resp: kafka_protocol::protocol::Decodable,
 {
     use kafka_protocol::messages::{RequestHeader, ResponseHeader};
-    use kafka_protocol::protocol::{Encodable, StrBytes};
+    use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
     let mut stream = TcpStream::connect(bootstrap)?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let header = RequestHeader::default()
@@ -1737,7 +1742,11 @@ fn set_producer_quota(bootstrap: &str, client_id: &str, rate: f64) -> Result<()>
             .with_value(rate)])]);
     let r: AlterClientQuotasResponse = wire_call(bootstrap, ApiKey::AlterClientQuotas, 1, &alter)?;
     if let Some(e) = r.entries.iter().find(|e| e.error_code != 0) {
-        return Err(format!("AlterClientQuotas: error {} {:?}", e.error_code, e.error_message).into());
+        return Err(format!(
+            "AlterClientQuotas: error {} {:?}",
+            e.error_code, e.error_message
+        )
+        .into());
     }
     let describe = DescribeClientQuotasRequest::default()
         .with_components(vec![ComponentData::default()
@@ -1777,7 +1786,11 @@ fn run_quota(broker: &Broker, topic: &str, client_id: &str, secs: f64) -> Result
     let p = producer(
         &broker.bootstrap,
         "1",
-        &[("client.id", client_id), ("compression.type", "none"), ("statistics.interval.ms", "1000")],
+        &[
+            ("client.id", client_id),
+            ("compression.type", "none"),
+            ("statistics.interval.ms", "1000"),
+        ],
         (secs * QUOTA_BYTES_PER_SEC / SIZE as f64 * 4.0) as usize,
     )?;
     let value = payload(SIZE);
@@ -1788,12 +1801,18 @@ fn run_quota(broker: &Broker, topic: &str, client_id: &str, secs: f64) -> Result
     let mut sent = 0u64;
     while t0.elapsed() < run {
         if half.is_none() && t0.elapsed() >= run / 2 {
-            half = Some((Instant::now(), p.context().delivered.load(Ordering::Relaxed)));
+            half = Some((
+                Instant::now(),
+                p.context().delivered.load(Ordering::Relaxed),
+            ));
         }
         send_blocking(&p, topic, &value, || now_ns() as usize)?;
         sent += 1;
     }
-    let end = (Instant::now(), p.context().delivered.load(Ordering::Relaxed));
+    let end = (
+        Instant::now(),
+        p.context().delivered.load(Ordering::Relaxed),
+    );
     drain(&p, Duration::from_secs(300))?;
     let total_secs = t0.elapsed().as_secs_f64();
     let (broker_cpu, client_cpu) = cpu0.since(broker);

@@ -440,22 +440,46 @@ async fn any_changed(watches: &mut Vec<watch::Receiver<i64>>) {
     }
 }
 
-/// The client a fetch is measured for (`consumer_byte_rate`).
+/// The client a fetch is measured for (`consumer_byte_rate`), when consumer quotas are
+/// measured at all.
 struct Fetcher {
-    user: String,
-    client_id: String,
+    client: Option<(String, String)>,
     throttle: ChannelThrottle,
 }
 
 impl Fetcher {
+    fn of(ctx: &ApiContext, call: &Call) -> Fetcher {
+        Fetcher {
+            client: ctx.quotas.enabled(QuotaKind::Fetch).then(|| {
+                (
+                    quota_user(call).to_string(),
+                    quota_client_id(call).to_string(),
+                )
+            }),
+            throttle: call.throttle.clone(),
+        }
+    }
+
+    /// The most the fetch may return under the client's quota, if one applies.
+    fn max_bytes(&self, ctx: &ApiContext) -> Option<usize> {
+        let (user, client_id) = self.client.as_ref()?;
+        let max = ctx
+            .quotas
+            .max_value_in_window(QuotaKind::Fetch, user, client_id)?;
+        Some(max.max(0.0) as usize)
+    }
+
     /// Records `bytes` returned against the client's quota; if it is now over, takes them
     /// back (the answer will carry no records), mutes the channel and returns the throttle
     /// time.
     fn record(&self, ctx: &ApiContext, bytes: usize) -> i64 {
+        let Some((user, client_id)) = &self.client else {
+            return 0;
+        };
         let quotas = &ctx.quotas;
-        let throttle = quotas.record(QuotaKind::Fetch, &self.user, &self.client_id, bytes as f64);
+        let throttle = quotas.record(QuotaKind::Fetch, user, client_id, bytes as f64);
         if throttle > 0 {
-            quotas.unrecord(QuotaKind::Fetch, &self.user, &self.client_id, bytes as f64);
+            quotas.unrecord(QuotaKind::Fetch, user, client_id, bytes as f64);
             self.throttle.mute_for(throttle);
         }
         throttle
@@ -465,11 +489,7 @@ impl Fetcher {
 /// Handles a Fetch request (v4–v18).
 pub fn handle(ctx: &Arc<ApiContext>, call: &Call, req: FetchRequest) -> TypedFuture<FetchAnswer> {
     let version = call.version;
-    let fetcher = Fetcher {
-        user: quota_user(call).to_string(),
-        client_id: quota_client_id(call).to_string(),
-        throttle: call.throttle.clone(),
-    };
+    let fetcher = Fetcher::of(ctx, call);
     let mut response = FetchResponse::default();
     let (mode, skeleton, targets) = match session_mode(ctx, version, &req) {
         Ok(Some((mode, skeleton, targets))) => (mode, skeleton, targets),
@@ -487,12 +507,9 @@ pub fn handle(ctx: &Arc<ApiContext>, call: &Call, req: FetchRequest) -> TypedFut
     } else {
         usize::MAX
     };
-    if let Some(window_max) =
-        ctx.quotas
-            .max_value_in_window(QuotaKind::Fetch, &fetcher.user, &fetcher.client_id)
-    {
+    if let Some(window_max) = fetcher.max_bytes(ctx) {
         // As Kafka: never ask for more than the quota allows over its window.
-        total_max = total_max.min(window_max.max(0.0) as usize);
+        total_max = total_max.min(window_max);
     }
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
     let max_wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0));

@@ -644,10 +644,11 @@ async fn controller_mutations_beyond_the_quota_are_refused_with_throttling_quota
     let mut w = Wire::connect(&broker).await;
     // 1 partition a second, a bucket of 2 windows: 2 partitions of burst.
     set_default_client_quota(&mut w, "controller_mutation_rate", 1.0).await;
-    // v7 (strict): the first topic takes the bucket below zero, the second is refused.
+    // v7 (strict): the first topic takes the bucket far below zero (18 s to refill), the
+    // second is refused.
     let req = CreateTopicsRequest::default()
         .with_timeout_ms(5000)
-        .with_topics(vec![creatable("m1", 3), creatable("m2", 3)]);
+        .with_topics(vec![creatable("m1", 20), creatable("m2", 3)]);
     let r: CreateTopicsResponse = w.call(ApiKey::CreateTopics, 7, &req).await;
     assert_eq!(r.topics[0].error_code, 0);
     assert_eq!(r.topics[1].error_code, THROTTLING_QUOTA_EXCEEDED);
@@ -657,20 +658,20 @@ async fn controller_mutations_beyond_the_quota_are_refused_with_throttling_quota
     );
     assert!(r.throttle_time_ms > 0);
     assert!(broker.replicas().topics().get("m2").is_none());
-    // That connection is muted for the throttle time (by which time the bucket has
-    // refilled); other connections of the same client id share its quota and see the bucket
+    // That connection is muted for the throttle time (until the bucket has refilled);
+    // other connections of the same client id share its quota and see the bucket
     // still below zero. CreatePartitions v3 and DeleteTopics v6 are strict too.
     let mut w = Wire::connect(&broker).await;
     let req = CreatePartitionsRequest::default()
         .with_timeout_ms(5000)
         .with_topics(vec![CreatePartitionsTopic::default()
             .with_name(TopicName(s("m1")))
-            .with_count(5)
+            .with_count(22)
             .with_assignments(None)]);
     let r: CreatePartitionsResponse = w.call(ApiKey::CreatePartitions, 3, &req).await;
     assert_eq!(r.results[0].error_code, THROTTLING_QUOTA_EXCEEDED);
     assert!(r.throttle_time_ms > 0);
-    assert_eq!(broker.replicas().topics().get("m1").unwrap().partitions, 3);
+    assert_eq!(broker.replicas().topics().get("m1").unwrap().partitions, 20);
     let mut w = Wire::connect(&broker).await;
     let req = DeleteTopicsRequest::default()
         .with_timeout_ms(5000)

@@ -126,6 +126,9 @@ struct Args {
     /// fetch-sessions-1000: partitions among them that receive records.
     #[arg(long, default_value_t = 10)]
     fetch_busy: i32,
+    /// quota-1mbps: seconds of producing under the quota before scaling (at least 4).
+    #[arg(long, default_value_t = 60.0)]
+    quota_secs: f64,
     /// The skiff binary (env SKIFF_BIN; default: the one cargo built with this bench).
     #[arg(long)]
     skiff_bin: Option<PathBuf>,
@@ -1679,6 +1682,160 @@ fn run_wide(
     })
 }
 
+/// The quota of the quota-1mbps row, bytes a second.
+const QUOTA_BYTES_PER_SEC: f64 = 1_048_576.0;
+
+/// One request and its answer on a new connection (kafka-protocol's types).
+fn wire_call<Req, Resp>(
+    bootstrap: &str,
+    key: kafka_protocol::messages::ApiKey,
+    v: i16,
+    req: &Req,
+) -> Result<Resp>
+where
+    Req: kafka_protocol::protocol::Encodable,
+    Resp: kafka_protocol::protocol::Decodable,
+{
+    use kafka_protocol::messages::{RequestHeader, ResponseHeader};
+    use kafka_protocol::protocol::{Decodable, Encodable, StrBytes};
+    let mut stream = TcpStream::connect(bootstrap)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let header = RequestHeader::default()
+        .with_request_api_key(key as i16)
+        .with_request_api_version(v)
+        .with_correlation_id(1)
+        .with_client_id(Some(StrBytes::from_static_str("skiff-e2e-admin")));
+    let mut buf = bytes::BytesMut::new();
+    buf.extend_from_slice(&[0; 4]);
+    header.encode(&mut buf, key.request_header_version(v))?;
+    req.encode(&mut buf, v)?;
+    let size = i32::try_from(buf.len() - 4)?;
+    buf[..4].copy_from_slice(&size.to_be_bytes());
+    stream.write_all(&buf)?;
+    let mut size = [0u8; 4];
+    stream.read_exact(&mut size)?;
+    let mut body = vec![0u8; usize::try_from(i32::from_be_bytes(size))?];
+    stream.read_exact(&mut body)?;
+    let mut body = bytes::Bytes::from(body);
+    ResponseHeader::decode(&mut body, key.response_header_version(v))?;
+    Ok(Resp::decode(&mut body, v)?)
+}
+
+/// Sets `producer_byte_rate` of `client_id` with AlterClientQuotas and waits until
+/// DescribeClientQuotas shows it (Kafka applies it through its metadata log after
+/// answering).
+fn set_producer_quota(bootstrap: &str, client_id: &str, rate: f64) -> Result<()> {
+    use kafka_protocol::messages::alter_client_quotas_request::{EntityData, EntryData, OpData};
+    use kafka_protocol::messages::describe_client_quotas_request::ComponentData;
+    use kafka_protocol::messages::{
+        AlterClientQuotasRequest, AlterClientQuotasResponse, ApiKey, DescribeClientQuotasRequest,
+        DescribeClientQuotasResponse,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    let name = StrBytes::from_string(client_id.to_string());
+    let alter = AlterClientQuotasRequest::default().with_entries(vec![EntryData::default()
+        .with_entity(vec![EntityData::default()
+            .with_entity_type(StrBytes::from_static_str("client-id"))
+            .with_entity_name(Some(name.clone()))])
+        .with_ops(vec![OpData::default()
+            .with_key(StrBytes::from_static_str("producer_byte_rate"))
+            .with_value(rate)])]);
+    let r: AlterClientQuotasResponse = wire_call(bootstrap, ApiKey::AlterClientQuotas, 1, &alter)?;
+    if let Some(e) = r.entries.iter().find(|e| e.error_code != 0) {
+        return Err(format!(
+            "AlterClientQuotas: error {} {:?}",
+            e.error_code, e.error_message
+        )
+        .into());
+    }
+    let describe = DescribeClientQuotasRequest::default()
+        .with_components(vec![ComponentData::default()
+            .with_entity_type(StrBytes::from_static_str("client-id"))
+            .with_match_type(0)
+            .with_match(Some(name))])
+        .with_strict(true);
+    let t0 = Instant::now();
+    loop {
+        let r: DescribeClientQuotasResponse =
+            wire_call(bootstrap, ApiKey::DescribeClientQuotas, 1, &describe)?;
+        let set = r
+            .entries
+            .iter()
+            .flatten()
+            .flat_map(|e| &e.values)
+            .any(|v| v.key.as_str() == "producer_byte_rate" && v.value == rate);
+        if set {
+            return Ok(());
+        }
+        if t0.elapsed() > Duration::from_secs(30) {
+            return Err("the quota did not become visible".into());
+        }
+        thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// quota-1mbps: a producer whose client id has a 1 MiB/s `producer_byte_rate` sends 1 KiB
+/// records as fast as librdkafka takes them for `secs`. Reported: the rate over the whole
+/// run (it includes the burst a quota allows at first: Kafka measures over at least ten
+/// windows) and, as extras, the rate acknowledged over the second half (the held rate) and
+/// the largest throttle time librdkafka saw.
+fn run_quota(broker: &Broker, topic: &str, client_id: &str, secs: f64) -> Result<RowResult> {
+    const SIZE: usize = 1024;
+    ensure_topic(&broker.bootstrap, topic)?;
+    set_producer_quota(&broker.bootstrap, client_id, QUOTA_BYTES_PER_SEC)?;
+    let p = producer(
+        &broker.bootstrap,
+        "1",
+        &[
+            ("client.id", client_id),
+            ("compression.type", "none"),
+            ("statistics.interval.ms", "1000"),
+        ],
+        (secs * QUOTA_BYTES_PER_SEC / SIZE as f64 * 4.0) as usize,
+    )?;
+    let value = payload(SIZE);
+    let cpu0 = CpuMark::now(broker);
+    let t0 = Instant::now();
+    let run = Duration::from_secs_f64(secs);
+    let mut half: Option<(Instant, u64)> = None;
+    let mut sent = 0u64;
+    while t0.elapsed() < run {
+        if half.is_none() && t0.elapsed() >= run / 2 {
+            half = Some((
+                Instant::now(),
+                p.context().delivered.load(Ordering::Relaxed),
+            ));
+        }
+        send_blocking(&p, topic, &value, || now_ns() as usize)?;
+        sent += 1;
+    }
+    let end = (
+        Instant::now(),
+        p.context().delivered.load(Ordering::Relaxed),
+    );
+    drain(&p, Duration::from_secs(300))?;
+    let total_secs = t0.elapsed().as_secs_f64();
+    let (broker_cpu, client_cpu) = cpu0.since(broker);
+    check_delivery(&p, sent)?;
+    let (h_at, h_count) = half.ok_or("the run ended before its second half")?;
+    let held = (end.1 - h_count) as f64 * SIZE as f64 / end.0.duration_since(h_at).as_secs_f64();
+    Ok(RowResult {
+        records: sent,
+        bytes: sent * SIZE as u64,
+        secs: total_secs,
+        broker_cpu,
+        client_cpu,
+        note: format!("quota {QUOTA_BYTES_PER_SEC} B/s"),
+        extra: vec![Extra {
+            name: "held MiB/s (second half; quota 1)",
+            value: held / QUOTA_BYTES_PER_SEC,
+            higher_is_better: false,
+            precision: 3,
+        }],
+        ..Default::default()
+    })
+}
+
 /// A consumer written against the wire (kafka-protocol's Fetch v12), because librdkafka
 /// (2.12) never uses fetch sessions: every Fetch it sends is a full one with epoch -1.
 /// With `sessions` it does what the Java consumer does (KIP-227): a full fetch with epoch 0,
@@ -2082,7 +2239,7 @@ fn sizes(args: &Args) -> Sizes {
     }
 }
 
-const ROW_IDS: [&str; 11] = [
+const ROW_IDS: [&str; 12] = [
     "produce-100-acks1",
     "produce-100-acksall",
     "produce-1k-acks1",
@@ -2094,16 +2251,20 @@ const ROW_IDS: [&str; 11] = [
     COLD_BACKLOG_ROW,
     WIDE_ROW,
     FETCH_ROW,
+    QUOTA_ROW,
 ];
 
 /// Rows that run only when `--rows` names them: too long for the default run (Kafka
-/// fsyncing every append to 1000 partitions takes minutes at full size).
-const OPT_IN_ROWS: [&str; 2] = [WIDE_ROW, FETCH_ROW];
+/// fsyncing every append to 1000 partitions takes minutes at full size; the quota row is a
+/// minute of producing at 1 MiB/s).
+const OPT_IN_ROWS: [&str; 3] = [WIDE_ROW, FETCH_ROW, QUOTA_ROW];
 const COLD_BACKLOG_ROW: &str = "produce-p99-cold-backlog";
 const WIDE_ROW: &str = "partitions-1000-acksall";
 /// One consumer of 1,000 partitions (10 busy) with and without fetch sessions: two result
 /// rows, `fetch-1000-sessionless` and `fetch-1000-sessions`.
 const FETCH_ROW: &str = "fetch-sessions-1000";
+/// A producer under a 1 MiB/s `producer_byte_rate` quota, producing as fast as it can.
+const QUOTA_ROW: &str = "quota-1mbps";
 
 fn human_count(n: u64) -> String {
     if n >= 1_000_000 && n.is_multiple_of(100_000) {
@@ -2314,6 +2475,20 @@ fn run_target(args: &Args, broker: &mut Broker) -> Result<TargetResult> {
             print_row(&broker.name, &r);
             out.rows.push(r);
         }
+    }
+    if wanted(QUOTA_ROW) {
+        let id = QUOTA_ROW;
+        let secs = (args.quota_secs * s.scale).max(4.0);
+        eprintln!(
+            "[e2e] {}: {id} (1 KiB records as fast as librdkafka takes them for {secs:.0} s under producer_byte_rate={QUOTA_BYTES_PER_SEC})",
+            broker.name
+        );
+        let mut r = run_quota(broker, &topic(id), &format!("e2e-quota-{run_id}"), secs)
+            .map_err(|e| format!("{id}: {e}"))?;
+        r.id = id.into();
+        r.label = format!("produce 1 KiB under a 1 MiB/s producer_byte_rate for {secs:.0} s");
+        print_row(&broker.name, &r);
+        out.rows.push(r);
     }
     if out.partitions.is_none() && s.warmup > 0 {
         // Only rows with topics of their own ran: the warm-up topic has the default count.

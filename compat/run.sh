@@ -32,14 +32,15 @@
 #                 java-groups-admin, kafka-python-admin, confluent-txn, kafka-python-txn,
 #                 java-txn, kafkajs-groups, franz-go-groups, franz-go-848,
 #                 franz-go-idempotent, java-streams, java-streams-eos, java-fetch-sessions,
-#                 kgo-tests, java@4.4.0, java-groups-admin@4.4.0, java-txn@4.4.0,
-#                 java-streams@4.4.0, java-streams-eos@4.4.0 (the version: JAVA_NEWEST_CLIENT),
+#                 quota-confluent, quota-kafka-python, quota-java, quota-kafkajs,
+#                 quota-franz-go, kgo-tests, java@4.4.0, java-groups-admin@4.4.0,
+#                 java-txn@4.4.0, java-streams@4.4.0, java-streams-eos@4.4.0 (the version:
+#                 JAVA_NEWEST_CLIENT),
 #                 diff-java-offsets, diff-java-errors, diff-java-configs, diff-java-groups,
 #                 diff-confluent-offsets, diff-confluent-errors, diff-confluent-configs,
 #                 diff-confluent-groups, diff-kafka-python-admin, diff-java-features,
 #                 diff-kafka-python-features, diff-java-cluster, diff-kafka-python-cluster,
-#                 diff-java-telemetry,
-#                 diff-compare-selftest
+#                 diff-java-telemetry, diff-java-quotas, diff-compare-selftest
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #   --diff        live differential mode: start the reference Kafka, run the diff observers,
 #                 stop it, start Skiff, run them again, compare (compat/diff/run.sh, which
@@ -135,6 +136,11 @@ extended=(
   "java-streams|$COMPAT_DIR/java/scenario.sh JavaStreamsWordCount.java"
   "java-streams-eos|$COMPAT_DIR/java/scenario.sh JavaStreamsWordCount.java --eos"
   "java-fetch-sessions|$COMPAT_DIR/java/scenario.sh JavaFetchSessions.java"
+  "quota-confluent|$COMPAT_DIR/quota.sh confluent"
+  "quota-kafka-python|$COMPAT_DIR/quota.sh kafka-python"
+  "quota-java|$COMPAT_DIR/quota.sh java"
+  "quota-kafkajs|$COMPAT_DIR/quota.sh kafkajs"
+  "quota-franz-go|$COMPAT_DIR/quota.sh franz-go"
 )
 # The Java scenarios again with the newest Java client alone on the class path (lib.sh's
 # JAVA_NEWEST_CLIENT; the brokers stay the reference Kafka 4.1.1 and Skiff).

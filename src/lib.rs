@@ -130,6 +130,13 @@ impl Broker {
             )
             .map_err(|e| StartError::Coordinator(e.to_string()))?,
         );
+        let quotas = Arc::new(
+            broker::quota::QuotaManager::open(
+                broker::quota::QuotaWindows::from_config(&config),
+                Some(Arc::clone(&state)),
+            )
+.map_err(|e| StartError::Coordinator(e.to_string()))?,
+        );
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let ctx = Arc::new(ApiContext {
             apis: api::registry::REGISTRY,
@@ -147,6 +154,7 @@ impl Broker {
                 config.min_incremental_fetch_session_eviction_ms,
             )),
             client_metrics: Arc::clone(&client_metrics),
+            quotas,
         });
         let limit = Arc::new(Semaphore::new(config.max_connections));
         let accept = tokio::spawn(server::accept_loop(

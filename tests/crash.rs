@@ -1,5 +1,6 @@
 //! Crash safety: `skiff serve` as a child process with fsync=always, produce with acks=all,
 //! SIGKILL it mid-stream, restart it: every acknowledged record is there, once, in order.
+//! Client quotas set before a SIGKILL are there after the restart.
 #![allow(
     clippy::unwrap_used,
     clippy::expect_used,
@@ -206,4 +207,68 @@ fn sigterm_shuts_down_cleanly_and_keeps_everything() {
         .collect();
     got.sort();
     assert_eq!(got, (0..n).collect::<Vec<_>>());
+}
+
+/// Sets `producer_byte_rate` of `user` (None: the default user) and describes every quota,
+/// as (user name, value) pairs sorted.
+async fn quotas_over_the_wire(
+    addr: &str,
+    set: Option<(Option<&str>, f64)>,
+) -> Vec<(Option<String>, f64)> {
+    use kafka_protocol::messages::alter_client_quotas_request::{EntityData, EntryData, OpData};
+    use kafka_protocol::messages::{
+        AlterClientQuotasRequest, AlterClientQuotasResponse, ApiKey, DescribeClientQuotasRequest,
+        DescribeClientQuotasResponse,
+    };
+    use kafka_protocol::protocol::StrBytes;
+    let mut w = wire::Wire::connect_addr(addr).await;
+    if let Some((user, value)) = set {
+        let req = AlterClientQuotasRequest::default().with_entries(vec![EntryData::default()
+            .with_entity(vec![EntityData::default()
+                .with_entity_type(StrBytes::from_static_str("user"))
+                .with_entity_name(
+                    user.map(|u| StrBytes::from_string(u.to_string())),
+                )])
+            .with_ops(vec![OpData::default()
+                .with_key(StrBytes::from_static_str("producer_byte_rate"))
+                .with_value(value)])]);
+        let r: AlterClientQuotasResponse = w.call(ApiKey::AlterClientQuotas, 1, &req).await;
+        assert_eq!(r.entries[0].error_code, 0);
+    }
+    let r: DescribeClientQuotasResponse = w
+        .call(
+            ApiKey::DescribeClientQuotas,
+            1,
+            &DescribeClientQuotasRequest::default(),
+        )
+        .await;
+    let mut out: Vec<(Option<String>, f64)> = r
+        .entries
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e.entity[0].entity_name.as_ref().map(|n| n.to_string()),
+                e.values[0].value,
+            )
+        })
+        .collect();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+#[test]
+fn client_quotas_survive_sigkill() {
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (mut child, addr) = spawn_broker(dir.path());
+    rt.block_on(quotas_over_the_wire(&addr, Some((Some("alice"), 1024.0))));
+    let before = rt.block_on(quotas_over_the_wire(&addr, Some((None, 2048.0))));
+    assert_eq!(
+        before,
+        vec![(None, 2048.0), (Some("alice".to_string()), 1024.0)]
+    );
+    child.sigkill();
+    let (_child, addr) = spawn_broker(dir.path());
+    assert_eq!(rt.block_on(quotas_over_the_wire(&addr, None)), before);
 }

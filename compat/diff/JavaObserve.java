@@ -4,7 +4,7 @@
 // same scenario against two brokers can be compared key by key (compat/diff/compare.py).
 //
 // Usage: java -cp 'target/kafka-libs/*' compat/diff/JavaObserve.java SCENARIO HOST:PORT OUT.json
-//   SCENARIO: offsets | errors | configs | groups | features | cluster
+//   SCENARIO: offsets | errors | configs | groups | features | cluster | quotas
 //
 // Normalisation: per-run topic and group names appear under their logical names (the run's
 // random suffix never reaches the output); broker ids, hosts, ports, cluster ids, topic ids,
@@ -835,6 +835,159 @@ public class JavaObserve {
     return out;
   }
 
+  // ---- quotas ------------------------------------------------------------------------
+  // describe/alterClientQuotas: entities user, client-id and ip with defaults, Kafka's keys,
+  // filters (exact, default, specified, strict), refused alterations with their messages,
+  // validate-only and removals. Kafka applies an alteration through its metadata log after
+  // answering, so every describe after a change polls (bounded) until the change is visible.
+
+  static org.apache.kafka.common.quota.ClientQuotaEntity qEntity(String... kv) {
+    Map<String, String> m = new HashMap<>();
+    for (int i = 0; i < kv.length; i += 2) m.put(kv[i], kv[i + 1]);
+    return new org.apache.kafka.common.quota.ClientQuotaEntity(m);
+  }
+
+  static org.apache.kafka.common.quota.ClientQuotaAlteration qAlter(org.apache.kafka.common.quota.ClientQuotaEntity e, Object... kv) {
+    List<org.apache.kafka.common.quota.ClientQuotaAlteration.Op> ops = new ArrayList<>();
+    for (int i = 0; i < kv.length; i += 2) {
+      ops.add(new org.apache.kafka.common.quota.ClientQuotaAlteration.Op((String) kv[i], (Double) kv[i + 1]));
+    }
+    return new org.apache.kafka.common.quota.ClientQuotaAlteration(e, ops);
+  }
+
+  /** An entity as text: its components sorted, the default as <default>. */
+  static String entityName(org.apache.kafka.common.quota.ClientQuotaEntity e) {
+    List<String> parts = new ArrayList<>();
+    e.entries().forEach((t, n) -> parts.add(t + "=" + (n == null ? "<default>" : n)));
+    Collections.sort(parts);
+    return String.join(",", parts);
+  }
+
+  static Map<String, Object> describeQuotas(Admin a, org.apache.kafka.common.quota.ClientQuotaFilter f) {
+    return attempt(() -> get(a.describeClientQuotas(f).entities()), r -> {
+      Map<String, Object> entities = new TreeMap<>();
+      r.forEach((e, values) -> entities.put(entityName(e), new TreeMap<>(values)));
+      Map<String, Object> m = obj();
+      m.put("entities", entities);
+      return m;
+    });
+  }
+
+  static int quotaEntityCount(Admin a) throws Exception {
+    return get(a.describeClientQuotas(org.apache.kafka.common.quota.ClientQuotaFilter.all()).entities()).size();
+  }
+
+  static void awaitQuotaEntities(Admin a, int n) throws Exception {
+    long deadline = System.currentTimeMillis() + 15_000;
+    while (quotaEntityCount(a) != n && System.currentTimeMillis() < deadline) Thread.sleep(100);
+  }
+
+  /** Each alteration alone: its error name and message ("NONE" when accepted). */
+  static Map<String, Object> alterQuotas(Admin a, boolean validateOnly, org.apache.kafka.common.quota.ClientQuotaAlteration... alts) {
+    Map<String, Object> out = new TreeMap<>();
+    var options = new org.apache.kafka.clients.admin.AlterClientQuotasOptions().validateOnly(validateOnly);
+    var result = a.alterClientQuotas(List.of(alts), options);
+    result.values().forEach((e, f) -> {
+      Map<String, Object> r = obj();
+      try {
+        get(f);
+        r.put("error", "NONE");
+      } catch (Exception ex) {
+        r.put("error", errorName(ex));
+        Throwable c = ex.getCause() != null ? ex.getCause() : ex;
+        r.put("message", String.valueOf(c.getMessage()));
+      }
+      out.put(entityName(e), r);
+    });
+    return out;
+  }
+
+  static Map<String, Object> quotas() throws Exception {
+    Map<String, Object> out = obj();
+    var all = org.apache.kafka.common.quota.ClientQuotaFilter.all();
+    var U = org.apache.kafka.common.quota.ClientQuotaEntity.USER;
+    var C = org.apache.kafka.common.quota.ClientQuotaEntity.CLIENT_ID;
+    var IP = org.apache.kafka.common.quota.ClientQuotaEntity.IP;
+    try (Admin a = admin()) {
+      step("describe empty");
+      out.put("initial", describeQuotas(a, all));
+      step("set");
+      out.put("set", alterQuotas(a, false,
+          qAlter(qEntity(U, "diff-alice"), "producer_byte_rate", 1048576.0, "request_percentage", 12.5),
+          qAlter(qEntity(U, "diff-alice", C, null), "consumer_byte_rate", 2048.0),
+          qAlter(qEntity(C, null), "controller_mutation_rate", 2.5),
+          qAlter(qEntity(U, null, C, "diff-app"), "producer_byte_rate", 4096.0),
+          qAlter(qEntity(IP, null), "connection_creation_rate", 10.0),
+          qAlter(qEntity(IP, "10.1.2.3"), "connection_creation_rate", 20.0)));
+      awaitQuotaEntities(a, 6);
+      out.put("after_set", describeQuotas(a, all));
+      step("filters");
+      Map<String, Object> filters = obj();
+      filters.put("user_exact", describeQuotas(a, org.apache.kafka.common.quota.ClientQuotaFilter.contains(List.of(
+          org.apache.kafka.common.quota.ClientQuotaFilterComponent.ofEntity(U, "diff-alice")))));
+      filters.put("user_exact_strict", describeQuotas(a, org.apache.kafka.common.quota.ClientQuotaFilter.containsOnly(List.of(
+          org.apache.kafka.common.quota.ClientQuotaFilterComponent.ofEntity(U, "diff-alice")))));
+      filters.put("default_client_strict", describeQuotas(a, org.apache.kafka.common.quota.ClientQuotaFilter.containsOnly(List.of(
+          org.apache.kafka.common.quota.ClientQuotaFilterComponent.ofDefaultEntity(C)))));
+      filters.put("default_user", describeQuotas(a, org.apache.kafka.common.quota.ClientQuotaFilter.contains(List.of(
+          org.apache.kafka.common.quota.ClientQuotaFilterComponent.ofDefaultEntity(U)))));
+      filters.put("any_client", describeQuotas(a, org.apache.kafka.common.quota.ClientQuotaFilter.contains(List.of(
+          org.apache.kafka.common.quota.ClientQuotaFilterComponent.ofEntityType(C)))));
+      filters.put("any_user_and_client", describeQuotas(a, org.apache.kafka.common.quota.ClientQuotaFilter.containsOnly(List.of(
+          org.apache.kafka.common.quota.ClientQuotaFilterComponent.ofEntityType(U),
+          org.apache.kafka.common.quota.ClientQuotaFilterComponent.ofEntityType(C)))));
+      filters.put("any_ip", describeQuotas(a, org.apache.kafka.common.quota.ClientQuotaFilter.contains(List.of(
+          org.apache.kafka.common.quota.ClientQuotaFilterComponent.ofEntityType(IP)))));
+      filters.put("unknown_user", describeQuotas(a, org.apache.kafka.common.quota.ClientQuotaFilter.contains(List.of(
+          org.apache.kafka.common.quota.ClientQuotaFilterComponent.ofEntity(U, "nobody")))));
+      filters.put("unsupported_type", describeQuotas(a, org.apache.kafka.common.quota.ClientQuotaFilter.contains(List.of(
+          org.apache.kafka.common.quota.ClientQuotaFilterComponent.ofEntityType("group")))));
+      filters.put("type_twice", describeQuotas(a, org.apache.kafka.common.quota.ClientQuotaFilter.contains(List.of(
+          org.apache.kafka.common.quota.ClientQuotaFilterComponent.ofEntityType(U),
+          org.apache.kafka.common.quota.ClientQuotaFilterComponent.ofDefaultEntity(U)))));
+      filters.put("ip_with_user", describeQuotas(a, org.apache.kafka.common.quota.ClientQuotaFilter.contains(List.of(
+          org.apache.kafka.common.quota.ClientQuotaFilterComponent.ofEntityType(IP),
+          org.apache.kafka.common.quota.ClientQuotaFilterComponent.ofEntityType(U)))));
+      out.put("filters", filters);
+      step("refused alterations");
+      Map<String, Object> refused = obj();
+      refused.put("empty_entity", alterQuotas(a, false, qAlter(qEntity(), "producer_byte_rate", 1.0)));
+      refused.put("unknown_entity_type", alterQuotas(a, false, qAlter(qEntity("group", "g"), "producer_byte_rate", 1.0)));
+      refused.put("empty_user_name", alterQuotas(a, false, qAlter(qEntity(U, ""), "producer_byte_rate", 1.0)));
+      refused.put("unknown_key", alterQuotas(a, false, qAlter(qEntity(U, "diff-u"), "no_such_rate", 1.0)));
+      refused.put("zero", alterQuotas(a, false, qAlter(qEntity(U, "diff-u"), "producer_byte_rate", 0.0)));
+      refused.put("negative", alterQuotas(a, false, qAlter(qEntity(C, "diff-c"), "consumer_byte_rate", -5.0)));
+      refused.put("fraction_of_a_long", alterQuotas(a, false, qAlter(qEntity(C, "diff-c"), "consumer_byte_rate", 1.5)));
+      refused.put("too_large_for_a_long", alterQuotas(a, false, qAlter(qEntity(C, "diff-c"), "producer_byte_rate", 1e20)));
+      refused.put("ip_key_on_user", alterQuotas(a, false, qAlter(qEntity(U, "diff-u"), "connection_creation_rate", 5.0)));
+      refused.put("user_key_on_ip", alterQuotas(a, false, qAlter(qEntity(IP, null), "producer_byte_rate", 5.0)));
+      refused.put("ip_with_user", alterQuotas(a, false, qAlter(qEntity(IP, "10.1.2.3", U, "diff-u"), "connection_creation_rate", 5.0)));
+      refused.put("not_an_ip", alterQuotas(a, false, qAlter(qEntity(IP, "not an address"), "connection_creation_rate", 5.0)));
+      refused.put("fraction_of_an_int", alterQuotas(a, false, qAlter(qEntity(IP, null), "connection_creation_rate", 2.5)));
+      refused.put("key_twice", alterQuotas(a, false, qAlter(qEntity(U, "diff-u"), "producer_byte_rate", 1.0, "producer_byte_rate", 2.0)));
+      refused.put("one_bad_op_of_two", alterQuotas(a, false, qAlter(qEntity(U, "diff-u"), "producer_byte_rate", 100.0, "consumer_byte_rate", 0.0)));
+      out.put("refused", refused);
+      out.put("validate_only", alterQuotas(a, true, qAlter(qEntity(U, "diff-v"), "producer_byte_rate", 100.0)));
+      out.put("after_refused_and_validate_only", describeQuotas(a, all));
+      step("remove");
+      out.put("remove", alterQuotas(a, false,
+          qAlter(qEntity(U, "diff-alice"), "request_percentage", null, "consumer_byte_rate", null),
+          qAlter(qEntity(C, null), "controller_mutation_rate", null),
+          qAlter(qEntity(IP, "10.1.2.3"), "connection_creation_rate", null)));
+      awaitQuotaEntities(a, 4);
+      out.put("after_remove", describeQuotas(a, all));
+      step("clean up");
+      out.put("remove_rest", alterQuotas(a, false,
+          qAlter(qEntity(U, "diff-alice"), "producer_byte_rate", null),
+          qAlter(qEntity(U, "diff-alice", C, null), "consumer_byte_rate", null),
+          qAlter(qEntity(U, null, C, "diff-app"), "producer_byte_rate", null),
+          qAlter(qEntity(IP, null), "connection_creation_rate", null)));
+      awaitQuotaEntities(a, 0);
+      out.put("after_clean_up", describeQuotas(a, all));
+    }
+    return out;
+  }
+
   static Map<String, Object> configs() throws Exception {
     Map<String, Object> out = obj();
     String plain = topic("configs-plain");
@@ -1474,7 +1627,7 @@ public class JavaObserve {
 
   public static void main(String[] args) throws Exception {
     if (args.length != 3) {
-      System.err.println("usage: JavaObserve.java offsets|errors|configs|groups|features|cluster|telemetry HOST:PORT OUT.json");
+      System.err.println("usage: JavaObserve.java offsets|errors|configs|groups|features|cluster|telemetry|quotas HOST:PORT OUT.json");
       System.exit(2);
     }
     bootstrap = args[1];
@@ -1487,6 +1640,7 @@ public class JavaObserve {
       case "features" -> obs = features();
       case "cluster" -> obs = cluster();
       case "telemetry" -> obs = telemetry();
+      case "quotas" -> obs = quotas();
       default -> {
         System.err.println("unknown scenario " + args[0]);
         System.exit(2);

@@ -4,7 +4,7 @@
 # Usage: compat/diff/observe.sh SCENARIO HOST:PORT OUT.json
 #        compat/diff/observe.sh --list      (the scenario names, one a line)
 # Scenarios: java-offsets, java-errors, java-configs, java-groups, java-features, java-cluster,
-# java-telemetry
+# java-telemetry, java-quotas
 # (JavaObserve.java, kafka-clients 4.1.1), confluent-offsets, confluent-errors, confluent-configs,
 # confluent-groups (confluent_observe.py, confluent-kafka / librdkafka), kafka-python-admin
 # (kafka_python_observe.py, kafka-python's raw admin answers and the advertised API versions),
@@ -15,6 +15,7 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
 SCENARIOS=(java-offsets java-errors java-configs java-groups java-features java-cluster java-telemetry
+  java-quotas
   confluent-offsets confluent-errors confluent-configs confluent-groups kafka-python-admin
   kafka-python-features kafka-python-cluster)
 if [ "${1:-}" = --list ]; then printf '%s\n' "${SCENARIOS[@]}"; exit 0; fi

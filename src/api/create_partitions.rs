@@ -1,4 +1,6 @@
-//! CreatePartitions (v0–v3).
+//! CreatePartitions (v0–v3). The partitions added count toward the client's
+//! `controller_mutation_rate` quota (from v3 a topic beyond it is refused with
+//! THROTTLING_QUOTA_EXCEEDED).
 
 use std::collections::HashMap;
 
@@ -6,7 +8,8 @@ use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::create_partitions_response::CreatePartitionsTopicResult;
 use kafka_protocol::messages::{CreatePartitionsRequest, CreatePartitionsResponse};
 
-use super::error::{broker_error_code, NONE};
+use super::error::{broker_error_code, throttling_quota_code, NONE};
+use super::throttle::{finish_mutations, mutation_quota};
 use super::ApiContext;
 
 use super::topic_configs::*;
@@ -15,11 +18,16 @@ use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;
 
+/// CreatePartitions version from which the controller mutation quota refuses topics.
+const STRICT_QUOTA_VERSION: i16 = 3;
+
 /// Answers CreatePartitions v0–v3 (one result per topic).
 pub fn create_partitions(
     ctx: &ApiContext,
+    call: &Call,
     req: CreatePartitionsRequest,
 ) -> CreatePartitionsResponse {
+    let mut quota = mutation_quota(ctx, call, STRICT_QUOTA_VERSION);
     let mut counts: HashMap<String, usize> = HashMap::new();
     for t in &req.topics {
         *counts.entry(t.name.0.to_string()).or_default() += 1;
@@ -71,6 +79,11 @@ pub fn create_partitions(
                     );
                 }
             }
+            if let Err(e) = quota.record(f64::from(t.count - topic.partitions)) {
+                return result
+                    .with_error_code(throttling_quota_code(&e))
+                    .with_error_message(Some(text(e.to_string())));
+            }
             if req.validate_only {
                 return result;
             }
@@ -85,7 +98,9 @@ pub fn create_partitions(
             }
         })
         .collect();
-    CreatePartitionsResponse::default().with_results(results)
+    CreatePartitionsResponse::default()
+        .with_results(results)
+        .with_throttle_time_ms(finish_mutations(call, &quota))
 }
 
 /// CreatePartitions: more partitions for existing topics.
@@ -102,9 +117,9 @@ impl Api for CreatePartitions {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: CreatePartitionsRequest,
     ) -> Handled<CreatePartitionsResponse> {
-        create_partitions(ctx, request).into()
+        create_partitions(ctx, call, request).into()
     }
 }

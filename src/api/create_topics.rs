@@ -1,6 +1,8 @@
 //! CreateTopics (v2–v7). Skiff is a single broker: a replication factor of 1 or -1 (the
 //! default) is accepted, any other gets INVALID_REPLICATION_FACTOR; a manual assignment may
-//! only name this broker (else INVALID_REPLICA_ASSIGNMENT).
+//! only name this broker (else INVALID_REPLICA_ASSIGNMENT). Each topic's partitions count
+//! toward the client's `controller_mutation_rate` quota (from v6 a topic beyond it is
+//! refused with THROTTLING_QUOTA_EXCEEDED).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -12,7 +14,8 @@ use kafka_protocol::messages::create_topics_response::{
 use kafka_protocol::messages::{CreateTopicsRequest, CreateTopicsResponse};
 use uuid::Uuid;
 
-use super::error::{broker_error_code, code};
+use super::error::{broker_error_code, code, throttling_quota_code};
+use super::throttle::{finish_mutations, mutation_quota};
 use super::ApiContext;
 use crate::broker::topic_config::{self, TOPIC_CONFIGS};
 use crate::broker::validate_topic_name;
@@ -114,12 +117,17 @@ fn creatable_configs(
         .collect()
 }
 
+/// CreateTopics version from which the controller mutation quota refuses topics.
+const STRICT_QUOTA_VERSION: i16 = 6;
+
 /// Answers CreateTopics v2–v7.
 pub fn create_topics(
     ctx: &ApiContext,
-    version: i16,
+    call: &Call,
     req: CreateTopicsRequest,
 ) -> CreateTopicsResponse {
+    let version = call.version;
+    let mut quota = mutation_quota(ctx, call, STRICT_QUOTA_VERSION);
     let mut counts: HashMap<String, usize> = HashMap::new();
     for t in &req.topics {
         *counts.entry(t.name.0.to_string()).or_default() += 1;
@@ -149,6 +157,13 @@ pub fn create_topics(
                     return result;
                 }
             };
+            // As Kafka, the quota is checked once the topic is known to be valid, also
+            // when only validating.
+            if let Err(e) = quota.record(f64::from(partitions)) {
+                result.error_code = throttling_quota_code(&e);
+                result.error_message = Some(text(e.to_string()));
+                return result;
+            }
             let id = if req.validate_only {
                 // The id the topic would get, as Kafka answers.
                 Uuid::new_v4()
@@ -181,7 +196,9 @@ pub fn create_topics(
             result
         })
         .collect();
-    CreateTopicsResponse::default().with_topics(results)
+    CreateTopicsResponse::default()
+        .with_topics(results)
+        .with_throttle_time_ms(finish_mutations(call, &quota))
 }
 
 /// CreateTopics: new topics with their configs.
@@ -201,6 +218,6 @@ impl Api for CreateTopics {
         call: &Call,
         request: CreateTopicsRequest,
     ) -> Handled<CreateTopicsResponse> {
-        create_topics(ctx, call.version, request).into()
+        create_topics(ctx, call, request).into()
     }
 }

@@ -1,11 +1,14 @@
-//! DeleteTopics (v1–v6).
+//! DeleteTopics (v1–v6). A deleted topic's partitions count toward the client's
+//! `controller_mutation_rate` quota (from v5 a topic beyond it is refused with
+//! THROTTLING_QUOTA_EXCEEDED).
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::delete_topics_response::DeletableTopicResult;
 use kafka_protocol::messages::{DeleteTopicsRequest, DeleteTopicsResponse, TopicName};
 use uuid::Uuid;
 
-use super::error::{broker_error_code, code};
+use super::error::{broker_error_code, code, throttling_quota_code};
+use super::throttle::{finish_mutations, mutation_quota};
 use super::ApiContext;
 
 use super::topic_configs::*;
@@ -14,12 +17,17 @@ use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;
 
+/// DeleteTopics version from which the controller mutation quota refuses topics.
+const STRICT_QUOTA_VERSION: i16 = 5;
+
 /// Answers DeleteTopics v1–v6: by name (all versions) or by topic id (v6).
 pub fn delete_topics(
     ctx: &ApiContext,
-    version: i16,
+    call: &Call,
     req: DeleteTopicsRequest,
 ) -> DeleteTopicsResponse {
+    let version = call.version;
+    let mut quota = mutation_quota(ctx, call, STRICT_QUOTA_VERSION);
     let targets: Vec<(Option<String>, Uuid)> = if version >= 6 {
         req.topics
             .iter()
@@ -62,6 +70,11 @@ pub fn delete_topics(
             };
             r.name = Some(TopicName(text(topic.name.clone())));
             r.topic_id = topic.id;
+            if let Err(e) = quota.record(f64::from(topic.partitions)) {
+                r.error_code = throttling_quota_code(&e);
+                r.error_message = Some(text(e.to_string()));
+                return r;
+            }
             match ctx.replicas.delete_topic(&topic.name) {
                 Ok(_) => tracing::info!(topic = topic.name, "deleted topic"),
                 Err(e) => {
@@ -72,7 +85,9 @@ pub fn delete_topics(
             r
         })
         .collect();
-    DeleteTopicsResponse::default().with_responses(responses)
+    DeleteTopicsResponse::default()
+        .with_responses(responses)
+        .with_throttle_time_ms(finish_mutations(call, &quota))
 }
 
 /// DeleteTopics: topics by name or id.
@@ -92,6 +107,6 @@ impl Api for DeleteTopics {
         call: &Call,
         request: DeleteTopicsRequest,
     ) -> Handled<DeleteTopicsResponse> {
-        delete_topics(ctx, call.version, request).into()
+        delete_topics(ctx, call, request).into()
     }
 }

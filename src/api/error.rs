@@ -49,6 +49,22 @@ pub fn broker_error_code(e: &BrokerError) -> i16 {
     }
 }
 
+/// The Kafka error code for a client quota error.
+pub fn quota_error_code(e: &crate::broker::quota::QuotaError) -> i16 {
+    use crate::broker::quota::QuotaError;
+    let err = match e {
+        QuotaError::InvalidRequest(_) => ResponseError::InvalidRequest,
+        QuotaError::UnsupportedEntityType(_) => ResponseError::UnsupportedVersion,
+        QuotaError::Store(_) | QuotaError::Corrupt(_) => ResponseError::UnknownServerError,
+    };
+    err.code()
+}
+
+/// THROTTLING_QUOTA_EXCEEDED, for a mutation refused by a strict controller mutation quota.
+pub fn throttling_quota_code(_e: &crate::broker::quota::ThrottlingQuotaExceeded) -> i16 {
+    ResponseError::ThrottlingQuotaExceeded.code()
+}
+
 /// The Kafka error code for a partition error.
 pub fn partition_error_code(e: &PartitionError) -> i16 {
     let err = match e {

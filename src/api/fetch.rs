@@ -5,6 +5,12 @@
 //! answers only the partitions with something new. A fetch naming no partition (such as the
 //! session-closing fetch, epoch -1, a Java consumer sends when it closes) is answered at once,
 //! as Kafka does: nothing it could wait for would ever arrive.
+//!
+//! The bytes a fetch returns count toward the client's `consumer_byte_rate` quota, as
+//! Kafka counts them (KIP-219): a fetch that takes the client over its quota is answered
+//! at once without records (a session's partitions stay unsent) and with
+//! `throttle_time_ms`, and the channel is muted for that long; `max_bytes` is capped at
+//! what the quota allows over its window.
 
 use std::future::{poll_fn, Future};
 use std::pin::Pin;
@@ -31,7 +37,9 @@ use super::fetch_session::{
     NO_SESSION,
 };
 use super::spec::{AclOperation, Api, Authorization, ResourceType};
+use super::throttle::{quota_client_id, quota_user, throttle_ms_field, ChannelThrottle};
 use super::{ApiContext, Call, Handled, Reply, ResponseBody, TypedFuture};
+use crate::broker::quota::QuotaKind;
 use crate::broker::Partition;
 
 /// Fetch version from which topics are named by id.
@@ -432,8 +440,56 @@ async fn any_changed(watches: &mut Vec<watch::Receiver<i64>>) {
     }
 }
 
-/// Handles a Fetch request of `version` (v4–v18).
-pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> TypedFuture<FetchAnswer> {
+/// The client a fetch is measured for (`consumer_byte_rate`), when consumer quotas are
+/// measured at all.
+struct Fetcher {
+    client: Option<(String, String)>,
+    throttle: ChannelThrottle,
+}
+
+impl Fetcher {
+    fn of(ctx: &ApiContext, call: &Call) -> Fetcher {
+        Fetcher {
+            client: ctx.quotas.enabled(QuotaKind::Fetch).then(|| {
+                (
+                    quota_user(call).to_string(),
+                    quota_client_id(call).to_string(),
+                )
+            }),
+            throttle: call.throttle.clone(),
+        }
+    }
+
+    /// The most the fetch may return under the client's quota, if one applies.
+    fn max_bytes(&self, ctx: &ApiContext) -> Option<usize> {
+        let (user, client_id) = self.client.as_ref()?;
+        let max = ctx
+            .quotas
+            .max_value_in_window(QuotaKind::Fetch, user, client_id)?;
+        Some(max.max(0.0) as usize)
+    }
+
+    /// Records `bytes` returned against the client's quota; if it is now over, takes them
+    /// back (the answer will carry no records), mutes the channel and returns the throttle
+    /// time.
+    fn record(&self, ctx: &ApiContext, bytes: usize) -> i64 {
+        let Some((user, client_id)) = &self.client else {
+            return 0;
+        };
+        let quotas = &ctx.quotas;
+        let throttle = quotas.record(QuotaKind::Fetch, user, client_id, bytes as f64);
+        if throttle > 0 {
+            quotas.unrecord(QuotaKind::Fetch, user, client_id, bytes as f64);
+            self.throttle.mute_for(throttle);
+        }
+        throttle
+    }
+}
+
+/// Handles a Fetch request (v4–v18).
+pub fn handle(ctx: &Arc<ApiContext>, call: &Call, req: FetchRequest) -> TypedFuture<FetchAnswer> {
+    let version = call.version;
+    let fetcher = Fetcher::of(ctx, call);
     let mut response = FetchResponse::default();
     let (mode, skeleton, targets) = match session_mode(ctx, version, &req) {
         Ok(Some((mode, skeleton, targets))) => (mode, skeleton, targets),
@@ -446,11 +502,15 @@ pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> TypedFu
             return Box::pin(std::future::ready(Reply::Send(FetchAnswer(response))));
         }
     };
-    let total_max = if version >= 3 {
+    let mut total_max = if version >= 3 {
         usize::try_from(req.max_bytes).unwrap_or(0)
     } else {
         usize::MAX
     };
+    if let Some(window_max) = fetcher.max_bytes(ctx) {
+        // As Kafka: never ask for more than the quota allows over its window.
+        total_max = total_max.min(window_max);
+    }
     let min_bytes = usize::try_from(req.min_bytes).unwrap_or(0);
     let max_wait = Duration::from_millis(u64::try_from(req.max_wait_ms).unwrap_or(0));
     let mut shutdown = ctx.shutdown.clone();
@@ -475,6 +535,12 @@ pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> TypedFu
                 || Instant::now() >= deadline
                 || *shutdown.borrow();
             if done {
+                let throttle = fetcher.record(&ctx, gathered);
+                if throttle > 0 {
+                    throttled(mode, &mut response, throttle);
+                    return Reply::Send(FetchAnswer(response));
+                }
+                response.throttle_time_ms = fetcher.throttle.remaining_ms();
                 finish(
                     &ctx,
                     version,
@@ -498,6 +564,19 @@ pub fn handle(ctx: &Arc<ApiContext>, version: i16, req: FetchRequest) -> TypedFu
             }
         }
     })
+}
+
+/// The answer to a fetch that took its client over its `consumer_byte_rate` quota, as
+/// Kafka gives it: no partitions, the throttle time, and the session's id if the fetch
+/// continued one (a full fetch gets no new session; an incremental one leaves its
+/// partitions' sent state as it was).
+fn throttled(mode: SessionMode, response: &mut FetchResponse, throttle_ms: i64) {
+    response.throttle_time_ms = throttle_ms_field(throttle_ms);
+    response.responses = Vec::new();
+    response.session_id = match mode {
+        SessionMode::Incremental { session, .. } => session.lock().id(),
+        SessionMode::Sessionless | SessionMode::Create { .. } => NO_SESSION,
+    };
 }
 
 /// The partitions to read.
@@ -628,7 +707,7 @@ impl Api for Fetch {
         Authorization::Requires(AclOperation::Read, ResourceType::Topic);
 
     fn handle(ctx: &Arc<ApiContext>, call: &Call, request: FetchRequest) -> Handled<FetchAnswer> {
-        Handled::Later(handle(ctx, call.version, request))
+        Handled::Later(handle(ctx, call, request))
     }
 }
 

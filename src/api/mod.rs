@@ -11,6 +11,7 @@
 //! in [`registry::REGISTRY`]. `src/ARCHITECTURE.md` walks through it.
 
 pub mod acl_operations;
+pub mod alter_client_quotas;
 pub mod alter_configs;
 pub mod alter_partition_reassignments;
 pub mod api_versions;
@@ -20,6 +21,7 @@ pub mod create_partitions;
 pub mod create_topics;
 pub mod delete_records;
 pub mod delete_topics;
+pub mod describe_client_quotas;
 pub mod describe_cluster;
 pub mod describe_configs;
 pub mod describe_log_dirs;
@@ -41,6 +43,7 @@ pub mod produce;
 pub mod push_telemetry;
 pub mod registry;
 pub mod spec;
+pub mod throttle;
 pub mod topic_configs;
 pub mod txn;
 pub mod update_features;

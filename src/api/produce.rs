@@ -1,6 +1,10 @@
 //! Produce: hands each partition's record batches to its [`Partition`](crate::broker::Partition),
 //! which applies the topic's produce policy and appends them as they arrived (no
 //! decompression) in request order; acks=-1 waits for the log's durability.
+//!
+//! The records' bytes count toward the client's `producer_byte_rate` quota; a client over
+//! it is answered at once with `throttle_time_ms` and its channel muted for that long
+//! ([`super::throttle`]).
 
 use std::sync::Arc;
 
@@ -14,10 +18,12 @@ use kafka_protocol::protocol::StrBytes;
 
 use super::error::{code, partition_error_code, NONE};
 use super::spec::{AclOperation, Api, Authorization, ResourceType};
+use super::throttle::{quota_client_id, quota_user, throttle_ms_field};
 use super::{ApiContext, Call, Handled, Reply, TypedFuture};
 use crate::broker::partition::{
     has_transactional_batch, AppendFailure, AppendRequest, PendingAppend,
 };
+use crate::broker::quota::QuotaKind;
 use crate::broker::PartitionError;
 
 /// A partition's append, queued in request order; its answer goes at `topic`/`partition`.
@@ -102,6 +108,29 @@ fn check_transactional_id(req: &ProduceRequest) -> Option<i16> {
     transactional.then(|| code(ResponseError::TransactionalIdAuthorizationFailed))
 }
 
+/// Records the request's record bytes against the client's `producer_byte_rate` quota
+/// and mutes its channel if it is over: the throttle time in milliseconds (0 if not).
+fn record_produce_bytes(ctx: &ApiContext, call: &Call, req: &ProduceRequest) -> i64 {
+    if !ctx.quotas.enabled(QuotaKind::Produce) {
+        return 0;
+    }
+    let bytes: usize = req
+        .topic_data
+        .iter()
+        .flat_map(|t| &t.partition_data)
+        .filter_map(|p| p.records.as_ref())
+        .map(|r| r.len())
+        .sum();
+    let throttle = ctx.quotas.record(
+        QuotaKind::Produce,
+        quota_user(call),
+        quota_client_id(call),
+        bytes as f64,
+    );
+    call.throttle.mute_for(throttle);
+    throttle
+}
+
 /// Produce version from which topics are named by id (KIP-516).
 const TOPIC_ID_VERSION: i16 = 13;
 
@@ -114,10 +143,12 @@ const TOPIC_ID_VERSION: i16 = 13;
 /// UNKNOWN_TOPIC_ID.
 pub fn handle(
     ctx: &Arc<ApiContext>,
-    version: i16,
+    call: &Call,
     req: ProduceRequest,
 ) -> TypedFuture<ProduceResponse> {
+    let version = call.version;
     let acks = req.acks;
+    let bandwidth_throttle = record_produce_bytes(ctx, call, &req);
     let transactional_id = req.transactional_id.as_ref().map(|t| t.0.to_string());
     let whole_request_error = if !matches!(acks, -1..=1) {
         Some(code(ResponseError::InvalidRequiredAcks))
@@ -174,6 +205,7 @@ pub fn handle(
         });
     }
     let response = ProduceResponse::default().with_responses(responses);
+    let throttle = call.throttle.clone();
     Box::pin(async move {
         let mut response = response;
         for w in pending {
@@ -194,6 +226,9 @@ pub fn handle(
                 Err(failure) => *p = failed(p.index, &failure),
             }
         }
+        // The request-time quota may have muted the channel too: report the longer.
+        response.throttle_time_ms =
+            throttle_ms_field(bandwidth_throttle).max(throttle.remaining_ms());
         if acks == 0 {
             let failed = response
                 .responses
@@ -224,6 +259,6 @@ impl Api for Produce {
         call: &Call,
         request: ProduceRequest,
     ) -> Handled<ProduceResponse> {
-        Handled::Later(handle(ctx, call.version, request))
+        Handled::Later(handle(ctx, call, request))
     }
 }

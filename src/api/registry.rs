@@ -26,9 +26,11 @@ use super::txn::{
     txn_offset_commit::TxnOffsetCommit,
 };
 use super::{
-    alter_configs::AlterConfigs, alter_partition_reassignments::AlterPartitionReassignments,
-    api_versions::ApiVersions, create_partitions::CreatePartitions, create_topics::CreateTopics,
-    delete_records::DeleteRecords, delete_topics::DeleteTopics, describe_cluster::DescribeCluster,
+    alter_client_quotas::AlterClientQuotas, alter_configs::AlterConfigs,
+    alter_partition_reassignments::AlterPartitionReassignments, api_versions::ApiVersions,
+    create_partitions::CreatePartitions, create_topics::CreateTopics,
+    delete_records::DeleteRecords, delete_topics::DeleteTopics,
+    describe_client_quotas::DescribeClientQuotas, describe_cluster::DescribeCluster,
     describe_configs::DescribeConfigs, describe_log_dirs::DescribeLogDirs,
     describe_quorum::DescribeQuorum, describe_topic_partitions::DescribeTopicPartitions,
     elect_leaders::ElectLeaders, fetch::Fetch,
@@ -74,6 +76,8 @@ pub const REGISTRY: &[ApiEntry] = &[
     entry::<AlterPartitionReassignments>(),
     entry::<ListPartitionReassignments>(),
     entry::<OffsetDelete>(),
+    entry::<DescribeClientQuotas>(),
+    entry::<AlterClientQuotas>(),
     entry::<DescribeQuorum>(),
     entry::<UpdateFeatures>(),
     entry::<DescribeCluster>(),

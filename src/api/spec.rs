@@ -14,7 +14,9 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::messages::ApiKey;
 use kafka_protocol::protocol::{Decodable, Encodable};
 
+use parking_lot::Mutex;
 use tokio::sync::watch;
+use tokio::time::{Duration, Instant};
 
 use super::chunks::Chunks;
 use crate::broker::ReplicaManager;
@@ -218,6 +220,56 @@ pub struct Call {
     pub client_id: Option<String>,
     /// The client's address.
     pub peer: SocketAddr,
+    /// The connection's channel, muted while the client is throttled (KIP-219).
+    pub throttle: ChannelThrottle,
+}
+
+/// Whether, and until when, a connection's channel is muted.
+#[derive(Debug, Clone, Default)]
+pub struct ChannelThrottle(Arc<Mutex<Option<Instant>>>);
+
+impl ChannelThrottle {
+    /// An unmuted channel.
+    pub fn new() -> ChannelThrottle {
+        ChannelThrottle::default()
+    }
+
+    /// Mutes the channel for `ms` milliseconds from now (a longer mute already in force
+    /// is kept).
+    pub fn mute_for(&self, ms: i64) {
+        let Ok(ms) = u64::try_from(ms) else {
+            return;
+        };
+        if ms == 0 {
+            return;
+        }
+        let until = Instant::now() + Duration::from_millis(ms);
+        let mut muted = self.0.lock();
+        if muted.is_none_or(|m| m < until) {
+            *muted = Some(until);
+        }
+    }
+
+    /// When the mute ends, if the channel is muted now.
+    pub fn muted_until(&self) -> Option<Instant> {
+        let mut muted = self.0.lock();
+        match *muted {
+            Some(until) if until > Instant::now() => Some(until),
+            Some(_) => {
+                *muted = None;
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Milliseconds of mute left (0 when not muted).
+    pub fn remaining_ms(&self) -> i32 {
+        self.muted_until().map_or(0, |until| {
+            let left = until.saturating_duration_since(Instant::now()).as_millis();
+            i32::try_from(left).unwrap_or(i32::MAX)
+        })
+    }
 }
 
 /// What the connection does once a request is handled.
@@ -285,4 +337,6 @@ pub struct ApiContext {
     pub fetch_sessions: Arc<super::fetch_session::FetchSessionCache>,
     /// Client telemetry (KIP-714): subscriptions and what clients pushed.
     pub client_metrics: Arc<crate::broker::client_metrics::ClientMetrics>,
+    /// Client quotas and their measurements.
+    pub quotas: Arc<crate::broker::quota::QuotaManager>,
 }

@@ -1,7 +1,7 @@
 //! The broker: topics and partitions (the topic registry of names, ids and partition
 //! counts, and the replica manager that maps each topic-partition to its log), the group
-//! coordinator, and producer ids and transactions. [`Partition`] is the one seam between
-//! the protocol layer and a partition's log.
+//! coordinator, producer ids and transactions, and client quotas. [`Partition`] is the one
+//! seam between the protocol layer and a partition's log.
 
 pub mod client_metrics;
 pub mod cluster;
@@ -13,6 +13,7 @@ pub mod group;
 pub mod internal_topics;
 mod meta_file;
 pub mod partition;
+pub mod quota;
 pub mod replica_manager;
 pub mod topic_config;
 pub mod topics;

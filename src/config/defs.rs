@@ -550,6 +550,18 @@ broker_options! {
         "Skiff's receiver of client telemetry (KIP-714): GetTelemetrySubscriptions and PushTelemetry are served and advertised, and what clients push is kept. Off, as on a Kafka broker with no ClientTelemetry metrics reporter.";
     telemetry_max_bytes: i32 = "telemetry.max.bytes", Int, "1048576", ReadOnly, POSITIVE,
         "Largest metrics payload (compressed) a client may push with PushTelemetry.";
+    quota_window_num: u32 = "quota.window.num", Int, "11", ReadOnly,
+        Check::Range(1, I32_MAX),
+        "Sample windows kept for client byte-rate and request-time quotas.";
+    quota_window_size_seconds: u32 = "quota.window.size.seconds", Int, "1", ReadOnly,
+        Check::Range(1, I32_MAX),
+        "Length of one sample window of client byte-rate and request-time quotas.";
+    controller_quota_window_num: u32 = "controller.quota.window.num", Int, "11", ReadOnly,
+        Check::Range(1, I32_MAX),
+        "Sample windows of the controller mutation quota (its token bucket holds this many windows' worth).";
+    controller_quota_window_size_seconds: u32 = "controller.quota.window.size.seconds", Int, "1",
+        ReadOnly, Check::Range(1, I32_MAX),
+        "Length of one sample window of the controller mutation quota.";
 }
 
 use super::{FsyncPolicyName, TimestampTypeName};

@@ -1,6 +1,11 @@
 //! One client connection: a reader that frames, decodes and dispatches requests in order,
 //! and a writer that sends responses strictly in request order. The bounded queue between
 //! them is the back-pressure: when it is full the reader stops reading the socket.
+//!
+//! A client over a quota is throttled as Kafka does (KIP-219): its response is sent at
+//! once with `throttle_time_ms` set, and the reader takes no further request of the
+//! connection until the throttle time has passed (the channel is muted). The time spent
+//! handling each request counts toward the client's `request_percentage` quota.
 
 use std::future::poll_fn;
 use std::net::SocketAddr;
@@ -15,6 +20,7 @@ use tokio::sync::mpsc;
 
 use super::frame::{self, Decoded, FrameError};
 use crate::api::chunks::Chunks;
+use crate::api::throttle::{quota_client_id, quota_user, ChannelThrottle};
 use crate::api::{ApiContext, Call, Reply, ResponseFuture};
 
 /// Requests of one connection that may be in flight (decoded, response not yet written).
@@ -45,6 +51,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<ApiContext>) {
     let mut reader = BufReader::with_capacity(64 * 1024, read_half);
     let mut shutdown = ctx.shutdown.clone();
     let max = ctx.config.socket_request_max_bytes;
+    let throttle = ChannelThrottle::new();
     loop {
         if *shutdown.borrow() {
             break;
@@ -55,6 +62,13 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<ApiContext>) {
             // The writer gave up on the connection (write error, or closing on purpose).
             _ = tx.closed() => break,
         };
+        // A throttled client's channel stays muted: its next request waits (KIP-219).
+        if let Some(until) = throttle.muted_until() {
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => {}
+                _ = shutdown.changed() => break,
+            }
+        }
         let pending = match frame.and_then(frame::decode_request) {
             Ok(Decoded::Request {
                 header,
@@ -66,8 +80,18 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, ctx: Arc<ApiContext>) {
                     correlation_id: header.correlation_id,
                     client_id: header.client_id.as_ref().map(|c| c.to_string()),
                     peer,
+                    throttle: throttle.clone(),
                 };
-                match (api.serve)(&ctx, &call, &mut body) {
+                let started = std::time::Instant::now();
+                let served = (api.serve)(&ctx, &call, &mut body);
+                let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+                let request_throttle = ctx.quotas.record_request_time(
+                    quota_user(&call),
+                    quota_client_id(&call),
+                    nanos,
+                );
+                throttle.mute_for(request_throttle);
+                match served {
                     Ok(future) => Pending::Response {
                         correlation_id: call.correlation_id,
                         key: api.key,

@@ -525,6 +525,7 @@ func main() {
 	withGroup := flag.Bool("group", false, "also run the consumer-group part (needs the group APIs)")
 	idempotent := flag.Bool("idempotent", false, "also produce with an idempotent producer (InitProducerId) and read it back")
 	protocol := flag.String("group-protocol", "classic", "the group members' protocol with -group: classic (JoinGroup/SyncGroup) or consumer (KIP-848)")
+	quotaClient := flag.String("quota", "", "instead of the smoke scenario, produce 13 MB under this client id (which has a 1 MB/s producer_byte_rate quota) and expect throttling")
 	flag.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: smoke [-group] HOST:PORT (or set BOOTSTRAP)")
 		flag.PrintDefaults()
@@ -565,7 +566,11 @@ func main() {
 			panic(p)
 		}
 	}()
-	run(bootstrap, *idempotent, *withGroup, *protocol == "consumer")
+	if *quotaClient != "" {
+		runQuota(bootstrap, *quotaClient)
+	} else {
+		run(bootstrap, *idempotent, *withGroup, *protocol == "consumer")
+	}
 	close(done)
 	fmt.Fprintf(os.Stderr, "%s: OK in %.1f s\n", name, time.Since(started).Seconds())
 }

@@ -135,7 +135,7 @@ impl Broker {
                 broker::quota::QuotaWindows::from_config(&config),
                 Some(Arc::clone(&state)),
             )
-.map_err(|e| StartError::Coordinator(e.to_string()))?,
+            .map_err(|e| StartError::Coordinator(e.to_string()))?,
         );
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let ctx = Arc::new(ApiContext {

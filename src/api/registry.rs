@@ -27,7 +27,8 @@ use super::txn::{
 };
 use super::{
     alter_configs::AlterConfigs, alter_partition_reassignments::AlterPartitionReassignments,
-    api_versions::ApiVersions, create_partitions::CreatePartitions, create_topics::CreateTopics,
+    alter_replica_log_dirs::AlterReplicaLogDirs, api_versions::ApiVersions,
+    create_partitions::CreatePartitions, create_topics::CreateTopics,
     delete_records::DeleteRecords, delete_topics::DeleteTopics, describe_cluster::DescribeCluster,
     describe_configs::DescribeConfigs, describe_log_dirs::DescribeLogDirs,
     describe_quorum::DescribeQuorum, describe_topic_partitions::DescribeTopicPartitions,
@@ -66,6 +67,7 @@ pub const REGISTRY: &[ApiEntry] = &[
     entry::<TxnOffsetCommit>(),
     entry::<DescribeConfigs>(),
     entry::<AlterConfigs>(),
+    entry::<AlterReplicaLogDirs>(),
     entry::<DescribeLogDirs>(),
     entry::<CreatePartitions>(),
     entry::<DeleteGroups>(),

@@ -1041,6 +1041,10 @@ impl Log {
         }
         self.flush()?;
         let inner = self.inner.write();
+        if self.closed.load(Ordering::Acquire) {
+            // Retired meanwhile (a move swapped it out): its directory is not its own.
+            return Ok(());
+        }
         write_snapshot(&self.dir, inner.next_offset(), &inner.producers)?;
         self.closed.store(true, Ordering::Release);
         write_atomically(&self.dir.join(CLEAN_SHUTDOWN_FILE), b"")?;

@@ -341,17 +341,27 @@ impl Storage {
                 "{topic}-{partition}"
             )));
         };
+        // A move may swap the log in meanwhile: close whichever is current until it stays.
+        let result = loop {
+            let log = slot.current();
+            if log.is_offline() {
+                log.retire();
+                break Ok(());
+            }
+            if let Err(e) = log.close() {
+                break Err(e);
+            }
+            if Arc::ptr_eq(&slot.current(), &log) {
+                let removed = match fs::remove_dir_all(log.dir()) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e.into()),
+                    _ => Ok(()),
+                };
+                break log.dir_health().watch(removed);
+            }
+        };
         self.retention
             .unregister_log(&partition_dir_name(topic, partition));
-        let log = slot.current();
-        if log.is_offline() {
-            log.retire();
-            return Ok(());
-        }
-        log.close()?;
-        log.dir_health()
-            .watch(fs::remove_dir_all(log.dir()).map_err(Into::into))?;
-        Ok(())
+        result
     }
 
     /// Every topic-partition held (those of failed directories too).

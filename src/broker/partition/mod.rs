@@ -478,14 +478,15 @@ impl Partition {
                 "records are deleted only under cleanup.policy=delete",
             ));
         }
-        let log = self.log();
-        let hw = log.high_watermark();
-        let offset = if offset == -1 { hw } else { offset };
-        if offset < 0 || offset > hw {
-            return Err(PartitionError::OffsetOutOfRange(offset));
-        }
-        off_worker(|| log.delete_before(offset))?;
-        Ok(log.log_start_offset())
+        self.on_log(|log| {
+            let hw = log.high_watermark();
+            let offset = if offset == -1 { hw } else { offset };
+            if offset < 0 || offset > hw {
+                return Err(PartitionError::OffsetOutOfRange(offset));
+            }
+            off_worker(|| log.delete_before(offset))?;
+            Ok(log.log_start_offset())
+        })
     }
 }
 

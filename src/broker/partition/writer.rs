@@ -544,6 +544,30 @@ mod tests {
         }
     }
 
+    /// While appends are paused (a move's swap), jobs queue up in order and nothing is
+    /// appended; resuming appends them in submission order.
+    #[test]
+    fn paused_appends_queue_up_and_resume_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(Log::open(dir.path(), LogConfig::default()).unwrap());
+        let writer = Arc::new(Writer::new(Arc::clone(&log)));
+        let paused = writer.pause();
+        let mut answers = Vec::new();
+        for n in 0..3 {
+            let (j, rx) = job(records(0, n), n % 2 == 0);
+            writer.submit(j);
+            answers.push(rx);
+        }
+        assert_eq!(log.log_end_offset(), 0, "nothing appended while paused");
+        // Outside a runtime the drain that resuming starts runs on this thread.
+        drop(paused);
+        let offsets: Vec<i64> = answers
+            .into_iter()
+            .map(|rx| rx.blocking_recv().unwrap().unwrap().base_offset)
+            .collect();
+        assert_eq!(offsets, vec![0, 1, 2]);
+    }
+
     /// A job that fails does not stop the queue: later jobs are appended.
     #[test]
     fn a_failed_job_does_not_stop_the_queue() {

@@ -521,6 +521,39 @@ async fn a_failed_log_dir_goes_offline_while_the_other_keeps_serving() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_dir_that_fails_before_start_leaves_its_partitions_offline() {
+    let dirs = Dirs::new();
+    let broker = dirs.start(&["num.partitions=2"]).await;
+    let mut w = Wire::connect(&broker).await;
+    w.create_topic("t").await;
+    produce_records(&broker.bootstrap(), "t", 0, 0, 50).await;
+    produce_records(&broker.bootstrap(), "t", 1, 0, 50).await;
+    broker.shutdown().await.unwrap();
+
+    // Dir a cannot be read when the broker starts: it starts with dir b.
+    fault::arm(&dirs.a, &[FaultOp::Read, FaultOp::Write, FaultOp::Sync]);
+    let broker = dirs.start(&["num.partitions=2"]).await;
+    let mut w = Wire::connect(&broker).await;
+    assert_eq!(produce_code(&mut w, "t", 0).await, KAFKA_STORAGE_ERROR);
+    assert_eq!(fetch_code(&mut w, "t", 0).await.0, KAFKA_STORAGE_ERROR);
+    assert_eq!(list_offsets_code(&mut w, "t", 0).await, KAFKA_STORAGE_ERROR);
+    let r = describe_log_dirs(&mut w, Some(vec![("t", vec![0, 1])])).await;
+    assert_eq!(r.results[0].error_code, KAFKA_STORAGE_ERROR);
+    assert_eq!(r.results[1].topics[0].partitions[0].partition_index, 1);
+    // Partition 0 is not created afresh in dir b.
+    assert_eq!(partitions_in(&dirs.b, "t"), vec![1]);
+    produce_records(&broker.bootstrap(), "t", 1, 50, 80).await;
+    assert_records(&read_back(&broker.bootstrap(), "t", 1, 80).await, 0);
+    broker.shutdown().await.unwrap();
+    fault::disarm(&dirs.a);
+
+    let broker = dirs.start(&["num.partitions=2"]).await;
+    assert_records(&read_back(&broker.bootstrap(), "t", 0, 50).await, 0);
+    assert_records(&read_back(&broker.bootstrap(), "t", 1, 80).await, 0);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_move_a_crash_interrupted_is_finished_on_restart_with_nothing_lost() {
     let dirs = Dirs::new();
     let overrides = ["num.partitions=1", "log.segment.bytes=65536"];

@@ -147,6 +147,14 @@ impl ReplicaManager {
         for topic in topics.list() {
             let settings = topic_config::settings(config, &log_config, &topic.configs);
             for p in 0..topic.partitions {
+                if storage.hold_missing_as_offline(&topic.name, p) {
+                    tracing::error!(
+                        topic = topic.name,
+                        partition = p,
+                        "partition offline: its log is missing while a log directory is offline"
+                    );
+                    continue;
+                }
                 match storage.get_or_create(&topic.name, p, settings.log.clone()) {
                     Ok(log) => log.set_config(settings.log.clone()),
                     Err(StorageError::LogDirOffline(dir)) => {
@@ -424,6 +432,26 @@ impl ReplicaManager {
         Some(Arc::clone(slot))
     }
 
+    /// The partition `partition` of `topic`, or why there is none to serve: its log
+    /// directory failed before the log could be opened (KAFKA_STORAGE_ERROR), or it does
+    /// not exist (UNKNOWN_TOPIC_OR_PARTITION).
+    pub fn partition_or_error(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> std::result::Result<Arc<Partition>, PartitionError> {
+        self.partition(topic, partition).ok_or_else(|| {
+            match self
+                .topics
+                .get(topic)
+                .and_then(|_| self.storage.offline_dir_of(topic, partition))
+            {
+                Some(dir) => StorageError::LogDirOffline(dir.path().display().to_string()).into(),
+                None => PartitionError::UnknownTopicOrPartition,
+            }
+        })
+    }
+
     /// The partition a client produces to: internal topics are refused whether they exist
     /// or not (INVALID_TOPIC_EXCEPTION, as from Kafka), as are names that break Kafka's
     /// rules; a missing one is UNKNOWN_TOPIC_OR_PARTITION.
@@ -435,11 +463,11 @@ impl ReplicaManager {
         if internal_topics::is_internal(topic) {
             return Err(PartitionError::InvalidTopic(topic.to_string()));
         }
-        self.partition(topic, partition).ok_or_else(|| {
+        self.partition_or_error(topic, partition).map_err(|e| {
             if super::validate_topic_name(topic).is_err() {
                 PartitionError::InvalidTopic(topic.to_string())
             } else {
-                PartitionError::UnknownTopicOrPartition
+                e
             }
         })
     }

@@ -157,6 +157,7 @@ impl LogDir {
     fn identity(path: &Path, node_id: Option<i32>) -> Result<String> {
         fs::create_dir_all(path)?;
         let meta = path.join(META_PROPERTIES);
+        crate::storage::fault::check(&meta, crate::storage::fault::FaultOp::Read)?;
         let props = match fs::read_to_string(&meta) {
             Ok(text) => parse_properties(&text),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),

@@ -320,6 +320,22 @@ impl Storage {
             .map(|l| Arc::clone(l.value()))
     }
 
+    /// Records that the log of a partition the broker knows is missing while a log
+    /// directory is offline: it may be in that directory, so it is served as offline
+    /// (KAFKA_STORAGE_ERROR) rather than created empty elsewhere. False, changing nothing,
+    /// when the partition has a log or every directory is online.
+    pub fn hold_missing_as_offline(&self, topic: &str, partition: i32) -> bool {
+        let key = (topic.to_string(), partition);
+        if self.logs.contains_key(&key) || self.offline.contains_key(&key) {
+            return false;
+        }
+        let Some(failed) = self.log_dirs.iter().find(|d| !d.is_online()) else {
+            return false;
+        };
+        self.offline.insert(key, Arc::clone(failed));
+        true
+    }
+
     /// The log directory of a partition whose directory failed before its log was opened.
     pub fn offline_dir_of(&self, topic: &str, partition: i32) -> Option<Arc<LogDir>> {
         self.offline

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Start `skiff serve` on a free loopback port with a fresh temp data dir.
 #
-# Usage: compat/start-skiff.sh [--port PORT] [--workdir DIR] [--partitions N] [-- EXTRA SKIFF ARGS...]
+# Usage: compat/start-skiff.sh [--port PORT] [--workdir DIR] [--partitions N] [--log-dirs N]
+#                             [-- EXTRA SKIFF ARGS...]
+# (--log-dirs N: N log directories (JBOD, log.dirs), WORKDIR/logs-1 .. logs-N, as
+# compat/kafka/start-kafka.sh lays them out)
 # (num.partitions defaults to 4, group.initial.rebalance.delay.ms is 0 and
 # offsets.topic.num.partitions 4, as in the
 # reference Kafka the harness starts)
@@ -20,13 +23,14 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/lib.sh
 . "$(dirname "$0")/lib.sh"
 
-port="" workdir="" partitions=4
+port="" workdir="" partitions=4 log_dirs=1
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) port="$2"; shift 2 ;;
     --workdir) workdir="$2"; shift 2 ;;
     --partitions) partitions="$2"; shift 2 ;;
+    --log-dirs) log_dirs="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) die "unknown argument: $1" ;;
@@ -51,6 +55,11 @@ fi
 made_workdir=0
 [ -n "$workdir" ] || made_workdir=1 workdir="$(mktemp -d "${TMPDIR:-/tmp}/skiff-compat-skiff.XXXXXX")"
 mkdir -p "$workdir/data"
+if [ "$log_dirs" -gt 1 ]; then
+  dirs=""
+  for ((i = 1; i <= log_dirs; i++)); do mkdir -p "$workdir/logs-$i"; dirs="${dirs:+$dirs,}$workdir/logs-$i"; done
+  extra=(--set "log.dirs=$dirs" "${extra[@]}")
+fi
 
 log "starting $bin serve on 127.0.0.1:$port (data in $workdir/data)"
 started=$SECONDS

@@ -89,6 +89,7 @@ impl Broker {
             &config,
             Arc::clone(&state),
         )?);
+        replicas.resume_interrupted_moves();
         // The configuration in force: the file and command line with the broker configs
         // changed at run time (kept in the state store).
         let config = replicas.broker_config();

@@ -4,7 +4,8 @@
 // same scenario against two brokers can be compared key by key (compat/diff/compare.py).
 //
 // Usage: java -cp 'target/kafka-libs/*' compat/diff/JavaObserve.java SCENARIO HOST:PORT OUT.json
-//   SCENARIO: offsets | errors | configs | groups | features | cluster | quotas
+//   SCENARIO: offsets | errors | configs | groups | features | cluster | telemetry | quotas | jbod
+//   (jbod expects a broker with two log dirs)
 //
 // Normalisation: per-run topic and group names appear under their logical names (the run's
 // random suffix never reaches the output); broker ids, hosts, ports, cluster ids, topic ids,
@@ -1305,6 +1306,132 @@ public class JavaObserve {
   }
 
   // ---------------------------------------------------------------------------------------
+  // jbod: a broker with two log dirs (compat/diff/run.sh starts both brokers so)
+
+  /** Log dir paths by role: "p0-dir" (where partition 0 of the topic was created) and
+   *  "other-dir" (brokers may pick another dir for partition 0: Kafka creates a new topic's
+   *  partitions in the order of its metadata delta's hash map). */
+  static final Map<String, String> dirNames = new HashMap<>();
+
+  static String dirName(String path) {
+    if (path == null) return "null";
+    return dirNames.getOrDefault(path, "<other dir>");
+  }
+
+  static String sign(long v) {
+    return v > 0 ? "positive" : v == 0 ? "zero" : String.valueOf(v);
+  }
+
+  /** describeLogDirs of this broker: every dir with its error, sizes (as signs) and the
+   *  replicas of topic `real`. */
+  static Map<String, Object> describeDirs(Admin a, int self, String real) {
+    return attempt(() -> get(a.describeLogDirs(List.of(self)).allDescriptions()).get(self), dirs -> {
+      Map<String, Object> m = obj();
+      m.put("dirs", dirs.size());
+      for (String path : new java.util.TreeSet<>(dirs.keySet())) {
+        org.apache.kafka.clients.admin.LogDirDescription d = dirs.get(path);
+        Map<String, Object> one = obj();
+        one.put("error", d.error() == null ? "NONE" : errorName(d.error()));
+        one.put("total_bytes", d.totalBytes().isPresent() ? sign(d.totalBytes().getAsLong()) : "absent");
+        one.put("usable_bytes", d.usableBytes().isPresent() ? sign(d.usableBytes().getAsLong()) : "absent");
+        one.put("usable_at_most_total", d.totalBytes().isPresent() && d.usableBytes().isPresent()
+            && d.usableBytes().getAsLong() <= d.totalBytes().getAsLong());
+        Map<String, Object> replicas = new TreeMap<>();
+        d.replicaInfos().forEach((tp, info) -> {
+          if (!tp.topic().equals(real)) return;
+          replicas.put(tp.partition() + (info.isFuture() ? " future" : ""),
+              "size=" + sign(info.size()) + " offset_lag=" + info.offsetLag());
+        });
+        one.put("replicas", replicas);
+        m.put(dirName(path), one);
+      }
+      return m;
+    });
+  }
+
+  static Map<String, Object> describeReplicaDirs(Admin a, List<org.apache.kafka.common.TopicPartitionReplica> replicas) {
+    Map<String, Object> out = obj();
+    var r = a.describeReplicaLogDirs(replicas);
+    for (org.apache.kafka.common.TopicPartitionReplica rep : replicas) {
+      out.put(logicalName(rep.topic()) + "-" + rep.partition(), attempt(() -> get(r.values().get(rep)), info -> {
+        Map<String, Object> m = obj();
+        m.put("current_dir", dirName(info.getCurrentReplicaLogDir()));
+        m.put("current_offset_lag", info.getCurrentReplicaOffsetLag());
+        m.put("future_dir", dirName(info.getFutureReplicaLogDir()));
+        m.put("future_offset_lag", info.getFutureReplicaOffsetLag());
+        return m;
+      }));
+    }
+    return out;
+  }
+
+  static Map<String, Object> alterDir(Admin a, org.apache.kafka.common.TopicPartitionReplica rep, String path) {
+    return attempt(() -> get(a.alterReplicaLogDirs(Map.of(rep, path)).values().get(rep)));
+  }
+
+  static Map<String, Object> jbod() throws Exception {
+    Map<String, Object> out = obj();
+    String t = topic("jbod");
+    String missing = topic("missing");
+    try (Admin a = admin(); Admin q = quickAdmin()) {
+      createTopic(a, t, 2, null);
+      int self = get(a.describeCluster().nodes()).iterator().next().id();
+      var r0 = new org.apache.kafka.common.TopicPartitionReplica(t, 0, self);
+      var r1 = new org.apache.kafka.common.TopicPartitionReplica(t, 1, self);
+      var r7 = new org.apache.kafka.common.TopicPartitionReplica(t, 7, self);
+      var rMissing = new org.apache.kafka.common.TopicPartitionReplica(missing, 0, self);
+      Map<String, org.apache.kafka.clients.admin.LogDirDescription> dirs = get(a.describeLogDirs(List.of(self)).allDescriptions()).get(self);
+      String home = get(a.describeReplicaLogDirs(List.of(r0)).values().get(r0)).getCurrentReplicaLogDir();
+      int n = 0;
+      for (String path : new java.util.TreeSet<>(dirs.keySet())) dirNames.put(path, path.equals(home) ? "p0-dir" : "other-dir-" + (++n));
+      step("produce");
+      try (KafkaProducer<String, String> p = producer(Map.of())) {
+        for (int partition = 0; partition < 2; partition++) {
+          out.put("produce_p" + partition, sendAll(p, t, partition, new long[] {0, 1, 2, 3, 4, 5, 6, 7, 8, 9}, "jbod"));
+        }
+      }
+
+      step("describe log dirs");
+      out.put("describe_log_dirs", describeDirs(a, self, t));
+
+      step("describe replica log dirs");
+      out.put("describe_replica_log_dirs", describeReplicaDirs(a, List.of(r0, r1, r7, rMissing)));
+
+      step("alter replica log dirs");
+      String current = get(a.describeReplicaLogDirs(List.of(r0)).values().get(r0)).getCurrentReplicaLogDir();
+      String other = dirNames.keySet().stream().filter(d -> !d.equals(current)).sorted().findFirst().orElse(current);
+      Map<String, Object> al = obj();
+      al.put("to_the_same_dir", alterDir(q, r0, current));
+      al.put("to_an_unknown_dir", alterDir(q, r0, "/nonexistent/skiff-diff-dir"));
+      al.put("to_a_relative_dir", alterDir(q, r0, "relative-dir"));
+      al.put("unknown_partition", alterDir(q, r7, current));
+      al.put("unknown_topic", alterDir(q, rMissing, current));
+      al.put("to_the_other_dir", alterDir(a, r0, other));
+      // The move runs in the background: wait until the partition is in its new dir.
+      long deadline = System.currentTimeMillis() + 30_000;
+      String now = current;
+      while (System.currentTimeMillis() < deadline) {
+        var info = get(a.describeReplicaLogDirs(List.of(r0)).values().get(r0));
+        now = info.getCurrentReplicaLogDir();
+        if (other.equals(now) && info.getFutureReplicaLogDir() == null) break;
+        Thread.sleep(100);
+      }
+      al.put("moved_to_the_other_dir", other.equals(now) && !other.equals(current));
+      out.put("alter_replica_log_dirs", al);
+
+      step("after the move");
+      out.put("describe_replica_log_dirs_after", describeReplicaDirs(a, List.of(r0, r1)));
+      out.put("describe_log_dirs_after", describeDirs(a, self, t));
+      try (KafkaProducer<String, String> p = producer(Map.of())) {
+        out.put("produce_after", sendAll(p, t, 0, new long[] {10, 11, 12}, "after"));
+      }
+      out.put("read_after", readPartition(t, 0, "read_uncommitted"));
+      a.deleteTopics(List.of(t));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------
   // groups
 
   static Map<String, Object> describeGroup(Admin a, String g) {
@@ -1627,7 +1754,7 @@ public class JavaObserve {
 
   public static void main(String[] args) throws Exception {
     if (args.length != 3) {
-      System.err.println("usage: JavaObserve.java offsets|errors|configs|groups|features|cluster|telemetry|quotas HOST:PORT OUT.json");
+      System.err.println("usage: JavaObserve.java offsets|errors|configs|groups|features|cluster|telemetry|quotas|jbod HOST:PORT OUT.json");
       System.exit(2);
     }
     bootstrap = args[1];
@@ -1641,6 +1768,7 @@ public class JavaObserve {
       case "cluster" -> obs = cluster();
       case "telemetry" -> obs = telemetry();
       case "quotas" -> obs = quotas();
+      case "jbod" -> obs = jbod();
       default -> {
         System.err.println("unknown scenario " + args[0]);
         System.exit(2);

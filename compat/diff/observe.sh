@@ -3,8 +3,10 @@
 #
 # Usage: compat/diff/observe.sh SCENARIO HOST:PORT OUT.json
 #        compat/diff/observe.sh --list      (the scenario names, one a line)
+#        compat/diff/observe.sh --log-dirs SCENARIO   (how many log dirs its broker needs)
 # Scenarios: java-offsets, java-errors, java-configs, java-groups, java-features, java-cluster,
-# java-telemetry, java-quotas
+# java-telemetry, java-quotas, java-jbod (a broker with two log dirs: describe/alter replica log
+# dirs)
 # (JavaObserve.java, kafka-clients 4.1.1), confluent-offsets, confluent-errors, confluent-configs,
 # confluent-groups (confluent_observe.py, confluent-kafka / librdkafka), kafka-python-admin
 # (kafka_python_observe.py, kafka-python's raw admin answers and the advertised API versions),
@@ -15,10 +17,16 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 
 SCENARIOS=(java-offsets java-errors java-configs java-groups java-features java-cluster java-telemetry
-  java-quotas
+  java-quotas java-jbod
   confluent-offsets confluent-errors confluent-configs confluent-groups kafka-python-admin
   kafka-python-features kafka-python-cluster)
+# Scenarios whose broker must have two log dirs (JBOD); the others run on one.
+TWO_LOG_DIRS=(java-jbod)
 if [ "${1:-}" = --list ]; then printf '%s\n' "${SCENARIOS[@]}"; exit 0; fi
+if [ "${1:-}" = --log-dirs ]; then
+  [[ " ${TWO_LOG_DIRS[*]} " == *" ${2:-} "* ]] && echo 2 || echo 1
+  exit 0
+fi
 if [ $# -ne 3 ]; then
   echo "usage: $0 SCENARIO HOST:PORT OUT.json (scenarios: ${SCENARIOS[*]})" >&2
   exit 2

@@ -51,15 +51,30 @@ stop_broker() {
 }
 on_exit stop_broker
 
-# observe_all BROKER-START-SCRIPT DIR: start a broker, run every scenario into DIR, stop it.
+# observe_all BROKER-START-SCRIPT DIR: for each number of log dirs the scenarios need
+# (observe.sh --log-dirs), start a broker with that many, run those scenarios into DIR, stop it.
 observe_all() {
-  local start="$1" dir="$2" env_out s t0 rc
+  local start="$1" dir="$2" n s
+  local -a group
+  for n in 1 2; do
+    group=()
+    for s in "${scenarios[@]}"; do
+      [ "$("$COMPAT_DIR/diff/observe.sh" --log-dirs "$s")" = "$n" ] && group+=("$s")
+    done
+    [ ${#group[@]} = 0 ] || observe_group "$start" "$dir" "$n" "${group[@]}"
+  done
+}
+
+# observe_group BROKER-START-SCRIPT DIR LOG-DIRS SCENARIO...: one broker, these scenarios.
+observe_group() {
+  local start="$1" dir="$2" log_dirs="$3" env_out s t0 rc
+  shift 3
   mkdir -p "$dir"
-  env_out="$("$start")" || die "could not start a broker with $start"
+  env_out="$("$start" --log-dirs "$log_dirs")" || die "could not start a broker with $start"
   eval "$env_out"
   broker_pid="$PID" broker_dir="$WORKDIR"
-  log "$BROKER_VERSION up at $BOOTSTRAP; observations into $dir"
-  for s in "${scenarios[@]}"; do
+  log "$BROKER_VERSION up at $BOOTSTRAP ($log_dirs log dirs); observations into $dir"
+  for s in "$@"; do
     t0=$SECONDS
     set +e
     (cd "$REPO_ROOT" && timeout "${COMPAT_SCENARIO_TIMEOUT:-600}" "$COMPAT_DIR/diff/observe.sh" "$s" "$BOOTSTRAP" "$dir/$s.json") \
@@ -74,7 +89,7 @@ observe_all() {
     fi
   done
   if ! kill -0 "$broker_pid" 2>/dev/null; then log "$BROKER_VERSION died during the observations"; fi
-  cp "$broker_dir"/*.log "$dir/" 2>/dev/null || true
+  for s in "$broker_dir"/*.log; do if [ -e "$s" ]; then cp "$s" "$dir/$log_dirs-dirs-$(basename "$s")"; fi; done
   stop_broker
 }
 

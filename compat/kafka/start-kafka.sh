@@ -3,7 +3,8 @@
 # (process.roles=broker,controller) on free loopback ports, in a fresh temp dir.
 #
 # Usage: compat/kafka/start-kafka.sh [--port PORT] [--workdir DIR] [--partitions N]
-#                                    [--set KEY=VALUE]...
+#                                    [--log-dirs N] [--set KEY=VALUE]...
+#   --log-dirs  N log directories (JBOD), WORKDIR/logs-1 .. logs-N, instead of WORKDIR/data
 #   --set  a server.properties entry, replacing the default one of that key (repeatable),
 #          e.g. --set auto.create.topics.enable=false
 #
@@ -20,13 +21,14 @@ set -euo pipefail
 # shellcheck source=SCRIPTDIR/../lib.sh
 . "$(dirname "$0")/../lib.sh"
 
-port="" workdir="" partitions=4
+port="" workdir="" partitions=4 log_dirs=1
 overrides=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --port) port="$2"; shift 2 ;;
     --workdir) workdir="$2"; shift 2 ;;
     --partitions) partitions="$2"; shift 2 ;;
+    --log-dirs) log_dirs="$2"; shift 2 ;;
     --set)
       [[ "$2" == ?*=* ]] || die "--set takes KEY=VALUE, got: $2"
       overrides+=("$2"); shift 2 ;;
@@ -47,6 +49,11 @@ cport="${ports[1]}"
 made_workdir=0
 [ -n "$workdir" ] || made_workdir=1 workdir="$(mktemp -d "${TMPDIR:-/tmp}/skiff-compat-kafka.XXXXXX")"
 mkdir -p "$workdir/data"
+dirs="$workdir/data"
+if [ "$log_dirs" -gt 1 ]; then
+  dirs=""
+  for ((i = 1; i <= log_dirs; i++)); do mkdir -p "$workdir/logs-$i"; dirs="${dirs:+$dirs,}$workdir/logs-$i"; done
+fi
 
 cat >"$workdir/server.properties" <<EOF
 process.roles=broker,controller
@@ -57,7 +64,7 @@ advertised.listeners=PLAINTEXT://127.0.0.1:$port
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-log.dirs=$workdir/data
+log.dirs=$dirs
 num.partitions=$partitions
 auto.create.topics.enable=true
 offsets.topic.replication.factor=1

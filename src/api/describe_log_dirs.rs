@@ -1,9 +1,12 @@
-//! DescribeLogDirs (v1–v4): the data dir and the partitions in it.
+//! DescribeLogDirs (v1–v4): every log dir, its partitions (and the future copies of
+//! moves in progress) with their sizes, and from v4 the file system's total and usable
+//! bytes; an offline dir is reported with KAFKA_STORAGE_ERROR only, as Kafka reports it.
 
 use kafka_protocol::messages::describe_log_dirs_response::{
     DescribeLogDirsPartition, DescribeLogDirsResult, DescribeLogDirsTopic,
 };
 use kafka_protocol::messages::{DescribeLogDirsRequest, DescribeLogDirsResponse, TopicName};
+use kafka_protocol::ResponseError;
 
 use super::error::NONE;
 use super::ApiContext;
@@ -14,53 +17,51 @@ use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;
 
-/// Answers DescribeLogDirs v1–v4: the one data directory and the size of each partition.
+/// Answers DescribeLogDirs v1–v4.
 pub fn describe_log_dirs(ctx: &ApiContext, req: DescribeLogDirsRequest) -> DescribeLogDirsResponse {
-    let mut topics: Vec<DescribeLogDirsTopic> = Vec::new();
-    let mut push = |name: &str, partition: i32| {
-        let Some(log) = ctx.replicas.partition(name, partition) else {
-            return;
-        };
-        let entry = DescribeLogDirsPartition::default()
-            .with_partition_index(partition)
-            .with_partition_size(i64::try_from(log.size_bytes()).unwrap_or(i64::MAX))
-            .with_offset_lag(0)
-            .with_is_future_key(false);
-        match topics.iter_mut().find(|t| t.name.0.as_str() == name) {
-            Some(t) => t.partitions.push(entry),
-            None => topics.push(
-                DescribeLogDirsTopic::default()
-                    .with_name(TopicName(text(name)))
-                    .with_partitions(vec![entry]),
-            ),
-        }
-    };
-    match &req.topics {
-        None => {
-            for t in ctx.replicas.topics().list() {
-                for p in 0..t.partitions {
-                    push(&t.name, p);
+    let wanted: Option<Vec<(String, Vec<i32>)>> = req.topics.as_ref().map(|topics| {
+        topics
+            .iter()
+            .map(|t| (t.topic.0.to_string(), t.partitions.clone()))
+            .collect()
+    });
+    let results = ctx
+        .replicas
+        .describe_log_dirs(wanted.as_deref())
+        .into_iter()
+        .map(|dir| {
+            let mut topics: Vec<DescribeLogDirsTopic> = Vec::new();
+            for r in &dir.replicas {
+                let entry = DescribeLogDirsPartition::default()
+                    .with_partition_index(r.partition)
+                    .with_partition_size(r.size)
+                    .with_offset_lag(r.offset_lag)
+                    .with_is_future_key(r.is_future);
+                match topics.iter_mut().find(|t| t.name.0.as_str() == r.topic) {
+                    Some(t) => t.partitions.push(entry),
+                    None => topics.push(
+                        DescribeLogDirsTopic::default()
+                            .with_name(TopicName(text(&r.topic)))
+                            .with_partitions(vec![entry]),
+                    ),
                 }
             }
-        }
-        Some(wanted) => {
-            for t in wanted {
-                for &p in &t.partitions {
-                    push(t.topic.0.as_str(), p);
-                }
-            }
-        }
-    }
-    let dir =
-        std::fs::canonicalize(&ctx.config.data_dir).unwrap_or_else(|_| ctx.config.data_dir.clone());
-    let result = DescribeLogDirsResult::default()
-        .with_log_dir(text(dir.display().to_string()))
-        .with_topics(topics)
-        .with_total_bytes(-1)
-        .with_usable_bytes(-1);
+            let error = if dir.online {
+                NONE
+            } else {
+                ResponseError::KafkaStorageError.code()
+            };
+            DescribeLogDirsResult::default()
+                .with_error_code(error)
+                .with_log_dir(text(dir.path))
+                .with_topics(topics)
+                .with_total_bytes(dir.total_bytes)
+                .with_usable_bytes(dir.usable_bytes)
+        })
+        .collect();
     DescribeLogDirsResponse::default()
         .with_error_code(NONE)
-        .with_results(vec![result])
+        .with_results(results)
 }
 
 /// DescribeLogDirs: log dirs, their partitions and sizes.

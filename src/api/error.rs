@@ -29,7 +29,10 @@ pub fn storage_error_code(e: &StorageError) -> i16 {
         | StorageError::StateCorrupted(_)
         | StorageError::StateStoreClosed
         | StorageError::InvalidStateRequest(_)
+        | StorageError::LogDirOffline(_)
+        | StorageError::LogDirMismatch(_)
         | StorageError::Io(_) => ResponseError::KafkaStorageError,
+        StorageError::UnknownLogDir(_) => ResponseError::LogDirNotFound,
         StorageError::CleaningAborted(_) => ResponseError::UnknownServerError,
     };
     err.code()

@@ -121,8 +121,8 @@ fn resolve_partition(
 ) -> Result<Arc<Partition>, i16> {
     name.clone().and_then(|name| {
         ctx.replicas
-            .partition(&name, index)
-            .ok_or(code(ResponseError::UnknownTopicOrPartition))
+            .partition_or_error(&name, index)
+            .map_err(|e| partition_error_code(&e))
     })
 }
 

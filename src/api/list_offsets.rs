@@ -53,9 +53,13 @@ pub fn handle(ctx: &ApiContext, version: i16, req: ListOffsetsRequest) -> ListOf
                         .with_timestamp(-1)
                         .with_offset(-1)
                         .with_leader_epoch(-1);
-                    let Some(partition) = ctx.replicas.partition(&name, p.partition_index) else {
-                        r.error_code = code(ResponseError::UnknownTopicOrPartition);
-                        return r;
+                    let partition = match ctx.replicas.partition_or_error(&name, p.partition_index)
+                    {
+                        Ok(partition) => partition,
+                        Err(e) => {
+                            r.error_code = partition_error_code(&e);
+                            return r;
+                        }
                     };
                     if let Err(e) = partition.check_leader_epoch(p.current_leader_epoch) {
                         r.error_code = partition_error_code(&e);

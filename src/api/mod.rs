@@ -14,6 +14,7 @@ pub mod acl_operations;
 pub mod alter_client_quotas;
 pub mod alter_configs;
 pub mod alter_partition_reassignments;
+pub mod alter_replica_log_dirs;
 pub mod api_versions;
 pub mod chunks;
 pub mod configs;

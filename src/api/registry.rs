@@ -27,7 +27,8 @@ use super::txn::{
 };
 use super::{
     alter_client_quotas::AlterClientQuotas, alter_configs::AlterConfigs,
-    alter_partition_reassignments::AlterPartitionReassignments, api_versions::ApiVersions,
+    alter_partition_reassignments::AlterPartitionReassignments,
+    alter_replica_log_dirs::AlterReplicaLogDirs, api_versions::ApiVersions,
     create_partitions::CreatePartitions, create_topics::CreateTopics,
     delete_records::DeleteRecords, delete_topics::DeleteTopics,
     describe_client_quotas::DescribeClientQuotas, describe_cluster::DescribeCluster,
@@ -68,6 +69,7 @@ pub const REGISTRY: &[ApiEntry] = &[
     entry::<TxnOffsetCommit>(),
     entry::<DescribeConfigs>(),
     entry::<AlterConfigs>(),
+    entry::<AlterReplicaLogDirs>(),
     entry::<DescribeLogDirs>(),
     entry::<CreatePartitions>(),
     entry::<DeleteGroups>(),

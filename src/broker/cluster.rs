@@ -31,36 +31,7 @@ pub fn load_or_create_cluster_id(data_dir: &Path, configured: &str) -> Result<St
     Ok(id)
 }
 
-/// A UUID written as Kafka writes its ids (`Uuid.toString()`): URL-safe base64 of the 16
-/// bytes without padding, 22 characters (e.g. `MkU3OEVBNTcwNTJENDM2Qg`).
-pub fn kafka_uuid_string(id: &Uuid) -> String {
-    /// The URL-safe base64 digit of the low six bits of `v`.
-    fn digit(v: u32) -> char {
-        let v = (v & 63) as u8;
-        char::from(match v {
-            0..=25 => b'A' + v,
-            26..=51 => b'a' + (v - 26),
-            52..=61 => b'0' + (v - 52),
-            62 => b'-',
-            _ => b'_',
-        })
-    }
-    let mut bits: u32 = 0;
-    let mut pending = 0;
-    let mut out = String::with_capacity(22);
-    for byte in id.as_bytes() {
-        bits = (bits << 8) | u32::from(*byte);
-        pending += 8;
-        while pending >= 6 {
-            pending -= 6;
-            out.push(digit(bits >> pending));
-        }
-    }
-    if pending > 0 {
-        out.push(digit(bits << (6 - pending)));
-    }
-    out
-}
+pub use crate::storage::log_dir::kafka_uuid_string;
 
 #[cfg(test)]
 mod tests {

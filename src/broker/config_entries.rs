@@ -106,6 +106,9 @@ pub fn broker_entries(layers: &BrokerConfigLayers, resource: &str) -> Vec<Config
         })
         .collect::<Vec<_>>();
     if !cluster_default {
+        if let Some(e) = entries.iter_mut().find(|e| e.name == "log.dirs") {
+            describe_log_dirs_entry(layers, e);
+        }
         entries.extend(kafka_static_entries(layers));
     }
     entries
@@ -154,8 +157,7 @@ fn kafka_static_entries(layers: &BrokerConfigLayers) -> Vec<ConfigEntry> {
             .map_or(ConfigSource::Default, |(_, s)| s)
     };
     let listen_default = config::broker_option("listen").map_or("", |d| d.default);
-    let data_dir_default = config::broker_option("data.dir").map_or("", |d| d.default);
-    let mut out = vec![
+    let out = vec![
         derived(
             "listeners",
             Some(format!("PLAINTEXT://{}", config.listen)),
@@ -191,14 +193,6 @@ fn kafka_static_entries(layers: &BrokerConfigLayers) -> Vec<ConfigEntry> {
             "This broker's id: its node.id.",
         ),
         derived(
-            "log.dirs",
-            Some(config.data_dir.display().to_string()),
-            source_of("data.dir"),
-            ConfigType::String,
-            None,
-            "The directory of the logs (option `data.dir`).",
-        ),
-        derived(
             "process.roles",
             Some("broker,controller".to_string()),
             ConfigSource::Default,
@@ -223,17 +217,45 @@ fn kafka_static_entries(layers: &BrokerConfigLayers) -> Vec<ConfigEntry> {
             "No rack.",
         ),
     ];
-    // `log.dirs` has no default synonym in Kafka; Skiff's data.dir default stands in.
-    if let Some(e) = out.iter_mut().find(|e| e.name == "log.dirs") {
-        if e.source == ConfigSource::Default {
-            e.synonyms = vec![(
-                "log.dirs",
-                Some(data_dir_default.to_string()),
-                ConfigSource::Default,
-            )];
-        }
-    }
     out
+}
+
+/// `log.dirs` as Kafka describes it: the directories in force. Unset (and `log.dir` unset
+/// too) it is the data dir, with the source of `data.dir`; `log.dirs` has no default synonym
+/// in Kafka, so Skiff's data.dir default stands in.
+fn describe_log_dirs_entry(layers: &BrokerConfigLayers, entry: &mut ConfigEntry) {
+    let config = &layers.static_config;
+    if entry.source != ConfigSource::Default {
+        return;
+    }
+    let dirs: Vec<String> = config
+        .log_dirs()
+        .iter()
+        .map(|d| d.display().to_string())
+        .collect();
+    let data_dir_default = config::broker_option("data.dir").map_or("", |d| d.default);
+    let from_data_dir = config.log_dir.is_none();
+    let source = if from_data_dir {
+        layers
+            .values("data.dir")
+            .into_iter()
+            .find(|(_, s)| *s == ConfigSource::StaticBroker)
+            .map_or(ConfigSource::Default, |(_, s)| s)
+    } else {
+        ConfigSource::StaticBroker
+    };
+    entry.value = Some(dirs.join(","));
+    entry.source = source;
+    entry.doc = "The directories of the logs (option `log.dirs`, else `log.dir`, else `data.dir`).";
+    entry.synonyms = if source == ConfigSource::Default {
+        vec![(
+            "log.dirs",
+            Some(data_dir_default.to_string()),
+            ConfigSource::Default,
+        )]
+    } else {
+        vec![("log.dirs", entry.value.clone(), source)]
+    };
 }
 
 /// Whether topic or broker config `name` is a list (IncrementalAlterConfigs' APPEND and

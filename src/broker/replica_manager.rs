@@ -9,7 +9,10 @@ use std::time::Duration;
 
 use crate::config::{Config, FsyncPolicyName, TimestampTypeName};
 use crate::storage::CleanerConfig;
-use crate::storage::{FsyncPolicy, Log, LogConfig, Storage, TimestampType};
+use crate::storage::{
+    FsyncPolicy, FutureLog, Log, LogConfig, Storage, StorageError, TimestampType,
+};
+use tokio::sync::watch;
 
 use super::dynamic_config::{DynamicBrokerConfig, DynamicConfigError};
 use super::error::{BrokerError, Result};
@@ -36,7 +39,28 @@ pub struct ReplicaManager {
     /// The partitions handed out, by topic name and index (each keeps its writer queue,
     /// so there is one per log).
     partitions: parking_lot::RwLock<PartitionMap>,
+    /// Partition moves between log directories started in this run, by partition: how
+    /// each stands.
+    moves: parking_lot::Mutex<std::collections::HashMap<(String, i32), watch::Receiver<MoveState>>>,
 }
+
+/// Where a partition move between log directories stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MoveState {
+    /// Copying, or swapping the copy in.
+    Running,
+    /// The partition is in its new directory.
+    Done,
+    /// The move stopped; the partition stayed where it was.
+    Failed(String),
+}
+
+/// Bytes a copy round may leave for the last one, copied with the partition's appends
+/// paused: rounds go on while more than this was appended during the previous one.
+const FINAL_DELTA_BYTES: u64 = 4 << 20;
+/// Copy rounds before the last one at most (a partition appended to faster than it is
+/// copied is then paused for a longer last round).
+const MAX_COPY_ROUNDS: usize = 16;
 
 type PartitionMap =
     std::collections::HashMap<String, std::collections::HashMap<i32, Arc<Partition>>>;
@@ -97,7 +121,12 @@ impl ReplicaManager {
     fn open_with(dynamic: DynamicBrokerConfig, topics: TopicRegistry) -> Result<ReplicaManager> {
         let config = &*dynamic.current();
         let log_config = log_config(config);
-        let storage = Storage::open(&config.data_dir, log_config.clone())?;
+        let storage = Storage::open_dirs(
+            &config.data_dir,
+            &config.log_dirs(),
+            Some(config.node_id),
+            log_config.clone(),
+        )?;
         let leader_epoch = next_leader_epoch(&config.data_dir)?;
         // Partitions beyond a topic's count (a crash while adding partitions) go now. Logs
         // of topics the registry does not name (a crash while deleting a topic, or a lost
@@ -118,8 +147,26 @@ impl ReplicaManager {
         for topic in topics.list() {
             let settings = topic_config::settings(config, &log_config, &topic.configs);
             for p in 0..topic.partitions {
-                let log = storage.get_or_create(&topic.name, p, settings.log.clone())?;
-                log.set_config(settings.log.clone());
+                if storage.hold_missing_as_offline(&topic.name, p) {
+                    tracing::error!(
+                        topic = topic.name,
+                        partition = p,
+                        "partition offline: its log is missing while a log directory is offline"
+                    );
+                    continue;
+                }
+                match storage.get_or_create(&topic.name, p, settings.log.clone()) {
+                    Ok(log) => log.set_config(settings.log.clone()),
+                    Err(StorageError::LogDirOffline(dir)) => {
+                        tracing::error!(
+                            topic = topic.name,
+                            partition = p,
+                            dir,
+                            "partition offline: its log directory failed"
+                        );
+                    }
+                    Err(e) => return Err(e.into()),
+                }
             }
         }
         storage.start_retention(Duration::from_millis(
@@ -136,6 +183,7 @@ impl ReplicaManager {
             config: Arc::new(dynamic),
             settings_cache: parking_lot::RwLock::new(SettingsCache::new()),
             partitions: parking_lot::RwLock::new(PartitionMap::new()),
+            moves: parking_lot::Mutex::new(std::collections::HashMap::new()),
         })
     }
 
@@ -252,7 +300,7 @@ impl ReplicaManager {
         self.topics.delete(name, |t| {
             for p in 0..t.partitions {
                 match self.storage.remove(&t.name, p) {
-                    Ok(()) | Err(crate::storage::StorageError::UnknownPartition(_)) => {}
+                    Ok(()) | Err(StorageError::UnknownPartition(_)) => {}
                     Err(e) => return Err(e.into()),
                 }
             }
@@ -339,7 +387,11 @@ impl ReplicaManager {
     /// protocol layer appends, reads and looks offsets up. One `Partition` per log is
     /// kept, so appends to it are queued in one place.
     pub fn partition(&self, topic: &str, partition: i32) -> Option<Arc<Partition>> {
-        let log = self.log(topic, partition)?;
+        let t = self.topics.get(topic)?;
+        if partition < 0 || partition >= t.partitions {
+            return None;
+        }
+        let log = self.storage.slot(topic, partition)?;
         let settings = self.topic_settings(topic);
         if let Some(p) = self
             .partitions
@@ -380,6 +432,26 @@ impl ReplicaManager {
         Some(Arc::clone(slot))
     }
 
+    /// The partition `partition` of `topic`, or why there is none to serve: its log
+    /// directory failed before the log could be opened (KAFKA_STORAGE_ERROR), or it does
+    /// not exist (UNKNOWN_TOPIC_OR_PARTITION).
+    pub fn partition_or_error(
+        &self,
+        topic: &str,
+        partition: i32,
+    ) -> std::result::Result<Arc<Partition>, PartitionError> {
+        self.partition(topic, partition).ok_or_else(|| {
+            match self
+                .topics
+                .get(topic)
+                .and_then(|_| self.storage.offline_dir_of(topic, partition))
+            {
+                Some(dir) => StorageError::LogDirOffline(dir.path().display().to_string()).into(),
+                None => PartitionError::UnknownTopicOrPartition,
+            }
+        })
+    }
+
     /// The partition a client produces to: internal topics are refused whether they exist
     /// or not (INVALID_TOPIC_EXCEPTION, as from Kafka), as are names that break Kafka's
     /// rules; a missing one is UNKNOWN_TOPIC_OR_PARTITION.
@@ -391,11 +463,11 @@ impl ReplicaManager {
         if internal_topics::is_internal(topic) {
             return Err(PartitionError::InvalidTopic(topic.to_string()));
         }
-        self.partition(topic, partition).ok_or_else(|| {
+        self.partition_or_error(topic, partition).map_err(|e| {
             if super::validate_topic_name(topic).is_err() {
                 PartitionError::InvalidTopic(topic.to_string())
             } else {
-                PartitionError::UnknownTopicOrPartition
+                e
             }
         })
     }
@@ -437,6 +509,248 @@ impl ReplicaManager {
     pub fn close(&self) -> Result<()> {
         self.storage.flush()?;
         Ok(self.storage.close()?)
+    }
+}
+
+/// One log directory as DescribeLogDirs reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogDirDescription {
+    /// The directory's absolute path.
+    pub path: String,
+    /// Whether it is online (an offline one is reported with KAFKA_STORAGE_ERROR only).
+    pub online: bool,
+    /// Bytes of its file system, or -1.
+    pub total_bytes: i64,
+    /// Bytes of its file system available to the broker, or -1.
+    pub usable_bytes: i64,
+    /// The replicas in it, by topic then partition.
+    pub replicas: Vec<ReplicaDescription>,
+}
+
+/// One replica in a log directory: the partition's log, or the future copy of a move.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReplicaDescription {
+    /// The topic.
+    pub topic: String,
+    /// The partition.
+    pub partition: i32,
+    /// Bytes of its segment files.
+    pub size: i64,
+    /// How far its log end is behind the partition's (a future copy's lag; 0 for the
+    /// partition's own log, which is the leader's).
+    pub offset_lag: i64,
+    /// Whether it is the future copy of a move in progress.
+    pub is_future: bool,
+}
+
+impl ReplicaManager {
+    /// Every log directory with the replicas in it among `wanted` (every partition of
+    /// every topic when `None`), their sizes, and the file system's total and usable
+    /// bytes, in the order of `log.dirs` (DescribeLogDirs).
+    pub fn describe_log_dirs(
+        &self,
+        wanted: Option<&[(String, Vec<i32>)]>,
+    ) -> Vec<LogDirDescription> {
+        let is_wanted = |topic: &str, partition: i32| match wanted {
+            None => true,
+            Some(w) => w
+                .iter()
+                .any(|(t, ps)| t == topic && ps.contains(&partition)),
+        };
+        let size = |bytes: u64| i64::try_from(bytes).unwrap_or(i64::MAX);
+        let mut out: Vec<LogDirDescription> = self
+            .storage
+            .log_dirs()
+            .iter()
+            .map(|d| {
+                let (total_bytes, usable_bytes) = d.space().unwrap_or((-1, -1));
+                LogDirDescription {
+                    path: d.path().display().to_string(),
+                    online: d.is_online(),
+                    total_bytes,
+                    usable_bytes,
+                    replicas: Vec::new(),
+                }
+            })
+            .collect();
+        let dirs = self.storage.log_dirs();
+        let index_of =
+            |dir: &Arc<crate::storage::LogDir>| dirs.iter().position(|d| Arc::ptr_eq(d, dir));
+        for (topic, partition, log) in self.all_logs() {
+            if !is_wanted(&topic, partition) {
+                continue;
+            }
+            let Some(i) = self.storage.log_dir_of(&log).and_then(index_of) else {
+                continue;
+            };
+            if let Some(d) = out.get_mut(i) {
+                d.replicas.push(ReplicaDescription {
+                    topic: topic.clone(),
+                    partition,
+                    size: size(log.size_bytes()),
+                    offset_lag: 0,
+                    is_future: false,
+                });
+            }
+            if let Some(future) = self.storage.future(&topic, partition) {
+                if let Some(d) = index_of(future.destination()).and_then(|i| out.get_mut(i)) {
+                    d.replicas.push(ReplicaDescription {
+                        topic,
+                        partition,
+                        size: size(future.size_bytes()),
+                        offset_lag: (log.log_end_offset() - future.copied_end()).max(0),
+                        is_future: true,
+                    });
+                }
+            }
+        }
+        for d in &mut out {
+            if !d.online {
+                d.replicas.clear();
+                d.total_bytes = -1;
+                d.usable_bytes = -1;
+            }
+            d.replicas.sort_by(|a, b| {
+                (&a.topic, a.partition, a.is_future).cmp(&(&b.topic, b.partition, b.is_future))
+            });
+        }
+        out
+    }
+}
+
+/// Partition moves between log directories (AlterReplicaLogDirs).
+impl ReplicaManager {
+    /// Moves partition `topic`-`partition` to the log directory `dir` names, online, as
+    /// Kafka's AlterReplicaLogDirs does: Ok at once when the move is started (or the
+    /// partition is there already, or moving there); the copy runs on a thread of its
+    /// own, with the partition serving meanwhile, and its appends paused only while the
+    /// last delta is copied and the copy swapped in. Refused: a directory that is not
+    /// one of the log dirs (LOG_DIR_NOT_FOUND), an offline one or a partition in an
+    /// offline one (KAFKA_STORAGE_ERROR), an unknown partition.
+    pub fn alter_log_dir(
+        self: &Arc<Self>,
+        topic: &str,
+        partition: i32,
+        dir: &str,
+    ) -> std::result::Result<(), PartitionError> {
+        let dest = self
+            .storage
+            .log_dir_named(dir)
+            .cloned()
+            .ok_or_else(|| StorageError::UnknownLogDir(dir.to_string()))?;
+        dest.health().check()?;
+        if self.partition(topic, partition).is_none() {
+            return match self.storage.offline_dir_of(topic, partition) {
+                Some(d) => Err(StorageError::LogDirOffline(d.path().display().to_string()).into()),
+                None => Err(PartitionError::UnknownTopicOrPartition),
+            };
+        }
+        let Some(future) = self.storage.begin_move(topic, partition, &dest)? else {
+            return Ok(());
+        };
+        self.spawn_move(topic, partition, future)
+            .map_err(|e| PartitionError::Storage(StorageError::Io(e)))
+    }
+
+    /// Starts the moves a crash interrupted (found when the log dirs were opened) again.
+    pub fn resume_interrupted_moves(self: &Arc<Self>) {
+        for ((topic, partition), dest) in self.storage.interrupted_moves() {
+            let path = dest.path().display().to_string();
+            match self.alter_log_dir(&topic, partition, &path) {
+                Ok(()) => tracing::info!(
+                    topic,
+                    partition,
+                    dir = path,
+                    "resuming an interrupted partition move"
+                ),
+                Err(e) => {
+                    tracing::warn!(topic, partition, dir = path, error = %e, "could not resume an interrupted partition move")
+                }
+            }
+        }
+    }
+
+    /// How the last move of a partition started in this run stands, once it is no longer
+    /// running; `None` if none was started.
+    pub async fn wait_for_move(&self, topic: &str, partition: i32) -> Option<MoveState> {
+        let mut rx = self
+            .moves
+            .lock()
+            .get(&(topic.to_string(), partition))
+            .cloned()?;
+        let state = rx
+            .wait_for(|s| *s != MoveState::Running)
+            .await
+            .map(|s| s.clone())
+            .unwrap_or_else(|_| MoveState::Failed("the move's thread ended".into()));
+        Some(state)
+    }
+
+    fn spawn_move(
+        self: &Arc<Self>,
+        topic: &str,
+        partition: i32,
+        future: Arc<FutureLog>,
+    ) -> std::io::Result<()> {
+        let (tx, rx) = watch::channel(MoveState::Running);
+        self.moves.lock().insert((topic.to_string(), partition), rx);
+        let me = Arc::clone(self);
+        let runtime = tokio::runtime::Handle::try_current().ok();
+        let name = topic.to_string();
+        let moving = Arc::clone(&future);
+        let spawned = std::thread::Builder::new()
+            .name("skiff-log-move".into())
+            .spawn(move || {
+                // Drains the move starts (when it resumes appends) run on the runtime's
+                // blocking pool.
+                let _entered = runtime.as_ref().map(|h| h.enter());
+                let state = match me.run_move(&name, partition, &moving) {
+                    Ok(()) => MoveState::Done,
+                    Err(e) => {
+                        tracing::warn!(topic = name, partition, error = %e, "partition move failed");
+                        me.storage.abandon_move(&name, partition, &moving);
+                        MoveState::Failed(e.to_string())
+                    }
+                };
+                tx.send_replace(state);
+            });
+        if let Err(e) = spawned {
+            self.storage.abandon_move(topic, partition, &future);
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    /// Copies the partition's log in rounds while it serves, then, with its appends
+    /// paused, the last delta, and swaps the copy in.
+    fn run_move(
+        &self,
+        topic: &str,
+        partition: i32,
+        future: &Arc<FutureLog>,
+    ) -> std::result::Result<(), StorageError> {
+        let unknown = || StorageError::UnknownPartition(format!("{topic}-{partition}"));
+        let slot = self.storage.slot(topic, partition).ok_or_else(unknown)?;
+        for _ in 0..MAX_COPY_ROUNDS {
+            if future.copy_round(&slot.current())? <= FINAL_DELTA_BYTES {
+                break;
+            }
+        }
+        let target = self.partition(topic, partition).ok_or_else(unknown)?;
+        let deleted = {
+            let _paused = target.pause_appends();
+            self.storage.complete_move(topic, partition, future)?
+        };
+        if let Err(e) = std::fs::remove_dir_all(&deleted) {
+            tracing::warn!(dir = %deleted.display(), error = %e, "could not delete a moved partition's old copy");
+        }
+        tracing::info!(
+            topic,
+            partition,
+            dir = %future.destination().path().display(),
+            "partition moved"
+        );
+        Ok(())
     }
 }
 

@@ -233,6 +233,24 @@ fn non_empty(value: &str) -> Result<(), String> {
     }
 }
 
+/// A list of log directories: empty (unset), or directories that are neither blank nor
+/// named twice.
+fn log_dir_list(value: &str) -> Result<(), String> {
+    if value.trim().is_empty() {
+        return Ok(());
+    }
+    let dirs: Vec<&str> = value.split(',').map(str::trim).collect();
+    if dirs.iter().any(|d| d.is_empty()) {
+        return Err("a log directory is blank".into());
+    }
+    for (i, d) in dirs.iter().enumerate() {
+        if dirs.get(..i).is_some_and(|before| before.contains(d)) {
+            return Err(format!("`{d}` is named twice"));
+        }
+    }
+    Ok(())
+}
+
 /// A gzip level: -1 (the codec's default) or 1 to 9.
 fn gzip_level(value: &str) -> Result<(), String> {
     match integer(value, -1, 9)? {
@@ -354,8 +372,6 @@ pub const KAFKA_READ_ONLY_ELSEWHERE: &[&str] = &[
     "controller.quorum.voters",
     "listener.security.protocol.map",
     "listeners",
-    "log.dir",
-    "log.dirs",
     "metadata.log.dir",
     "process.roles",
 ];
@@ -371,7 +387,11 @@ broker_options! {
         Check::Custom(optional_host_port),
         "HOST:PORT handed to clients in Metadata (empty: the bound listen address).";
     data_dir: std::path::PathBuf = "data.dir", String, "./data", ReadOnly, Check::Custom(non_empty),
-        "Directory of the partition logs and the broker's state.";
+        "Directory of the broker's state, and of the partition logs unless log.dirs or log.dir names others.";
+    log_dirs: Option<String> = "log.dirs", String, "", ReadOnly, Check::Custom(log_dir_list),
+        "Comma-separated directories of the partition logs (JBOD); new partitions go to the one holding the fewest (empty: log.dir).";
+    log_dir: Option<String> = "log.dir", String, "", ReadOnly, Check::Custom(log_dir_list),
+        "The directory of the partition logs when log.dirs is unset (empty: data.dir).";
     node_id: i32 = "node.id", Int, "1", ReadOnly, NOT_NEGATIVE,
         "This broker's id.";
     cluster_id: String = "cluster.id", String, "", ReadOnly, Check::Any,

@@ -302,6 +302,25 @@ fn normalize(def: &ConfigDef, value: &str) -> String {
 }
 
 impl Config {
+    /// The directories of the partition logs: `log.dirs`, else `log.dir`, else `data.dir`
+    /// (as Kafka prefers `log.dirs` over `log.dir`).
+    pub fn log_dirs(&self) -> Vec<PathBuf> {
+        let listed = self
+            .log_dirs
+            .as_deref()
+            .or(self.log_dir.as_deref())
+            .filter(|v| !v.trim().is_empty());
+        match listed {
+            Some(list) => list
+                .split(',')
+                .map(str::trim)
+                .filter(|d| !d.is_empty())
+                .map(PathBuf::from)
+                .collect(),
+            None => vec![self.data_dir.clone()],
+        }
+    }
+
     /// Sets one option by its Kafka-style name from its textual value, checked against
     /// its descriptor.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {

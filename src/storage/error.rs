@@ -103,6 +103,16 @@ pub enum StorageError {
         /// The sequence in the batch.
         got: i32,
     },
+    /// The log directory holding the partition failed (an I/O error) and is offline.
+    #[error("log directory {0} is offline")]
+    LogDirOffline(String),
+    /// A log directory that is not one of the broker's.
+    #[error("log directory {0} is not one of the broker's log dirs")]
+    UnknownLogDir(String),
+    /// Log directories that disagree with each other or with the broker (another node's
+    /// `meta.properties`, two directories with one id, a partition in two directories).
+    #[error("inconsistent log directories: {0}")]
+    LogDirMismatch(String),
     /// An operating-system I/O error.
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),

@@ -15,6 +15,7 @@ pub fn sync_dir(dir: &Path) -> Result<()> {
 /// Replaces `path` with `data` atomically and durably: a temp file beside it is written and
 /// synced, renamed over `path`, and the directory synced.
 pub fn write_atomically(path: &Path, data: &[u8]) -> Result<()> {
+    crate::storage::fault::check(path, crate::storage::fault::FaultOp::Write)?;
     let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
     tmp_name.push(".tmp");
     let tmp = path.with_file_name(tmp_name);

@@ -13,9 +13,11 @@ use tokio::sync::watch;
 
 use crate::storage::config::LogConfig;
 use crate::storage::error::{Result, StorageError};
+use crate::storage::fault::{self, FaultOp};
 use crate::storage::fs_util::{sync_dir, write_atomically};
 use crate::storage::fsync::FsyncPolicy;
 use crate::storage::leader_epoch::LeaderEpochCache;
+use crate::storage::log_dir::DirHealth;
 use crate::storage::producer_state::{
     load_snapshot, write_snapshot, AbortedTxn, ProducerStateManager, SequenceCheck,
 };
@@ -28,9 +30,9 @@ use crate::storage::segment::{ReadMode, Segment, SegmentSnapshot};
 use crate::storage::types::{MessageBatch, DEFAULT_MAX_DECOMPRESSED};
 
 /// Marker file written by a clean close; its absence on open means crash recovery.
-const CLEAN_SHUTDOWN_FILE: &str = ".clean-shutdown";
+pub(crate) const CLEAN_SHUTDOWN_FILE: &str = ".clean-shutdown";
 /// File holding the log start offset when it is above the first segment's base offset.
-const LOG_START_FILE: &str = "log-start-offset";
+pub(crate) const LOG_START_FILE: &str = "log-start-offset";
 
 /// How a batch's timestamps are interpreted (the topic's `message.timestamp.type`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -65,6 +67,7 @@ pub struct ReadView {
     offset: i64,
     max_bytes: usize,
     segments: Vec<SegmentSnapshot>,
+    health: Arc<DirHealth>,
 }
 
 impl ReadView {
@@ -76,7 +79,8 @@ impl ReadView {
 
     /// Reads the planned batches (preads, on the caller's thread, no lock held).
     pub fn read(&self) -> Result<Bytes> {
-        Ok(self.read_with(ReadMode::Blocking)?.unwrap_or_default())
+        let read = self.health.watch(self.read_with(ReadMode::Blocking));
+        Ok(read?.unwrap_or_default())
     }
 
     /// Reads the planned batches if they are small (the first segment holds at most
@@ -92,7 +96,7 @@ impl ReadView {
         if !small {
             return Ok(None);
         }
-        self.read_with(ReadMode::CachedOnly)
+        self.health.watch(self.read_with(ReadMode::CachedOnly))
     }
 
     /// The read under `mode`; `None` when some bytes were not cached (`CachedOnly`).
@@ -236,6 +240,8 @@ pub struct Log {
     durable_cv: Condvar,
     durable_tx: watch::Sender<i64>,
     closed: AtomicBool,
+    /// Whether the log directory is online (shared by every log in it).
+    health: Arc<DirHealth>,
 }
 
 impl std::fmt::Debug for Log {
@@ -255,6 +261,21 @@ impl Log {
     /// Opens the log in `dir` (creating it if needed), recovering from an unclean shutdown:
     /// the active segment is re-read and CRC-checked, a torn tail truncated, indexes rebuilt.
     pub fn open(dir: &Path, config: LogConfig) -> Result<Log> {
+        let parent = dir.parent().unwrap_or(dir);
+        Log::open_in(dir, config, Arc::new(DirHealth::new(parent)))
+    }
+
+    /// Opens the log in `dir` like [`Log::open`], as a log of the log directory whose
+    /// health is `health`: an I/O error on one of its files takes that directory offline,
+    /// and the log refuses every operation with [`StorageError::LogDirOffline`] while it is.
+    pub fn open_in(dir: &Path, config: LogConfig, health: Arc<DirHealth>) -> Result<Log> {
+        health.check()?;
+        let opened = Log::open_unwatched(dir, config, Arc::clone(&health));
+        health.watch(opened)
+    }
+
+    fn open_unwatched(dir: &Path, config: LogConfig, health: Arc<DirHealth>) -> Result<Log> {
+        fault::check(dir, FaultOp::Read)?;
         fs::create_dir_all(dir)?;
         crate::storage::swap::recover_leftovers(dir)?;
         let clean_marker = dir.join(CLEAN_SHUTDOWN_FILE);
@@ -337,6 +358,7 @@ impl Log {
             durable_cv: Condvar::new(),
             durable_tx,
             closed: AtomicBool::new(false),
+            health,
         })
     }
 
@@ -359,8 +381,19 @@ impl Log {
         if self.closed.load(Ordering::Acquire) {
             Err(StorageError::LogClosed)
         } else {
-            Ok(())
+            self.health.check()
         }
+    }
+
+    /// Whether the log's directory failed (its operations answer
+    /// [`StorageError::LogDirOffline`]).
+    pub fn is_offline(&self) -> bool {
+        self.health.is_offline()
+    }
+
+    /// The health of the log's directory.
+    pub fn dir_health(&self) -> &Arc<DirHealth> {
+        &self.health
     }
 
     /// Appends one whole v2 batch: validates it, assigns its base offset, stamps the leader
@@ -395,8 +428,20 @@ impl Log {
         self.config.read().fsync == FsyncPolicy::Always
     }
 
-    /// The append itself; `None` only when `may_roll` is false and a roll is due.
+    /// The append itself; `None` only when `may_roll` is false and a roll is due. An I/O
+    /// error takes the log directory offline.
     fn append_inner(
+        &self,
+        batch: BytesMut,
+        leader_epoch: i32,
+        timestamp_type: TimestampType,
+        may_roll: bool,
+    ) -> Result<Option<AppendInfo>> {
+        self.health
+            .watch(self.append_unwatched(batch, leader_epoch, timestamp_type, may_roll))
+    }
+
+    fn append_unwatched(
         &self,
         mut batch: BytesMut,
         leader_epoch: i32,
@@ -527,6 +572,10 @@ impl Log {
     /// Blocks until everything below `offset + 1` is durable under the `always` policy (group
     /// commit: one waiter syncs on behalf of all); returns at once under other policies.
     pub fn sync_to(&self, offset: i64) -> Result<()> {
+        self.health.watch(self.sync_to_unwatched(offset))
+    }
+
+    fn sync_to_unwatched(&self, offset: i64) -> Result<()> {
         if self.config.read().fsync != FsyncPolicy::Always {
             return Ok(());
         }
@@ -556,6 +605,11 @@ impl Log {
     /// Resolves once everything below `offset + 1` is durable under the `always` policy (group
     /// commit without blocking the async runtime); at once under other policies.
     pub async fn wait_durable(&self, offset: i64) -> Result<()> {
+        let waited = self.wait_durable_unwatched(offset).await;
+        self.health.watch(waited)
+    }
+
+    async fn wait_durable_unwatched(&self, offset: i64) -> Result<()> {
         if self.config.read().fsync != FsyncPolicy::Always {
             return Ok(());
         }
@@ -584,11 +638,19 @@ impl Log {
                 log: self,
                 target: None,
             };
-            let (file, target) = {
+            let (file, target, path) = {
                 let inner = self.inner.read();
-                (inner.active().file_handle(), inner.next_offset())
+                (
+                    inner.active().file_handle(),
+                    inner.next_offset(),
+                    self.dir.clone(),
+                )
             };
-            let joined = tokio::task::spawn_blocking(move || file.sync_data()).await;
+            let joined = tokio::task::spawn_blocking(move || {
+                fault::check(&path, FaultOp::Sync)?;
+                file.sync_data()
+            })
+            .await;
             match joined {
                 Ok(Ok(())) => guard.finish(Some(target)),
                 Ok(Err(e)) => {
@@ -609,6 +671,7 @@ impl Log {
             let inner = self.inner.read();
             (inner.active().file_handle(), inner.next_offset())
         };
+        fault::check(&self.dir, FaultOp::Sync)?;
         file.sync_data()?;
         Ok(target)
     }
@@ -645,6 +708,12 @@ impl Log {
     /// the one holding `offset` on. [`ReadView::read`] then reads with no lock held, so
     /// appends never wait for a disk read.
     pub fn read_view(&self, offset: i64, max_bytes: usize) -> Result<ReadView> {
+        self.health
+            .watch(self.read_view_unwatched(offset, max_bytes))
+    }
+
+    fn read_view_unwatched(&self, offset: i64, max_bytes: usize) -> Result<ReadView> {
+        fault::check(&self.dir, FaultOp::Read)?;
         let inner = self.inner.read();
         self.check_open()?;
         let end = inner.next_offset();
@@ -660,6 +729,7 @@ impl Log {
                 offset,
                 max_bytes,
                 segments: Vec::new(),
+                health: Arc::clone(&self.health),
             });
         }
         let segments = inner
@@ -671,6 +741,7 @@ impl Log {
             offset,
             max_bytes,
             segments,
+            health: Arc::clone(&self.health),
         })
     }
 
@@ -728,6 +799,16 @@ impl Log {
         timestamp: i64,
         min_offset: i64,
     ) -> Result<Option<Bytes>> {
+        self.health
+            .watch(self.find_batch_by_timestamp_unwatched(timestamp, min_offset))
+    }
+
+    fn find_batch_by_timestamp_unwatched(
+        &self,
+        timestamp: i64,
+        min_offset: i64,
+    ) -> Result<Option<Bytes>> {
+        fault::check(&self.dir, FaultOp::Read)?;
         let inner = self.inner.read();
         self.check_open()?;
         let min_offset = min_offset.max(inner.log_start_offset);
@@ -741,6 +822,11 @@ impl Log {
 
     /// The batch holding the largest timestamp in the log (latest such batch on ties).
     pub fn find_max_timestamp_batch(&self) -> Result<Option<Bytes>> {
+        self.health.watch(self.find_max_timestamp_unwatched())
+    }
+
+    fn find_max_timestamp_unwatched(&self) -> Result<Option<Bytes>> {
+        fault::check(&self.dir, FaultOp::Read)?;
         let inner = self.inner.read();
         self.check_open()?;
         let best = inner
@@ -869,6 +955,10 @@ impl Log {
     /// The segment holding `offset` and the active segment are never deleted. Returns the
     /// number of segments and bytes removed.
     pub fn delete_before(&self, offset: i64) -> Result<(u64, u64)> {
+        self.health.watch(self.delete_before_unwatched(offset))
+    }
+
+    fn delete_before_unwatched(&self, offset: i64) -> Result<(u64, u64)> {
         let mut inner = self.inner.write();
         self.check_open()?;
         let end = inner.next_offset();
@@ -904,7 +994,7 @@ impl Log {
         let mut inner = self.inner.write();
         self.check_open()?;
         if inner.active().size() > 0 {
-            self.roll(&mut inner)?;
+            self.health.watch(self.roll(&mut inner))?;
         }
         Ok(())
     }
@@ -928,9 +1018,10 @@ impl Log {
 
     /// Forces every segment's data and indexes to disk.
     pub fn flush(&self) -> Result<()> {
+        self.health.check()?;
         let target = {
             let mut inner = self.inner.write();
-            inner.active_mut().sync()?;
+            self.health.watch(inner.active_mut().sync())?;
             inner.next_offset()
         };
         self.publish_durable(Some(target));
@@ -943,8 +1034,17 @@ impl Log {
         if self.closed.load(Ordering::Acquire) {
             return Ok(());
         }
+        if self.health.is_offline() {
+            // Nothing more is written to a failed directory: the next start recovers it.
+            self.retire();
+            return Ok(());
+        }
         self.flush()?;
         let inner = self.inner.write();
+        if self.closed.load(Ordering::Acquire) {
+            // Retired meanwhile (a move swapped it out): its directory is not its own.
+            return Ok(());
+        }
         write_snapshot(&self.dir, inner.next_offset(), &inner.producers)?;
         self.closed.store(true, Ordering::Release);
         write_atomically(&self.dir.join(CLEAN_SHUTDOWN_FILE), b"")?;
@@ -953,6 +1053,25 @@ impl Log {
         let durable = *self.durable_tx.borrow();
         self.durable_tx.send_replace(durable);
         Ok(())
+    }
+
+    /// Closes the log without writing to its directory (a moved log whose files now live
+    /// elsewhere, or a log of a failed directory): later calls fail with
+    /// [`StorageError::LogClosed`], and waiters for durability are woken. Reads planned
+    /// before keep their file handles and complete.
+    pub fn retire(&self) {
+        let inner = self.inner.write();
+        self.closed.store(true, Ordering::Release);
+        drop(inner);
+        self.durable_cv.notify_all();
+        let durable = *self.durable_tx.borrow();
+        self.durable_tx.send_replace(durable);
+    }
+
+    /// Marks the log closed without taking its lock (a move does it while holding the
+    /// log still); [`Log::retire`] then wakes the waiters.
+    pub(crate) fn mark_closed(&self) {
+        self.closed.store(true, Ordering::Release);
     }
 
     /// Whether the log has been closed.
@@ -1023,6 +1142,81 @@ impl Log {
         drop(retired);
         swap::delete_retired(&self.dir, &bases)?;
         Ok(true)
+    }
+}
+
+/// One segment as a partition move copies it (see [`Log::copy_source`]).
+#[derive(Debug, Clone)]
+pub struct SegmentSource {
+    /// The segment's base offset.
+    pub base_offset: i64,
+    /// The offset after its last batch.
+    pub next_offset: i64,
+    /// Bytes in its log file.
+    pub size: u64,
+    /// Whether it is the active segment (its indexes still grow).
+    pub active: bool,
+    file: Arc<File>,
+}
+
+impl SegmentSource {
+    /// The segment's log file, shared with the log.
+    pub(crate) fn file(&self) -> &Arc<File> {
+        &self.file
+    }
+}
+
+/// A log as a partition move copies it: its segments, oldest first, and its bounds.
+#[derive(Debug, Clone)]
+pub struct CopySource {
+    /// Every segment, the active one last.
+    pub segments: Vec<SegmentSource>,
+    /// The log start offset.
+    pub log_start_offset: i64,
+    /// The log end offset.
+    pub log_end_offset: i64,
+}
+
+impl Log {
+    fn copy_source_of(&self, inner: &LogInner) -> CopySource {
+        let active_base = inner.active().base_offset();
+        CopySource {
+            segments: inner
+                .segments
+                .iter()
+                .map(|s| SegmentSource {
+                    base_offset: s.base_offset(),
+                    next_offset: s.next_offset(),
+                    size: s.size(),
+                    active: s.base_offset() == active_base,
+                    file: s.file_handle(),
+                })
+                .collect(),
+            log_start_offset: inner.log_start_offset,
+            log_end_offset: inner.next_offset(),
+        }
+    }
+
+    /// What a move copies now (segments only grow; a closed one never changes, but
+    /// retention may delete it and the cleaner replace it, so the move's last pass
+    /// compares).
+    pub(crate) fn copy_source(&self) -> Result<CopySource> {
+        let inner = self.inner.read();
+        self.check_open()?;
+        Ok(self.copy_source_of(&inner))
+    }
+
+    /// Runs `f` with the log held still: its segments, and its producer state, under the
+    /// read lock, so retention, the cleaner and the flusher wait (the caller has paused
+    /// appends through the partition's writer). Reads go on.
+    pub(crate) fn with_frozen<R>(
+        &self,
+        f: impl FnOnce(&CopySource, &ProducerStateManager) -> Result<R>,
+    ) -> Result<R> {
+        let inner = self.inner.read();
+        self.check_open()?;
+        let source = self.copy_source_of(&inner);
+        f(&source, &inner.producers)
     }
 }
 

@@ -187,7 +187,9 @@ impl SegmentSnapshot {
 }
 
 impl Segment {
-    fn paths(dir: &Path, base_offset: i64) -> (PathBuf, PathBuf, PathBuf) {
+    /// The paths of the segment of `base_offset` in `dir`: its log, offset index and time
+    /// index.
+    pub fn paths(dir: &Path, base_offset: i64) -> (PathBuf, PathBuf, PathBuf) {
         let stem = file_stem(base_offset);
         (
             dir.join(format!("{stem}.log")),
@@ -423,6 +425,7 @@ impl Segment {
 
     /// Appends one validated batch (base offset already assigned).
     pub fn append(&mut self, batch: &[u8], h: &BatchHeader, index_interval: usize) -> Result<()> {
+        crate::storage::fault::check(&self.path, crate::storage::fault::FaultOp::Write)?;
         let pos = self.size;
         self.file.write_all_at(batch, pos)?;
         self.size += batch.len() as u64;
@@ -559,6 +562,7 @@ impl Segment {
 
     /// Forces the log file and both indexes to disk.
     pub fn sync(&mut self) -> Result<()> {
+        crate::storage::fault::check(&self.path, crate::storage::fault::FaultOp::Sync)?;
         self.maybe_append_time_entry()?;
         self.file.sync_data()?;
         self.index.sync()?;

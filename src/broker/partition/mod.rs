@@ -40,8 +40,8 @@ use crate::broker::topic_config::TopicSettings;
 use crate::broker::txn::TxnCoordinator;
 use crate::storage::blocking::{off_worker, run_read};
 use crate::storage::record::batch::split_batches;
-use crate::storage::Log;
-pub use writer::{AppendFailure, AppendOutcome};
+use crate::storage::{Log, LogSlot, StorageError};
+pub use writer::{AppendFailure, AppendOutcome, AppendsPaused};
 use writer::{Job, Writer};
 
 /// The largest fetch read tried in place on the worker, from the page cache only
@@ -157,7 +157,9 @@ enum Role {
 }
 
 struct LocalLeader {
-    log: Arc<Log>,
+    /// The partition's log; a move between log directories swaps it, under a pause of
+    /// the writer.
+    slot: Arc<LogSlot>,
     writer: Arc<Writer>,
 }
 
@@ -186,7 +188,7 @@ impl Partition {
     pub(crate) fn leader(
         topic: &str,
         index: i32,
-        log: Arc<Log>,
+        slot: Arc<LogSlot>,
         leader_epoch: i32,
         settings: Arc<TopicSettings>,
     ) -> Partition {
@@ -197,8 +199,8 @@ impl Partition {
             leader_epoch,
             settings: RwLock::new(settings),
             role: Role::Leader(LocalLeader {
-                writer: Arc::new(Writer::new(Arc::clone(&log))),
-                log,
+                writer: Arc::new(Writer::over(Arc::clone(&slot))),
+                slot,
             }),
         }
     }
@@ -218,10 +220,19 @@ impl Partition {
         self.leader_epoch
     }
 
-    /// Whether this partition is played over `log` (the replica manager's cache check).
-    pub(crate) fn serves(&self, log: &Arc<Log>) -> bool {
+    /// Whether this partition is played over the log in `slot` (the replica manager's
+    /// cache check).
+    pub(crate) fn serves(&self, slot: &Arc<LogSlot>) -> bool {
         match &self.role {
-            Role::Leader(l) => Arc::ptr_eq(&l.log, log),
+            Role::Leader(l) => Arc::ptr_eq(&l.slot, slot),
+        }
+    }
+
+    /// Pauses this partition's appends until the guard is dropped (see the writer):
+    /// blocks until the append in progress, if any, is done. For a move's swap of the log.
+    pub fn pause_appends(&self) -> AppendsPaused<'_> {
+        match &self.role {
+            Role::Leader(l) => l.writer.pause(),
         }
     }
 
@@ -232,10 +243,37 @@ impl Partition {
         }
     }
 
-    fn log(&self) -> &Arc<Log> {
+    fn log(&self) -> Arc<Log> {
         match &self.role {
-            Role::Leader(l) => &l.log,
+            Role::Leader(l) => l.slot.current(),
         }
+    }
+
+    /// Runs `op` on the partition's log; if the log was retired meanwhile by a move
+    /// between log directories (it answers LogClosed), once more on the log that replaced
+    /// it, so a client never sees the swap.
+    fn on_log<T>(
+        &self,
+        mut op: impl FnMut(&Arc<Log>) -> Result<T, PartitionError>,
+    ) -> Result<T, PartitionError> {
+        let log = self.log();
+        match op(&log) {
+            Err(PartitionError::Storage(StorageError::LogClosed)) => {
+                let now = self.log();
+                if Arc::ptr_eq(&now, &log) {
+                    Err(PartitionError::Storage(StorageError::LogClosed))
+                } else {
+                    op(&now)
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// Fails with the storage error of the partition's log directory if it is offline
+    /// (KAFKA_STORAGE_ERROR).
+    fn check_online(&self) -> Result<(), PartitionError> {
+        Ok(self.log().dir_health().check()?)
     }
 
     /// Checks a client's `current_leader_epoch` (-1: no check) against the partition's.
@@ -267,6 +305,7 @@ impl Partition {
         if self.internal {
             return Err(PartitionError::InvalidTopic(self.topic.clone()));
         }
+        self.check_online()?;
         let settings = Arc::clone(&self.settings.read());
         // One broker is the whole in-sync replica set: acks=all cannot be satisfied when the
         // topic asks for more (Kafka answers NOT_ENOUGH_REPLICAS and appends nothing).
@@ -299,13 +338,7 @@ impl Partition {
 
     /// The partition's offsets now.
     pub fn offsets(&self) -> PartitionOffsets {
-        let log = self.log();
-        PartitionOffsets {
-            high_watermark: log.high_watermark(),
-            last_stable_offset: log.last_stable_offset(),
-            log_start_offset: log.log_start_offset(),
-            log_end_offset: log.log_end_offset(),
-        }
+        offsets_of(&self.log())
     }
 
     /// Whole stored batches from the one holding `fetch_offset`, up to `max_bytes` but at
@@ -318,13 +351,15 @@ impl Partition {
         max_bytes: usize,
         read_committed: bool,
     ) -> Result<ReadResult, PartitionError> {
-        let log = self.log();
-        let offsets = self.offsets();
         // Planned under the log's lock, read without it: a fetch at the log end (a
         // caught-up consumer's long-poll) touches no disk and no thread; a small read whose
         // bytes are all in the page cache (what a caught-up consumer asks for next) is
         // copied here; anything else is read on a blocking thread.
-        let view = log.read_view(fetch_offset, max_bytes)?;
+        let (log, offsets, view) = self.on_log(|log| {
+            let offsets = offsets_of(log);
+            let view = log.read_view(fetch_offset, max_bytes)?;
+            Ok((Arc::clone(log), offsets, view))
+        })?;
         let mut records = if view.is_empty() {
             Bytes::new()
         } else if let Some(cached) = view.read_cached(IN_PLACE_READ_MAX_BYTES)? {
@@ -380,7 +415,16 @@ impl Partition {
         spec: OffsetSpec,
         read_committed: bool,
     ) -> Result<ListedOffset, PartitionError> {
-        let log = self.log();
+        self.check_online()?;
+        self.on_log(|log| self.list_offset_in(log, spec, read_committed))
+    }
+
+    fn list_offset_in(
+        &self,
+        log: &Arc<Log>,
+        spec: OffsetSpec,
+        read_committed: bool,
+    ) -> Result<ListedOffset, PartitionError> {
         let current = self.leader_epoch;
         let epoch_of = |offset: i64| log.epoch_for_offset(offset).unwrap_or(current);
         let found = |hit: Option<(i64, i64)>| match hit {
@@ -434,14 +478,25 @@ impl Partition {
                 "records are deleted only under cleanup.policy=delete",
             ));
         }
-        let log = self.log();
-        let hw = log.high_watermark();
-        let offset = if offset == -1 { hw } else { offset };
-        if offset < 0 || offset > hw {
-            return Err(PartitionError::OffsetOutOfRange(offset));
-        }
-        off_worker(|| log.delete_before(offset))?;
-        Ok(log.log_start_offset())
+        self.on_log(|log| {
+            let hw = log.high_watermark();
+            let offset = if offset == -1 { hw } else { offset };
+            if offset < 0 || offset > hw {
+                return Err(PartitionError::OffsetOutOfRange(offset));
+            }
+            off_worker(|| log.delete_before(offset))?;
+            Ok(log.log_start_offset())
+        })
+    }
+}
+
+/// The offsets of `log` now.
+fn offsets_of(log: &Log) -> PartitionOffsets {
+    PartitionOffsets {
+        high_watermark: log.high_watermark(),
+        last_stable_offset: log.last_stable_offset(),
+        log_start_offset: log.log_start_offset(),
+        log_end_offset: log.log_end_offset(),
     }
 }
 

@@ -13,13 +13,13 @@
 use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
-use parking_lot::Mutex;
+use parking_lot::{Condvar, Mutex};
 use tokio::sync::oneshot;
 
 use super::error::PartitionError;
 use super::policy::apply_topic_settings;
 use crate::broker::topic_config::TopicSettings;
-use crate::storage::{Log, StorageError};
+use crate::storage::{Log, LogSlot, StorageError};
 
 /// Where appended records landed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,19 +71,84 @@ struct Queue {
     /// Someone is appending to the log now: a drain its group, or a submitter one small job
     /// in place. Appends never overlap, so offsets follow submission order.
     appending: bool,
+    /// Appends are being paused ([`Writer::pause`]): jobs queue up, none is appended in
+    /// place, and a drain stops after its current group.
+    pausing: bool,
 }
 
 /// The append queue of one partition log.
 pub(super) struct Writer {
-    log: Arc<Log>,
+    slot: Arc<LogSlot>,
     queue: Mutex<Queue>,
+    /// Signalled when an append or a drain ends (what [`Writer::pause`] waits for).
+    idle: Condvar,
+}
+
+/// Appends of a partition paused (see [`Writer::pause`]); dropping it resumes them.
+pub struct AppendsPaused<'a> {
+    writer: &'a Arc<Writer>,
+}
+
+impl Drop for AppendsPaused<'_> {
+    fn drop(&mut self) {
+        let start = {
+            let mut q = self.writer.queue.lock();
+            q.pausing = false;
+            q.appending = false;
+            let start = !q.jobs.is_empty() && !q.running;
+            if start {
+                q.running = true;
+            }
+            start
+        };
+        self.writer.idle.notify_all();
+        if start {
+            self.writer.start_drain();
+        }
+    }
 }
 
 impl Writer {
+    #[cfg(test)]
     pub(super) fn new(log: Arc<Log>) -> Writer {
+        Writer::over(Arc::new(LogSlot::new(log)))
+    }
+
+    /// The writer of the log in `slot` (and of whatever log a move puts there).
+    pub(super) fn over(slot: Arc<LogSlot>) -> Writer {
         Writer {
-            log,
+            slot,
             queue: Mutex::new(Queue::default()),
+            idle: Condvar::new(),
+        }
+    }
+
+    fn log(&self) -> Arc<Log> {
+        self.slot.current()
+    }
+
+    /// Pauses the partition's appends: waits (blocking the calling thread, never a
+    /// runtime worker) until no append or drain runs, then holds the right to append,
+    /// so jobs submitted meanwhile queue up in order. Dropping the guard resumes them (a
+    /// drain starts for what queued). A partition move swaps its log under this pause.
+    pub(super) fn pause(self: &Arc<Self>) -> AppendsPaused<'_> {
+        let mut q = self.queue.lock();
+        q.pausing = true;
+        while q.appending || q.running {
+            self.idle.wait(&mut q);
+        }
+        q.appending = true;
+        AppendsPaused { writer: self }
+    }
+
+    /// Starts a drain on a blocking thread (on the caller's thread outside a runtime).
+    fn start_drain(self: &Arc<Self>) {
+        let me = Arc::clone(self);
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) => {
+                handle.spawn_blocking(move || me.drain());
+            }
+            Err(_) => me.drain(),
         }
     }
 
@@ -95,12 +160,12 @@ impl Writer {
     pub(super) fn submit(self: &Arc<Self>, job: Job) {
         let in_place = {
             let mut q = self.queue.lock();
-            if !q.appending && q.jobs.is_empty() && self.may_append_in_place(&job) {
+            if !q.appending && !q.pausing && q.jobs.is_empty() && self.may_append_in_place(&job) {
                 q.appending = true;
                 Some(job)
             } else {
                 q.jobs.push(job);
-                if q.running || q.appending {
+                if q.running || q.appending || q.pausing {
                     // The drain takes it after its sync, or the in-place submitter starts
                     // one once its append is done.
                     return;
@@ -111,16 +176,18 @@ impl Writer {
         };
         if let Some(mut job) = in_place {
             let guard = AppendingGuard { writer: self };
-            let outcome = append_in_place(&self.log, &job);
+            let log = self.log();
+            let outcome = append_in_place(&log, &job);
             drop(guard);
             let mut q = self.queue.lock();
             q.appending = false;
+            self.idle.notify_all();
             match outcome {
                 // acks=all under `always`: appended (readers see it now), but answered
                 // only after the fsync, which a drain does, ahead of any job queued
                 // meanwhile and in one group commit with them.
                 Some(Ok(outcome))
-                    if job.durable && outcome.last_offset >= 0 && self.log.syncs_each_append() =>
+                    if job.durable && outcome.last_offset >= 0 && log.syncs_each_append() =>
                 {
                     job.appended = Some(outcome);
                     q.jobs.insert(0, job);
@@ -131,18 +198,12 @@ impl Writer {
                 // A roll is due: the job goes to a drain, ahead of any queued meanwhile.
                 None => q.jobs.insert(0, job),
             }
-            if q.jobs.is_empty() || q.running {
+            if q.jobs.is_empty() || q.running || q.pausing {
                 return;
             }
             q.running = true;
         }
-        let me = Arc::clone(self);
-        match tokio::runtime::Handle::try_current() {
-            Ok(handle) => {
-                handle.spawn_blocking(move || me.drain());
-            }
-            Err(_) => me.drain(),
-        }
+        self.start_drain();
     }
 
     /// Whether `job`, arriving at a writer with nothing queued or being appended, is
@@ -169,8 +230,10 @@ impl Writer {
         loop {
             let jobs = {
                 let mut q = self.queue.lock();
-                if q.jobs.is_empty() || q.appending {
+                if q.jobs.is_empty() || q.appending || q.pausing {
                     q.running = false;
+                    drop(q);
+                    self.idle.notify_all();
                     return;
                 }
                 q.appending = true;
@@ -180,6 +243,7 @@ impl Writer {
                 let _appending = AppendingGuard { writer: self };
                 let waiting = self.append_group(jobs);
                 self.queue.lock().appending = false;
+                self.idle.notify_all();
                 waiting
             };
             self.sync_group(waiting);
@@ -193,10 +257,11 @@ impl Writer {
             jobs: Vec::new(),
             sync_to: -1,
         };
+        let log = self.log();
         for job in jobs {
             let result = match job.appended {
                 Some(outcome) => Ok(outcome),
-                None => append_job(&self.log, &job),
+                None => append_job(&log, &job),
             };
             match &result {
                 Ok(outcome) if job.durable && outcome.last_offset >= 0 => {
@@ -218,15 +283,17 @@ impl Writer {
             return;
         }
         // Under `always` this is the group's one fsync; under other policies it returns
-        // at once (durability is the flusher's or the page cache's business).
-        match self.log.sync_to(waiting.sync_to) {
+        // at once (durability is the flusher's or the page cache's business). After a move
+        // swapped the log, the new log holds (durably) what the old one was appended.
+        let log = self.log();
+        match log.sync_to(waiting.sync_to) {
             Ok(()) => {
                 for (done, result) in waiting.jobs {
                     let _ = done.send(result);
                 }
             }
             Err(e) => {
-                tracing::warn!(log = %self.log.dir().display(), error = %e, "group commit failed");
+                tracing::warn!(log = %log.dir().display(), error = %e, "group commit failed");
                 for (done, result) in waiting.jobs {
                     let base_offset = result.ok().map(|o| o.base_offset);
                     let _ = done.send(Err(AppendFailure {
@@ -262,6 +329,8 @@ impl Drop for RunningGuard<'_> {
             q.jobs.clear();
             q.running = false;
             q.appending = false;
+            drop(q);
+            self.writer.idle.notify_all();
         }
     }
 }
@@ -276,6 +345,7 @@ impl Drop for AppendingGuard<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             self.writer.queue.lock().appending = false;
+            self.writer.idle.notify_all();
         }
     }
 }
@@ -472,6 +542,30 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// While appends are paused (a move's swap), jobs queue up in order and nothing is
+    /// appended; resuming appends them in submission order.
+    #[test]
+    fn paused_appends_queue_up_and_resume_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = Arc::new(Log::open(dir.path(), LogConfig::default()).unwrap());
+        let writer = Arc::new(Writer::new(Arc::clone(&log)));
+        let paused = writer.pause();
+        let mut answers = Vec::new();
+        for n in 0..3 {
+            let (j, rx) = job(records(0, n), n % 2 == 0);
+            writer.submit(j);
+            answers.push(rx);
+        }
+        assert_eq!(log.log_end_offset(), 0, "nothing appended while paused");
+        // Outside a runtime the drain that resuming starts runs on this thread.
+        drop(paused);
+        let offsets: Vec<i64> = answers
+            .into_iter()
+            .map(|rx| rx.blocking_recv().unwrap().unwrap().base_offset)
+            .collect();
+        assert_eq!(offsets, vec![0, 1, 2]);
     }
 
     /// A job that fails does not stop the queue: later jobs are appended.

@@ -93,12 +93,25 @@ impl MarkerWriter for LogMarkerWriter {
             tracing::error!(error = %e, "cannot build a transaction marker");
             TxnError::UnknownServerError
         })?;
-        log.append_sync(
-            BytesMut::from(&bytes[..]),
-            leader_epoch,
-            TimestampType::CreateTime,
-        )
-        .map_err(|e| {
+        let append = |log: &Arc<crate::storage::Log>| {
+            log.append_sync(
+                BytesMut::from(&bytes[..]),
+                leader_epoch,
+                TimestampType::CreateTime,
+            )
+        };
+        // A move between log directories may have swapped the partition's log meanwhile:
+        // the old one is closed, the marker goes to the new one.
+        let appended = match append(&log) {
+            Err(crate::storage::StorageError::LogClosed) => {
+                match self.storage.get(topic, partition) {
+                    Some(now) if !Arc::ptr_eq(&now, &log) => append(&now),
+                    _ => Err(crate::storage::StorageError::LogClosed),
+                }
+            }
+            other => other,
+        };
+        appended.map_err(|e| {
             tracing::warn!(topic, partition, error = %e, "writing a transaction marker failed");
             TxnError::KafkaStorageError
         })?;

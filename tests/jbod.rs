@@ -31,9 +31,10 @@ use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
 use kafka_protocol::messages::list_offsets_request::{ListOffsetsPartition, ListOffsetsTopic};
 use kafka_protocol::messages::produce_request::{PartitionProduceData, TopicProduceData};
 use kafka_protocol::messages::{
-    AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse, ApiKey, DescribeLogDirsRequest,
-    DescribeLogDirsResponse, FetchRequest, FetchResponse, ListOffsetsRequest, ListOffsetsResponse,
-    ProduceRequest, ProduceResponse, TopicName,
+    AlterReplicaLogDirsRequest, AlterReplicaLogDirsResponse, ApiKey, DeleteTopicsRequest,
+    DeleteTopicsResponse, DescribeLogDirsRequest, DescribeLogDirsResponse, FetchRequest,
+    FetchResponse, ListOffsetsRequest, ListOffsetsResponse, ProduceRequest, ProduceResponse,
+    TopicName,
 };
 use kafka_protocol::protocol::StrBytes;
 use rdkafka::config::ClientConfig;
@@ -462,6 +463,38 @@ async fn a_partition_moves_between_dirs_under_produce_load_with_nothing_lost() {
     produce_records(&broker.bootstrap(), "moving", 0, produced, produced + 10).await;
     let all = read_back(&broker.bootstrap(), "moving", 0, produced + 10).await;
     assert_records(&all, 0);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_moved_partition_is_deleted_with_its_topic_and_created_again() {
+    let dirs = Dirs::new();
+    let broker = dirs.start(&["num.partitions=1"]).await;
+    let mut w = Wire::connect(&broker).await;
+    w.create_topic("gone").await;
+    produce_records(&broker.bootstrap(), "gone", 0, 0, 30).await;
+    assert_eq!(
+        alter_log_dir(&mut w, "gone", 0, dirs.b.to_str().unwrap()).await,
+        0
+    );
+    assert_eq!(
+        broker.replicas().wait_for_move("gone", 0).await,
+        Some(MoveState::Done)
+    );
+    let req = DeleteTopicsRequest::default()
+        .with_topic_names(vec![name("gone")])
+        .with_timeout_ms(5000);
+    let r: DeleteTopicsResponse = w.call(ApiKey::DeleteTopics, 4, &req).await;
+    assert_eq!(r.responses[0].error_code, 0);
+    assert!(partitions_in(&dirs.a, "gone").is_empty());
+    assert!(partitions_in(&dirs.b, "gone").is_empty());
+    // Created again, it starts empty in the dir with the fewest partitions.
+    w.create_topic("gone").await;
+    assert_eq!(partitions_in(&dirs.a, "gone"), vec![0]);
+    produce_records(&broker.bootstrap(), "gone", 0, 100, 105).await;
+    let again = read_back(&broker.bootstrap(), "gone", 0, 5).await;
+    assert_eq!(again[0].offset, 0);
+    assert_eq!(again[0].record, test_record(100));
     broker.shutdown().await.unwrap();
 }
 

@@ -1066,6 +1066,10 @@ impl Log {
         self.durable_cv.notify_all();
         let durable = *self.durable_tx.borrow();
         self.durable_tx.send_replace(durable);
+        // Fetch long-polls waiting on this log wake up and look again (at the log that
+        // replaced it).
+        let end = *self.end_tx.borrow();
+        self.end_tx.send_replace(end);
     }
 
     /// Marks the log closed without taking its lock (a move does it while holding the

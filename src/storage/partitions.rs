@@ -130,6 +130,10 @@ impl Storage {
             dirs.push(dir);
         }
         let scan = scan_log_dirs(&dirs)?;
+        if !dirs.iter().any(|d| d.is_online()) {
+            // As Kafka, which stops when every log dir has failed.
+            return Err(StorageError::LogDirOffline("every log directory".into()));
+        }
         let interrupted = resolve_moves(&dirs, &scan)?;
         let logs = Arc::new(DashMap::new());
         let offline = DashMap::new();

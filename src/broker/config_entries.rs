@@ -106,7 +106,11 @@ pub fn broker_entries(layers: &BrokerConfigLayers, resource: &str) -> Vec<Config
         })
         .collect::<Vec<_>>();
     if !cluster_default {
-        entries.extend(kafka_static_entries(layers));
+        let derived = kafka_static_entries(layers);
+        // `listeners` and `advertised.listeners` left unset are shown as derived from
+        // `listen` and `advertised.listener`, the shorthand that is then in force.
+        entries.retain(|e| !derived.iter().any(|d| d.name == e.name));
+        entries.extend(derived);
     }
     entries
 }
@@ -142,8 +146,8 @@ fn derived(
 /// The static configs tools read under Kafka's names (`listeners`, `advertised.listeners`,
 /// `broker.id`, `process.roles`, `log.dirs`, …), derived from Skiff's own options (`listen`,
 /// `advertised.listener`, `node.id`, `data.dir`) with the source of the option they come
-/// from. Skiff serves one PLAINTEXT listener, is broker and controller of its one-node
-/// cluster, and has no rack.
+/// from (`listeners` and `advertised.listeners` only while they are unset). Skiff is broker
+/// and controller of its one-node cluster, and has no rack.
 fn kafka_static_entries(layers: &BrokerConfigLayers) -> Vec<ConfigEntry> {
     let config = &layers.static_config;
     let source_of = |name: &str| {
@@ -155,16 +159,19 @@ fn kafka_static_entries(layers: &BrokerConfigLayers) -> Vec<ConfigEntry> {
     };
     let listen_default = config::broker_option("listen").map_or("", |d| d.default);
     let data_dir_default = config::broker_option("data.dir").map_or("", |d| d.default);
-    let mut out = vec![
-        derived(
+    let mut out = Vec::new();
+    if config.listeners.is_none() {
+        out.push(derived(
             "listeners",
             Some(format!("PLAINTEXT://{}", config.listen)),
             source_of("listen"),
             ConfigType::String,
             Some(&format!("PLAINTEXT://{listen_default}")),
             "The listener Skiff binds (option `listen`), in Kafka's form.",
-        ),
-        match &config.advertised_listener {
+        ));
+    }
+    if config.advertised_listeners.is_none() {
+        out.push(match &config.advertised_listener {
             Some(a) => derived(
                 "advertised.listeners",
                 Some(format!("PLAINTEXT://{a}")),
@@ -181,7 +188,9 @@ fn kafka_static_entries(layers: &BrokerConfigLayers) -> Vec<ConfigEntry> {
                 None,
                 "Unset: clients are handed the listener's address.",
             ),
-        },
+        });
+    }
+    out.extend([
         derived(
             "broker.id",
             Some(config.node_id.to_string()),
@@ -207,14 +216,6 @@ fn kafka_static_entries(layers: &BrokerConfigLayers) -> Vec<ConfigEntry> {
             "Skiff is the broker and the controller of its one-node cluster.",
         ),
         derived(
-            "listener.security.protocol.map",
-            Some("PLAINTEXT:PLAINTEXT".to_string()),
-            ConfigSource::Default,
-            ConfigType::String,
-            Some("PLAINTEXT:PLAINTEXT"),
-            "Skiff's one listener speaks PLAINTEXT.",
-        ),
-        derived(
             "broker.rack",
             None,
             ConfigSource::Default,
@@ -222,7 +223,7 @@ fn kafka_static_entries(layers: &BrokerConfigLayers) -> Vec<ConfigEntry> {
             None,
             "No rack.",
         ),
-    ];
+    ]);
     // `log.dirs` has no default synonym in Kafka; Skiff's data.dir default stands in.
     if let Some(e) = out.iter_mut().find(|e| e.name == "log.dirs") {
         if e.source == ConfigSource::Default {

@@ -13,6 +13,7 @@ pub mod internal_topics;
 mod meta_file;
 pub mod partition;
 pub mod replica_manager;
+pub mod security;
 pub mod topic_config;
 pub mod topics;
 pub mod txn;

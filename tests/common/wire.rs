@@ -24,6 +24,15 @@ impl Wire {
         Wire::connect_as(broker, "wire-test").await
     }
 
+    /// Connects to one listener's address.
+    pub async fn connect_addr(addr: std::net::SocketAddr) -> Wire {
+        Wire {
+            stream: TcpStream::connect(addr).await.unwrap(),
+            next_correlation: 1,
+            client_id: "wire-test",
+        }
+    }
+
     /// Connects with a given client id in every request header.
     pub async fn connect_as(broker: &BrokerHandle, client_id: &'static str) -> Wire {
         Wire {

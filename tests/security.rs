@@ -904,3 +904,95 @@ fn sasl_listener_settings_are_checked_at_start() {
         assert!(err.to_string().contains(message), "{err}");
     }
 }
+
+/// A `skiff serve` child process, killed when dropped.
+struct Child(std::process::Child);
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Starts `skiff serve` over `dir` with a PLAINTEXT and a SASL_PLAINTEXT (SCRAM-SHA-512)
+/// listener and waits until both accept connections.
+fn spawn_sasl_broker(dir: &Path, plain: u16, sasl: u16) -> Child {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_skiff"))
+        .args(["serve", "--data-dir"])
+        .arg(dir)
+        .args([
+            "--set",
+            &format!("listeners=PLAINTEXT://127.0.0.1:{plain},SASL_PLAINTEXT://127.0.0.1:{sasl}"),
+            "--set",
+            "sasl.enabled.mechanisms=SCRAM-SHA-512",
+            "--log-level",
+            "warn",
+        ])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut child = Child(child);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    for port in [plain, sasl] {
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(child.0.try_wait().unwrap().is_none(), "skiff exited");
+            assert!(std::time::Instant::now() < deadline, "skiff did not listen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+    child
+}
+
+#[test]
+fn scram_users_from_format_and_from_the_admin_api_survive_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let format = std::process::Command::new(env!("CARGO_BIN_EXE_skiff"))
+        .args(["format", "--data-dir"])
+        .arg(dir.path())
+        .args([
+            "--add-scram",
+            "SCRAM-SHA-512=[name=alice,password=alice-secret]",
+        ])
+        .status()
+        .unwrap();
+    assert!(format.success());
+    let (plain, sasl_port) = (free_port(), free_port());
+    let mut child = spawn_sasl_broker(dir.path(), plain, sasl_port);
+    let rt = runtime();
+    rt.block_on(async {
+        let mut admin = Wire::connect_addr(([127, 0, 0, 1], plain).into()).await;
+        let salt = b"fedcba9876543210".to_vec();
+        let salted = ScramMechanism::Sha512.salted_password(b"bob-secret", &salt, 4096);
+        let req = AlterUserScramCredentialsRequest::default().with_upsertions(vec![
+            ScramCredentialUpsertion::default()
+                .with_name(StrBytes::from_static_str("bob"))
+                .with_mechanism(2)
+                .with_iterations(4096)
+                .with_salt(Bytes::from(salt))
+                .with_salted_password(Bytes::from(salted)),
+        ]);
+        let r: AlterUserScramCredentialsResponse =
+            admin.call(ApiKey::AlterUserScramCredentials, 0, &req).await;
+        assert_eq!(r.results[0].error_code, 0);
+    });
+    child.0.kill().unwrap();
+    child.0.wait().unwrap();
+    drop(child);
+    let _child = spawn_sasl_broker(dir.path(), plain, sasl_port);
+    for (user, password) in [("alice", "alice-secret"), ("bob", "bob-secret")] {
+        let mut c = ClientConfig::new();
+        c.set("bootstrap.servers", format!("127.0.0.1:{sasl_port}"))
+            .set("security.protocol", "sasl_plaintext");
+        let c = sasl(c, "SCRAM-SHA-512", user, password);
+        assert_eq!(metadata_port(&c).unwrap(), i32::from(sasl_port), "{user}");
+    }
+}

@@ -88,11 +88,13 @@ pub async fn serve<R, W>(
             // The writer gave up on the connection (write error, or closing on purpose).
             _ = tx.closed() => break,
         };
+        // Where the SASL exchange is, while it is not complete (nothing to look at on the
+        // PLAINTEXT hot path).
         let stage = match (&session, authenticated) {
-            (Some(s), false) => s.stage(),
-            _ => Stage::Complete(Arc::clone(&principal)),
+            (Some(s), false) => Some(s.stage()),
+            _ => None,
         };
-        if stage == Stage::RawTokens {
+        if stage == Some(Stage::RawTokens) {
             // After a SaslHandshake v0 the tokens come bare; a failure closes the connection
             // without an answer, as in Kafka.
             let Some(s) = &session else { break };
@@ -131,7 +133,10 @@ pub async fn serve<R, W>(
                 api,
                 mut body,
             }) => {
-                if !authenticated && !allowed_before_authentication(&stage, api.key) {
+                if stage
+                    .as_ref()
+                    .is_some_and(|stage| !allowed_before_authentication(stage, api.key))
+                {
                     tracing::info!(%peer, api = ?api.key,
                         "closing connection: unexpected request during SASL authentication");
                     break;

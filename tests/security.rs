@@ -810,7 +810,7 @@ fn bad_sasl_input_gets_kafkas_errors_and_a_closed_connection() {
         assert_eq!(r.error_code, 58);
         assert_eq!(
             r.error_message.unwrap().as_str(),
-            "Invalid client nonce in the final client message."
+            "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512"
         );
         w.expect_closed().await;
 

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # Start `skiff serve` on a free loopback port with a fresh temp data dir.
 #
-# Usage: compat/start-skiff.sh [--port PORT] [--workdir DIR] [--partitions N] [-- EXTRA SKIFF ARGS...]
+# Usage: compat/start-skiff.sh [--port PORT] [--workdir DIR] [--partitions N] [--sasl-ssl]
+#                             [--add-scram SPEC]... [--plain-user NAME=PASSWORD]...
+#                             [-- EXTRA SKIFF ARGS...]
+# (--sasl-ssl, --add-scram, --plain-user: a SASL_SSL listener with test certificates, SCRAM
+# users made with `skiff format --add-scram` and PLAIN users, the same settings as
+# compat/kafka/start-kafka.sh gives Kafka; see compat/lib.sh)
 # (num.partitions defaults to 4, group.initial.rebalance.delay.ms is 0 and
 # offsets.topic.num.partitions 4, as in the
 # reference Kafka the harness starts)
@@ -14,6 +19,7 @@
 #   BOOTSTRAP=127.0.0.1:PORT
 #   PID=<skiff pid>
 #   WORKDIR=<temp dir with data/ and skiff.log>
+# and with --sasl-ssl also SASL_SSL_BOOTSTRAP=127.0.0.1:PORT and SSL_CA=<CA certificate file>.
 # Stop it with `kill PID` (SIGTERM shuts it down gracefully), then remove WORKDIR.
 # Env: SKIFF_START_TIMEOUT (seconds, default 60).
 set -euo pipefail
@@ -29,7 +35,9 @@ while [ $# -gt 0 ]; do
     --partitions) partitions="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    *) die "unknown argument: $1" ;;
+    *)
+      parse_security_arg "$1" "${2:-}" || die "unknown argument: $1"
+      shift "$SECURITY_SHIFT" ;;
   esac
 done
 
@@ -52,9 +60,23 @@ made_workdir=0
 [ -n "$workdir" ] || made_workdir=1 workdir="$(mktemp -d "${TMPDIR:-/tmp}/skiff-compat-skiff.XXXXXX")"
 mkdir -p "$workdir/data"
 
+listen_args=(--listen "127.0.0.1:$port" --advertised-listener "127.0.0.1:$port")
+if [ "$SASL_SSL" = 1 ]; then
+  sport="$(free_port)"
+  while [ "$sport" = "$port" ]; do sport="$(free_port)"; done
+  make_test_pki "$workdir/pki"
+  listen_args=(--set "listeners=PLAINTEXT://127.0.0.1:$port,SASL_SSL://127.0.0.1:$sport")
+  while IFS= read -r line; do listen_args+=(--set "$line"); done < <(security_properties "$sport" "$workdir/pki")
+fi
+if [ ${#ADD_SCRAM[@]} -gt 0 ]; then
+  scram_args=()
+  for spec in "${ADD_SCRAM[@]}"; do scram_args+=(--add-scram "$spec"); done
+  "$bin" format --data-dir "$workdir/data" "${scram_args[@]}" || die "skiff format --add-scram failed"
+fi
+
 log "starting $bin serve on 127.0.0.1:$port (data in $workdir/data)"
 started=$SECONDS
-setsid "$bin" serve --listen "127.0.0.1:$port" --advertised-listener "127.0.0.1:$port" --data-dir "$workdir/data" \
+setsid "$bin" serve "${listen_args[@]}" --data-dir "$workdir/data" \
   --set "num.partitions=$partitions" --set group.initial.rebalance.delay.ms=0 --set offsets.topic.num.partitions=4 "${extra[@]}" \
   >"$workdir/skiff.log" 2>&1 </dev/null &
 pid=$!
@@ -74,3 +96,7 @@ echo "BOOTSTRAP=127.0.0.1:$port"
 echo "PID=$pid"
 echo "WORKDIR=$workdir"
 echo "BROKER_VERSION=skiff-$("$bin" --version 2>/dev/null | awk '{print $NF}' || echo unknown)"
+if [ "$SASL_SSL" = 1 ]; then
+  echo "SASL_SSL_BOOTSTRAP=127.0.0.1:$sport"
+  echo "SSL_CA=$workdir/pki/ca.pem"
+fi

@@ -64,13 +64,11 @@ pub fn describe(
                         "Attempt to describe a user credential that does not exist: {user}"
                     ))))
             } else {
-                result.with_error_message(None).with_credential_infos(infos)
+                result.with_credential_infos(infos)
             }
         })
         .collect();
-    DescribeUserScramCredentialsResponse::default()
-        .with_error_message(None)
-        .with_results(results)
+    DescribeUserScramCredentialsResponse::default().with_results(results)
 }
 
 /// DescribeUserScramCredentials: which SCRAM credentials users have.

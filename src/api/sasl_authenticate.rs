@@ -44,8 +44,8 @@ impl Api for SaslAuthenticate {
             return illegal().into();
         }
         match session.authenticate(&request.auth_bytes) {
+            // Kafka leaves the message at its default, an empty string, on success.
             Ok(token) => SaslAuthenticateResponse::default()
-                .with_error_message(None)
                 .with_auth_bytes(Bytes::from(token))
                 .into(),
             Err(e) => {

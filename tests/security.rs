@@ -355,6 +355,72 @@ fn inline_pem_key_store_with_an_encrypted_key_and_tls13_only() {
     rt.block_on(broker.shutdown()).unwrap();
 }
 
+/// The end-entity certificate `addr` serves, over a rustls client trusting `ca`.
+fn served_certificate(rt: &tokio::runtime::Runtime, ca: &Path, addr: SocketAddr) -> Vec<u8> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in rustls::pki_types::CertificateDer::pem_slice_iter(&std::fs::read(ca).unwrap()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let connector = tokio_rustls::TlsConnector::from(Arc::new(config));
+    rt.block_on(async {
+        let tcp = TcpStream::connect(addr).await.unwrap();
+        let name = rustls::pki_types::ServerName::try_from("localhost").unwrap();
+        let tls = connector.connect(name, tcp).await.unwrap();
+        tls.get_ref().1.peer_certificates().unwrap()[0].to_vec()
+    })
+}
+
+#[test]
+fn a_renewed_key_store_file_is_served_without_a_restart() {
+    let rt = runtime();
+    let pki = Pki::new();
+    let dir = tempfile::tempdir().unwrap();
+    let broker = rt.block_on(start(
+        dir.path(),
+        &[
+            "listeners=SSL://127.0.0.1:0".into(),
+            "ssl.keystore.type=PEM".into(),
+            format!("ssl.keystore.location={}", Pki::path(&pki.server)),
+        ],
+    ));
+    let addr = broker.local_addr();
+    let first = served_certificate(&rt, &pki.ca, addr);
+    let first_pem = rustls::pki_types::CertificateDer::from_pem_slice(pki.server_cert.as_bytes())
+        .unwrap()
+        .to_vec();
+    assert_eq!(first, first_pem);
+    // A new key and certificate replace the file (its modification time moves on).
+    let key = KeyPair::generate().unwrap();
+    let params =
+        CertificateParams::new(vec!["localhost".to_string(), "127.0.0.1".to_string()]).unwrap();
+    let cert = params.signed_by(&key, &pki.issuer).unwrap();
+    let renewed = |contents: String, seconds: u64| {
+        std::fs::write(&pki.server, contents).unwrap();
+        let later = std::time::SystemTime::now() + Duration::from_secs(seconds);
+        std::fs::File::options()
+            .write(true)
+            .open(&pki.server)
+            .unwrap()
+            .set_modified(later)
+            .unwrap();
+    };
+    renewed(format!("{}{}", key.serialize_pem(), cert.pem()), 10);
+    assert_eq!(served_certificate(&rt, &pki.ca, addr), cert.der().to_vec());
+    // A broken file keeps the last good certificate.
+    renewed("not a key store".into(), 20);
+    assert_eq!(served_certificate(&rt, &pki.ca, addr), cert.der().to_vec());
+    let client = tls_client(&pki, addr, "ssl");
+    assert_eq!(metadata_port(&client).unwrap(), i32::from(addr.port()));
+    rt.block_on(broker.shutdown()).unwrap();
+}
+
 #[test]
 fn mutual_tls_principal_mapping_decides_who_gets_in() {
     let rt = runtime();

@@ -4,12 +4,16 @@
 //! `ssl.principal.mapping.rules`. Every option may be overridden per listener
 //! (`listener.name.<listener>.ssl.*`).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::SystemTime;
 
+use parking_lot::Mutex;
 use pkcs8::der::Decode;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
-use rustls::server::WebPkiClientVerifier;
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
 use rustls::{RootCertStore, ServerConfig};
 
 use crate::broker::security::KafkaPrincipal;
@@ -172,26 +176,109 @@ impl Options<'_> {
     }
 }
 
+/// The listener's certificate chain and key. A key store given as a file
+/// (`ssl.keystore.location`) is re-read on the first handshake after the file's modification
+/// time changed, so a renewed certificate is served without a restart; a file that does not
+/// load keeps the previous certificate (and is logged).
+struct KeyStore {
+    listener: String,
+    config: Config,
+    location: Option<PathBuf>,
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    current: Mutex<(Option<SystemTime>, Arc<CertifiedKey>)>,
+}
+
+impl std::fmt::Debug for KeyStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyStore")
+            .field("listener", &self.listener)
+            .field("location", &self.location)
+            .finish_non_exhaustive()
+    }
+}
+
+fn modified(path: &Path) -> Option<SystemTime> {
+    std::fs::metadata(path).and_then(|m| m.modified()).ok()
+}
+
+impl KeyStore {
+    fn open(
+        config: &Config,
+        listener: &str,
+        provider: Arc<rustls::crypto::CryptoProvider>,
+    ) -> Result<KeyStore, TlsError> {
+        let location = config
+            .listener_option(listener, "ssl.keystore.location")
+            .map(PathBuf::from);
+        let mtime = location.as_deref().and_then(modified);
+        let key = Self::load(config, listener, &provider)?;
+        Ok(KeyStore {
+            listener: listener.to_string(),
+            config: config.clone(),
+            location,
+            provider,
+            current: Mutex::new((mtime, Arc::new(key))),
+        })
+    }
+
+    fn load(
+        config: &Config,
+        listener: &str,
+        provider: &rustls::crypto::CryptoProvider,
+    ) -> Result<CertifiedKey, TlsError> {
+        let o = Options { config, listener };
+        let (chain, key) = match (
+            o.get("ssl.keystore.location"),
+            o.get("ssl.keystore.certificate.chain"),
+            o.get("ssl.keystore.key"),
+        ) {
+            (Some(path), _, _) => {
+                let pem = o.read(&path)?;
+                (o.certificates(&pem, "key store")?, o.private_key(&pem)?)
+            }
+            (None, Some(chain), Some(key)) => (
+                o.certificates(chain.as_bytes(), "ssl.keystore.certificate.chain")?,
+                o.private_key(key.as_bytes())?,
+            ),
+            _ => return Err(TlsError::NoKeyStore(listener.to_string())),
+        };
+        CertifiedKey::from_der(chain, key, provider).map_err(|e| TlsError::Rustls {
+            listener: listener.to_string(),
+            message: e.to_string(),
+        })
+    }
+}
+
+impl ResolvesServerCert for KeyStore {
+    fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        let mut current = self.current.lock();
+        if let Some(path) = &self.location {
+            let mtime = modified(path);
+            if mtime.is_some() && mtime != current.0 {
+                current.0 = mtime;
+                match Self::load(&self.config, &self.listener, &self.provider) {
+                    Ok(key) => {
+                        tracing::info!(listener = %self.listener, path = %path.display(),
+                            "key store changed: serving the new certificate");
+                        current.1 = Arc::new(key);
+                    }
+                    Err(e) => tracing::warn!(listener = %self.listener, error = %e,
+                        "key store changed but does not load: keeping the previous certificate"),
+                }
+            }
+        }
+        Some(Arc::clone(&current.1))
+    }
+}
+
 /// The TLS settings of `listener`.
 pub fn listener_tls(config: &Config, listener: &str) -> Result<TlsListener, TlsError> {
     let o = Options { config, listener };
-    // The key store: one file with the key and the chain, or both inline.
+    // The key store: one file with the key and the chain (re-read when the file changes),
+    // or both inline.
     o.check_pem("ssl.keystore.type")?;
-    let (chain, key) = match (
-        o.get("ssl.keystore.location"),
-        o.get("ssl.keystore.certificate.chain"),
-        o.get("ssl.keystore.key"),
-    ) {
-        (Some(path), _, _) => {
-            let pem = o.read(&path)?;
-            (o.certificates(&pem, "key store")?, o.private_key(&pem)?)
-        }
-        (None, Some(chain), Some(key)) => (
-            o.certificates(chain.as_bytes(), "ssl.keystore.certificate.chain")?,
-            o.private_key(key.as_bytes())?,
-        ),
-        _ => return Err(TlsError::NoKeyStore(listener.to_string())),
-    };
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let key_store = KeyStore::open(config, listener, Arc::clone(&provider))?;
     // The trust store, for client certificates.
     let trusted = match (
         o.get("ssl.truststore.location"),
@@ -212,7 +299,6 @@ pub fn listener_tls(config: &Config, listener: &str) -> Result<TlsListener, TlsE
         listener: listener.to_string(),
         message: e.to_string(),
     };
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
     let protocols = o
         .get("ssl.enabled.protocols")
         .unwrap_or_else(|| "TLSv1.2,TLSv1.3".into());
@@ -249,7 +335,7 @@ pub fn listener_tls(config: &Config, listener: &str) -> Result<TlsListener, TlsE
             builder.with_client_cert_verifier(verifier)
         }
     };
-    let server = builder.with_single_cert(chain, key).map_err(rustls_error)?;
+    let server = builder.with_cert_resolver(Arc::new(key_store));
     let rules_text = o
         .get("ssl.principal.mapping.rules")
         .unwrap_or_else(|| "DEFAULT".into());

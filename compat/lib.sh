@@ -190,3 +190,64 @@ ensure_kafka_client_libs() {
   fi
   printf '%s\n' "$dir"
 }
+
+# The security settings both start scripts take, so Kafka and Skiff run with the same ones:
+#   --sasl-ssl             a SASL_SSL listener besides PLAINTEXT, with a CA and a server
+#                          certificate for 127.0.0.1 made in WORKDIR/pki (openssl), mechanisms
+#                          SCRAM-SHA-512, SCRAM-SHA-256 and PLAIN
+#   --add-scram SPEC       a SCRAM user made before the first start, in kafka-storage's syntax
+#                          (SCRAM-SHA-512=[name=alice,password=alice-secret]); repeatable
+#   --plain-user NAME=PW   a PLAIN user of the SASL_SSL listener (its JAAS line); repeatable
+# parse_security_arg consumes one of them ("$1" "$2") into SASL_SSL, ADD_SCRAM, PLAIN_USERS
+# and returns 0, or returns 1 if "$1" is not one of them.
+SASL_SSL=0 ADD_SCRAM=() PLAIN_USERS=()
+parse_security_arg() {
+  case "$1" in
+    --sasl-ssl) SASL_SSL=1; SECURITY_SHIFT=1 ;;
+    --add-scram) ADD_SCRAM+=("$2"); SECURITY_SHIFT=2 ;;
+    --plain-user)
+      [[ "$2" == ?*=* ]] || die "--plain-user takes NAME=PASSWORD, got: $2"
+      PLAIN_USERS+=("$2"); SECURITY_SHIFT=2 ;;
+    *) return 1 ;;
+  esac
+}
+
+# make_test_pki DIR: DIR/ca.pem (a CA) and DIR/server.pem (a PKCS#8 key and a certificate
+# for 127.0.0.1 and localhost signed by it, in one file: Kafka's PEM key store).
+make_test_pki() {
+  local dir="$1"
+  mkdir -p "$dir"
+  (
+    cd "$dir"
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -subj "/CN=skiff compat CA" -keyout ca.key -out ca.pem 2>/dev/null
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+      -subj "/CN=localhost" -keyout server.key -out server.csr 2>/dev/null
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+      -extfile server.ext -out server.crt 2>/dev/null
+    openssl pkcs8 -topk8 -nocrypt -in server.key -out server.pk8
+    cat server.pk8 server.crt >server.pem
+  ) || die "openssl could not make the test certificates in $dir"
+}
+
+# plain_jaas: the PlainLoginModule JAAS line of PLAIN_USERS.
+plain_jaas() {
+  local line="org.apache.kafka.common.security.plain.PlainLoginModule required" kv
+  for kv in "${PLAIN_USERS[@]}"; do line+=" user_${kv%%=*}=\"${kv#*=}\""; done
+  printf '%s;' "$line"
+}
+
+# security_properties PORT PKI_DIR: the broker settings of the SASL_SSL listener on PORT, one
+# per line, the same for Kafka and Skiff (listeners themselves are the caller's).
+security_properties() {
+  local scram="org.apache.kafka.common.security.scram.ScramLoginModule required;"
+  cat <<EOF2
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
+listener.name.sasl_ssl.plain.sasl.jaas.config=$(plain_jaas)
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=$scram
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=$scram
+ssl.keystore.type=PEM
+ssl.keystore.location=$2/server.pem
+EOF2
+}

@@ -155,6 +155,16 @@ java_newest=(
 franz_go=(
   "kgo-tests|$COMPAT_DIR/go/kgo-tests.sh"
 )
+# Scenarios over a SASL_SSL listener: the broker starts with the security settings below
+# (the same for Kafka and Skiff); not part of `all`, whose broker has one PLAINTEXT listener.
+security=(
+  "security|$PY $COMPAT_DIR/python/confluent_security.py"
+  "java-security|$COMPAT_DIR/java/scenario.sh JavaSecurity.java"
+  "kcat-security|$COMPAT_DIR/kcat/security.sh"
+  "kafka-python-security|$PY $COMPAT_DIR/python/kafka_python_security.py"
+)
+SECURITY_START_ARGS=(--sasl-ssl --add-scram "SCRAM-SHA-512=[name=alice,password=alice-secret]"
+  --plain-user carol=carol-secret)
 # The differential observers, compared with the recorded reference Kafka (compat/diff/).
 diff=("diff-compare-selftest|python3 $COMPAT_DIR/diff/test_compare.py")
 while read -r name; do
@@ -173,13 +183,24 @@ for one in "${suite_names[@]}"; do
     java-newest) scenarios+=("${java_newest[@]}") ;;
     all) scenarios+=("${smoke[@]}" "${wire[@]}" "${extended[@]}" "${java_newest[@]}" "${diff[@]}") ;;
     diff) scenarios+=("${diff[@]}") ;;
+    security) scenarios+=("${security[@]}") ;;
     franz-go)
       scenarios+=("${franz_go[@]}")
       # franz-go's own suite compiles and runs for minutes: a longer per-scenario timeout.
       export COMPAT_SCENARIO_TIMEOUT="${COMPAT_SCENARIO_TIMEOUT:-900}"
       ;;
-    *) die "unknown suite: $one (known: smoke, wire, extended, java-newest, all, franz-go, diff, librdkafka, full)" ;;
+    *) die "unknown suite: $one (known: smoke, wire, extended, java-newest, all, franz-go, diff, security, librdkafka, full)" ;;
   esac
+done
+# `--only security` (or another security scenario) brings in the security suite.
+for entry in "${security[@]}"; do
+  if [[ " ${only[*]} " == *" ${entry%%|*} "* ]] && [[ ! " ${scenarios[*]} " == *"$entry"* ]]; then
+    scenarios+=("$entry")
+  fi
+done
+start_args=()
+for entry in "${security[@]}"; do
+  if [[ " ${scenarios[*]} " == *"$entry"* ]]; then start_args=("${SECURITY_START_ARGS[@]}"); fi
 done
 
 install_cleanup_trap
@@ -209,8 +230,9 @@ if [ "$broker" != external ]; then
   start="$COMPAT_DIR/start-skiff.sh"
   [ "$broker" = kafka ] && start="$COMPAT_DIR/kafka/start-kafka.sh"
   t0=$SECONDS
-  env_out="$("$start")" || die "could not start $broker"
-  eval "$env_out" # sets BOOTSTRAP, PID, WORKDIR, BROKER_VERSION
+  env_out="$("$start" "${start_args[@]}")" || die "could not start $broker"
+  eval "$env_out" # sets BOOTSTRAP, PID, WORKDIR, BROKER_VERSION (and SASL_SSL_BOOTSTRAP, SSL_CA)
+  export SASL_SSL_BOOTSTRAP="${SASL_SSL_BOOTSTRAP:-}" SSL_CA="${SSL_CA:-}"
   # shellcheck disable=SC2153
   bootstrap="$BOOTSTRAP" broker_pid="$PID" broker_dir="$WORKDIR" broker_version="$BROKER_VERSION"
   on_exit stop_broker

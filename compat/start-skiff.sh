@@ -2,9 +2,13 @@
 # Start `skiff serve` on a free loopback port with a fresh temp data dir.
 #
 # Usage: compat/start-skiff.sh [--port PORT] [--workdir DIR] [--partitions N] [--log-dirs N]
+#                             [--sasl-ssl] [--add-scram SPEC]... [--plain-user NAME=PASSWORD]...
 #                             [-- EXTRA SKIFF ARGS...]
 # (--log-dirs N: N log directories (JBOD, log.dirs), WORKDIR/logs-1 .. logs-N, as
 # compat/kafka/start-kafka.sh lays them out)
+# (--sasl-ssl, --add-scram, --plain-user: a SASL_SSL listener with test certificates, SCRAM
+# users made with `skiff format --add-scram` and PLAIN users, the same settings as
+# compat/kafka/start-kafka.sh gives Kafka; see compat/lib.sh)
 # (num.partitions defaults to 4, group.initial.rebalance.delay.ms is 0 and
 # offsets.topic.num.partitions 4, as in the
 # reference Kafka the harness starts)
@@ -17,6 +21,7 @@
 #   BOOTSTRAP=127.0.0.1:PORT
 #   PID=<skiff pid>
 #   WORKDIR=<temp dir with data/ and skiff.log>
+# and with --sasl-ssl also SASL_SSL_BOOTSTRAP=127.0.0.1:PORT and SSL_CA=<CA certificate file>.
 # Stop it with `kill PID` (SIGTERM shuts it down gracefully), then remove WORKDIR.
 # Env: SKIFF_START_TIMEOUT (seconds, default 60).
 set -euo pipefail
@@ -33,7 +38,9 @@ while [ $# -gt 0 ]; do
     --log-dirs) log_dirs="$2"; shift 2 ;;
     --) shift; extra=("$@"); break ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
-    *) die "unknown argument: $1" ;;
+    *)
+      parse_security_arg "$1" "${2:-}" || die "unknown argument: $1"
+      shift "$SECURITY_SHIFT" ;;
   esac
 done
 
@@ -61,9 +68,23 @@ if [ "$log_dirs" -gt 1 ]; then
   extra=(--set "log.dirs=$dirs" "${extra[@]}")
 fi
 
+listen_args=(--listen "127.0.0.1:$port" --advertised-listener "127.0.0.1:$port")
+if [ "$SASL_SSL" = 1 ]; then
+  sport="$(free_port)"
+  while [ "$sport" = "$port" ]; do sport="$(free_port)"; done
+  make_test_pki "$workdir/pki"
+  listen_args=(--set "listeners=PLAINTEXT://127.0.0.1:$port,SASL_SSL://127.0.0.1:$sport")
+  while IFS= read -r line; do listen_args+=(--set "$line"); done < <(security_properties "$sport" "$workdir/pki")
+fi
+if [ ${#ADD_SCRAM[@]} -gt 0 ]; then
+  scram_args=()
+  for spec in "${ADD_SCRAM[@]}"; do scram_args+=(--add-scram "$spec"); done
+  "$bin" format --data-dir "$workdir/data" "${scram_args[@]}" || die "skiff format --add-scram failed"
+fi
+
 log "starting $bin serve on 127.0.0.1:$port (data in $workdir/data)"
 started=$SECONDS
-setsid "$bin" serve --listen "127.0.0.1:$port" --advertised-listener "127.0.0.1:$port" --data-dir "$workdir/data" \
+setsid "$bin" serve "${listen_args[@]}" --data-dir "$workdir/data" \
   --set "num.partitions=$partitions" --set group.initial.rebalance.delay.ms=0 --set offsets.topic.num.partitions=4 "${extra[@]}" \
   >"$workdir/skiff.log" 2>&1 </dev/null &
 pid=$!
@@ -83,3 +104,7 @@ echo "BOOTSTRAP=127.0.0.1:$port"
 echo "PID=$pid"
 echo "WORKDIR=$workdir"
 echo "BROKER_VERSION=skiff-$("$bin" --version 2>/dev/null | awk '{print $NF}' || echo unknown)"
+if [ "$SASL_SSL" = 1 ]; then
+  echo "SASL_SSL_BOOTSTRAP=127.0.0.1:$sport"
+  echo "SSL_CA=$workdir/pki/ca.pem"
+fi

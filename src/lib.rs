@@ -12,15 +12,24 @@ use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinHandle;
 
+use crate::api::spec::Listener;
 use crate::api::ApiContext;
 use crate::broker::group::GroupCoordinator;
+use crate::broker::security::credentials::{CredentialChange, ScramCredentials};
+use crate::broker::security::jaas::{JaasConfig, PLAIN_LOGIN_MODULE};
+use crate::broker::security::sasl::{SaslConfig, SUPPORTED_MECHANISMS};
 use crate::broker::txn::{LogMarkerWriter, TokioClock, TxnCoordinator};
 use crate::broker::ReplicaManager;
 use crate::config::Config;
+use crate::config::ListenerConfig;
+use crate::server::ListenerRuntime;
 use crate::storage::kv::{StateStore, StateStoreConfig};
 
 /// Why a broker could not start or stop cleanly.
@@ -34,9 +43,24 @@ pub enum StartError {
         /// The socket error.
         source: std::io::Error,
     },
-    /// The advertised listener is not `HOST:PORT`.
-    #[error("invalid advertised listener `{0}`")]
-    AdvertisedListener(String),
+    /// The listener settings (`listeners`, `advertised.listeners`, the protocol map) do not
+    /// make a set of listeners.
+    #[error(transparent)]
+    Listeners(#[from] config::ConfigError),
+    /// A TLS listener's key store, trust store or options cannot be used.
+    #[error(transparent)]
+    Tls(#[from] server::tls::TlsError),
+    /// A SASL listener's mechanisms or JAAS settings cannot be used.
+    #[error("listener {listener}: {message}")]
+    Sasl {
+        /// The listener.
+        listener: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The SCRAM credentials could not be loaded or stored.
+    #[error(transparent)]
+    Credentials(#[from] broker::security::SaslError),
     /// The data directory could not be opened.
     #[error(transparent)]
     Broker(#[from] broker::BrokerError),
@@ -56,29 +80,21 @@ impl Broker {
     /// Opens the data directory, binds the listener (port 0 picks a free port) and starts
     /// serving on the current tokio runtime.
     pub async fn start(config: Config) -> Result<BrokerHandle, StartError> {
-        let listener =
-            TcpListener::bind(&config.listen)
+        let listener_configs = config.listener_configs()?;
+        let mut bound = Vec::with_capacity(listener_configs.len());
+        for l in &listener_configs {
+            let socket = TcpListener::bind(&l.bind)
                 .await
                 .map_err(|source| StartError::Listen {
-                    addr: config.listen.clone(),
+                    addr: l.bind.clone(),
                     source,
                 })?;
-        let local_addr = listener.local_addr().map_err(|source| StartError::Listen {
-            addr: config.listen.clone(),
-            source,
-        })?;
-        let (advertised_host, advertised_port) = match &config.advertised_listener {
-            Some(a) => {
-                let (h, p) = a
-                    .rsplit_once(':')
-                    .ok_or_else(|| StartError::AdvertisedListener(a.clone()))?;
-                let port = p
-                    .parse::<u16>()
-                    .map_err(|_| StartError::AdvertisedListener(a.clone()))?;
-                (h.to_string(), i32::from(port))
-            }
-            None => (local_addr.ip().to_string(), i32::from(local_addr.port())),
-        };
+            let addr = socket.local_addr().map_err(|source| StartError::Listen {
+                addr: l.bind.clone(),
+                source,
+            })?;
+            bound.push((socket, addr));
+        }
         let config = Arc::new(config);
         std::fs::create_dir_all(&config.data_dir).map_err(broker::BrokerError::from)?;
         let state = Arc::new(
@@ -117,7 +133,7 @@ impl Broker {
         let producer_expiry_task = broker::txn::spawn_producer_expiry_with(
             replicas.storage(),
             Arc::new(TokioClock::new()),
-            std::time::Duration::from_millis(config.producer_id_expiration_check_interval_ms),
+            Duration::from_millis(config.producer_id_expiration_check_interval_ms),
             Arc::clone(&producer_expiration_ms),
         );
         replicas.dynamic_config().on_change(move |_, new| {
@@ -138,6 +154,11 @@ impl Broker {
             )
             .map_err(|e| StartError::Coordinator(e.to_string()))?,
         );
+        let scram = Arc::new(ScramCredentials::open(Some(Arc::clone(&state)))?);
+        let mut runtimes = Vec::with_capacity(listener_configs.len());
+        for (l, (_, addr)) in listener_configs.iter().zip(&bound) {
+            runtimes.push(Arc::new(listener_runtime(&config, l, *addr, &scram)?));
+        }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let ctx = Arc::new(ApiContext {
             apis: api::registry::REGISTRY,
@@ -147,8 +168,7 @@ impl Broker {
             features,
             config: config.clone(),
             cluster_id,
-            advertised_host,
-            advertised_port,
+            scram,
             shutdown: shutdown_rx.clone(),
             fetch_sessions: Arc::new(api::fetch_session::FetchSessionCache::new(
                 config.max_incremental_fetch_session_cache_slots,
@@ -158,15 +178,32 @@ impl Broker {
             quotas,
         });
         let limit = Arc::new(Semaphore::new(config.max_connections));
-        let accept = tokio::spawn(server::accept_loop(
-            listener,
-            ctx,
-            limit.clone(),
-            shutdown_rx,
-        ));
+        let mut accept = Vec::with_capacity(bound.len());
+        let mut listeners = Vec::with_capacity(bound.len());
+        for ((socket, addr), runtime) in bound.into_iter().zip(runtimes) {
+            tracing::info!(listener = %runtime.info.name, protocol = runtime.info.protocol.name(),
+                %addr, advertised = %format!("{}:{}", runtime.info.advertised_host,
+                    runtime.info.advertised_port), "listening");
+            listeners.push((runtime.info.name.clone(), addr));
+            accept.push(tokio::spawn(server::accept_loop(
+                socket,
+                runtime,
+                Arc::clone(&ctx),
+                limit.clone(),
+                shutdown_rx.clone(),
+            )));
+        }
+        let local_addr = listeners.first().map(|(_, a)| *a).ok_or_else(|| {
+            StartError::Listeners(config::ConfigError::InvalidValue {
+                name: "listeners".into(),
+                value: String::new(),
+                reason: "no listener".into(),
+            })
+        })?;
         tracing::info!(%local_addr, data_dir = %config.data_dir.display(), "skiff broker serving");
         Ok(BrokerHandle {
             local_addr,
+            listeners,
             shutdown: shutdown_tx,
             accept,
             limit,
@@ -182,14 +219,122 @@ impl Broker {
     }
 }
 
+/// The runtime settings of one listener: its advertised address, TLS and SASL.
+fn listener_runtime(
+    config: &Config,
+    l: &ListenerConfig,
+    bound: SocketAddr,
+    scram: &Arc<ScramCredentials>,
+) -> Result<ListenerRuntime, StartError> {
+    let (advertised_host, advertised_port) = match &l.advertised {
+        Some((h, p)) => (h.clone(), *p),
+        None => (bound.ip().to_string(), bound.port()),
+    };
+    let info = Arc::new(Listener {
+        name: l.name.clone(),
+        protocol: l.protocol,
+        advertised_host,
+        advertised_port: i32::from(advertised_port),
+    });
+    let tls = if l.protocol.uses_tls() {
+        Some(server::tls::listener_tls(config, &l.name)?)
+    } else {
+        None
+    };
+    let sasl = if l.protocol.uses_sasl() {
+        Some(Arc::new(sasl_config(config, &l.name, scram)?))
+    } else {
+        None
+    };
+    Ok(ListenerRuntime { info, tls, sasl })
+}
+
+/// The SASL settings of listener `name`: its mechanisms (each one Skiff serves) and, with
+/// PLAIN, the users of its PlainLoginModule JAAS line.
+fn sasl_config(
+    config: &Config,
+    name: &str,
+    scram: &Arc<ScramCredentials>,
+) -> Result<SaslConfig, StartError> {
+    let fail = |message: String| StartError::Sasl {
+        listener: name.to_string(),
+        message,
+    };
+    let mechanisms: Vec<String> = config
+        .listener_option(name, "sasl.enabled.mechanisms")
+        .unwrap_or_default()
+        .split(',')
+        .map(|m| m.trim().to_string())
+        .filter(|m| !m.is_empty())
+        .collect();
+    if mechanisms.is_empty() {
+        return Err(fail("sasl.enabled.mechanisms is empty".into()));
+    }
+    if let Some(m) = mechanisms
+        .iter()
+        .find(|m| !SUPPORTED_MECHANISMS.contains(&m.as_str()))
+    {
+        return Err(fail(format!(
+            "SASL mechanism {m} is not supported (sasl.enabled.mechanisms may list {})",
+            SUPPORTED_MECHANISMS.join(", ")
+        )));
+    }
+    let mut plain_users = BTreeMap::new();
+    if mechanisms.iter().any(|m| m == "PLAIN") {
+        let line = config
+            .listener_option(name, "plain.sasl.jaas.config")
+            .ok_or_else(|| {
+                fail(format!(
+                    "PLAIN needs listener.name.{}.plain.sasl.jaas.config",
+                    name.to_ascii_lowercase()
+                ))
+            })?;
+        let jaas =
+            JaasConfig::parse(&line).map_err(|e| fail(format!("plain.sasl.jaas.config: {e}")))?;
+        if jaas.login_module != PLAIN_LOGIN_MODULE {
+            return Err(fail(format!(
+                "plain.sasl.jaas.config names {}, not {PLAIN_LOGIN_MODULE}",
+                jaas.login_module
+            )));
+        }
+        plain_users = jaas.plain_users();
+    }
+    Ok(SaslConfig {
+        mechanisms,
+        plain_users,
+        failed_authentication_delay: Duration::from_millis(
+            config.connection_failed_authentication_delay_ms,
+        ),
+        credentials: Arc::clone(scram),
+    })
+}
+
+/// What `skiff format --add-scram` does before a first start (as `kafka-storage format
+/// --add-scram`): writes SCRAM credentials into the state store of `data_dir`.
+pub fn add_scram_credentials(
+    data_dir: &std::path::Path,
+    changes: &[CredentialChange],
+) -> Result<(), StartError> {
+    std::fs::create_dir_all(data_dir).map_err(broker::BrokerError::from)?;
+    let state = Arc::new(
+        StateStore::open(data_dir.join(STATE_DIR), StateStoreConfig::default())
+            .map_err(broker::BrokerError::from)?,
+    );
+    let credentials = ScramCredentials::open(Some(Arc::clone(&state)))?;
+    credentials.apply(changes)?;
+    state.close().map_err(broker::BrokerError::from)?;
+    Ok(())
+}
+
 /// How long shutdown waits for connections to finish their in-flight requests.
-pub const SHUTDOWN_DRAIN: std::time::Duration = std::time::Duration::from_secs(30);
+pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(30);
 
 /// A running broker.
 pub struct BrokerHandle {
     local_addr: SocketAddr,
+    listeners: Vec<(String, SocketAddr)>,
     shutdown: watch::Sender<bool>,
-    accept: JoinHandle<()>,
+    accept: Vec<JoinHandle<()>>,
     limit: Arc<Semaphore>,
     max_connections: usize,
     replicas: Arc<ReplicaManager>,
@@ -202,14 +347,27 @@ pub struct BrokerHandle {
 }
 
 impl BrokerHandle {
-    /// The address the listener is bound to.
+    /// The address the first listener is bound to.
     pub fn local_addr(&self) -> SocketAddr {
         self.local_addr
     }
 
-    /// `HOST:PORT` of the listener, for client bootstrap settings.
+    /// `HOST:PORT` of the first listener, for client bootstrap settings.
     pub fn bootstrap(&self) -> String {
         self.local_addr.to_string()
+    }
+
+    /// The address listener `name` (any case) is bound to.
+    pub fn listener_addr(&self, name: &str) -> Option<SocketAddr> {
+        self.listeners
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, a)| *a)
+    }
+
+    /// Every listener's name and bound address, in the configured order.
+    pub fn listeners(&self) -> &[(String, SocketAddr)] {
+        &self.listeners
     }
 
     /// The replica manager (topics, partitions and their logs).
@@ -238,8 +396,10 @@ impl BrokerHandle {
     /// closes every log.
     pub async fn shutdown(self) -> Result<(), StartError> {
         let _ = self.shutdown.send(true);
-        if let Err(e) = self.accept.await {
-            tracing::warn!(error = %e, "accept loop panicked");
+        for accept in self.accept {
+            if let Err(e) = accept.await {
+                tracing::warn!(error = %e, "accept loop panicked");
+            }
         }
         // Every connection holds a permit until it has finished: taking them all waits. A
         // client that stops reading its responses cannot hold the shutdown forever.

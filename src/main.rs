@@ -9,6 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use skiff::broker::security::credentials::parse_add_scram;
 use skiff::config::Config;
 use skiff::Broker;
 use tracing_subscriber::EnvFilter;
@@ -25,6 +26,41 @@ struct Cli {
 enum Command {
     /// Run the broker.
     Serve(ServeArgs),
+    /// Prepare a data directory before the first start, as `kafka-storage format` does:
+    /// SCRAM users with `--add-scram 'SCRAM-SHA-512=[name=alice,password=secret]'`.
+    Format(FormatArgs),
+}
+
+#[derive(clap::Args, Debug)]
+struct FormatArgs {
+    /// TOML configuration file (for `data.dir`); built-in defaults otherwise.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Data directory (option `data.dir`, default ./data).
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// A SCRAM credential, `MECHANISM=[name=USER,password=PASSWORD(,iterations=N)]` with
+    /// MECHANISM SCRAM-SHA-256 or SCRAM-SHA-512 (repeatable).
+    #[arg(long = "add-scram", short = 'S', value_name = "SPEC")]
+    add_scram: Vec<String>,
+}
+
+fn format(args: &FormatArgs) -> Result<(), String> {
+    let mut config = match &args.config {
+        Some(path) => Config::from_file(path).map_err(|e| e.to_string())?,
+        None => Config::default(),
+    };
+    if let Some(v) = &args.data_dir {
+        config
+            .set("data.dir", &v.display().to_string())
+            .map_err(|e| e.to_string())?;
+    }
+    let changes = args
+        .add_scram
+        .iter()
+        .map(|s| parse_add_scram(s).map_err(|e| format!("--add-scram {s}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    skiff::add_scram_credentials(&config.data_dir, &changes).map_err(|e| e.to_string())
 }
 
 #[derive(clap::Args, Debug)]
@@ -91,7 +127,18 @@ async fn serve(config: Config) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let Command::Serve(args) = cli.command;
+    let args = match cli.command {
+        Command::Serve(args) => args,
+        Command::Format(args) => {
+            return match format(&args) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("skiff format: {e}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
+    };
     let config = match build_config(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -126,7 +173,9 @@ mod tests {
 
     fn serve_args(args: &[&str]) -> ServeArgs {
         let cli = Cli::try_parse_from(["skiff", "serve"].iter().chain(args)).unwrap();
-        let Command::Serve(a) = cli.command;
+        let Command::Serve(a) = cli.command else {
+            panic!("not serve");
+        };
         a
     }
 
@@ -158,6 +207,31 @@ mod tests {
     fn unknown_set_option_is_rejected() {
         let a = serve_args(&["--set", "no.such.option=1"]);
         assert!(build_config(&a).is_err());
+    }
+
+    #[test]
+    fn format_adds_scram_users_before_the_first_start() {
+        let dir = tempfile::tempdir().unwrap();
+        let cli = Cli::try_parse_from([
+            "skiff",
+            "format",
+            "--data-dir",
+            dir.path().to_str().unwrap(),
+            "--add-scram",
+            "SCRAM-SHA-512=[name=alice,password=secret]",
+        ])
+        .unwrap();
+        let Command::Format(args) = cli.command else {
+            panic!("not format");
+        };
+        format(&args).unwrap();
+        assert!(dir.path().join(skiff::STATE_DIR).is_dir());
+        let bad = FormatArgs {
+            config: None,
+            data_dir: Some(dir.path().to_path_buf()),
+            add_scram: vec!["SCRAM-SHA-1=[name=a,password=b]".into()],
+        };
+        assert!(format(&bad).is_err());
     }
 
     #[test]

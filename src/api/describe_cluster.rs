@@ -12,11 +12,15 @@ use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;
 
 /// Answers DescribeCluster v0–v1: this broker is the whole cluster and its controller.
-pub fn describe_cluster(ctx: &ApiContext, req: DescribeClusterRequest) -> DescribeClusterResponse {
+pub fn describe_cluster(
+    ctx: &ApiContext,
+    call: &Call,
+    req: DescribeClusterRequest,
+) -> DescribeClusterResponse {
     let broker = DescribeClusterBroker::default()
         .with_broker_id(BrokerId(ctx.config.node_id))
-        .with_host(text(ctx.advertised_host.clone()))
-        .with_port(ctx.advertised_port);
+        .with_host(text(call.listener.advertised_host.clone()))
+        .with_port(call.listener.advertised_port);
     DescribeClusterResponse::default()
         .with_endpoint_type(req.endpoint_type)
         .with_cluster_id(text(ctx.cluster_id.clone()))
@@ -42,9 +46,9 @@ impl Api for DescribeCluster {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: DescribeClusterRequest,
     ) -> Handled<DescribeClusterResponse> {
-        describe_cluster(ctx, request).into()
+        describe_cluster(ctx, call, request).into()
     }
 }

@@ -46,9 +46,10 @@ fn names_the_metadata_partition(req: &DescribeQuorumRequest) -> bool {
 /// Answers DescribeQuorum v0–v2.
 pub fn describe_quorum(
     ctx: &ApiContext,
-    version: i16,
+    call: &Call,
     req: DescribeQuorumRequest,
 ) -> DescribeQuorumResponse {
+    let version = call.version;
     if !names_the_metadata_partition(&req) {
         let unknown = ResponseError::UnknownTopicOrPartition;
         let topics = req
@@ -94,13 +95,13 @@ pub fn describe_quorum(
         .with_topic_name(TopicName(text(METADATA_TOPIC)))
         .with_partitions(vec![partition])]);
     if version >= 2 {
-        let port = u16::try_from(ctx.advertised_port).unwrap_or(0);
+        let port = u16::try_from(call.listener.advertised_port).unwrap_or(0);
         response.nodes =
             vec![Node::default()
                 .with_node_id(node)
                 .with_listeners(vec![Listener::default()
                     .with_name(text(LISTENER_NAME))
-                    .with_host(text(ctx.advertised_host.clone()))
+                    .with_host(text(call.listener.advertised_host.clone()))
                     .with_port(port)])];
     }
     response
@@ -123,6 +124,6 @@ impl Api for DescribeQuorum {
         call: &Call,
         request: DescribeQuorumRequest,
     ) -> Handled<DescribeQuorumResponse> {
-        describe_quorum(ctx, call.version, request).into()
+        describe_quorum(ctx, call, request).into()
     }
 }

@@ -3,6 +3,7 @@
 use kafka_protocol::error::ResponseError;
 
 use crate::broker::partition::is_retriable_txn_error;
+use crate::broker::security::SaslError;
 use crate::broker::{BrokerError, PartitionError, StorageError};
 
 /// Kafka's "no error" code.
@@ -164,6 +165,23 @@ pub fn leader_epoch_check(requested: i32, current: i32) -> i16 {
 /// Shorthand for a Kafka error's code.
 pub fn code(e: ResponseError) -> i16 {
     e.code()
+}
+
+/// The Kafka error code for an authentication or SCRAM credential error.
+pub fn sasl_error_code(e: &SaslError) -> i16 {
+    let err = match e {
+        SaslError::UnsupportedMechanism(_) | SaslError::UnknownScramMechanism => {
+            ResponseError::UnsupportedSaslMechanism
+        }
+        SaslError::IllegalState(_) => ResponseError::IllegalSaslState,
+        SaslError::AuthenticationFailed(_) => ResponseError::SaslAuthenticationFailed,
+        SaslError::UnacceptableCredential(_) => ResponseError::UnacceptableCredential,
+        SaslError::NotFound(_) => ResponseError::ResourceNotFound,
+        SaslError::Duplicate(_) => ResponseError::DuplicateResource,
+        SaslError::Store(s) => return storage_error_code(s),
+        SaslError::Corrupt(_) => ResponseError::KafkaStorageError,
+    };
+    err.code()
 }
 
 #[cfg(test)]

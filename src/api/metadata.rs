@@ -89,7 +89,8 @@ fn lookup_or_create(ctx: &ApiContext, name: &str, allow_create: bool) -> Metadat
 }
 
 /// Answers a Metadata request of `version` (v0–v13; v13's top-level error code stays 0).
-pub fn handle(ctx: &ApiContext, version: i16, req: MetadataRequest) -> MetadataResponse {
+pub fn handle(ctx: &ApiContext, call: &Call, req: MetadataRequest) -> MetadataResponse {
+    let version = call.version;
     let allow_create =
         ctx.config.auto_create_topics_enable && (version < 4 || req.allow_auto_topic_creation);
     let topic_ops = version >= 8 && req.include_topic_authorized_operations;
@@ -128,8 +129,8 @@ pub fn handle(ctx: &ApiContext, version: i16, req: MetadataRequest) -> MetadataR
     }
     let broker = MetadataResponseBroker::default()
         .with_node_id(BrokerId(ctx.config.node_id))
-        .with_host(StrBytes::from_string(ctx.advertised_host.clone()))
-        .with_port(ctx.advertised_port);
+        .with_host(StrBytes::from_string(call.listener.advertised_host.clone()))
+        .with_port(call.listener.advertised_port);
     MetadataResponse::default()
         .with_brokers(vec![broker])
         .with_cluster_id(Some(StrBytes::from_string(ctx.cluster_id.clone())))
@@ -158,6 +159,6 @@ impl Api for Metadata {
         call: &Call,
         request: MetadataRequest,
     ) -> Handled<MetadataResponse> {
-        handle(ctx, call.version, request).into()
+        handle(ctx, call, request).into()
     }
 }

@@ -19,8 +19,11 @@ use tokio::sync::watch;
 use tokio::time::{Duration, Instant};
 
 use super::chunks::Chunks;
+use crate::broker::security::credentials::ScramCredentials;
+use crate::broker::security::sasl::SaslSession;
+use crate::broker::security::KafkaPrincipal;
 use crate::broker::ReplicaManager;
-use crate::config::Config;
+use crate::config::{Config, SecurityProtocol};
 
 /// Kafka's ACL operations (the codes of `AclOperation`), as an API declares what it needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,6 +194,7 @@ fn serve<A: Api>(
 fn erase<R: ResponseBody + 'static>(reply: Reply<R>) -> Reply {
     match reply {
         Reply::Send(body) => Reply::Send(Box::new(body)),
+        Reply::SendAndClose(body) => Reply::SendAndClose(Box::new(body)),
         Reply::Nothing => Reply::Nothing,
         Reply::Close => Reply::Close,
     }
@@ -222,6 +226,13 @@ pub struct Call {
     pub peer: SocketAddr,
     /// The connection's channel, muted while the client is throttled (KIP-219).
     pub throttle: ChannelThrottle,
+    /// The listener the connection came in on.
+    pub listener: Arc<Listener>,
+    /// Who the connection authenticated as (`User:ANONYMOUS` on PLAINTEXT listeners and
+    /// before SASL authentication).
+    pub principal: Arc<KafkaPrincipal>,
+    /// The connection's SASL exchange, on SASL listeners.
+    pub sasl: Option<Arc<SaslSession>>,
 }
 
 /// Whether, and until when, a connection's channel is muted.
@@ -272,11 +283,26 @@ impl ChannelThrottle {
     }
 }
 
+/// A listener as handlers see it: its name, protocol and the address it advertises.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Listener {
+    /// The listener name (`PLAINTEXT`, `SASL_SSL`, or a custom one).
+    pub name: String,
+    /// Its security protocol.
+    pub protocol: SecurityProtocol,
+    /// Host handed to its clients (Metadata, FindCoordinator, DescribeCluster).
+    pub advertised_host: String,
+    /// Port handed to its clients.
+    pub advertised_port: i32,
+}
+
 /// What the connection does once a request is handled.
 #[derive(Debug)]
 pub enum Reply<R = Box<dyn ResponseBody>> {
     /// Send this response.
     Send(R),
+    /// Send this response, then close the connection (a failed authentication).
+    SendAndClose(R),
     /// Send nothing (an acks=0 produce that succeeded).
     Nothing,
     /// Send nothing and close the connection: an acks=0 produce failed, and closing is the
@@ -325,10 +351,8 @@ pub struct ApiContext {
     pub config: Arc<Config>,
     /// The cluster id reported in Metadata.
     pub cluster_id: String,
-    /// Host advertised to clients.
-    pub advertised_host: String,
-    /// Port advertised to clients.
-    pub advertised_port: i32,
+    /// The SCRAM credentials (SaslAuthenticate, the SCRAM admin APIs).
+    pub scram: Arc<ScramCredentials>,
     /// The served APIs (the registry's table), as ApiVersions lists them.
     pub apis: &'static [ApiEntry],
     /// Becomes `true` when the broker shuts down (ends long-polls early).

@@ -10,11 +10,10 @@ pub use super::spec::ChannelThrottle;
 use super::{ApiContext, Call};
 use crate::broker::quota::MutationQuota;
 
-/// The user principal quotas are resolved for. Connections carry no authenticated
-/// principal yet; Kafka's principal of an unauthenticated connection is `ANONYMOUS`.
+/// The user principal quotas are resolved for: the name of the connection's principal
+/// (`ANONYMOUS` on PLAINTEXT listeners and before SASL authentication, as in Kafka).
 pub fn quota_user(call: &Call) -> &str {
-    let _ = call;
-    "ANONYMOUS"
+    &call.principal.name
 }
 
 /// The client id quotas are resolved for (empty when the request header has none).

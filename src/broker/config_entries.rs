@@ -109,7 +109,11 @@ pub fn broker_entries(layers: &BrokerConfigLayers, resource: &str) -> Vec<Config
         if let Some(e) = entries.iter_mut().find(|e| e.name == "log.dirs") {
             describe_log_dirs_entry(layers, e);
         }
-        entries.extend(kafka_static_entries(layers));
+        let derived = kafka_static_entries(layers);
+        // `listeners` and `advertised.listeners` left unset are shown as derived from
+        // `listen` and `advertised.listener`, the shorthand that is then in force.
+        entries.retain(|e| !derived.iter().any(|d| d.name == e.name));
+        entries.extend(derived);
     }
     entries
 }
@@ -145,8 +149,8 @@ fn derived(
 /// The static configs tools read under Kafka's names (`listeners`, `advertised.listeners`,
 /// `broker.id`, `process.roles`, `log.dirs`, …), derived from Skiff's own options (`listen`,
 /// `advertised.listener`, `node.id`, `data.dir`) with the source of the option they come
-/// from. Skiff serves one PLAINTEXT listener, is broker and controller of its one-node
-/// cluster, and has no rack.
+/// from (`listeners` and `advertised.listeners` only while they are unset). Skiff is broker
+/// and controller of its one-node cluster, and has no rack.
 fn kafka_static_entries(layers: &BrokerConfigLayers) -> Vec<ConfigEntry> {
     let config = &layers.static_config;
     let source_of = |name: &str| {
@@ -157,16 +161,19 @@ fn kafka_static_entries(layers: &BrokerConfigLayers) -> Vec<ConfigEntry> {
             .map_or(ConfigSource::Default, |(_, s)| s)
     };
     let listen_default = config::broker_option("listen").map_or("", |d| d.default);
-    let out = vec![
-        derived(
+    let mut out = Vec::new();
+    if config.listeners.is_none() {
+        out.push(derived(
             "listeners",
             Some(format!("PLAINTEXT://{}", config.listen)),
             source_of("listen"),
             ConfigType::String,
             Some(&format!("PLAINTEXT://{listen_default}")),
             "The listener Skiff binds (option `listen`), in Kafka's form.",
-        ),
-        match &config.advertised_listener {
+        ));
+    }
+    if config.advertised_listeners.is_none() {
+        out.push(match &config.advertised_listener {
             Some(a) => derived(
                 "advertised.listeners",
                 Some(format!("PLAINTEXT://{a}")),
@@ -183,7 +190,9 @@ fn kafka_static_entries(layers: &BrokerConfigLayers) -> Vec<ConfigEntry> {
                 None,
                 "Unset: clients are handed the listener's address.",
             ),
-        },
+        });
+    }
+    out.extend([
         derived(
             "broker.id",
             Some(config.node_id.to_string()),
@@ -201,14 +210,6 @@ fn kafka_static_entries(layers: &BrokerConfigLayers) -> Vec<ConfigEntry> {
             "Skiff is the broker and the controller of its one-node cluster.",
         ),
         derived(
-            "listener.security.protocol.map",
-            Some("PLAINTEXT:PLAINTEXT".to_string()),
-            ConfigSource::Default,
-            ConfigType::String,
-            Some("PLAINTEXT:PLAINTEXT"),
-            "Skiff's one listener speaks PLAINTEXT.",
-        ),
-        derived(
             "broker.rack",
             None,
             ConfigSource::Default,
@@ -216,7 +217,7 @@ fn kafka_static_entries(layers: &BrokerConfigLayers) -> Vec<ConfigEntry> {
             None,
             "No rack.",
         ),
-    ];
+    ]);
     out
 }
 

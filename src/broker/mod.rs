@@ -15,6 +15,7 @@ mod meta_file;
 pub mod partition;
 pub mod quota;
 pub mod replica_manager;
+pub mod security;
 pub mod topic_config;
 pub mod topics;
 pub mod txn;

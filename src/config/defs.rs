@@ -365,13 +365,10 @@ pub const TOPIC_ONLY_CONFIGS: &[ConfigDef] = &[
 /// altering one on the BROKER resource is refused as Kafka refuses it, while a name
 /// Kafka does not know at all is kept as a custom dynamic config (as Kafka keeps it).
 pub const KAFKA_READ_ONLY_ELSEWHERE: &[&str] = &[
-    "advertised.listeners",
     "broker.id",
     "broker.rack",
     "controller.listener.names",
     "controller.quorum.voters",
-    "listener.security.protocol.map",
-    "listeners",
     "metadata.log.dir",
     "process.roles",
 ];
@@ -386,6 +383,15 @@ broker_options! {
     advertised_listener: Option<String> = "advertised.listener", String, "", ReadOnly,
         Check::Custom(optional_host_port),
         "HOST:PORT handed to clients in Metadata (empty: the bound listen address).";
+    listeners: Option<String> = "listeners", List, "", ReadOnly, Check::Custom(super::listeners::check_listeners),
+        "Listeners as NAME://HOST:PORT, comma-separated (empty: one PLAINTEXT listener on `listen`).";
+    advertised_listeners: Option<String> = "advertised.listeners", List, "", ReadOnly,
+        Check::Custom(super::listeners::check_advertised_listeners),
+        "NAME://HOST:PORT handed to clients of each listener (empty or unnamed: the bound address).";
+    listener_security_protocol_map: String = "listener.security.protocol.map", List,
+        "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT", ReadOnly,
+        Check::Custom(super::listeners::check_protocol_map),
+        "Security protocol of each listener name, NAME:PROTOCOL (PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL).";
     data_dir: std::path::PathBuf = "data.dir", String, "./data", ReadOnly, Check::Custom(non_empty),
         "Directory of the broker's state, and of the partition logs unless log.dirs or log.dir names others.";
     log_dirs: Option<String> = "log.dirs", String, "", ReadOnly, Check::Custom(log_dir_list),
@@ -582,6 +588,51 @@ broker_options! {
     controller_quota_window_size_seconds: u32 = "controller.quota.window.size.seconds", Int, "1",
         ReadOnly, Check::Range(1, I32_MAX),
         "Length of one sample window of the controller mutation quota.";
+    ssl_keystore_type: String = "ssl.keystore.type", String, "JKS", ReadOnly,
+        Check::OneOf(&["JKS", "PKCS12", "PEM"]),
+        "Format of the key store of SSL listeners; Skiff reads PEM (JKS and PKCS12 are refused at start).";
+    ssl_keystore_location: Option<String> = "ssl.keystore.location", String, "", ReadOnly, Check::Any,
+        "PEM file holding the listener's private key and certificate chain.";
+    ssl_keystore_password: Option<String> = "ssl.keystore.password", Password, "", ReadOnly, Check::Any,
+        "Password of the key store file (PKCS12/JKS only; a PEM key uses ssl.key.password).";
+    ssl_keystore_certificate_chain: Option<String> = "ssl.keystore.certificate.chain", Password, "",
+        ReadOnly, Check::Any,
+        "The certificate chain in PEM, inline (with ssl.keystore.key, instead of a file).";
+    ssl_keystore_key: Option<String> = "ssl.keystore.key", Password, "", ReadOnly, Check::Any,
+        "The PKCS#8 private key in PEM, inline (encrypted if ssl.key.password is set).";
+    ssl_key_password: Option<String> = "ssl.key.password", Password, "", ReadOnly, Check::Any,
+        "Password of an encrypted PKCS#8 private key.";
+    ssl_truststore_type: String = "ssl.truststore.type", String, "JKS", ReadOnly,
+        Check::OneOf(&["JKS", "PKCS12", "PEM"]),
+        "Format of the trust store that checks client certificates; Skiff reads PEM.";
+    ssl_truststore_location: Option<String> = "ssl.truststore.location", String, "", ReadOnly, Check::Any,
+        "PEM file of the certificates trusted to sign client certificates.";
+    ssl_truststore_password: Option<String> = "ssl.truststore.password", Password, "", ReadOnly,
+        Check::Any,
+        "Password of the trust store file (PKCS12/JKS only).";
+    ssl_truststore_certificates: Option<String> = "ssl.truststore.certificates", Password, "", ReadOnly,
+        Check::Any,
+        "Trusted certificates in PEM, inline (instead of a file).";
+    ssl_client_auth: String = "ssl.client.auth", String, "none", ReadOnly,
+        Check::OneOf(&["required", "requested", "none"]),
+        "Whether SSL clients must (required), may (requested) or do not (none) present a certificate.";
+    ssl_enabled_protocols: String = "ssl.enabled.protocols", List, "TLSv1.2,TLSv1.3", ReadOnly,
+        Check::ListOf(&["TLSv1.2", "TLSv1.3"]),
+        "TLS versions SSL listeners accept.";
+    ssl_protocol: String = "ssl.protocol", String, "TLSv1.3", ReadOnly,
+        Check::OneOf(&["TLSv1.2", "TLSv1.3", "TLS"]),
+        "TLS protocol of the SSL context (accepted; ssl.enabled.protocols decides the versions).";
+    ssl_principal_mapping_rules: String = "ssl.principal.mapping.rules", String, "DEFAULT", ReadOnly,
+        Check::Custom(super::listeners::check_principal_mapping_rules),
+        "Rules mapping a client certificate's subject to a principal name: RULE:pattern/replacement/[LU], DEFAULT.";
+    sasl_enabled_mechanisms: String = "sasl.enabled.mechanisms", List, "GSSAPI", ReadOnly, Check::Any,
+        "SASL mechanisms SASL listeners offer (PLAIN, SCRAM-SHA-256, SCRAM-SHA-512; GSSAPI is refused at start).";
+    sasl_server_max_receive_size: usize = "sasl.server.max.receive.size", Int, "524288", ReadOnly,
+        POSITIVE,
+        "Largest frame accepted before a SASL client has authenticated.";
+    connection_failed_authentication_delay_ms: u64 = "connection.failed.authentication.delay.ms", Int,
+        "100", ReadOnly, NOT_NEGATIVE,
+        "How long the answer to a failed authentication is held before the connection is closed.";
 }
 
 use super::{FsyncPolicyName, TimestampTypeName};

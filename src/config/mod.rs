@@ -111,6 +111,9 @@ macro_rules! broker_options {
                 #[doc = concat!("`", $name, "`: ", $doc, " Default `", $default, "`.")]
                 pub $field: $ty,
             )*
+            /// The per-listener options, `listener.name.<listener>.<option>` (listener name
+            /// in lower case) to value; see [`Config::listener_option`].
+            pub listener_overrides: std::collections::BTreeMap<String, String>,
         }
 
         /// Every broker option, in the order `config/skiff.toml` lists them.
@@ -135,6 +138,7 @@ macro_rules! broker_options {
                 Config {
                     $($field: <$ty as $crate::config::OptionValue>::parse_value($default)
                         .unwrap_or_default(),)*
+                    listener_overrides: std::collections::BTreeMap::new(),
                 }
             }
         }
@@ -161,7 +165,7 @@ macro_rules! broker_options {
                         return Some($crate::config::OptionValue::render(&self.$field));
                     }
                 )*
-                None
+                self.listener_overrides.get(name).cloned()
             }
         }
     };
@@ -172,8 +176,11 @@ macro_rules! broker_options {
 }
 
 mod defs;
+pub mod listeners;
+pub mod principal_rules;
 
 pub use defs::*;
+pub use listeners::{ListenerConfig, SecurityProtocol};
 
 /// A value type of a [`Config`] field: parsed from and rendered to the text of its option.
 pub trait OptionValue: Sized + Default {
@@ -324,6 +331,9 @@ impl Config {
     /// Sets one option by its Kafka-style name from its textual value, checked against
     /// its descriptor.
     pub fn set(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        if name.starts_with(listeners::LISTENER_PREFIX) {
+            return self.set_listener_option(name, value);
+        }
         let def =
             broker_option(name).ok_or_else(|| ConfigError::UnknownOption(name.to_string()))?;
         def.validate(value)
@@ -394,6 +404,227 @@ fn flatten<'a>(prefix: &str, table: &'a toml::Table, out: &mut Vec<(String, &'a 
             toml::Value::Table(inner) => flatten(&name, inner, out),
             leaf => out.push((name, leaf)),
         }
+    }
+}
+
+/// Checks the suffix of a `listener.name.<listener>.<suffix>` option and its value.
+fn check_listener_option(suffix: &str, value: &str) -> Result<(), String> {
+    if let Some(def) = broker_option(suffix) {
+        if suffix.starts_with("ssl.") || suffix.starts_with("sasl.") {
+            return def.validate(value);
+        }
+    }
+    match suffix.split_once('.') {
+        Some((mechanism, "sasl.jaas.config")) if listeners::JAAS_MECHANISMS.contains(&mechanism) => Ok(()),
+        _ => Err(format!(
+            "`{suffix}` cannot be set per listener (ssl.*, sasl.* and <mechanism>.sasl.jaas.config can)"
+        )),
+    }
+}
+
+impl Config {
+    /// Sets a `listener.name.<listener>.<option>` option (the listener name is kept in lower
+    /// case, as Kafka writes these prefixes).
+    fn set_listener_option(&mut self, name: &str, value: &str) -> Result<(), ConfigError> {
+        let rest = name
+            .strip_prefix(listeners::LISTENER_PREFIX)
+            .ok_or_else(|| ConfigError::UnknownOption(name.to_string()))?;
+        let (listener, suffix) = rest
+            .split_once('.')
+            .filter(|(l, s)| !l.is_empty() && !s.is_empty())
+            .ok_or_else(|| ConfigError::UnknownOption(name.to_string()))?;
+        check_listener_option(suffix, value).map_err(|reason| invalid(name, value, reason))?;
+        let key = format!(
+            "{}{}.{suffix}",
+            listeners::LISTENER_PREFIX,
+            listener.to_ascii_lowercase()
+        );
+        self.listener_overrides
+            .insert(key, value.trim().to_string());
+        Ok(())
+    }
+
+    /// The value of `option` for `listener`: its `listener.name.<listener>.<option>` override,
+    /// else the broker-wide option (`None` if neither exists or the value is empty).
+    pub fn listener_option(&self, listener: &str, option: &str) -> Option<String> {
+        let key = format!(
+            "{}{}.{option}",
+            listeners::LISTENER_PREFIX,
+            listener.to_ascii_lowercase()
+        );
+        self.listener_overrides
+            .get(&key)
+            .cloned()
+            .or_else(|| self.get(option))
+            .filter(|v| !v.is_empty())
+    }
+
+    /// The listeners to open, in the order configured.
+    pub fn listener_configs(&self) -> Result<Vec<ListenerConfig>, ConfigError> {
+        let map = listeners::protocol_map(&self.listener_security_protocol_map).map_err(|r| {
+            invalid(
+                "listener.security.protocol.map",
+                &self.listener_security_protocol_map,
+                r,
+            )
+        })?;
+        let configured = self.listeners.clone().unwrap_or_default();
+        let list = if configured.trim().is_empty() {
+            vec![
+                listeners::Endpoint::parse(&format!("PLAINTEXT://{}", self.listen))
+                    .map_err(|r| invalid("listen", &self.listen, r))?,
+            ]
+        } else {
+            listeners::endpoints(&configured).map_err(|r| invalid("listeners", &configured, r))?
+        };
+        let advertised_text = self.advertised_listeners.clone().unwrap_or_default();
+        let advertised = listeners::endpoints(&advertised_text)
+            .map_err(|r| invalid("advertised.listeners", &advertised_text, r))?;
+        if let Some(a) = advertised
+            .iter()
+            .find(|a| !list.iter().any(|l| l.name == a.name))
+        {
+            return Err(invalid(
+                "advertised.listeners",
+                &advertised_text,
+                format!("listener {} is advertised but not in listeners", a.name),
+            ));
+        }
+        let single = match &self.advertised_listener {
+            Some(text) if list.len() == 1 => {
+                let (host, port) = text
+                    .rsplit_once(':')
+                    .and_then(|(h, p)| Some((h.to_string(), p.parse::<u16>().ok()?)))
+                    .ok_or_else(|| invalid("advertised.listener", text, "expected HOST:PORT"))?;
+                Some((host, port))
+            }
+            Some(text) => {
+                return Err(invalid(
+                    "advertised.listener",
+                    text,
+                    "it names one address; with several listeners use advertised.listeners",
+                ))
+            }
+            None => None,
+        };
+        list.into_iter()
+            .map(|e| {
+                let protocol = map
+                    .iter()
+                    .find(|(n, _)| *n == e.name)
+                    .map(|(_, p)| *p)
+                    .ok_or_else(|| {
+                        invalid(
+                            "listener.security.protocol.map",
+                            &self.listener_security_protocol_map,
+                            format!("no security protocol defined for listener {}", e.name),
+                        )
+                    })?;
+                let advertised = advertised
+                    .iter()
+                    .find(|a| a.name == e.name)
+                    .map(|a| (a.host.clone(), a.port))
+                    .or_else(|| single.clone());
+                Ok(ListenerConfig {
+                    bind: e.bind_address(),
+                    name: e.name,
+                    protocol,
+                    advertised,
+                })
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod listener_tests {
+    use super::*;
+
+    #[test]
+    fn the_default_is_one_plaintext_listener_on_listen() {
+        let c = Config::default();
+        let l = c.listener_configs().unwrap();
+        assert_eq!(
+            l,
+            vec![ListenerConfig {
+                name: "PLAINTEXT".into(),
+                protocol: SecurityProtocol::Plaintext,
+                bind: "127.0.0.1:9092".into(),
+                advertised: None,
+            }]
+        );
+    }
+
+    #[test]
+    fn several_named_listeners_with_their_protocols_and_advertised_addresses() {
+        let mut c = Config::default();
+        c.set(
+            "listeners",
+            "PLAINTEXT://127.0.0.1:0, INTERNAL://:9095,SECURE://[::1]:9096",
+        )
+        .unwrap();
+        c.set(
+            "listener.security.protocol.map",
+            "PLAINTEXT:PLAINTEXT,INTERNAL:SASL_PLAINTEXT,SECURE:SASL_SSL",
+        )
+        .unwrap();
+        c.set("advertised.listeners", "INTERNAL://kafka.example:19095")
+            .unwrap();
+        let l = c.listener_configs().unwrap();
+        assert_eq!(l.len(), 3);
+        assert_eq!(l[1].name, "INTERNAL");
+        assert_eq!(l[1].protocol, SecurityProtocol::SaslPlaintext);
+        assert_eq!(l[1].bind, "0.0.0.0:9095");
+        assert_eq!(l[1].advertised, Some(("kafka.example".into(), 19095)));
+        assert_eq!(l[2].bind, "[::1]:9096");
+        assert_eq!(l[2].protocol, SecurityProtocol::SaslSsl);
+        assert_eq!(l[0].advertised, None);
+    }
+
+    #[test]
+    fn bad_listener_settings_are_refused() {
+        let mut c = Config::default();
+        assert!(c
+            .set("listeners", "PLAINTEXT://a:1,PLAINTEXT://b:2")
+            .is_err());
+        assert!(c.set("listeners", "A://a:1,B://b:1").is_err());
+        assert!(c.set("listeners", "127.0.0.1:9092").is_err());
+        assert!(c.set("listener.security.protocol.map", "A:TLS").is_err());
+        c.set("listeners", "OTHER://127.0.0.1:0").unwrap();
+        assert!(c.listener_configs().is_err(), "OTHER has no protocol");
+        c.set("advertised.listeners", "NOPE://h:1").unwrap();
+        assert!(c.listener_configs().is_err());
+    }
+
+    #[test]
+    fn per_listener_options_override_the_broker_wide_ones() {
+        let mut c = Config::default();
+        c.set("ssl.client.auth", "requested").unwrap();
+        c.set("listener.name.SASL_SSL.ssl.client.auth", "required")
+            .unwrap();
+        c.set(
+            "listener.name.sasl_ssl.plain.sasl.jaas.config",
+            "x required user_a=\"b\";",
+        )
+        .unwrap();
+        assert_eq!(
+            c.listener_option("SASL_SSL", "ssl.client.auth").as_deref(),
+            Some("required")
+        );
+        assert_eq!(
+            c.listener_option("SSL", "ssl.client.auth").as_deref(),
+            Some("requested")
+        );
+        assert!(c
+            .listener_option("sasl_ssl", "plain.sasl.jaas.config")
+            .is_some());
+        assert_eq!(
+            c.get("listener.name.sasl_ssl.ssl.client.auth").as_deref(),
+            Some("required")
+        );
+        assert!(c.set("listener.name.x.ssl.client.auth", "maybe").is_err());
+        assert!(c.set("listener.name.x.num.partitions", "3").is_err());
+        assert!(c.set("listener.name.x.md5.sasl.jaas.config", "y").is_err());
     }
 }
 

@@ -24,8 +24,8 @@ impl Wire {
         Wire::connect_as(broker, "wire-test").await
     }
 
-    /// Connects to the broker listening at `addr` (a `skiff serve` child process).
-    pub async fn connect_addr(addr: &str) -> Wire {
+    /// Connects to a broker's address (a listener, or a `skiff serve` child process).
+    pub async fn connect_addr(addr: impl tokio::net::ToSocketAddrs) -> Wire {
         Wire {
             stream: TcpStream::connect(addr).await.unwrap(),
             next_correlation: 1,

@@ -22,9 +22,10 @@ pub const KEY_TYPE_TRANSACTION: i8 = 1;
 /// INVALID_REQUEST for any other key type.
 pub fn handle(
     ctx: &ApiContext,
-    version: i16,
+    call: &Call,
     req: FindCoordinatorRequest,
 ) -> FindCoordinatorResponse {
+    let version = call.version;
     let key_type = if version >= 1 {
         req.key_type
     } else {
@@ -47,7 +48,10 @@ pub fn handle(
     }
     let node = BrokerId(if error == 0 { ctx.config.node_id } else { -1 });
     let (host, port) = if error == 0 {
-        (str_bytes(ctx.advertised_host.clone()), ctx.advertised_port)
+        (
+            str_bytes(call.listener.advertised_host.clone()),
+            call.listener.advertised_port,
+        )
     } else {
         (StrBytes::default(), -1)
     };
@@ -96,6 +100,6 @@ impl Api for FindCoordinator {
         call: &Call,
         request: FindCoordinatorRequest,
     ) -> Handled<FindCoordinatorResponse> {
-        handle(ctx, call.version, request).into()
+        handle(ctx, call, request).into()
     }
 }

@@ -1,0 +1,16 @@
+//! Authentication: who a connection is ([`principal::KafkaPrincipal`]), the SASL exchange of
+//! a connection ([`sasl::SaslSession`]: PLAIN and SCRAM-SHA-256/512), the SCRAM credentials
+//! kept in the state store ([`credentials::ScramCredentials`]), and the JAAS lines that name
+//! PLAIN users ([`jaas`]). TLS itself is the server's business; the authorizer will read the
+//! principal that these produce.
+
+pub mod credentials;
+pub mod error;
+pub mod jaas;
+pub mod plain;
+pub mod principal;
+pub mod sasl;
+pub mod scram;
+
+pub use error::SaslError;
+pub use principal::KafkaPrincipal;

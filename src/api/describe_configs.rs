@@ -14,9 +14,6 @@ use crate::broker::client_metrics::CLIENT_METRICS_CONFIGS;
 use crate::broker::config_entries::{self, ConfigEntry};
 use crate::config::ConfigSource;
 
-/// Kafka's config source of a client-metrics resource's config (CLIENT_METRICS_CONFIG).
-const CLIENT_METRICS_CONFIG_SOURCE: i8 = 7;
-
 use super::configs::*;
 use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{Call, Handled};
@@ -117,33 +114,30 @@ fn describe_client_metrics(
         ));
     }
     let set = ctx.client_metrics.configs(name);
-    Ok(CLIENT_METRICS_CONFIGS
+    let entries = CLIENT_METRICS_CONFIGS
         .iter()
-        .filter(|(n, ..)| wanted(keys, n))
-        .map(|(n, kind, default, doc)| {
-            let (value, source) = match set.get(*n) {
-                Some(v) => (v.clone(), CLIENT_METRICS_CONFIG_SOURCE),
-                None => (default.to_string(), ConfigSource::Default as i8),
+        .map(|&(n, kind, default, doc)| {
+            let (value, source, synonyms) = match set.get(n) {
+                Some(v) => (
+                    v.clone(),
+                    ConfigSource::ClientMetrics,
+                    vec![(n, Some(v.clone()), ConfigSource::ClientMetrics)],
+                ),
+                None => (default.to_string(), ConfigSource::Default, Vec::new()),
             };
-            let mut entry = DescribeConfigsResourceResult::default()
-                .with_name(text(*n))
-                .with_value(Some(text(value.clone())))
-                .with_read_only(false)
-                .with_config_source(source)
-                .with_is_sensitive(false)
-                .with_config_type(*kind);
-            if synonyms && source == CLIENT_METRICS_CONFIG_SOURCE {
-                entry.synonyms = vec![DescribeConfigsSynonym::default()
-                    .with_name(text(*n))
-                    .with_value(Some(text(value)))
-                    .with_source(source)];
+            ConfigEntry {
+                name: n,
+                value: Some(value),
+                source,
+                read_only: false,
+                sensitive: false,
+                kind,
+                doc,
+                synonyms,
             }
-            if docs {
-                entry.documentation = Some(text(*doc));
-            }
-            entry
         })
-        .collect())
+        .collect();
+    Ok(encode(entries, keys, synonyms, docs))
 }
 
 /// Answers DescribeConfigs v1–v4.

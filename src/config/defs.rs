@@ -39,6 +39,8 @@ pub enum ConfigSource {
     StaticBroker = 4,
     /// The built-in default.
     Default = 5,
+    /// Set on a client-metrics subscription (Kafka's CLIENT_METRICS_CONFIG).
+    ClientMetrics = 7,
 }
 
 /// Whether and how a broker config can change while the broker runs (the "update mode"

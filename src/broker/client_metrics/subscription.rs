@@ -5,6 +5,8 @@ use std::collections::BTreeMap;
 
 use regex::Regex;
 
+use crate::config::ConfigType;
+
 use crate::storage::record::compression::{decompress as decompress_codec, Compression};
 
 /// `metrics`: the metric name prefixes to push (`*` for all).
@@ -14,10 +16,10 @@ pub const INTERVAL_MS: &str = "interval.ms";
 /// `match`: `selector=regex` pairs a client must all match.
 pub const MATCH: &str = "match";
 /// The configs a client-metrics resource takes: name, Kafka type code, default, doc.
-pub const CLIENT_METRICS_CONFIGS: &[(&str, i8, &str, &str)] = &[
-    (INTERVAL_MS, 3, "300000", "How often matching clients push their metrics (ms)."),
-    (MATCH, 7, "", "selector=regex entries a client must all match to get this subscription (selectors: client_instance_id, client_id, client_software_name, client_software_version, client_source_address, client_source_port); none matches every client."),
-    (METRICS, 7, "", "Prefixes of the metric names matching clients push; * for all of them."),
+pub const CLIENT_METRICS_CONFIGS: &[(&str, ConfigType, &str, &str)] = &[
+    (INTERVAL_MS, ConfigType::Int, "300000", "How often matching clients push their metrics (ms)."),
+    (MATCH, ConfigType::List, "", "selector=regex entries a client must all match to get this subscription (selectors: client_instance_id, client_id, client_software_name, client_software_version, client_source_address, client_source_port); none matches every client."),
+    (METRICS, ConfigType::List, "", "Prefixes of the metric names matching clients push; * for all of them."),
 ];
 
 /// Push interval of a subscription without `interval.ms`, and of a client that no

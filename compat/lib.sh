@@ -243,8 +243,10 @@ plain_jaas() {
 security_properties() {
   local scram="org.apache.kafka.common.security.scram.ScramLoginModule required;"
   cat <<EOF2
-sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256,PLAIN,OAUTHBEARER
 listener.name.sasl_ssl.plain.sasl.jaas.config=$(plain_jaas)
+listener.name.sasl_ssl.oauthbearer.sasl.jaas.config=org.apache.kafka.common.security.oauthbearer.OAuthBearerLoginModule required;
+delegation.token.secret.key=compat-delegation-token-secret
 listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=$scram
 listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=$scram
 ssl.keystore.type=PEM

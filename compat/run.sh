@@ -162,6 +162,7 @@ security=(
   "java-security|$COMPAT_DIR/java/scenario.sh JavaSecurity.java"
   "kcat-security|$COMPAT_DIR/kcat/security.sh"
   "kafka-python-security|$PY $COMPAT_DIR/python/kafka_python_security.py"
+  "java-tokens|$COMPAT_DIR/java/scenario.sh JavaTokens.java"
 )
 SECURITY_START_ARGS=(--sasl-ssl --add-scram "SCRAM-SHA-512=[name=alice,password=alice-secret]"
   --plain-user carol=carol-secret)

@@ -23,7 +23,12 @@ use crate::api::spec::Listener;
 use crate::api::ApiContext;
 use crate::broker::group::GroupCoordinator;
 use crate::broker::security::credentials::{CredentialChange, ScramCredentials};
+use crate::broker::security::delegation::{DelegationTokens, TokenConfig};
 use crate::broker::security::jaas::{JaasConfig, PLAIN_LOGIN_MODULE};
+use crate::broker::security::oauthbearer::{
+    jwks_path, JwksValidator, TokenValidator, UnsecuredOptions, OAUTHBEARER_LOGIN_MODULE,
+    VALIDATOR_CALLBACK_HANDLERS,
+};
 use crate::broker::security::sasl::{SaslConfig, SUPPORTED_MECHANISMS};
 use crate::broker::txn::{LogMarkerWriter, TokioClock, TxnCoordinator};
 use crate::broker::ReplicaManager;
@@ -155,9 +160,15 @@ impl Broker {
             .map_err(|e| StartError::Coordinator(e.to_string()))?,
         );
         let scram = Arc::new(ScramCredentials::open(Some(Arc::clone(&state)))?);
+        let tokens = Arc::new(
+            DelegationTokens::open(token_config(&config), Some(Arc::clone(&state)))
+                .map_err(|e| StartError::Coordinator(e.to_string()))?,
+        );
         let mut runtimes = Vec::with_capacity(listener_configs.len());
         for (l, (_, addr)) in listener_configs.iter().zip(&bound) {
-            runtimes.push(Arc::new(listener_runtime(&config, l, *addr, &scram)?));
+            runtimes.push(Arc::new(listener_runtime(
+                &config, l, *addr, &scram, &tokens,
+            )?));
         }
         let (shutdown_tx, shutdown_rx) = watch::channel(false);
         let ctx = Arc::new(ApiContext {
@@ -169,6 +180,7 @@ impl Broker {
             config: config.clone(),
             cluster_id,
             scram,
+            tokens,
             shutdown: shutdown_rx.clone(),
             fetch_sessions: Arc::new(api::fetch_session::FetchSessionCache::new(
                 config.max_incremental_fetch_session_cache_slots,
@@ -225,6 +237,7 @@ fn listener_runtime(
     l: &ListenerConfig,
     bound: SocketAddr,
     scram: &Arc<ScramCredentials>,
+    tokens: &Arc<DelegationTokens>,
 ) -> Result<ListenerRuntime, StartError> {
     let (advertised_host, advertised_port) = match &l.advertised {
         Some((h, p)) => (h.clone(), *p),
@@ -242,7 +255,7 @@ fn listener_runtime(
         None
     };
     let sasl = if l.protocol.uses_sasl() {
-        Some(Arc::new(sasl_config(config, &l.name, scram)?))
+        Some(Arc::new(sasl_config(config, &l.name, scram, tokens)?))
     } else {
         None
     };
@@ -255,6 +268,7 @@ fn sasl_config(
     config: &Config,
     name: &str,
     scram: &Arc<ScramCredentials>,
+    tokens: &Arc<DelegationTokens>,
 ) -> Result<SaslConfig, StartError> {
     let fail = |message: String| StartError::Sasl {
         listener: name.to_string(),
@@ -299,6 +313,22 @@ fn sasl_config(
         }
         plain_users = jaas.plain_users();
     }
+    let oauthbearer = if mechanisms.iter().any(|m| m == "OAUTHBEARER") {
+        Some(oauthbearer_validator(config, name).map_err(fail)?)
+    } else {
+        None
+    };
+    let max_reauth_ms = mechanisms
+        .iter()
+        .map(|m| {
+            let option = format!("{}.connections.max.reauth.ms", m.to_ascii_lowercase());
+            let ms = config
+                .listener_option(name, &option)
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(config.connections_max_reauth_ms);
+            (m.clone(), ms)
+        })
+        .collect();
     Ok(SaslConfig {
         mechanisms,
         plain_users,
@@ -306,7 +336,82 @@ fn sasl_config(
             config.connection_failed_authentication_delay_ms,
         ),
         credentials: Arc::clone(scram),
+        tokens: Some(Arc::clone(tokens)),
+        max_reauth_ms,
+        oauthbearer,
     })
+}
+
+/// The delegation token settings (`delegation.token.*`).
+fn token_config(config: &Config) -> TokenConfig {
+    TokenConfig {
+        secret_key: config.delegation_token_secret_key.clone(),
+        max_lifetime_ms: i64::try_from(config.delegation_token_max_lifetime_ms).unwrap_or(i64::MAX),
+        expiry_time_ms: i64::try_from(config.delegation_token_expiry_time_ms).unwrap_or(i64::MAX),
+    }
+}
+
+/// How listener `name` validates OAUTHBEARER tokens: with Kafka's
+/// `OAuthBearerValidatorCallbackHandler` as its server callback handler, signed tokens
+/// against `sasl.oauthbearer.jwks.endpoint.url`; otherwise Kafka's unsecured validator,
+/// with the options of the listener's OAuthBearerLoginModule JAAS line (if any).
+fn oauthbearer_validator(config: &Config, name: &str) -> Result<TokenValidator, String> {
+    let handler = config.listener_option(name, "oauthbearer.sasl.server.callback.handler.class");
+    if let Some(handler) = handler {
+        if !VALIDATOR_CALLBACK_HANDLERS.contains(&handler.as_str()) {
+            return Err(format!(
+                "oauthbearer.sasl.server.callback.handler.class {handler} is not supported (use one of {})",
+                VALIDATOR_CALLBACK_HANDLERS.join(", ")
+            ));
+        }
+        let url = config
+            .listener_option(name, "sasl.oauthbearer.jwks.endpoint.url")
+            .ok_or(
+                "OAuthBearerValidatorCallbackHandler needs sasl.oauthbearer.jwks.endpoint.url",
+            )?;
+        let keys = JwksValidator::load(&url)?;
+        let path = jwks_path(&url)?;
+        let list = |option: &str| -> Vec<String> {
+            config
+                .listener_option(name, option)
+                .unwrap_or_default()
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect()
+        };
+        return Ok(TokenValidator::Jwks(Box::new(JwksValidator {
+            jwks_path: path,
+            keys,
+            expected_audience: list("sasl.oauthbearer.expected.audience"),
+            expected_issuer: config.listener_option(name, "sasl.oauthbearer.expected.issuer"),
+            sub_claim: config
+                .listener_option(name, "sasl.oauthbearer.sub.claim.name")
+                .unwrap_or_else(|| "sub".into()),
+            scope_claim: config
+                .listener_option(name, "sasl.oauthbearer.scope.claim.name")
+                .unwrap_or_else(|| "scope".into()),
+            clock_skew_s: config
+                .listener_option(name, "sasl.oauthbearer.clock.skew.seconds")
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(30),
+        })));
+    }
+    let options = match config.listener_option(name, "oauthbearer.sasl.jaas.config") {
+        Some(line) => {
+            let jaas = JaasConfig::parse(&line)
+                .map_err(|e| format!("oauthbearer.sasl.jaas.config: {e}"))?;
+            if jaas.login_module != OAUTHBEARER_LOGIN_MODULE {
+                return Err(format!(
+                    "oauthbearer.sasl.jaas.config names {}, not {OAUTHBEARER_LOGIN_MODULE}",
+                    jaas.login_module
+                ));
+            }
+            UnsecuredOptions::from_jaas(&jaas.options)?
+        }
+        None => UnsecuredOptions::default(),
+    };
+    Ok(TokenValidator::Unsecured(options))
 }
 
 /// What `skiff format --add-scram` does before a first start (as `kafka-storage format

@@ -49,6 +49,7 @@ pub mod sasl_authenticate;
 pub mod sasl_handshake;
 pub mod spec;
 pub mod throttle;
+pub mod token;
 pub mod topic_configs;
 pub mod txn;
 pub mod update_features;

@@ -19,6 +19,11 @@ use super::group::{
 #[cfg(doc)]
 use super::spec::Api;
 use super::spec::{entry, ApiEntry};
+use super::token::{
+    create_delegation_token::CreateDelegationToken,
+    describe_delegation_token::DescribeDelegationToken,
+    expire_delegation_token::ExpireDelegationToken, renew_delegation_token::RenewDelegationToken,
+};
 use super::txn::{
     add_offsets_to_txn::AddOffsetsToTxn, add_partitions_to_txn::AddPartitionsToTxn,
     describe_producers::DescribeProducers, describe_transactions::DescribeTransactions,
@@ -76,6 +81,10 @@ pub const REGISTRY: &[ApiEntry] = &[
     entry::<DescribeLogDirs>(),
     entry::<SaslAuthenticate>(),
     entry::<CreatePartitions>(),
+    entry::<CreateDelegationToken>(),
+    entry::<RenewDelegationToken>(),
+    entry::<ExpireDelegationToken>(),
+    entry::<DescribeDelegationToken>(),
     entry::<DeleteGroups>(),
     entry::<ElectLeaders>(),
     entry::<IncrementalAlterConfigs>(),

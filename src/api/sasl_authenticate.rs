@@ -1,7 +1,8 @@
 //! SaslAuthenticate (v0–v2): one token of the SASL exchange chosen by SaslHandshake v1.
 //! A failure is answered with SASL_AUTHENTICATION_FAILED and Kafka's message after
-//! `connection.failed.authentication.delay.ms`, then the connection closes. The session
-//! lifetime is 0: re-authentication (KIP-368) is not served.
+//! `connection.failed.authentication.delay.ms`, then the connection closes. From v1 the
+//! answer carries the session lifetime (KIP-368): the client re-authenticates on the same
+//! connection (SaslHandshake, then SaslAuthenticate) before it ends.
 
 use std::sync::Arc;
 
@@ -43,10 +44,11 @@ impl Api for SaslAuthenticate {
         if session.stage_is_complete() {
             return illegal().into();
         }
-        match session.authenticate(&request.auth_bytes) {
+        match session.authenticate(&request.auth_bytes, call.version) {
             // Kafka leaves the message at its default, an empty string, on success.
-            Ok(token) => SaslAuthenticateResponse::default()
-                .with_auth_bytes(Bytes::from(token))
+            Ok(reply) => SaslAuthenticateResponse::default()
+                .with_auth_bytes(Bytes::from(reply.token))
+                .with_session_lifetime_ms(reply.session_lifetime_ms)
                 .into(),
             Err(e) => {
                 tracing::info!(peer = %call.peer, listener = %call.listener.name, error = %e,

@@ -353,6 +353,8 @@ pub struct ApiContext {
     pub cluster_id: String,
     /// The SCRAM credentials (SaslAuthenticate, the SCRAM admin APIs).
     pub scram: Arc<ScramCredentials>,
+    /// The delegation tokens (KIP-48).
+    pub tokens: Arc<crate::broker::security::delegation::DelegationTokens>,
     /// The served APIs (the registry's table), as ApiVersions lists them.
     pub apis: &'static [ApiEntry],
     /// Becomes `true` when the broker shuts down (ends long-polls early).

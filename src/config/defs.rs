@@ -635,6 +635,38 @@ broker_options! {
     connection_failed_authentication_delay_ms: u64 = "connection.failed.authentication.delay.ms", Int,
         "100", ReadOnly, NOT_NEGATIVE,
         "How long the answer to a failed authentication is held before the connection is closed.";
+    connections_max_reauth_ms: u64 = "connections.max.reauth.ms", Long, "0", ReadOnly, NOT_NEGATIVE,
+        "Longest a SASL authentication holds before the client must re-authenticate on its connection (KIP-368); 0 for no limit.";
+    sasl_oauthbearer_jwks_endpoint_url: Option<String> = "sasl.oauthbearer.jwks.endpoint.url", String, "",
+        ReadOnly, Check::Any,
+        "The JWKS that signed OAUTHBEARER tokens are checked against (a file: URL), with the OAuthBearerValidatorCallbackHandler.";
+    sasl_oauthbearer_expected_audience: String = "sasl.oauthbearer.expected.audience", List, "", ReadOnly,
+        Check::Any,
+        "Audiences a signed OAUTHBEARER token's aud claim must name one of (none: not checked).";
+    sasl_oauthbearer_expected_issuer: Option<String> = "sasl.oauthbearer.expected.issuer", String, "",
+        ReadOnly, Check::Any,
+        "The issuer a signed OAUTHBEARER token's iss claim must equal (unset: not checked).";
+    sasl_oauthbearer_sub_claim_name: String = "sasl.oauthbearer.sub.claim.name", String, "sub", ReadOnly,
+        Check::Any,
+        "The claim of a signed OAUTHBEARER token that names its principal.";
+    sasl_oauthbearer_scope_claim_name: String = "sasl.oauthbearer.scope.claim.name", String, "scope",
+        ReadOnly, Check::Any,
+        "The claim of a signed OAUTHBEARER token that holds its scope.";
+    sasl_oauthbearer_clock_skew_seconds: u64 = "sasl.oauthbearer.clock.skew.seconds", Int, "30", ReadOnly,
+        NOT_NEGATIVE,
+        "Clock skew allowed when checking a signed OAUTHBEARER token's exp and iat.";
+    delegation_token_secret_key: Option<String> = "delegation.token.secret.key", Password, "", ReadOnly,
+        Check::Any,
+        "Secret that signs delegation tokens (HMAC-SHA512); delegation tokens are disabled without it.";
+    delegation_token_max_lifetime_ms: u64 = "delegation.token.max.lifetime.ms", Long, "604800000",
+        ReadOnly, POSITIVE,
+        "The longest a delegation token can live, renewals included.";
+    delegation_token_expiry_time_ms: u64 = "delegation.token.expiry.time.ms", Long, "86400000", ReadOnly,
+        POSITIVE,
+        "How long a new or renewed delegation token lasts before it must be renewed.";
+    delegation_token_expiry_check_interval_ms: u64 = "delegation.token.expiry.check.interval.ms", Long,
+        "3600000", ReadOnly, POSITIVE,
+        "How often expired delegation tokens are removed (Skiff also removes them when tokens are asked for).";
 }
 
 use super::{FsyncPolicyName, TimestampTypeName};

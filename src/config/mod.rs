@@ -415,9 +415,21 @@ fn check_listener_option(suffix: &str, value: &str) -> Result<(), String> {
         }
     }
     match suffix.split_once('.') {
-        Some((mechanism, "sasl.jaas.config")) if listeners::JAAS_MECHANISMS.contains(&mechanism) => Ok(()),
+        Some((mechanism, "sasl.jaas.config" | "sasl.server.callback.handler.class"))
+            if listeners::JAAS_MECHANISMS.contains(&mechanism) =>
+        {
+            Ok(())
+        }
+        Some((mechanism, "connections.max.reauth.ms"))
+            if listeners::JAAS_MECHANISMS.contains(&mechanism) =>
+        {
+            value
+                .parse::<u64>()
+                .map(|_| ())
+                .map_err(|_| format!("`{value}` is not a number of milliseconds"))
+        }
         _ => Err(format!(
-            "`{suffix}` cannot be set per listener (ssl.*, sasl.* and <mechanism>.sasl.jaas.config can)"
+            "`{suffix}` cannot be set per listener (ssl.*, sasl.*, <mechanism>.sasl.jaas.config, <mechanism>.sasl.server.callback.handler.class and <mechanism>.connections.max.reauth.ms can)"
         )),
     }
 }

@@ -50,6 +50,7 @@ fn allowed_before_authentication(stage: &Stage, key: ApiKey) -> bool {
     match stage {
         Stage::Handshake => matches!(key, ApiKey::ApiVersions | ApiKey::SaslHandshake),
         Stage::Authenticate => matches!(key, ApiKey::SaslAuthenticate | ApiKey::SaslHandshake),
+        Stage::Reauthenticate => key == ApiKey::SaslAuthenticate,
         Stage::Complete(_) => true,
         Stage::RawTokens | Stage::Failed => false,
     }
@@ -80,6 +81,8 @@ pub async fn serve<R, W>(
         .as_ref()
         .map(|c| Arc::new(SaslSession::new(Arc::clone(c))));
     let mut authenticated = session.is_none();
+    // When the connection's SASL authentication expires (KIP-368), if it does.
+    let mut expires_at: Option<std::time::Instant> = None;
     loop {
         if *shutdown.borrow() {
             break;
@@ -113,7 +116,7 @@ pub async fn serve<R, W>(
             // without an answer, as in Kafka.
             let Some(s) = &session else { break };
             let reply = match frame {
-                Ok(token) => s.authenticate(&token),
+                Ok(token) => s.authenticate(&token, 0).map(|reply| reply.token),
                 Err(e) => {
                     tracing::info!(%peer, error = %e, "closing connection during SASL authentication");
                     break;
@@ -141,12 +144,22 @@ pub async fn serve<R, W>(
                 }
             }
         }
+        // An authentication past its lifetime ends the connection at the next request, as
+        // Kafka's "expired channel" (the client should have re-authenticated before).
+        if expires_at.is_some_and(|t| std::time::Instant::now() >= t) {
+            tracing::info!(%peer, principal = %principal,
+                "closing connection: its SASL authentication expired (connections.max.reauth.ms)");
+            break;
+        }
+        // Whether this request is a SaslHandshake (which may start a re-authentication).
+        let mut handshake_sent = false;
         let pending = match frame.and_then(frame::decode_request) {
             Ok(Decoded::Request {
                 header,
                 api,
                 mut body,
             }) => {
+                handshake_sent = api.key == ApiKey::SaslHandshake;
                 if stage
                     .as_ref()
                     .is_some_and(|stage| !allowed_before_authentication(stage, api.key))
@@ -211,12 +224,21 @@ pub async fn serve<R, W>(
             // The writer failed: the socket is gone.
             break;
         }
+        if let (Some(s), true, true) = (&session, authenticated, handshake_sent) {
+            // A SaslHandshake on an authenticated connection starts a re-authentication:
+            // only its SaslAuthenticate requests are taken until it completes.
+            if s.stage() == Stage::Reauthenticate {
+                authenticated = false;
+                expires_at = None;
+            }
+        }
         if let (Some(s), false) = (&session, authenticated) {
             match s.stage() {
                 Stage::Complete(p) => {
                     tracing::debug!(%peer, principal = %p, "authenticated");
                     principal = p;
                     authenticated = true;
+                    expires_at = s.expires_at();
                 }
                 // The failure's answer is on its way; nothing more is read.
                 Stage::Failed => break,

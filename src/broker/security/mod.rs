@@ -1,12 +1,14 @@
 //! Authentication: who a connection is ([`principal::KafkaPrincipal`]), the SASL exchange of
-//! a connection ([`sasl::SaslSession`]: PLAIN and SCRAM-SHA-256/512), the SCRAM credentials
+//! a connection ([`sasl::SaslSession`]: PLAIN, SCRAM-SHA-256/512 and OAUTHBEARER), the SCRAM credentials
 //! kept in the state store ([`credentials::ScramCredentials`]), and the JAAS lines that name
 //! PLAIN users ([`jaas`]). TLS itself is the server's business; the authorizer will read the
 //! principal that these produce.
 
 pub mod credentials;
+pub mod delegation;
 pub mod error;
 pub mod jaas;
+pub mod oauthbearer;
 pub mod plain;
 pub mod principal;
 pub mod sasl;

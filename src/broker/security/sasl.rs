@@ -5,17 +5,20 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use parking_lot::Mutex;
 
 use super::credentials::ScramCredentials;
+use super::delegation::DelegationTokens;
+use super::oauthbearer::{OAuthBearerServer, OAuthStep, TokenValidator};
 use super::principal::KafkaPrincipal;
-use super::scram::{ScramMechanism, ScramServer, ScramStep};
+use super::scram::{ScramIdentity, ScramLookup, ScramMechanism, ScramServer, ScramStep};
 use super::{plain, SaslError};
 
 /// The mechanism names Skiff serves.
-pub const SUPPORTED_MECHANISMS: &[&str] = &["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"];
+pub const SUPPORTED_MECHANISMS: &[&str] =
+    &["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512", "OAUTHBEARER"];
 
 /// A SASL listener's settings.
 #[derive(Debug, Clone)]
@@ -28,6 +31,15 @@ pub struct SaslConfig {
     pub failed_authentication_delay: Duration,
     /// The SCRAM credentials.
     pub credentials: Arc<ScramCredentials>,
+    /// The delegation tokens (SCRAM with `tokenauth=true`).
+    pub tokens: Option<Arc<DelegationTokens>>,
+    /// How OAUTHBEARER tokens are validated (when OAUTHBEARER is enabled).
+    pub oauthbearer: Option<TokenValidator>,
+    /// `connections.max.reauth.ms` (KIP-368) of each enabled mechanism (the listener's
+    /// `<mechanism>.connections.max.reauth.ms`, else the broker's): the longest an
+    /// authentication holds before the client must re-authenticate on the same
+    /// connection; 0 for no limit.
+    pub max_reauth_ms: BTreeMap<String, u64>,
 }
 
 /// Where a connection's authentication is.
@@ -41,6 +53,9 @@ pub enum Stage {
     RawTokens,
     /// Authenticated as this principal.
     Complete(Arc<KafkaPrincipal>),
+    /// Re-authenticating (KIP-368) after a SaslHandshake on an authenticated connection:
+    /// only SaslAuthenticate requests are taken until it completes.
+    Reauthenticate,
     /// Failed: the connection closes once the failure is answered.
     Failed,
 }
@@ -49,12 +64,48 @@ pub enum Stage {
 enum Mechanism {
     Plain,
     Scram(Box<ScramServer>),
+    OAuthBearer(OAuthBearerServer),
+    /// A re-authentication asked for another mechanism than the first authentication's:
+    /// its SaslAuthenticate fails with this message (Kafka's REAUTH_BAD_MECHANISM).
+    Refused(String),
+}
+
+/// A completed authentication of the connection.
+#[derive(Debug, Clone)]
+struct Session {
+    principal: Arc<KafkaPrincipal>,
+    mechanism: String,
+    /// When the authentication expires (the client must re-authenticate before).
+    expires_at: Option<Instant>,
+    /// Authenticated with a delegation token (which may not ask for tokens).
+    token_authenticated: bool,
 }
 
 #[derive(Debug)]
 struct State {
     stage: Stage,
     mechanism: Option<(String, Mechanism)>,
+    /// The last completed authentication (kept while re-authenticating).
+    session: Option<Session>,
+    /// The client sent SaslAuthenticate v1 or later, so it knows to re-authenticate.
+    supports_reauthentication: bool,
+}
+
+/// The answer to one SASL token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaslReply {
+    /// The server's token.
+    pub token: Vec<u8>,
+    /// On completion, how long the authentication holds in milliseconds (0: no limit); the
+    /// client re-authenticates before it ends (SaslAuthenticate's `session_lifetime_ms`).
+    pub session_lifetime_ms: i64,
+}
+
+fn now_epoch_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
 }
 
 /// The SASL state of one connection.
@@ -72,6 +123,8 @@ impl SaslSession {
             state: Mutex::new(State {
                 stage: Stage::Handshake,
                 mechanism: None,
+                session: None,
+                supports_reauthentication: false,
             }),
         }
     }
@@ -96,11 +149,13 @@ impl SaslSession {
         &self.config.mechanisms
     }
 
-    /// SaslHandshake at `version` for `mechanism`.
+    /// SaslHandshake at `version` for `mechanism`. On an authenticated connection whose
+    /// client re-authenticates (KIP-368), a v1 handshake starts a re-authentication.
     pub fn handshake(&self, mechanism: &str, version: i16) -> Result<(), SaslError> {
         let mut state = self.state.lock();
-        match state.stage {
-            Stage::Handshake => {}
+        let reauthenticating = match state.stage {
+            Stage::Handshake => false,
+            Stage::Complete(_) if state.supports_reauthentication && version >= 1 => true,
             Stage::Complete(_) => {
                 return Err(SaslError::IllegalState(
                     "SaslHandshake request received after successful authentication".into(),
@@ -113,21 +168,32 @@ impl SaslSession {
                         .into(),
                 ));
             }
-        }
+        };
         if !self.config.mechanisms.iter().any(|m| m == mechanism) {
             state.stage = Stage::Failed;
             return Err(SaslError::UnsupportedMechanism(mechanism.to_string()));
         }
-        let server = match ScramMechanism::from_name(mechanism) {
-            Some(m) => Mechanism::Scram(Box::new(ScramServer::new(m))),
-            None if mechanism == "PLAIN" => Mechanism::Plain,
-            None => {
+        let previous = state.session.as_ref().map(|s| s.mechanism.clone());
+        let server = match (ScramMechanism::from_name(mechanism), previous) {
+            (_, Some(previous)) if reauthenticating && previous != mechanism => {
+                Mechanism::Refused(format!(
+                    "SASL mechanism '{mechanism}' requested by client is not supported for re-authentication of mechanism '{previous}'"
+                ))
+            }
+            (Some(m), _) => Mechanism::Scram(Box::new(ScramServer::new(m))),
+            (None, _) if mechanism == "PLAIN" => Mechanism::Plain,
+            (None, _) if mechanism == "OAUTHBEARER" && self.config.oauthbearer.is_some() => {
+                Mechanism::OAuthBearer(OAuthBearerServer::new())
+            }
+            (None, _) => {
                 state.stage = Stage::Failed;
                 return Err(SaslError::UnsupportedMechanism(mechanism.to_string()));
             }
         };
         state.mechanism = Some((mechanism.to_string(), server));
-        state.stage = if version == 0 {
+        state.stage = if reauthenticating {
+            Stage::Reauthenticate
+        } else if version == 0 {
             Stage::RawTokens
         } else {
             Stage::Authenticate
@@ -135,12 +201,22 @@ impl SaslSession {
         Ok(())
     }
 
-    /// One token of the exchange: the token to answer with. A failure leaves the session
-    /// [`Stage::Failed`].
-    pub fn authenticate(&self, token: &[u8]) -> Result<Vec<u8>, SaslError> {
+    /// When the connection's authentication expires, if it does: a request after that
+    /// (other than those of a re-authentication under way) closes the connection.
+    pub fn expires_at(&self) -> Option<Instant> {
+        let state = self.state.lock();
+        match state.stage {
+            Stage::Reauthenticate => None,
+            _ => state.session.as_ref().and_then(|s| s.expires_at),
+        }
+    }
+
+    /// One token of the exchange, from a SaslAuthenticate request of `version` (or a bare
+    /// token, version 0): the answer. A failure leaves the session [`Stage::Failed`].
+    pub fn authenticate(&self, token: &[u8], version: i16) -> Result<SaslReply, SaslError> {
         let mut state = self.state.lock();
         match state.stage {
-            Stage::Authenticate | Stage::RawTokens => {}
+            Stage::Authenticate | Stage::RawTokens | Stage::Reauthenticate => {}
             Stage::Complete(_) => {
                 return Err(SaslError::IllegalState(
                     "SaslAuthenticate request received after successful authentication".into(),
@@ -153,33 +229,135 @@ impl SaslSession {
                 ));
             }
         }
+        let reauthenticating = state.stage == Stage::Reauthenticate;
+        if !reauthenticating && version > 0 {
+            state.supports_reauthentication = true;
+        }
+        // (reply, Some(identity)) once complete.
+        let plain_identity = |user: String| ScramIdentity {
+            user,
+            token_authenticated: false,
+            expires_at_ms: None,
+        };
         let result = match &mut state.mechanism {
             Some((_, Mechanism::Plain)) => plain::authenticate(token, &self.config.plain_users)
-                .map(|user| (Vec::new(), Some(user))),
+                .map(|user| (Vec::new(), Some(plain_identity(user)))),
             Some((name, Mechanism::Scram(server))) => {
                 let mechanism = ScramMechanism::from_name(name);
-                let credentials = &self.config.credentials;
+                let config = &self.config;
                 server
-                    .step(token, |user| credentials.get(user, mechanism?))
+                    .step(token, |user, token_auth| {
+                        scram_lookup(config, user, token_auth, mechanism?)
+                    })
                     .map(|step| match step {
                         ScramStep::Continue(reply) => (reply, None),
-                        ScramStep::Complete { message, user } => (message, Some(user)),
+                        ScramStep::Complete { message, identity } => (message, Some(identity)),
                     })
+            }
+            Some((_, Mechanism::OAuthBearer(server))) => match &self.config.oauthbearer {
+                Some(validator) => {
+                    server
+                        .step(token, validator, now_epoch_ms())
+                        .map(|step| match step {
+                            OAuthStep::Challenge(reply) => (reply, None),
+                            OAuthStep::Complete(t) => (
+                                Vec::new(),
+                                Some(ScramIdentity {
+                                    user: t.principal,
+                                    token_authenticated: false,
+                                    expires_at_ms: Some(t.expires_at_ms),
+                                }),
+                            ),
+                        })
+                }
+                None => Err(SaslError::IllegalState(
+                    "OAUTHBEARER is not configured".into(),
+                )),
+            },
+            Some((_, Mechanism::Refused(message))) => {
+                Err(SaslError::AuthenticationFailed(message.clone()))
             }
             None => Err(SaslError::IllegalState("no SASL mechanism chosen".into())),
         };
-        match result {
-            Ok((reply, Some(user))) => {
-                state.stage = Stage::Complete(Arc::new(KafkaPrincipal::user(user)));
-                state.mechanism = None;
-                Ok(reply)
+        let result = match result {
+            Ok((reply, Some(identity))) => {
+                let principal = Arc::new(KafkaPrincipal::user(identity.user.clone()));
+                match state.session.as_ref().filter(|_| reauthenticating) {
+                    Some(previous) if previous.principal != principal => {
+                        Err(SaslError::AuthenticationFailed(format!(
+                            "Cannot change principals during re-authentication from {}.{}: {}.{}",
+                            previous.principal.principal_type,
+                            previous.principal.name,
+                            principal.principal_type,
+                            principal.name
+                        )))
+                    }
+                    _ => Ok((reply, Some((principal, identity)))),
+                }
             }
-            Ok((reply, None)) => Ok(reply),
+            Ok((reply, None)) => Ok((reply, None)),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok((reply, Some((principal, identity)))) => {
+                let mechanism = state
+                    .mechanism
+                    .take()
+                    .map(|(name, _)| name)
+                    .unwrap_or_default();
+                let lifetime_ms = self.session_lifetime_ms(&mechanism, identity.expires_at_ms);
+                state.session = Some(Session {
+                    principal: Arc::clone(&principal),
+                    mechanism,
+                    expires_at: (lifetime_ms > 0).then(|| {
+                        Instant::now() + Duration::from_millis(lifetime_ms.unsigned_abs())
+                    }),
+                    token_authenticated: identity.token_authenticated,
+                });
+                state.stage = Stage::Complete(principal);
+                Ok(SaslReply {
+                    token: reply,
+                    session_lifetime_ms: lifetime_ms,
+                })
+            }
+            Ok((reply, None)) => Ok(SaslReply {
+                token: reply,
+                session_lifetime_ms: 0,
+            }),
             Err(e) => {
                 state.stage = Stage::Failed;
                 state.mechanism = None;
                 Err(e)
             }
+        }
+    }
+
+    /// Whether the connection authenticated with a delegation token.
+    pub fn token_authenticated(&self) -> bool {
+        self.state
+            .lock()
+            .session
+            .as_ref()
+            .is_some_and(|s| s.token_authenticated)
+    }
+
+    /// The session lifetime Kafka gives an authentication ending now: the shorter of
+    /// `connections.max.reauth.ms` and the time left on the credential (an OAUTHBEARER
+    /// token's expiry), 0 when neither applies.
+    fn session_lifetime_ms(&self, mechanism: &str, credential_expiry_ms: Option<i64>) -> i64 {
+        let max = self
+            .config
+            .max_reauth_ms
+            .get(mechanism)
+            .copied()
+            .unwrap_or(0);
+        let max = i64::try_from(max).unwrap_or(i64::MAX);
+        let left = credential_expiry_ms.map(|exp| (exp - now_epoch_ms()).max(0));
+        match (left, max > 0) {
+            (None, false) => 0,
+            (None, true) => max,
+            (Some(left), false) => left,
+            (Some(left), true) => left.min(max),
         }
     }
 
@@ -189,6 +367,38 @@ impl SaslSession {
         state.stage = Stage::Failed;
         state.mechanism = None;
     }
+}
+
+/// The SCRAM credential of `user` for `mechanism`: a user's own, or with `tokenauth`, that
+/// of the delegation token whose id is `user` (authenticating as the token's owner).
+fn scram_lookup(
+    config: &SaslConfig,
+    user: &str,
+    token_auth: bool,
+    mechanism: ScramMechanism,
+) -> Option<ScramLookup> {
+    if token_auth {
+        let token = config
+            .tokens
+            .as_ref()?
+            .credential(user, mechanism, now_epoch_ms())?;
+        return Some(ScramLookup {
+            credential: token.credential,
+            identity: ScramIdentity {
+                user: token.owner.name,
+                token_authenticated: true,
+                expires_at_ms: Some(token.expiry_ms),
+            },
+        });
+    }
+    Some(ScramLookup {
+        credential: config.credentials.get(user, mechanism)?,
+        identity: ScramIdentity {
+            user: user.to_string(),
+            token_authenticated: false,
+            expires_at_ms: None,
+        },
+    })
 }
 
 #[cfg(test)]
@@ -207,6 +417,9 @@ mod tests {
             plain_users: [("bob".to_string(), "pw".to_string())].into(),
             failed_authentication_delay: Duration::from_millis(0),
             credentials,
+            tokens: None,
+            oauthbearer: None,
+            max_reauth_ms: BTreeMap::new(),
         })
     }
 
@@ -214,19 +427,20 @@ mod tests {
     fn plain_then_complete() {
         let s = SaslSession::new(config());
         assert!(
-            s.authenticate(b"\0bob\0pw").is_err(),
+            s.authenticate(b"\0bob\0pw", 1).is_err(),
             "before the handshake"
         );
         let s = SaslSession::new(config());
         s.handshake("PLAIN", 1).unwrap();
         assert_eq!(s.stage(), Stage::Authenticate);
-        s.authenticate(b"\0bob\0pw").unwrap();
+        // SaslAuthenticate v0: a client that does not re-authenticate.
+        s.authenticate(b"\0bob\0pw", 0).unwrap();
         assert_eq!(
             s.stage(),
             Stage::Complete(Arc::new(KafkaPrincipal::user("bob")))
         );
         assert!(matches!(
-            s.authenticate(b"x"),
+            s.authenticate(b"x", 1),
             Err(SaslError::IllegalState(_))
         ));
         assert!(matches!(
@@ -240,7 +454,7 @@ mod tests {
         let s = SaslSession::new(config());
         s.handshake("SCRAM-SHA-256", 0).unwrap();
         assert_eq!(s.stage(), Stage::RawTokens);
-        let first = s.authenticate(b"n,,n=alice,r=nonce1").unwrap();
+        let first = s.authenticate(b"n,,n=alice,r=nonce1", 0).unwrap().token;
         let fin = client_final(
             ScramMechanism::Sha256,
             "secret",
@@ -248,7 +462,7 @@ mod tests {
             std::str::from_utf8(&first).unwrap(),
         )
         .unwrap();
-        s.authenticate(fin.as_bytes()).unwrap();
+        s.authenticate(fin.as_bytes(), 0).unwrap();
         assert!(matches!(s.stage(), Stage::Complete(p) if p.name == "alice"));
     }
 
@@ -262,7 +476,7 @@ mod tests {
         assert_eq!(s.stage(), Stage::Failed);
         let s = SaslSession::new(config());
         s.handshake("PLAIN", 1).unwrap();
-        assert!(s.authenticate(b"\0bob\0nope").is_err());
+        assert!(s.authenticate(b"\0bob\0nope", 1).is_err());
         assert_eq!(s.stage(), Stage::Failed);
     }
 }

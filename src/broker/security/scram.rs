@@ -226,7 +226,8 @@ enum Step {
         client_first_bare: String,
         server_first: String,
         nonce: String,
-        credential: ScramCredential,
+        credential: Box<ScramCredential>,
+        identity: ScramIdentity,
     },
     /// Finished (successfully or not); no more messages are taken.
     Done,
@@ -239,17 +240,38 @@ pub struct ScramServer {
     step: Step,
 }
 
+/// Who a SCRAM user name stands for, and its credential: a user as itself, or a delegation
+/// token (`tokenauth=true`) as the token's owner.
+#[derive(Debug, Clone)]
+pub struct ScramLookup {
+    /// The credential the client's proof is checked against.
+    pub credential: ScramCredential,
+    /// Who the client authenticates as.
+    pub identity: ScramIdentity,
+}
+
+/// Who a completed SCRAM exchange authenticated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScramIdentity {
+    /// The principal name (the user, or the token's owner).
+    pub user: String,
+    /// Authenticated with a delegation token.
+    pub token_authenticated: bool,
+    /// When the credential expires (a token's expiry, ms since the epoch).
+    pub expires_at_ms: Option<i64>,
+}
+
 /// What one step of an exchange gives back.
 #[derive(Debug)]
 pub enum ScramStep {
     /// The server-first-message; the exchange goes on.
     Continue(Vec<u8>),
-    /// The server-final-message; `user` has authenticated.
+    /// The server-final-message; `identity` has authenticated.
     Complete {
         /// The server-final-message (`v=<server signature>`).
         message: Vec<u8>,
-        /// The authenticated user.
-        user: String,
+        /// Who authenticated.
+        identity: ScramIdentity,
     },
 }
 
@@ -262,11 +284,12 @@ impl ScramServer {
         }
     }
 
-    /// Takes the client's next message; `lookup` finds a user's credential.
+    /// Takes the client's next message; `lookup` finds the credential of a user name (a
+    /// delegation token's id when its second argument, `tokenauth`, is true).
     pub fn step(
         &mut self,
         message: &[u8],
-        lookup: impl FnOnce(&str) -> Option<ScramCredential>,
+        lookup: impl FnOnce(&str, bool) -> Option<ScramLookup>,
     ) -> Result<ScramStep, SaslError> {
         match std::mem::replace(&mut self.step, Step::Done) {
             Step::ClientFirst => self.client_first(message, lookup),
@@ -277,6 +300,7 @@ impl ScramServer {
                 server_first,
                 nonce,
                 credential,
+                identity,
             } => {
                 let text = std::str::from_utf8(message)
                     .map_err(|_| invalid_credentials(self.mechanism))?;
@@ -324,9 +348,11 @@ impl ScramServer {
                 let server_signature = self
                     .mechanism
                     .hmac(&credential.server_key, auth_message.as_bytes());
+                tracing::debug!(user = %username, principal = %identity.user,
+                    token = identity.token_authenticated, "SCRAM exchange complete");
                 Ok(ScramStep::Complete {
                     message: format!("v={}", BASE64.encode(server_signature)).into_bytes(),
-                    user: username,
+                    identity,
                 })
             }
             Step::Done => Err(SaslError::IllegalState(
@@ -338,7 +364,7 @@ impl ScramServer {
     fn client_first(
         &mut self,
         message: &[u8],
-        lookup: impl FnOnce(&str) -> Option<ScramCredential>,
+        lookup: impl FnOnce(&str, bool) -> Option<ScramLookup>,
     ) -> Result<ScramStep, SaslError> {
         let bad = || invalid_credentials(self.mechanism);
         let text = std::str::from_utf8(message).map_err(|_| bad())?;
@@ -375,8 +401,7 @@ impl ScramServer {
             .and_then(|f| f.strip_prefix("r="))
             .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_graphic() && c != ','))
             .ok_or_else(bad)?;
-        // Extensions (tokenauth=true for delegation tokens) are not served: such a client
-        // finds no credential.
+        // Extensions: tokenauth=true names a delegation token (KIP-48); others are ignored.
         let extensions: Vec<&str> = fields.collect();
         if extensions.iter().any(|e| !e.contains('=')) {
             return Err(bad());
@@ -386,9 +411,13 @@ impl ScramServer {
                 return Err(SaslError::AuthenticationFailed("Authentication failed: Client requested an authorization id that is different from username".into()));
             }
         }
-        let token_auth = extensions.iter().any(|e| e.starts_with("tokenauth="));
-        let credential = if token_auth { None } else { lookup(&username) };
-        let credential = credential.ok_or_else(bad)?;
+        let token_auth = extensions
+            .iter()
+            .any(|e| e.eq_ignore_ascii_case("tokenauth=true"));
+        let ScramLookup {
+            credential,
+            identity,
+        } = lookup(&username, token_auth).ok_or_else(bad)?;
         if credential.iterations < MIN_ITERATIONS {
             return Err(bad());
         }
@@ -407,7 +436,8 @@ impl ScramServer {
             client_first_bare: bare.to_string(),
             server_first,
             nonce,
-            credential,
+            credential: Box::new(credential),
+            identity,
         };
         Ok(ScramStep::Continue(reply))
     }
@@ -473,6 +503,18 @@ mod tests {
         );
     }
 
+    /// alice's credential, when asked for as a user (not a token).
+    fn as_alice(u: &str, token: bool, cred: &ScramCredential) -> Option<ScramLookup> {
+        (u == "alice" && !token).then(|| ScramLookup {
+            credential: cred.clone(),
+            identity: ScramIdentity {
+                user: u.to_string(),
+                token_authenticated: false,
+                expires_at_ms: None,
+            },
+        })
+    }
+
     fn exchange(
         m: ScramMechanism,
         cred: &ScramCredential,
@@ -482,7 +524,7 @@ mod tests {
         let mut s = ScramServer::new(m);
         let first = "n,,n=alice,r=abcdefgh";
         let ScramStep::Continue(server_first) =
-            s.step(first.as_bytes(), |u| (u == "alice").then(|| cred.clone()))?
+            s.step(first.as_bytes(), |u, t| as_alice(u, t, cred))?
         else {
             panic!("expected a server-first-message");
         };
@@ -491,7 +533,7 @@ mod tests {
         if tamper_nonce {
             fin = fin.replacen("r=abcdefgh", "r=abcdefgX", 1);
         }
-        s.step(fin.as_bytes(), |_| None)
+        s.step(fin.as_bytes(), |_, _| None)
     }
 
     #[test]
@@ -499,8 +541,8 @@ mod tests {
         for m in ScramMechanism::ALL {
             let cred = ScramCredential::from_password(m, "secret", 4096).unwrap();
             match exchange(m, &cred, "secret", false).unwrap() {
-                ScramStep::Complete { user, message } => {
-                    assert_eq!(user, "alice");
+                ScramStep::Complete { identity, message } => {
+                    assert_eq!(identity.user, "alice");
                     assert!(message.starts_with(b"v="));
                 }
                 other => panic!("{other:?}"),
@@ -527,12 +569,12 @@ mod tests {
         ] {
             let mut s = ScramServer::new(m);
             let cred = ScramCredential::from_password(m, "x", 4096).unwrap();
-            let r = s.step(bad, |u| (u == "alice").then(|| cred.clone()));
+            let r = s.step(bad, |u, t| as_alice(u, t, &cred));
             assert!(
                 matches!(r, Err(SaslError::AuthenticationFailed(_))),
                 "{bad:?}"
             );
-            assert!(s.step(b"anything", |_| None).is_err());
+            assert!(s.step(b"anything", |_, _| None).is_err());
         }
     }
 }

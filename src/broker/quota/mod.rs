@@ -681,7 +681,10 @@ impl QuotaManager {
         }
         let window = self.windows.client;
         self.with_sensor(kind, user, client_id, |s, bound, now| {
-            s.rate.record_and_check(window, value, bound, now)
+            let throttle = s.rate.record_and_check(window, value, bound, now);
+            tracing::debug!(target: "quota", ?kind, user, client_id, value, ?bound, throttle,
+                "recorded");
+            throttle
         })
     }
 

@@ -635,6 +635,14 @@ broker_options! {
     connection_failed_authentication_delay_ms: u64 = "connection.failed.authentication.delay.ms", Int,
         "100", ReadOnly, NOT_NEGATIVE,
         "How long the answer to a failed authentication is held before the connection is closed.";
+    authorizer_class_name: String = "authorizer.class.name", Class, "", ReadOnly,
+        Check::Custom(super::listeners::check_authorizer_class_name),
+        "The authorizer: empty for none (every request is allowed), or org.apache.kafka.metadata.authorizer.StandardAuthorizer for Kafka's ACLs (CreateAcls, DescribeAcls, DeleteAcls, enforced on every API).";
+    super_users: String = "super.users", String, "", ReadOnly, Check::Any,
+        "Principals allowed everything whatever the ACLs say, separated by semicolons (User:admin;User:ops).";
+    allow_everyone_if_no_acl_found: bool = "allow.everyone.if.no.acl.found", Boolean, "false",
+        ReadOnly, Check::Any,
+        "With the StandardAuthorizer: whether a resource that no ACL names is open to everyone.";
 }
 
 use super::{FsyncPolicyName, TimestampTypeName};

@@ -186,6 +186,18 @@ pub fn check_principal_mapping_rules(value: &str) -> Result<(), String> {
     super::principal_rules::PrincipalMappingRules::parse(value).map(drop)
 }
 
+/// `authorizer.class.name`: none, or Kafka's StandardAuthorizer (the one Skiff implements).
+pub fn check_authorizer_class_name(value: &str) -> Result<(), String> {
+    if value.is_empty() || value == crate::broker::authorizer::STANDARD_AUTHORIZER {
+        Ok(())
+    } else {
+        Err(format!(
+            "the only authorizer is {}",
+            crate::broker::authorizer::STANDARD_AUTHORIZER
+        ))
+    }
+}
+
 /// One listener as configured: where it binds, what it speaks, what it advertises.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenerConfig {

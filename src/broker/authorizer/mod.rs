@@ -382,7 +382,10 @@ mod tests {
         let admin: &'static KafkaPrincipal = Box::leak(Box::new(KafkaPrincipal::user("admin")));
         let bob: &'static KafkaPrincipal = Box::leak(Box::new(KafkaPrincipal::user("bob")));
         let deny_all = acl(Topic, "*", Literal, "User:*", "*", All, Deny);
-        let a = authorizer(&["super.users=User:ops; User:admin"], &[deny_all.clone()]);
+        let a = authorizer(
+            &["super.users=User:ops; User:admin"],
+            std::slice::from_ref(&deny_all),
+        );
         let who = |p| Requester {
             principal: p,
             host: "1.1.1.1",

@@ -186,15 +186,16 @@ pub fn check_principal_mapping_rules(value: &str) -> Result<(), String> {
     super::principal_rules::PrincipalMappingRules::parse(value).map(drop)
 }
 
-/// `authorizer.class.name`: none, or Kafka's StandardAuthorizer (the one Skiff implements).
+/// The `authorizer.class.name` that turns Kafka's StandardAuthorizer on (the one Skiff
+/// implements, in `broker::authorizer`).
+pub const STANDARD_AUTHORIZER: &str = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
+
+/// `authorizer.class.name`: none, or Kafka's StandardAuthorizer.
 pub fn check_authorizer_class_name(value: &str) -> Result<(), String> {
-    if value.is_empty() || value == crate::broker::authorizer::STANDARD_AUTHORIZER {
+    if value.is_empty() || value == STANDARD_AUTHORIZER {
         Ok(())
     } else {
-        Err(format!(
-            "the only authorizer is {}",
-            crate::broker::authorizer::STANDARD_AUTHORIZER
-        ))
+        Err(format!("the only authorizer is {STANDARD_AUTHORIZER}"))
     }
 }
 

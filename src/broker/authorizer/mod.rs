@@ -32,7 +32,7 @@ use crate::storage::kv::StateStore;
 use crate::storage::StorageError;
 
 /// The class name that turns the authorizer on (`authorizer.class.name`).
-pub const STANDARD_AUTHORIZER: &str = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
+pub use crate::config::listeners::STANDARD_AUTHORIZER;
 
 /// Why the ACLs could not be read or changed.
 #[derive(Debug, thiserror::Error)]

@@ -27,6 +27,10 @@
 #                 kafka-python), each
 #                 compared with the recorded reference Kafka 4.1.1 observation through
 #                 compat/diff/accepted.json (part of "all")
+#                 security: clients over SASL_SSL (on demand, not part of "all")
+#                 acl: clients under Kafka's StandardAuthorizer (on demand, alone: the
+#                 security suite's broker with the authorizer on and User:ANONYMOUS, the
+#                 PLAINTEXT listener, a super user)
 #   --only        run just the named scenario(s): kcat, confluent-kafka, kafka-python, java,
 #                 kafkajs, franz-go, wire-probe, confluent-groups, kafka-python-groups,
 #                 java-groups-admin, kafka-python-admin, confluent-txn, kafka-python-txn,
@@ -166,6 +170,16 @@ security=(
 )
 SECURITY_START_ARGS=(--sasl-ssl --add-scram "SCRAM-SHA-512=[name=alice,password=alice-secret]"
   --plain-user carol=carol-secret)
+# Scenarios under Kafka's StandardAuthorizer: the security suite's broker with the authorizer
+# on and User:ANONYMOUS (the PLAINTEXT listener, and Kafka's controller listener) a super
+# user, so a PLAINTEXT client is the administrator. Not part of `all`.
+acl=(
+  "confluent-acls|$PY $COMPAT_DIR/python/confluent_acls.py"
+  "java-acls|$COMPAT_DIR/java/scenario.sh JavaAcls.java"
+)
+ACL_START_ARGS=("${SECURITY_START_ARGS[@]}"
+  --set authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+  --set super.users=User:ANONYMOUS)
 # The differential observers, compared with the recorded reference Kafka (compat/diff/).
 diff=("diff-compare-selftest|python3 $COMPAT_DIR/diff/test_compare.py")
 while read -r name; do
@@ -185,12 +199,13 @@ for one in "${suite_names[@]}"; do
     all) scenarios+=("${smoke[@]}" "${wire[@]}" "${extended[@]}" "${java_newest[@]}" "${diff[@]}") ;;
     diff) scenarios+=("${diff[@]}") ;;
     security) scenarios+=("${security[@]}") ;;
+    acl) scenarios+=("${acl[@]}") ;;
     franz-go)
       scenarios+=("${franz_go[@]}")
       # franz-go's own suite compiles and runs for minutes: a longer per-scenario timeout.
       export COMPAT_SCENARIO_TIMEOUT="${COMPAT_SCENARIO_TIMEOUT:-900}"
       ;;
-    *) die "unknown suite: $one (known: smoke, wire, extended, java-newest, all, franz-go, diff, security, librdkafka, full)" ;;
+    *) die "unknown suite: $one (known: smoke, wire, extended, java-newest, all, franz-go, diff, security, acl, librdkafka, full)" ;;
   esac
 done
 # `--only security` (or another security scenario) brings in the security suite.
@@ -199,9 +214,24 @@ for entry in "${security[@]}"; do
     scenarios+=("$entry")
   fi
 done
+# `--only confluent-acls` (or another ACL scenario) brings in the acl suite.
+for entry in "${acl[@]}"; do
+  if [[ " ${only[*]} " == *" ${entry%%|*} "* ]] && [[ ! " ${scenarios[*]} " == *"$entry"* ]]; then
+    scenarios+=("$entry")
+  fi
+done
 start_args=()
 for entry in "${security[@]}"; do
   if [[ " ${scenarios[*]} " == *"$entry"* ]]; then start_args=("${SECURITY_START_ARGS[@]}"); fi
+done
+for entry in "${acl[@]}"; do
+  if [[ " ${scenarios[*]} " == *"$entry"* ]]; then
+    # The ACL scenarios need the authorizer; the security ones cannot run beside them.
+    for other in "${security[@]}"; do
+      [[ ! " ${scenarios[*]} " == *"$other"* ]] || die "the acl suite runs alone (its broker has the authorizer on)"
+    done
+    start_args=("${ACL_START_ARGS[@]}")
+  fi
 done
 
 install_cleanup_trap

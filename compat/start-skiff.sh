@@ -2,7 +2,8 @@
 # Start `skiff serve` on a free loopback port with a fresh temp data dir.
 #
 # Usage: compat/start-skiff.sh [--port PORT] [--workdir DIR] [--partitions N] [--log-dirs N]
-#                             [--sasl-ssl] [--add-scram SPEC]... [--plain-user NAME=PASSWORD]...
+#                             [--set KEY=VALUE]... [--sasl-ssl] [--add-scram SPEC]...
+#                             [--plain-user NAME=PASSWORD]...
 #                             [-- EXTRA SKIFF ARGS...]
 # (--log-dirs N: N log directories (JBOD, log.dirs), WORKDIR/logs-1 .. logs-N, as
 # compat/kafka/start-kafka.sh lays them out)
@@ -36,7 +37,11 @@ while [ $# -gt 0 ]; do
     --workdir) workdir="$2"; shift 2 ;;
     --partitions) partitions="$2"; shift 2 ;;
     --log-dirs) log_dirs="$2"; shift 2 ;;
-    --) shift; extra=("$@"); break ;;
+    # As start-kafka.sh's --set: one broker setting (repeatable).
+    --set)
+      [[ "${2:-}" == ?*=* ]] || die "--set takes KEY=VALUE, got: ${2:-}"
+      extra+=(--set "$2"); shift 2 ;;
+    --) shift; extra+=("$@"); break ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *)
       parse_security_arg "$1" "${2:-}" || die "unknown argument: $1"

@@ -164,6 +164,10 @@ impl Broker {
             DelegationTokens::open(token_config(&config), Some(Arc::clone(&state)))
                 .map_err(|e| StartError::Coordinator(e.to_string()))?,
         );
+        let authorizer = Arc::new(
+            broker::authorizer::Authorizer::open(&config, Some(Arc::clone(&state)))
+                .map_err(|e| StartError::Coordinator(e.to_string()))?,
+        );
         let mut runtimes = Vec::with_capacity(listener_configs.len());
         for (l, (_, addr)) in listener_configs.iter().zip(&bound) {
             runtimes.push(Arc::new(listener_runtime(
@@ -188,6 +192,7 @@ impl Broker {
             )),
             client_metrics: Arc::clone(&client_metrics),
             quotas,
+            authorizer,
         });
         let limit = Arc::new(Semaphore::new(config.max_connections));
         let mut accept = Vec::with_capacity(bound.len());

@@ -34,6 +34,10 @@ use skiff::config::Config;
 use skiff::{Broker, BrokerHandle};
 
 async fn start(dir: &Path, secret: bool) -> BrokerHandle {
+    start_with(dir, secret, &[]).await
+}
+
+async fn start_with(dir: &Path, secret: bool, more: &[&str]) -> BrokerHandle {
     let mut config = Config::default();
     config.set("data.dir", dir.to_str().unwrap()).unwrap();
     for o in [
@@ -49,6 +53,9 @@ async fn start(dir: &Path, secret: bool) -> BrokerHandle {
         config
             .apply_override("delegation.token.secret.key=token-secret")
             .unwrap();
+    }
+    for o in more {
+        config.apply_override(o).unwrap();
     }
     Broker::start(config).await.unwrap()
 }
@@ -212,7 +219,8 @@ fn tokens_are_created_renewed_described_and_expired_as_kafka_does() {
             alice.call(ApiKey::CreateDelegationToken, 3, &bad).await;
         assert_eq!(r.error_code, 67, "INVALID_PRINCIPAL_TYPE");
 
-        // The owner and the renewer see it; carol does not.
+        // The owner and the renewer see it; so does carol, as in Kafka without an
+        // authorizer (whoever may DESCRIBE a token sees it).
         let d = describe(&mut alice, None).await;
         assert_eq!(d.tokens.len(), 1);
         assert_eq!(d.tokens[0].token_id, created.token_id);
@@ -221,7 +229,7 @@ fn tokens_are_created_renewed_described_and_expired_as_kafka_does() {
         assert_eq!(describe(&mut bob, Some(&["alice"])).await.tokens.len(), 1);
         assert_eq!(describe(&mut bob, Some(&[])).await.tokens.len(), 0);
         let mut carol = login(sasl, "carol", "carol-secret").await;
-        assert_eq!(describe(&mut carol, None).await.tokens.len(), 0);
+        assert_eq!(describe(&mut carol, None).await.tokens.len(), 1);
 
         // bob may renew; carol may not; an unknown HMAC is not found.
         let r = renew(&mut bob, &hmac, 30_000).await;
@@ -315,6 +323,36 @@ fn tokens_survive_a_restart_and_need_a_secret_key() {
         let mut alice = login(sasl, "alice", "alice-secret").await;
         assert_eq!(create(&mut alice, &[]).await.error_code, 61);
         assert_eq!(describe(&mut alice, None).await.error_code, 61);
+    });
+    rt.block_on(broker.shutdown()).unwrap();
+}
+
+#[test]
+fn with_the_authorizer_tokens_of_others_need_acls() {
+    let rt = runtime();
+    let dir = tempfile::tempdir().unwrap();
+    add_users(dir.path());
+    let broker = rt.block_on(start_with(
+        dir.path(),
+        true,
+        &["authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer"],
+    ));
+    let sasl = broker.listener_addr("SASL_PLAINTEXT").unwrap();
+    rt.block_on(async {
+        let mut alice = login(sasl, "alice", "alice-secret").await;
+        // Her own token needs no ACL; one owned by bob needs CREATE_TOKENS on User:bob.
+        assert_eq!(create(&mut alice, &[]).await.error_code, 0);
+        let for_bob = CreateDelegationTokenRequest::default()
+            .with_owner_principal_type(Some(s("User")))
+            .with_owner_principal_name(Some(s("bob")))
+            .with_max_lifetime_ms(-1);
+        let r: CreateDelegationTokenResponse =
+            alice.call(ApiKey::CreateDelegationToken, 3, &for_bob).await;
+        assert_eq!(r.error_code, 65, "DELEGATION_TOKEN_AUTHORIZATION_FAILED");
+        // carol, with no ACL, sees none of alice's tokens; alice sees hers.
+        let mut carol = login(sasl, "carol", "carol-secret").await;
+        assert_eq!(describe(&mut carol, None).await.tokens.len(), 0);
+        assert_eq!(describe(&mut alice, None).await.tokens.len(), 1);
     });
     rt.block_on(broker.shutdown()).unwrap();
 }

@@ -1,64 +1,42 @@
 //! Authorized-operations bit fields (KIP-430): Metadata, DescribeCluster,
-//! DescribeTopicPartitions, DescribeGroups and ConsumerGroupDescribe report them when asked.
-//! Skiff has no authorizer, so, as Kafka without one, every operation the resource type
-//! supports is allowed.
+//! DescribeTopicPartitions, DescribeGroups and ConsumerGroupDescribe report them when asked,
+//! from the caller's ACLs (every operation the resource type supports when no authorizer is
+//! configured, as Kafka answers then).
+
+use super::spec::{AclOperation, ResourceType};
+use super::{ApiContext, Call};
 
 /// The value a response carries when the client did not ask.
 pub const OMITTED: i32 = i32::MIN;
 
-// Kafka's AclOperation codes.
-const READ: u8 = 3;
-const WRITE: u8 = 4;
-const CREATE: u8 = 5;
-const DELETE: u8 = 6;
-const ALTER: u8 = 7;
-const DESCRIBE: u8 = 8;
-const CLUSTER_ACTION: u8 = 9;
-const DESCRIBE_CONFIGS: u8 = 10;
-const ALTER_CONFIGS: u8 = 11;
-const IDEMPOTENT_WRITE: u8 = 12;
-
-const fn bits(mut ops: &[u8]) -> i32 {
-    let mut out = 0i32;
-    while let [op, rest @ ..] = ops {
-        out |= 1 << *op;
-        ops = rest;
-    }
-    out
-}
-
-/// Every operation on the cluster resource.
-pub const CLUSTER: i32 = bits(&[
-    CREATE,
-    ALTER,
-    DESCRIBE,
-    CLUSTER_ACTION,
-    DESCRIBE_CONFIGS,
-    ALTER_CONFIGS,
-    IDEMPOTENT_WRITE,
-]);
-
-/// Every operation on a topic.
-pub const TOPIC: i32 = bits(&[
-    READ,
-    WRITE,
-    CREATE,
-    DELETE,
-    ALTER,
-    DESCRIBE,
-    DESCRIBE_CONFIGS,
-    ALTER_CONFIGS,
-]);
-
-/// Every operation on a group.
-pub const GROUP: i32 = bits(&[READ, DESCRIBE, DELETE]);
-
-/// `ops` when the client asked for authorized operations, else [`OMITTED`].
-pub fn if_requested(requested: bool, ops: i32) -> i32 {
+/// The caller's operations on `resource_type`/`name` if `requested`, else [`OMITTED`].
+pub fn of(
+    ctx: &ApiContext,
+    call: &Call,
+    requested: bool,
+    resource_type: ResourceType,
+    name: &str,
+) -> i32 {
     if requested {
-        ops
+        ctx.authorized_operations(call, resource_type, name)
     } else {
         OMITTED
+    }
+}
+
+/// The caller's operations on the cluster if `requested`, else [`OMITTED`]; as Kafka, none
+/// (0) unless the caller may DESCRIBE the cluster.
+pub fn cluster(ctx: &ApiContext, call: &Call, requested: bool) -> i32 {
+    if !requested {
+        OMITTED
+    } else if !ctx.authorize_cluster(call, AclOperation::Describe) {
+        0
+    } else {
+        ctx.authorized_operations(
+            call,
+            ResourceType::Cluster,
+            crate::broker::authorizer::CLUSTER_NAME,
+        )
     }
 }
 
@@ -66,12 +44,17 @@ pub fn if_requested(requested: bool, ops: i32) -> i32 {
 mod tests {
     use super::*;
 
+    fn bits(rt: ResourceType) -> i32 {
+        AclOperation::supported_by(rt)
+            .iter()
+            .fold(0, |b, op| b | (1 << op.code()))
+    }
+
     #[test]
-    fn bit_fields_match_kafkas_values() {
-        // Sums of 1 << code of the operations listed above.
-        assert_eq!(CLUSTER, 8096);
-        assert_eq!(TOPIC, 3576);
-        assert_eq!(GROUP, 328);
-        assert_eq!(if_requested(false, TOPIC), OMITTED);
+    fn supported_operations_match_kafkas_bit_fields() {
+        // What Kafka reports without an authorizer.
+        assert_eq!(bits(ResourceType::Cluster), 8096);
+        assert_eq!(bits(ResourceType::Topic), 3576);
+        assert_eq!(bits(ResourceType::Group), 328);
     }
 }

@@ -64,6 +64,34 @@ pub fn alter_client_quotas(
     AlterClientQuotasResponse::default().with_entries(entries)
 }
 
+/// Every entry refused with CLUSTER_AUTHORIZATION_FAILED, as Kafka answers a caller without
+/// ALTER_CONFIGS on the cluster.
+fn denied_alter_client_quotas(req: &AlterClientQuotasRequest) -> AlterClientQuotasResponse {
+    use kafka_protocol::messages::alter_client_quotas_response::{EntityData, EntryData};
+    AlterClientQuotasResponse::default().with_entries(
+        req.entries
+            .iter()
+            .map(|e| {
+                EntryData::default()
+                    .with_error_code(
+                        kafka_protocol::error::ResponseError::ClusterAuthorizationFailed.code(),
+                    )
+                    .with_error_message(Some(text("Cluster authorization failed.")))
+                    .with_entity(
+                        e.entity
+                            .iter()
+                            .map(|d| {
+                                EntityData::default()
+                                    .with_entity_type(d.entity_type.clone())
+                                    .with_entity_name(d.entity_name.clone())
+                            })
+                            .collect(),
+                    )
+            })
+            .collect(),
+    )
+}
+
 /// AlterClientQuotas: changes the quotas of users, client ids and IPs.
 pub struct AlterClientQuotas;
 
@@ -78,9 +106,12 @@ impl Api for AlterClientQuotas {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: AlterClientQuotasRequest,
     ) -> Handled<AlterClientQuotasResponse> {
+        if !ctx.authorized_on_cluster::<Self>(call) {
+            return denied_alter_client_quotas(&request).into();
+        }
         alter_client_quotas(ctx, request).into()
     }
 }

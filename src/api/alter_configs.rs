@@ -13,31 +13,43 @@ use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;
 
 /// Answers AlterConfigs v0–v2: a topic's overrides become exactly the given set.
-pub fn alter_configs(ctx: &ApiContext, req: AlterConfigsRequest) -> AlterConfigsResponse {
+pub fn alter_configs(
+    ctx: &ApiContext,
+    call: &Call,
+    req: AlterConfigsRequest,
+) -> AlterConfigsResponse {
     let responses = req
         .resources
         .iter()
         .map(|r| {
-            let outcome = apply(
+            let outcome = authorize_resource::<AlterConfigs>(
                 ctx,
+                call,
                 r.resource_type,
                 r.resource_name.as_str(),
-                req.validate_only,
-                |_| {
-                    let pairs = r
-                        .configs
-                        .iter()
-                        .map(|c| (c.name.as_str(), c.value.as_ref().map(|v| v.as_str())));
-                    // Client-metrics subscriptions are checked whole when applied.
-                    if r.resource_type == RESOURCE_BROKER
-                        || r.resource_type == RESOURCE_CLIENT_METRICS
-                    {
-                        broker_configs(pairs)
-                    } else {
-                        validate_configs(pairs)
-                    }
-                },
-            );
+            )
+            .and_then(|()| {
+                apply(
+                    ctx,
+                    r.resource_type,
+                    r.resource_name.as_str(),
+                    req.validate_only,
+                    |_| {
+                        let pairs = r
+                            .configs
+                            .iter()
+                            .map(|c| (c.name.as_str(), c.value.as_ref().map(|v| v.as_str())));
+                        // Client-metrics subscriptions are checked whole when applied.
+                        if r.resource_type == RESOURCE_BROKER
+                            || r.resource_type == RESOURCE_CLIENT_METRICS
+                        {
+                            broker_configs(pairs)
+                        } else {
+                            validate_configs(pairs)
+                        }
+                    },
+                )
+            });
             let (error, message) = outcome.err().unwrap_or((NONE, String::new()));
             alter_configs_response::AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
@@ -63,9 +75,9 @@ impl Api for AlterConfigs {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: AlterConfigsRequest,
     ) -> Handled<AlterConfigsResponse> {
-        alter_configs(ctx, request).into()
+        alter_configs(ctx, call, request).into()
     }
 }

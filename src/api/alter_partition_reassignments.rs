@@ -134,6 +134,12 @@ impl Api for AlterPartitionReassignments {
         call: &Call,
         request: AlterPartitionReassignmentsRequest,
     ) -> Handled<AlterPartitionReassignmentsResponse> {
+        if !ctx.authorized_on_cluster::<Self>(call) {
+            return AlterPartitionReassignmentsResponse::default()
+                .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
+                .with_error_message(Some(text("Cluster authorization failed.")))
+                .into();
+        }
         alter_partition_reassignments(ctx, call.version, request).into()
     }
 }

@@ -62,6 +62,35 @@ pub fn alter_replica_log_dirs(
     AlterReplicaLogDirsResponse::default().with_results(results)
 }
 
+/// Every partition refused with CLUSTER_AUTHORIZATION_FAILED, as Kafka answers a caller
+/// without ALTER on the cluster.
+fn denied_alter_replica_log_dirs(req: &AlterReplicaLogDirsRequest) -> AlterReplicaLogDirsResponse {
+    use kafka_protocol::messages::alter_replica_log_dirs_response::{
+        AlterReplicaLogDirPartitionResult, AlterReplicaLogDirTopicResult,
+    };
+    let error = kafka_protocol::error::ResponseError::ClusterAuthorizationFailed.code();
+    AlterReplicaLogDirsResponse::default().with_results(
+        req.dirs
+            .iter()
+            .flat_map(|d| &d.topics)
+            .map(|t| {
+                AlterReplicaLogDirTopicResult::default()
+                    .with_topic_name(t.name.clone())
+                    .with_partitions(
+                        t.partitions
+                            .iter()
+                            .map(|&p| {
+                                AlterReplicaLogDirPartitionResult::default()
+                                    .with_partition_index(p)
+                                    .with_error_code(error)
+                            })
+                            .collect(),
+                    )
+            })
+            .collect(),
+    )
+}
+
 /// AlterReplicaLogDirs: move partitions between log directories.
 pub struct AlterReplicaLogDirs;
 
@@ -76,9 +105,12 @@ impl Api for AlterReplicaLogDirs {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: AlterReplicaLogDirsRequest,
     ) -> Handled<AlterReplicaLogDirsResponse> {
+        if !ctx.authorized_on_cluster::<Self>(call) {
+            return denied_alter_replica_log_dirs(&request).into();
+        }
         alter_replica_log_dirs(ctx, request).into()
     }
 }

@@ -150,6 +150,34 @@ pub fn alter(
     AlterUserScramCredentialsResponse::default().with_results(results)
 }
 
+/// Every user refused with CLUSTER_AUTHORIZATION_FAILED, as Kafka answers a caller without
+/// ALTER on the cluster.
+fn denied_alter_user_scram_credentials(
+    req: &AlterUserScramCredentialsRequest,
+) -> AlterUserScramCredentialsResponse {
+    let mut users: Vec<&str> = req
+        .deletions
+        .iter()
+        .map(|d| d.name.as_str())
+        .chain(req.upsertions.iter().map(|u| u.name.as_str()))
+        .collect();
+    users.sort_unstable();
+    users.dedup();
+    AlterUserScramCredentialsResponse::default().with_results(
+        users
+            .into_iter()
+            .map(|u| {
+                AlterUserScramCredentialsResult::default()
+                    .with_user(text(u))
+                    .with_error_code(
+                        kafka_protocol::error::ResponseError::ClusterAuthorizationFailed.code(),
+                    )
+                    .with_error_message(Some(text("Cluster authorization failed.")))
+            })
+            .collect(),
+    )
+}
+
 /// AlterUserScramCredentials: creates, replaces and deletes SCRAM credentials.
 pub struct AlterUserScramCredentials;
 
@@ -164,9 +192,12 @@ impl Api for AlterUserScramCredentials {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: AlterUserScramCredentialsRequest,
     ) -> Handled<AlterUserScramCredentialsResponse> {
+        if !ctx.authorized_on_cluster::<Self>(call) {
+            return denied_alter_user_scram_credentials(&request).into();
+        }
         alter(ctx, &request).into()
     }
 }

@@ -23,6 +23,8 @@ use crate::broker::BrokerError;
 pub const RESOURCE_TOPIC: i8 = 2;
 /// Kafka's resource type of a broker.
 pub const RESOURCE_BROKER: i8 = 4;
+/// Kafka's resource type of a broker's loggers.
+pub const RESOURCE_BROKER_LOGGER: i8 = 8;
 /// Kafka's resource type of a client-metrics subscription (KIP-714).
 pub const RESOURCE_CLIENT_METRICS: i8 = 16;
 
@@ -38,6 +40,39 @@ pub(crate) fn text(s: impl Into<String>) -> StrBytes {
 
 /// Error code and message of a resource.
 pub(crate) type ResourceError = (i16, String);
+
+/// Whether the caller may do what `A` declares (DESCRIBE_CONFIGS or ALTER_CONFIGS) on a
+/// config resource, as Kafka checks it: on the topic for a topic
+/// (TOPIC_AUTHORIZATION_FAILED), on the cluster for a broker, broker logger or
+/// client-metrics resource (CLUSTER_AUTHORIZATION_FAILED).
+pub(crate) fn authorize_resource<A: super::Api>(
+    ctx: &ApiContext,
+    call: &super::Call,
+    resource_type: i8,
+    name: &str,
+) -> Result<(), ResourceError> {
+    let super::spec::Authorization::Requires(operation, _) = A::AUTHORIZATION else {
+        return Ok(());
+    };
+    let (allowed, denied, message) = match resource_type {
+        RESOURCE_TOPIC => (
+            ctx.authorize(call, operation, super::spec::ResourceType::Topic, name),
+            ResponseError::TopicAuthorizationFailed,
+            "Topic authorization failed.",
+        ),
+        RESOURCE_BROKER | RESOURCE_BROKER_LOGGER | RESOURCE_CLIENT_METRICS => (
+            ctx.authorize_cluster(call, operation),
+            ResponseError::ClusterAuthorizationFailed,
+            "Cluster authorization failed.",
+        ),
+        _ => (true, ResponseError::UnknownServerError, ""),
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err((code(denied), message.to_string()))
+    }
+}
 
 /// A failed change of a resource's configs, as an error code and message.
 pub(crate) struct AlterFailure(pub(crate) ResourceError);

@@ -51,6 +51,13 @@ pub fn create_partitions(
                     format!("topic `{name}` appears more than once"),
                 );
             }
+            // As Kafka, a topic the caller may not ALTER is refused whether it exists or not.
+            if !ctx.authorized::<CreatePartitions>(call, &name) {
+                return fail(
+                    ResponseError::TopicAuthorizationFailed,
+                    "Authorization failed.".to_string(),
+                );
+            }
             let Some(topic) = ctx.replicas.topics().get(&name) else {
                 return fail(
                     ResponseError::UnknownTopicOrPartition,

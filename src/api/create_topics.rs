@@ -120,7 +120,9 @@ fn creatable_configs(
 /// CreateTopics version from which the controller mutation quota refuses topics.
 const STRICT_QUOTA_VERSION: i16 = 6;
 
-/// Answers CreateTopics v2–v7.
+/// Answers CreateTopics v2–v7. As Kafka: CREATE on the cluster, or else on each topic
+/// (TOPIC_AUTHORIZATION_FAILED); a created topic's configs are reported only with
+/// DESCRIBE_CONFIGS on it (else its config error is TOPIC_AUTHORIZATION_FAILED).
 pub fn create_topics(
     ctx: &ApiContext,
     call: &Call,
@@ -128,6 +130,7 @@ pub fn create_topics(
 ) -> CreateTopicsResponse {
     let version = call.version;
     let mut quota = mutation_quota(ctx, call, STRICT_QUOTA_VERSION);
+    let cluster_create = ctx.authorize_cluster(call, AclOperation::Create);
     let mut counts: HashMap<String, usize> = HashMap::new();
     for t in &req.topics {
         *counts.entry(t.name.0.to_string()).or_default() += 1;
@@ -145,6 +148,11 @@ pub fn create_topics(
                 Err((
                     code(ResponseError::InvalidRequest),
                     format!("topic `{name}` appears more than once in the request"),
+                ))
+            } else if !cluster_create && !ctx.authorized::<CreateTopics>(call, &name) {
+                Err((
+                    code(ResponseError::TopicAuthorizationFailed),
+                    "Authorization failed.".to_string(),
                 ))
             } else {
                 check_creatable(ctx, version, t)
@@ -192,7 +200,16 @@ pub fn create_topics(
             result.topic_id = id;
             result.num_partitions = partitions;
             result.replication_factor = 1;
-            result.configs = Some(creatable_configs(ctx, &configs));
+            if ctx.authorize(
+                call,
+                AclOperation::DescribeConfigs,
+                ResourceType::Topic,
+                &name,
+            ) {
+                result.configs = Some(creatable_configs(ctx, &configs));
+            } else {
+                result.topic_config_error_code = code(ResponseError::TopicAuthorizationFailed);
+            }
             result
         })
         .collect();

@@ -15,12 +15,18 @@ use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;
 
 /// Answers DeleteRecords v0–v2: moves each partition's log start offset up to the given
-/// offset (-1: the high watermark), deleting the segments wholly below it.
-pub fn delete_records(ctx: &ApiContext, req: DeleteRecordsRequest) -> DeleteRecordsResponse {
+/// offset (-1: the high watermark), deleting the segments wholly below it. A topic the
+/// caller may not DELETE is TOPIC_AUTHORIZATION_FAILED.
+pub fn delete_records(
+    ctx: &ApiContext,
+    call: &Call,
+    req: DeleteRecordsRequest,
+) -> DeleteRecordsResponse {
     let topics = req
         .topics
         .iter()
         .map(|t| {
+            let authorized = ctx.authorized::<DeleteRecords>(call, t.name.0.as_str());
             let partitions = t
                 .partitions
                 .iter()
@@ -28,6 +34,9 @@ pub fn delete_records(ctx: &ApiContext, req: DeleteRecordsRequest) -> DeleteReco
                     let r = DeleteRecordsPartitionResult::default()
                         .with_partition_index(p.partition_index)
                         .with_low_watermark(-1);
+                    if !authorized {
+                        return r.with_error_code(code(ResponseError::TopicAuthorizationFailed));
+                    }
                     let Some(partition) =
                         ctx.replicas.partition(t.name.0.as_str(), p.partition_index)
                     else {
@@ -63,9 +72,9 @@ impl Api for DeleteRecords {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: DeleteRecordsRequest,
     ) -> Handled<DeleteRecordsResponse> {
-        delete_records(ctx, request).into()
+        delete_records(ctx, call, request).into()
     }
 }

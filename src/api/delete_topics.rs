@@ -20,7 +20,8 @@ use std::sync::Arc;
 /// DeleteTopics version from which the controller mutation quota refuses topics.
 const STRICT_QUOTA_VERSION: i16 = 5;
 
-/// Answers DeleteTopics v1–v6: by name (all versions) or by topic id (v6).
+/// Answers DeleteTopics v1–v6: by name (all versions) or by topic id (v6). A topic the
+/// caller may not DELETE is TOPIC_AUTHORIZATION_FAILED.
 pub fn delete_topics(
     ctx: &ApiContext,
     call: &Call,
@@ -45,7 +46,17 @@ pub fn delete_topics(
             let mut r = DeletableTopicResult::default()
                 .with_name(name.clone().map(|n| TopicName(text(n))))
                 .with_topic_id(id);
+            let denied = |r: &mut DeletableTopicResult| {
+                r.error_code = code(ResponseError::TopicAuthorizationFailed);
+                r.error_message = Some(text("Authorization failed."));
+            };
             let topic = match (&name, id.is_nil()) {
+                // As Kafka, a name the caller may not DELETE is refused whether the topic
+                // exists or not.
+                (Some(n), true) if !ctx.authorized::<DeleteTopics>(call, n) => {
+                    denied(&mut r);
+                    return r;
+                }
                 (Some(n), true) => match ctx.replicas.topics().get(n) {
                     Some(t) => t,
                     None => {
@@ -68,6 +79,10 @@ pub fn delete_topics(
                     return r;
                 }
             };
+            if !ctx.authorized::<DeleteTopics>(call, &topic.name) {
+                denied(&mut r);
+                return r;
+            }
             r.name = Some(TopicName(text(topic.name.clone())));
             r.topic_id = topic.id;
             if let Err(e) = quota.record(f64::from(topic.partitions)) {

@@ -84,9 +84,18 @@ impl Api for DescribeClientQuotas {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: DescribeClientQuotasRequest,
     ) -> Handled<DescribeClientQuotasResponse> {
+        if !ctx.authorized_on_cluster::<Self>(call) {
+            return DescribeClientQuotasResponse::default()
+                .with_error_code(
+                    kafka_protocol::error::ResponseError::ClusterAuthorizationFailed.code(),
+                )
+                .with_error_message(Some(text("Cluster authorization failed.")))
+                .with_entries(None)
+                .into();
+        }
         describe_client_quotas(ctx, request).into()
     }
 }

@@ -26,9 +26,10 @@ pub fn describe_cluster(
         .with_cluster_id(text(ctx.cluster_id.clone()))
         .with_controller_id(BrokerId(ctx.config.node_id))
         .with_brokers(vec![broker])
-        .with_cluster_authorized_operations(acl_operations::if_requested(
+        .with_cluster_authorized_operations(acl_operations::cluster(
+            ctx,
+            call,
             req.include_cluster_authorized_operations,
-            acl_operations::CLUSTER,
         ))
 }
 

@@ -143,9 +143,10 @@ fn describe_client_metrics(
 /// Answers DescribeConfigs v1–v4.
 pub fn describe_configs(
     ctx: &ApiContext,
-    version: i16,
+    call: &Call,
     req: DescribeConfigsRequest,
 ) -> DescribeConfigsResponse {
+    let version = call.version;
     let synonyms = version >= 1 && req.include_synonyms;
     let docs = version >= 3 && req.include_documentation;
     let results = req
@@ -154,15 +155,18 @@ pub fn describe_configs(
         .map(|r| {
             let name = r.resource_name.as_str();
             let keys = &r.configuration_keys;
-            let outcome = match r.resource_type {
-                RESOURCE_TOPIC => describe_topic(ctx, name, keys, synonyms, docs),
-                RESOURCE_BROKER => describe_broker(ctx, name, keys, synonyms, docs),
-                RESOURCE_CLIENT_METRICS => describe_client_metrics(ctx, name, keys, synonyms, docs),
-                t => Err((
-                    code(ResponseError::InvalidRequest),
-                    format!("resource type {t} is not supported"),
-                )),
-            };
+            let outcome = authorize_resource::<DescribeConfigs>(ctx, call, r.resource_type, name)
+                .and_then(|()| match r.resource_type {
+                    RESOURCE_TOPIC => describe_topic(ctx, name, keys, synonyms, docs),
+                    RESOURCE_BROKER => describe_broker(ctx, name, keys, synonyms, docs),
+                    RESOURCE_CLIENT_METRICS => {
+                        describe_client_metrics(ctx, name, keys, synonyms, docs)
+                    }
+                    t => Err((
+                        code(ResponseError::InvalidRequest),
+                        format!("resource type {t} is not supported"),
+                    )),
+                });
             let result = DescribeConfigsResult::default()
                 .with_resource_type(r.resource_type)
                 .with_resource_name(r.resource_name.clone());
@@ -192,6 +196,6 @@ impl Api for DescribeConfigs {
         call: &Call,
         request: DescribeConfigsRequest,
     ) -> Handled<DescribeConfigsResponse> {
-        describe_configs(ctx, call.version, request).into()
+        describe_configs(ctx, call, request).into()
     }
 }

@@ -78,9 +78,14 @@ impl Api for DescribeLogDirs {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: DescribeLogDirsRequest,
     ) -> Handled<DescribeLogDirsResponse> {
+        if !ctx.authorized_on_cluster::<Self>(call) {
+            return DescribeLogDirsResponse::default()
+                .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
+                .into();
+        }
         describe_log_dirs(ctx, request).into()
     }
 }

@@ -124,6 +124,12 @@ impl Api for DescribeQuorum {
         call: &Call,
         request: DescribeQuorumRequest,
     ) -> Handled<DescribeQuorumResponse> {
+        if !ctx.authorized_on_cluster::<Self>(call) {
+            return DescribeQuorumResponse::default()
+                .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
+                .with_error_message(Some(text("Cluster authorization failed.")))
+                .into();
+        }
         describe_quorum(ctx, call, request).into()
     }
 }

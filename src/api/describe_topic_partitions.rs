@@ -19,11 +19,15 @@ use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;
 
 /// Answers DescribeTopicPartitions v0: topics sorted by name, at most
-/// `response_partition_limit` partitions, and a cursor where the next page starts.
+/// `response_partition_limit` partitions, and a cursor where the next page starts. As Kafka,
+/// a listing of all topics leaves out those the caller may not DESCRIBE, and a topic named
+/// without DESCRIBE is TOPIC_AUTHORIZATION_FAILED.
 pub fn describe_topic_partitions(
     ctx: &ApiContext,
+    call: &Call,
     req: DescribeTopicPartitionsRequest,
 ) -> DescribeTopicPartitionsResponse {
+    let describable = |name: &str| ctx.authorized::<DescribeTopicPartitions>(call, name);
     let node = BrokerId(ctx.config.node_id);
     let epoch = ctx.replicas.leader_epoch();
     let mut names: Vec<String> = if req.topics.is_empty() {
@@ -31,6 +35,7 @@ pub fn describe_topic_partitions(
             .topics()
             .list()
             .iter()
+            .filter(|t| describable(&t.name))
             .map(|t| t.name.clone())
             .collect()
     } else {
@@ -58,6 +63,15 @@ pub fn describe_topic_partitions(
         } else {
             0
         };
+        if !describable(&name) {
+            topics.push(
+                DescribeTopicPartitionsResponseTopic::default()
+                    .with_error_code(code(ResponseError::TopicAuthorizationFailed))
+                    .with_name(Some(TopicName(text(name))))
+                    .with_topic_authorized_operations(acl_operations::OMITTED),
+            );
+            continue;
+        }
         let Some(t) = ctx.replicas.topics().get(&name) else {
             topics.push(
                 DescribeTopicPartitionsResponseTopic::default()
@@ -127,9 +141,9 @@ impl Api for DescribeTopicPartitions {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: DescribeTopicPartitionsRequest,
     ) -> Handled<DescribeTopicPartitionsResponse> {
-        describe_topic_partitions(ctx, request).into()
+        describe_topic_partitions(ctx, call, request).into()
     }
 }

@@ -85,9 +85,15 @@ impl Api for DescribeUserScramCredentials {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: DescribeUserScramCredentialsRequest,
     ) -> Handled<DescribeUserScramCredentialsResponse> {
+        if !ctx.authorized_on_cluster::<Self>(call) {
+            return DescribeUserScramCredentialsResponse::default()
+                .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
+                .with_error_message(Some(text("Cluster authorization failed.")))
+                .into();
+        }
         describe(ctx, &request).into()
     }
 }

@@ -79,6 +79,40 @@ pub fn elect_leaders(
         .with_replica_election_results(results)
 }
 
+/// Every requested partition refused with CLUSTER_AUTHORIZATION_FAILED (and the top-level
+/// code), as Kafka answers a caller without ALTER on the cluster.
+fn denied_elect_leaders(req: &ElectLeadersRequest) -> ElectLeadersResponse {
+    use kafka_protocol::messages::elect_leaders_response::{
+        PartitionResult, ReplicaElectionResult,
+    };
+    let error = ResponseError::ClusterAuthorizationFailed.code();
+    ElectLeadersResponse::default()
+        .with_error_code(error)
+        .with_replica_election_results(
+            req.topic_partitions
+                .iter()
+                .flatten()
+                .map(|t| {
+                    ReplicaElectionResult::default()
+                        .with_topic(t.topic.clone())
+                        .with_partition_result(
+                            t.partitions
+                                .iter()
+                                .map(|&p| {
+                                    PartitionResult::default()
+                                        .with_partition_id(p)
+                                        .with_error_code(error)
+                                        .with_error_message(Some(text(
+                                            "Cluster authorization failed.",
+                                        )))
+                                })
+                                .collect(),
+                        )
+                })
+                .collect(),
+        )
+}
+
 /// ElectLeaders: elect partitions' preferred (or any in-sync) replicas as leaders.
 pub struct ElectLeaders;
 
@@ -96,6 +130,9 @@ impl Api for ElectLeaders {
         call: &Call,
         request: ElectLeadersRequest,
     ) -> Handled<ElectLeadersResponse> {
+        if !ctx.authorized_on_cluster::<Self>(call) {
+            return denied_elect_leaders(&request).into();
+        }
         elect_leaders(ctx, call.version, request).into()
     }
 }

@@ -53,6 +53,15 @@ pub fn broker_error_code(e: &BrokerError) -> i16 {
     }
 }
 
+/// The Kafka error code for an ACL store error (the store failed: UNKNOWN_SERVER_ERROR, as
+/// Kafka answers an unexpected failure).
+pub fn acl_error_code(e: &crate::broker::authorizer::AclError) -> i16 {
+    use crate::broker::authorizer::AclError;
+    match e {
+        AclError::Store(_) | AclError::Corrupt(_) => ResponseError::UnknownServerError.code(),
+    }
+}
+
 /// The Kafka error code for a client quota error.
 pub fn quota_error_code(e: &crate::broker::quota::QuotaError) -> i16 {
     use crate::broker::quota::QuotaError;

@@ -95,6 +95,17 @@ fn topic_name(ctx: &ApiContext, key: &TopicKey) -> Result<String, i16> {
     }
 }
 
+/// The topic's name if the caller may read it, else TOPIC_AUTHORIZATION_FAILED.
+fn authorized_name(name: Result<String, i16>, readable: Readable<'_>) -> Result<String, i16> {
+    name.and_then(|n| {
+        if readable(&n) {
+            Ok(n)
+        } else {
+            Err(code(ResponseError::TopicAuthorizationFailed))
+        }
+    })
+}
+
 /// The key a request at `version` names a topic by.
 fn topic_key(version: i16, name: &str, id: &uuid::Uuid) -> TopicKey {
     if version >= TOPIC_ID_VERSION {
@@ -113,6 +124,10 @@ fn topic_entry(key: &TopicKey) -> FetchableTopicResponse {
     }
     entry
 }
+
+/// Whether the caller may read a topic (by name): READ on it for a consumer, CLUSTER_ACTION
+/// on the cluster for a follower, as Kafka checks them.
+type Readable<'a> = &'a dyn Fn(&str) -> bool;
 
 fn resolve_partition(
     ctx: &ApiContext,
@@ -183,13 +198,14 @@ fn resolve(
     ctx: &ApiContext,
     version: i16,
     topics: &[FetchTopic],
+    readable: Readable<'_>,
 ) -> (Vec<FetchableTopicResponse>, Vec<Target>) {
     let mut out = Vec::with_capacity(topics.len());
     let mut targets = Vec::new();
     for (ti, t) in topics.iter().enumerate() {
         // From v13 topics are named by id; an unknown id is UNKNOWN_TOPIC_ID.
         let key = topic_key(version, &t.topic.0, &t.topic_id);
-        let name = topic_name(ctx, &key);
+        let name = authorized_name(topic_name(ctx, &key), readable);
         out.push(topic_entry(&key));
         for p in &t.partitions {
             targets.push(Target {
@@ -208,6 +224,7 @@ fn resolve(
 fn resolve_session(
     ctx: &ApiContext,
     session: &[(PartitionKey, FetchParams)],
+    readable: Readable<'_>,
 ) -> (Vec<FetchableTopicResponse>, Vec<Target>) {
     let mut out = Vec::new();
     let mut targets = Vec::with_capacity(session.len());
@@ -216,7 +233,10 @@ fn resolve_session(
         let same = current.as_ref().is_some_and(|(k, _)| *k == &key.topic);
         if !same {
             out.push(topic_entry(&key.topic));
-            current = Some((&key.topic, topic_name(ctx, &key.topic)));
+            current = Some((
+                &key.topic,
+                authorized_name(topic_name(ctx, &key.topic), readable),
+            ));
         }
         let name = current
             .as_ref()
@@ -491,10 +511,18 @@ pub fn handle(ctx: &Arc<ApiContext>, call: &Call, req: FetchRequest) -> TypedFut
     let version = call.version;
     let fetcher = Fetcher::of(ctx, call);
     let mut response = FetchResponse::default();
-    let (mode, skeleton, targets) = match session_mode(ctx, version, &req) {
+    let follower = replica_id(version, &req) >= 0;
+    let readable = |name: &str| {
+        if follower {
+            ctx.authorize_cluster(call, AclOperation::ClusterAction)
+        } else {
+            ctx.authorized::<Fetch>(call, name)
+        }
+    };
+    let (mode, skeleton, targets) = match session_mode(ctx, version, &req, &readable) {
         Ok(Some((mode, skeleton, targets))) => (mode, skeleton, targets),
         Ok(None) => {
-            let (skeleton, targets) = resolve(ctx, version, &req.topics);
+            let (skeleton, targets) = resolve(ctx, version, &req.topics, &readable);
             (SessionMode::Sessionless, skeleton, targets)
         }
         Err(error) => {
@@ -585,7 +613,12 @@ type Plan = (SessionMode, Vec<FetchableTopicResponse>, Vec<Target>);
 /// Decides what the request does with sessions (KIP-227): `Ok(None)` for a fetch answered
 /// from its own partitions without a session; an error code for one that cannot go on in
 /// the session it names.
-fn session_mode(ctx: &ApiContext, version: i16, req: &FetchRequest) -> Result<Option<Plan>, i16> {
+fn session_mode(
+    ctx: &ApiContext,
+    version: i16,
+    req: &FetchRequest,
+    readable: Readable<'_>,
+) -> Result<Option<Plan>, i16> {
     if version < SESSION_VERSION {
         return Ok(None);
     }
@@ -598,12 +631,8 @@ fn session_mode(ctx: &ApiContext, version: i16, req: &FetchRequest) -> Result<Op
         if req.session_epoch == FINAL_EPOCH {
             return Ok(None);
         }
-        let replica = if version >= 15 {
-            req.replica_state.replica_id.0
-        } else {
-            req.replica_id.0
-        };
-        let (skeleton, targets) = resolve(ctx, version, &req.topics);
+        let replica = replica_id(version, req);
+        let (skeleton, targets) = resolve(ctx, version, &req.topics, readable);
         let mode = SessionMode::Create {
             privileged: replica >= 0,
         };
@@ -625,13 +654,22 @@ fn session_mode(ctx: &ApiContext, version: i16, req: &FetchRequest) -> Result<Op
         Ok(Incremental::Closed) => Ok(None),
         Ok(Incremental::Continue(session)) => {
             let partitions = session.lock().targets();
-            let (skeleton, targets) = resolve_session(ctx, &partitions);
+            let (skeleton, targets) = resolve_session(ctx, &partitions, readable);
             let mode = SessionMode::Incremental {
                 session,
                 epoch: req.session_epoch,
             };
             Ok(Some((mode, skeleton, targets)))
         }
+    }
+}
+
+/// The id of the replica that fetches (-1 for a consumer).
+fn replica_id(version: i16, req: &FetchRequest) -> i32 {
+    if version >= 15 {
+        req.replica_state.replica_id.0
+    } else {
+        req.replica_id.0
     }
 }
 

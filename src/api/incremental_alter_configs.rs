@@ -114,6 +114,7 @@ fn incremental(
 /// Answers IncrementalAlterConfigs v0–v1 (SET, DELETE, APPEND, SUBTRACT).
 pub fn incremental_alter_configs(
     ctx: &ApiContext,
+    call: &Call,
     req: IncrementalAlterConfigsRequest,
 ) -> IncrementalAlterConfigsResponse {
     let responses = req
@@ -131,13 +132,21 @@ pub fn incremental_alter_configs(
                     )
                 })
                 .collect();
-            let outcome = apply(
+            let outcome = authorize_resource::<IncrementalAlterConfigs>(
                 ctx,
+                call,
                 r.resource_type,
                 r.resource_name.as_str(),
-                req.validate_only,
-                |current| incremental(ctx, r.resource_type, current, &ops),
-            );
+            )
+            .and_then(|()| {
+                apply(
+                    ctx,
+                    r.resource_type,
+                    r.resource_name.as_str(),
+                    req.validate_only,
+                    |current| incremental(ctx, r.resource_type, current, &ops),
+                )
+            });
             let (error, message) = outcome.err().unwrap_or((NONE, String::new()));
             incremental_alter_configs_response::AlterConfigsResourceResponse::default()
                 .with_resource_type(r.resource_type)
@@ -163,9 +172,9 @@ impl Api for IncrementalAlterConfigs {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: IncrementalAlterConfigsRequest,
     ) -> Handled<IncrementalAlterConfigsResponse> {
-        incremental_alter_configs(ctx, request).into()
+        incremental_alter_configs(ctx, call, request).into()
     }
 }

@@ -97,6 +97,11 @@ impl Api for ListConfigResources {
         call: &Call,
         request: ListConfigResourcesRequest,
     ) -> Handled<ListConfigResourcesResponse> {
+        if !ctx.authorized_on_cluster::<Self>(call) {
+            return ListConfigResourcesResponse::default()
+                .with_error_code(ResponseError::ClusterAuthorizationFailed.code())
+                .into();
+        }
         list_config_resources(ctx, call.version, request).into()
     }
 }

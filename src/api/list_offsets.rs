@@ -36,14 +36,21 @@ fn offset_spec(timestamp: i64) -> Option<OffsetSpec> {
 }
 
 /// Answers a ListOffsets request (v1–v10; v10's timeout only bounds waits for remote
-/// storage, which Skiff does not have).
-pub fn handle(ctx: &ApiContext, version: i16, req: ListOffsetsRequest) -> ListOffsetsResponse {
+/// storage, which Skiff does not have). A topic the caller may not DESCRIBE is
+/// TOPIC_AUTHORIZATION_FAILED.
+pub fn handle(
+    ctx: &ApiContext,
+    call: &super::Call,
+    req: ListOffsetsRequest,
+) -> ListOffsetsResponse {
+    let version = call.version;
     let read_committed = version >= 2 && req.isolation_level == 1;
     let topics = req
         .topics
         .into_iter()
         .map(|t| {
             let name = t.name.0.as_str().to_string();
+            let authorized = ctx.authorized::<ListOffsets>(call, &name);
             let partitions = t
                 .partitions
                 .into_iter()
@@ -53,6 +60,10 @@ pub fn handle(ctx: &ApiContext, version: i16, req: ListOffsetsRequest) -> ListOf
                         .with_timestamp(-1)
                         .with_offset(-1)
                         .with_leader_epoch(-1);
+                    if !authorized {
+                        r.error_code = code(ResponseError::TopicAuthorizationFailed);
+                        return r;
+                    }
                     let partition = match ctx.replicas.partition_or_error(&name, p.partition_index)
                     {
                         Ok(partition) => partition,
@@ -108,6 +119,6 @@ impl super::Api for ListOffsets {
         call: &super::Call,
         request: ListOffsetsRequest,
     ) -> super::Handled<ListOffsetsResponse> {
-        handle(ctx, call.version, request).into()
+        handle(ctx, call, request).into()
     }
 }

@@ -36,10 +36,18 @@ impl Api for ListPartitionReassignments {
         Authorization::Requires(AclOperation::Describe, ResourceType::Cluster);
 
     fn handle(
-        _ctx: &Arc<ApiContext>,
-        _call: &Call,
+        ctx: &Arc<ApiContext>,
+        call: &Call,
         request: ListPartitionReassignmentsRequest,
     ) -> Handled<ListPartitionReassignmentsResponse> {
+        if !ctx.authorized_on_cluster::<Self>(call) {
+            return ListPartitionReassignmentsResponse::default()
+                .with_error_code(
+                    kafka_protocol::error::ResponseError::ClusterAuthorizationFailed.code(),
+                )
+                .with_error_message(Some(crate::api::text("Cluster authorization failed.")))
+                .into();
+        }
         list_partition_reassignments(request).into()
     }
 }

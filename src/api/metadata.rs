@@ -44,10 +44,28 @@ fn error_entry(name: Option<String>, id: Uuid, error: i16) -> MetadataResponseTo
         .with_topic_authorized_operations(acl_operations::OMITTED)
 }
 
-fn lookup_or_create(ctx: &ApiContext, name: &str, allow_create: bool) -> MetadataResponseTopic {
+/// The entry of a topic named in the request (which the caller may DESCRIBE), created if
+/// it does not exist and `allow_create` (auto-creation needs CREATE on the cluster or the
+/// topic: TOPIC_AUTHORIZATION_FAILED otherwise, as Kafka answers).
+fn lookup_or_create(
+    ctx: &ApiContext,
+    call: &Call,
+    name: &str,
+    allow_create: bool,
+) -> MetadataResponseTopic {
     let replicas = &ctx.replicas;
     if let Some(t) = replicas.topics().get(name) {
         return topic_entry(ctx, &t);
+    }
+    if allow_create
+        && !ctx.authorize_cluster(call, AclOperation::Create)
+        && !ctx.authorize(call, AclOperation::Create, ResourceType::Topic, name)
+    {
+        return error_entry(
+            Some(name.to_string()),
+            Uuid::nil(),
+            code(ResponseError::TopicAuthorizationFailed),
+        );
     }
     if let Err(e) = validate_topic_name(name) {
         return error_entry(Some(name.to_string()), Uuid::nil(), broker_error_code(&e));
@@ -89,6 +107,9 @@ fn lookup_or_create(ctx: &ApiContext, name: &str, allow_create: bool) -> Metadat
 }
 
 /// Answers a Metadata request of `version` (v0–v13; v13's top-level error code stays 0).
+/// As Kafka: a request for all topics leaves out those the caller may not DESCRIBE; a topic
+/// named without DESCRIBE is TOPIC_AUTHORIZATION_FAILED (whether it exists or not), one
+/// named by id UNKNOWN_TOPIC_ID.
 pub fn handle(ctx: &ApiContext, call: &Call, req: MetadataRequest) -> MetadataResponse {
     let version = call.version;
     let allow_create =
@@ -104,6 +125,7 @@ pub fn handle(ctx: &ApiContext, call: &Call, req: MetadataRequest) -> MetadataRe
             .topics()
             .list()
             .iter()
+            .filter(|t| ctx.authorized::<Metadata>(call, &t.name))
             .map(|t| topic_entry(ctx, t))
             .collect()
     } else {
@@ -112,19 +134,29 @@ pub fn handle(ctx: &ApiContext, call: &Call, req: MetadataRequest) -> MetadataRe
             .into_iter()
             .map(|rt| match rt.name {
                 Some(name) if !name.0.is_empty() || rt.topic_id.is_nil() => {
-                    lookup_or_create(ctx, name.0.as_str(), allow_create)
+                    if ctx.authorized::<Metadata>(call, name.0.as_str()) {
+                        lookup_or_create(ctx, call, name.0.as_str(), allow_create)
+                    } else {
+                        error_entry(
+                            Some(name.0.to_string()),
+                            Uuid::nil(),
+                            code(ResponseError::TopicAuthorizationFailed),
+                        )
+                    }
                 }
                 // v10+: a topic named by id only.
                 _ => match ctx.replicas.topics().get_by_id(&rt.topic_id) {
-                    Some(t) => topic_entry(ctx, &t),
-                    None => error_entry(None, rt.topic_id, code(ResponseError::UnknownTopicId)),
+                    Some(t) if ctx.authorized::<Metadata>(call, &t.name) => topic_entry(ctx, &t),
+                    _ => error_entry(None, rt.topic_id, code(ResponseError::UnknownTopicId)),
                 },
             })
             .collect()
     };
     if topic_ops {
         for t in topics.iter_mut().filter(|t| t.error_code == 0) {
-            t.topic_authorized_operations = acl_operations::TOPIC;
+            let name = t.name.as_ref().map(|n| n.0.to_string()).unwrap_or_default();
+            t.topic_authorized_operations =
+                ctx.authorized_operations(call, ResourceType::Topic, &name);
         }
     }
     let broker = MetadataResponseBroker::default()
@@ -136,10 +168,7 @@ pub fn handle(ctx: &ApiContext, call: &Call, req: MetadataRequest) -> MetadataRe
         .with_cluster_id(Some(StrBytes::from_string(ctx.cluster_id.clone())))
         .with_controller_id(BrokerId(ctx.config.node_id))
         .with_topics(topics)
-        .with_cluster_authorized_operations(acl_operations::if_requested(
-            cluster_ops,
-            acl_operations::CLUSTER,
-        ))
+        .with_cluster_authorized_operations(acl_operations::cluster(ctx, call, cluster_ops))
 }
 
 /// Metadata: brokers, topics and partitions (auto-creating topics where allowed).

@@ -10,6 +10,7 @@
 //! Serving a new API: a file named after it that implements [`spec::Api`], and its line
 //! in [`registry::REGISTRY`]. `src/ARCHITECTURE.md` walks through it.
 
+pub mod acl;
 pub mod acl_operations;
 pub mod alter_client_quotas;
 pub mod alter_configs;
@@ -17,6 +18,7 @@ pub mod alter_partition_reassignments;
 pub mod alter_replica_log_dirs;
 pub mod alter_user_scram_credentials;
 pub mod api_versions;
+pub mod authorize;
 pub mod chunks;
 pub mod configs;
 pub mod create_partitions;

@@ -10,13 +10,24 @@ use kafka_protocol::messages::{OffsetForLeaderEpochRequest, OffsetForLeaderEpoch
 use super::error::{code, partition_error_code};
 use super::ApiContext;
 
-/// Answers an OffsetForLeaderEpoch request (v2–v4).
-pub fn handle(ctx: &ApiContext, req: OffsetForLeaderEpochRequest) -> OffsetForLeaderEpochResponse {
+/// Answers an OffsetForLeaderEpoch request (v2–v4). A consumer needs DESCRIBE on the topic,
+/// a follower (replica id ≥ 0) CLUSTER_ACTION; else TOPIC_AUTHORIZATION_FAILED.
+pub fn handle(
+    ctx: &ApiContext,
+    call: &super::Call,
+    req: OffsetForLeaderEpochRequest,
+) -> OffsetForLeaderEpochResponse {
+    let follower = req.replica_id.0 >= 0;
     let topics = req
         .topics
         .into_iter()
         .map(|t| {
             let name = t.topic.0.as_str().to_string();
+            let authorized = if follower {
+                ctx.authorize_cluster(call, super::spec::AclOperation::ClusterAction)
+            } else {
+                ctx.authorized::<OffsetForLeaderEpoch>(call, &name)
+            };
             let partitions = t
                 .partitions
                 .into_iter()
@@ -25,6 +36,10 @@ pub fn handle(ctx: &ApiContext, req: OffsetForLeaderEpochRequest) -> OffsetForLe
                         .with_partition(p.partition)
                         .with_leader_epoch(-1)
                         .with_end_offset(-1);
+                    if !authorized {
+                        r.error_code = code(ResponseError::TopicAuthorizationFailed);
+                        return r;
+                    }
                     let Some(partition) = ctx.replicas.partition(&name, p.partition) else {
                         r.error_code = code(ResponseError::UnknownTopicOrPartition);
                         return r;
@@ -64,9 +79,9 @@ impl super::Api for OffsetForLeaderEpoch {
 
     fn handle(
         ctx: &std::sync::Arc<ApiContext>,
-        _call: &super::Call,
+        call: &super::Call,
         request: OffsetForLeaderEpochRequest,
     ) -> super::Handled<OffsetForLeaderEpochResponse> {
-        handle(ctx, request).into()
+        handle(ctx, call, request).into()
     }
 }

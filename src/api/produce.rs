@@ -94,18 +94,25 @@ fn produce_partition(
 }
 
 /// Kafka refuses a whole Produce request that holds a transactional batch but names no
-/// transactional id: TRANSACTIONAL_ID_AUTHORIZATION_FAILED for every partition.
-fn check_transactional_id(req: &ProduceRequest) -> Option<i16> {
-    if req.transactional_id.is_some() {
-        return None;
-    }
+/// transactional id, or one the caller may not WRITE: TRANSACTIONAL_ID_AUTHORIZATION_FAILED
+/// for every partition.
+fn check_transactional_id(ctx: &ApiContext, call: &Call, req: &ProduceRequest) -> Option<i16> {
     let transactional = req
         .topic_data
         .iter()
         .flat_map(|t| &t.partition_data)
         .filter_map(|p| p.records.as_ref())
         .any(|records| has_transactional_batch(records));
-    transactional.then(|| code(ResponseError::TransactionalIdAuthorizationFailed))
+    let authorized = match &req.transactional_id {
+        Some(id) => ctx.authorize(
+            call,
+            AclOperation::Write,
+            ResourceType::TransactionalId,
+            id.as_str(),
+        ),
+        None => false,
+    };
+    (transactional && !authorized).then(|| code(ResponseError::TransactionalIdAuthorizationFailed))
 }
 
 /// Records the request's record bytes against the client's `producer_byte_rate` quota
@@ -153,7 +160,7 @@ pub fn handle(
     let whole_request_error = if !matches!(acks, -1..=1) {
         Some(code(ResponseError::InvalidRequiredAcks))
     } else {
-        check_transactional_id(&req)
+        check_transactional_id(ctx, call, &req)
     };
     let mut pending = Vec::new();
     let mut responses = Vec::with_capacity(req.topic_data.len());
@@ -170,6 +177,10 @@ pub fn handle(
         } else {
             (topic.name.0.as_str().to_string(), whole_request_error)
         };
+        let topic_error = topic_error.or_else(|| {
+            (!ctx.authorized::<Produce>(call, &name))
+                .then(|| code(ResponseError::TopicAuthorizationFailed))
+        });
         let partition_responses = topic
             .partition_data
             .into_iter()

@@ -8,6 +8,7 @@
 
 use kafka_protocol::messages::ApiKey;
 
+use super::acl::{create_acls::CreateAcls, delete_acls::DeleteAcls, describe_acls::DescribeAcls};
 use super::group::{
     consumer_group_describe::ConsumerGroupDescribe,
     consumer_group_heartbeat::ConsumerGroupHeartbeat, delete_groups::DeleteGroups,
@@ -75,6 +76,9 @@ pub const REGISTRY: &[ApiEntry] = &[
     entry::<AddOffsetsToTxn>(),
     entry::<EndTxn>(),
     entry::<TxnOffsetCommit>(),
+    entry::<DescribeAcls>(),
+    entry::<CreateAcls>(),
+    entry::<DeleteAcls>(),
     entry::<DescribeConfigs>(),
     entry::<AlterConfigs>(),
     entry::<AlterReplicaLogDirs>(),

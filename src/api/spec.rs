@@ -25,49 +25,9 @@ use crate::broker::security::KafkaPrincipal;
 use crate::broker::ReplicaManager;
 use crate::config::{Config, SecurityProtocol};
 
-/// Kafka's ACL operations (the codes of `AclOperation`), as an API declares what it needs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i8)]
-pub enum AclOperation {
-    /// READ.
-    Read = 3,
-    /// WRITE.
-    Write = 4,
-    /// CREATE.
-    Create = 5,
-    /// DELETE.
-    Delete = 6,
-    /// ALTER.
-    Alter = 7,
-    /// DESCRIBE.
-    Describe = 8,
-    /// CLUSTER_ACTION.
-    ClusterAction = 9,
-    /// DESCRIBE_CONFIGS.
-    DescribeConfigs = 10,
-    /// ALTER_CONFIGS.
-    AlterConfigs = 11,
-    /// IDEMPOTENT_WRITE.
-    IdempotentWrite = 12,
-}
-
-/// Kafka's ACL resource types (the codes of `ResourceType`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(i8)]
-pub enum ResourceType {
-    /// TOPIC.
-    Topic = 2,
-    /// GROUP.
-    Group = 3,
-    /// CLUSTER.
-    Cluster = 4,
-    /// TRANSACTIONAL_ID.
-    TransactionalId = 5,
-    /// DELEGATION_TOKEN.
-    DelegationToken = 6,
-    /// USER.
-    User = 7,
-}
+/// Kafka's ACL operations and resource types, as an API declares what it needs (the
+/// authorizer's own types).
+pub use crate::broker::authorizer::{AclOperation, ResourceType};
 
 /// What an API needs from the authorizer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -365,4 +325,6 @@ pub struct ApiContext {
     pub client_metrics: Arc<crate::broker::client_metrics::ClientMetrics>,
     /// Client quotas and their measurements.
     pub quotas: Arc<crate::broker::quota::QuotaManager>,
+    /// The authorizer and the ACLs (every request is allowed when none is configured).
+    pub authorizer: Arc<crate::broker::authorizer::Authorizer>,
 }

@@ -81,6 +81,14 @@ impl Api for UpdateFeatures {
         call: &Call,
         request: UpdateFeaturesRequest,
     ) -> Handled<UpdateFeaturesResponse> {
+        if !ctx.authorized_on_cluster::<Self>(call) {
+            return UpdateFeaturesResponse::default()
+                .with_error_code(
+                    kafka_protocol::error::ResponseError::ClusterAuthorizationFailed.code(),
+                )
+                .with_error_message(Some(text("Cluster authorization failed.")))
+                .into();
+        }
         update_features(ctx, call.version, request).into()
     }
 }

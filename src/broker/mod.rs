@@ -3,6 +3,7 @@
 //! coordinator, producer ids and transactions, and client quotas. [`Partition`] is the one
 //! seam between the protocol layer and a partition's log.
 
+pub mod authorizer;
 pub mod client_metrics;
 pub mod cluster;
 pub mod config_entries;

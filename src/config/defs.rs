@@ -667,6 +667,14 @@ broker_options! {
     delegation_token_expiry_check_interval_ms: u64 = "delegation.token.expiry.check.interval.ms", Long,
         "3600000", ReadOnly, POSITIVE,
         "How often expired delegation tokens are removed (Skiff also removes them when tokens are asked for).";
+    authorizer_class_name: String = "authorizer.class.name", Class, "", ReadOnly,
+        Check::Custom(super::listeners::check_authorizer_class_name),
+        "The authorizer: empty for none (every request is allowed), or org.apache.kafka.metadata.authorizer.StandardAuthorizer for Kafka's ACLs (CreateAcls, DescribeAcls, DeleteAcls, enforced on every API).";
+    super_users: String = "super.users", String, "", ReadOnly, Check::Any,
+        "Principals allowed everything whatever the ACLs say, separated by semicolons (User:admin;User:ops).";
+    allow_everyone_if_no_acl_found: bool = "allow.everyone.if.no.acl.found", Boolean, "false",
+        ReadOnly, Check::Any,
+        "With the StandardAuthorizer: whether a resource that no ACL names is open to everyone.";
 }
 
 use super::{FsyncPolicyName, TimestampTypeName};

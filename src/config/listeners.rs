@@ -186,6 +186,19 @@ pub fn check_principal_mapping_rules(value: &str) -> Result<(), String> {
     super::principal_rules::PrincipalMappingRules::parse(value).map(drop)
 }
 
+/// The `authorizer.class.name` that turns Kafka's StandardAuthorizer on (the one Skiff
+/// implements, in `broker::authorizer`).
+pub const STANDARD_AUTHORIZER: &str = "org.apache.kafka.metadata.authorizer.StandardAuthorizer";
+
+/// `authorizer.class.name`: none, or Kafka's StandardAuthorizer.
+pub fn check_authorizer_class_name(value: &str) -> Result<(), String> {
+    if value.is_empty() || value == STANDARD_AUTHORIZER {
+        Ok(())
+    } else {
+        Err(format!("the only authorizer is {STANDARD_AUTHORIZER}"))
+    }
+}
+
 /// One listener as configured: where it binds, what it speaks, what it advertises.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListenerConfig {

@@ -27,20 +27,45 @@ fn assignment(ts: Vec<NamedTopicPartitions>) -> describe::Assignment {
     )
 }
 
-/// ConsumerGroupDescribe v0–v1.
+/// ConsumerGroupDescribe v0–v1. A group the caller may not DESCRIBE is
+/// GROUP_AUTHORIZATION_FAILED.
 pub fn describe(
     ctx: &ApiContext,
+    call: &Call,
     req: ConsumerGroupDescribeRequest,
 ) -> ConsumerGroupDescribeResponse {
     let ids: Vec<String> = req.group_ids.iter().map(|g| string(g)).collect();
-    let groups = ctx
-        .groups
-        .consumer_group_describe(&ids)
-        .into_iter()
+    let (allowed, denied): (Vec<String>, Vec<String>) = ids
+        .iter()
+        .cloned()
+        .partition(|id| ctx.authorized::<ConsumerGroupDescribe>(call, id));
+    let mut described = ctx.groups.consumer_group_describe(&allowed).into_iter();
+    let groups = ids
+        .iter()
+        .filter_map(|id| {
+            if denied.contains(id) {
+                return Some(Err(id.clone()));
+            }
+            described.next().map(Ok)
+        })
         .map(|g| {
-            let operations = acl_operations::if_requested(
+            let g = match g {
+                Ok(g) => g,
+                Err(id) => {
+                    let denied = kafka_protocol::error::ResponseError::GroupAuthorizationFailed;
+                    return describe::DescribedGroup::default()
+                        .with_group_id(group_id(id))
+                        .with_error_code(denied.code())
+                        .with_error_message(Some(str_bytes(denied.to_string())))
+                        .with_authorized_operations(acl_operations::OMITTED);
+                }
+            };
+            let operations = acl_operations::of(
+                ctx,
+                call,
                 req.include_authorized_operations && g.error.is_none(),
-                acl_operations::GROUP,
+                ResourceType::Group,
+                &g.group_id,
             );
             describe::DescribedGroup::default()
                 .with_authorized_operations(operations)
@@ -100,9 +125,9 @@ impl Api for ConsumerGroupDescribe {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: ConsumerGroupDescribeRequest,
     ) -> Handled<ConsumerGroupDescribeResponse> {
-        describe(ctx, request).into()
+        describe(ctx, call, request).into()
     }
 }

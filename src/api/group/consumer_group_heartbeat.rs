@@ -91,6 +91,28 @@ impl Api for ConsumerGroupHeartbeat {
                 .with_error_code(kafka_protocol::ResponseError::UnsupportedVersion.code())
                 .into();
         }
+        // As Kafka: READ on the group, and DESCRIBE on each topic subscribed by name.
+        if !ctx.authorized::<Self>(call, &request.group_id) {
+            return ConsumerGroupHeartbeatResponse::default()
+                .with_error_code(kafka_protocol::ResponseError::GroupAuthorizationFailed.code())
+                .into();
+        }
+        let denied: Vec<String> = request
+            .subscribed_topic_names
+            .iter()
+            .flatten()
+            .map(|t| t.to_string())
+            .filter(|t| !ctx.authorize(call, AclOperation::Describe, ResourceType::Topic, t))
+            .collect();
+        if !denied.is_empty() {
+            return ConsumerGroupHeartbeatResponse::default()
+                .with_error_code(kafka_protocol::ResponseError::TopicAuthorizationFailed.code())
+                .with_error_message(Some(str_bytes(format!(
+                    "The following topics are not authorized: {}",
+                    denied.join(", ")
+                ))))
+                .into();
+        }
         heartbeat(ctx, request, ClientInfo::of(call)).into()
     }
 }

@@ -11,17 +11,24 @@ use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;
 
-/// DeleteGroups: groups with members are refused with NON_EMPTY_GROUP.
-pub fn delete(ctx: &ApiContext, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
+/// DeleteGroups: groups with members are refused with NON_EMPTY_GROUP, groups the caller
+/// may not DELETE with GROUP_AUTHORIZATION_FAILED.
+pub fn delete(ctx: &ApiContext, call: &Call, req: DeleteGroupsRequest) -> DeleteGroupsResponse {
     let ids: Vec<String> = req.groups_names.iter().map(|g| string(g)).collect();
+    let (allowed, denied): (Vec<String>, Vec<String>) = ids
+        .into_iter()
+        .partition(|id| ctx.authorized::<DeleteGroups>(call, id));
+    let denied_code = kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code();
     let results = ctx
         .groups
-        .delete_groups(&ids)
+        .delete_groups(&allowed)
         .into_iter()
+        .map(|(id, error)| (id, code(&error)))
+        .chain(denied.into_iter().map(|id| (id, denied_code)))
         .map(|(id, error)| {
             DeletableGroupResult::default()
                 .with_group_id(group_id(id))
-                .with_error_code(code(&error))
+                .with_error_code(error)
         })
         .collect();
     DeleteGroupsResponse::default().with_results(results)
@@ -41,9 +48,9 @@ impl Api for DeleteGroups {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: DeleteGroupsRequest,
     ) -> Handled<DeleteGroupsResponse> {
-        delete(ctx, request).into()
+        delete(ctx, call, request).into()
     }
 }

@@ -13,18 +13,40 @@ use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;
 
 /// DescribeGroups v0–v6: members with metadata and assignments. An unknown group is `Dead`;
-/// from v6 (KIP-1043) it also carries GROUP_ID_NOT_FOUND and a message, as Kafka's.
+/// from v6 (KIP-1043) it also carries GROUP_ID_NOT_FOUND and a message, as Kafka's. A group
+/// the caller may not DESCRIBE is GROUP_AUTHORIZATION_FAILED.
 pub fn describe(
     ctx: &ApiContext,
-    version: i16,
+    call: &Call,
     req: DescribeGroupsRequest,
 ) -> DescribeGroupsResponse {
+    let version = call.version;
     let ids: Vec<String> = req.groups.iter().map(|g| string(g)).collect();
-    let groups = ctx
-        .groups
-        .describe_groups(&ids)
-        .into_iter()
+    let (allowed, denied): (Vec<String>, Vec<String>) = ids
+        .iter()
+        .cloned()
+        .partition(|id| ctx.authorized::<DescribeGroups>(call, id));
+    let mut described = ctx.groups.describe_groups(&allowed).into_iter();
+    let groups = ids
+        .iter()
+        .filter_map(|id| {
+            if denied.contains(id) {
+                return Some(Err(id.clone()));
+            }
+            described.next().map(Ok)
+        })
         .map(|g| {
+            let g = match g {
+                Ok(g) => g,
+                Err(id) => {
+                    return DescribedGroup::default()
+                        .with_group_id(group_id(id))
+                        .with_error_code(
+                            kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code(),
+                        )
+                        .with_authorized_operations(acl_operations::OMITTED)
+                }
+            };
             let not_found = g.error == Some(GroupError::GroupIdNotFound);
             let message = (not_found && version >= 6)
                 .then(|| str_bytes(format!("Group {} not found.", g.group_id)));
@@ -33,9 +55,12 @@ pub fn describe(
             } else {
                 code(&g.error)
             };
-            let operations = acl_operations::if_requested(
+            let operations = acl_operations::of(
+                ctx,
+                call,
                 version >= 3 && req.include_authorized_operations && !not_found,
-                acl_operations::GROUP,
+                ResourceType::Group,
+                &g.group_id,
             );
             DescribedGroup::default()
                 .with_authorized_operations(operations)
@@ -85,6 +110,6 @@ impl Api for DescribeGroups {
         call: &Call,
         request: DescribeGroupsRequest,
     ) -> Handled<DescribeGroupsResponse> {
-        describe(ctx, call.version, request).into()
+        describe(ctx, call, request).into()
     }
 }

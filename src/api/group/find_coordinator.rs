@@ -19,7 +19,8 @@ pub const KEY_TYPE_GROUP: i8 = 0;
 pub const KEY_TYPE_TRANSACTION: i8 = 1;
 
 /// Answers FindCoordinator of `version`: this broker for group and transaction keys,
-/// INVALID_REQUEST for any other key type.
+/// INVALID_REQUEST for any other key type, GROUP_AUTHORIZATION_FAILED or
+/// TRANSACTIONAL_ID_AUTHORIZATION_FAILED for a key the caller may not DESCRIBE.
 pub fn handle(
     ctx: &ApiContext,
     call: &Call,
@@ -46,32 +47,70 @@ pub fn handle(
             tracing::warn!(topic = internal, error = %e, "creating an internal topic failed");
         }
     }
-    let node = BrokerId(if error == 0 { ctx.config.node_id } else { -1 });
-    let (host, port) = if error == 0 {
-        (
-            str_bytes(call.listener.advertised_host.clone()),
-            call.listener.advertised_port,
-        )
-    } else {
-        (StrBytes::default(), -1)
+    // Each key's answer: this broker, or an error (and no node) when the key type is
+    // unknown or the caller may not DESCRIBE the group or transactional id.
+    let answer = |key: &str| -> (i16, Option<StrBytes>) {
+        if error != 0 {
+            return (
+                error,
+                Some(str_bytes(format!("invalid key type {key_type}"))),
+            );
+        }
+        let (allowed, denied, message) = if key_type == KEY_TYPE_GROUP {
+            (
+                ctx.authorized::<FindCoordinator>(call, key),
+                ResponseError::GroupAuthorizationFailed,
+                "Group authorization failed.",
+            )
+        } else {
+            (
+                ctx.authorize(
+                    call,
+                    AclOperation::Describe,
+                    ResourceType::TransactionalId,
+                    key,
+                ),
+                ResponseError::TransactionalIdAuthorizationFailed,
+                "Transactional Id authorization failed.",
+            )
+        };
+        if allowed {
+            (0, None)
+        } else {
+            (denied.code(), Some(str_bytes(message)))
+        }
     };
-    let message = (error != 0).then(|| str_bytes(format!("invalid key type {key_type}")));
+    let node_of = |error: i16| {
+        if error == 0 {
+            (
+                BrokerId(ctx.config.node_id),
+                str_bytes(call.listener.advertised_host.clone()),
+                call.listener.advertised_port,
+            )
+        } else {
+            (BrokerId(-1), StrBytes::default(), -1)
+        }
+    };
     let mut resp = FindCoordinatorResponse::default();
     if version >= 4 {
         resp.coordinators = req
             .coordinator_keys
             .into_iter()
             .map(|key| {
+                let (error, message) = answer(key.as_str());
+                let (node, host, port) = node_of(error);
                 Coordinator::default()
                     .with_key(key)
                     .with_node_id(node)
-                    .with_host(host.clone())
+                    .with_host(host)
                     .with_port(port)
                     .with_error_code(error)
-                    .with_error_message(message.clone())
+                    .with_error_message(message)
             })
             .collect();
     } else {
+        let (error, message) = answer(req.key.as_str());
+        let (node, host, port) = node_of(error);
         resp.error_code = error;
         if version >= 1 {
             resp.error_message = message;

@@ -43,6 +43,13 @@ impl Api for Heartbeat {
         call: &Call,
         request: HeartbeatRequest,
     ) -> Handled<HeartbeatResponse> {
+        if !ctx.authorized::<Self>(call, &request.group_id) {
+            return HeartbeatResponse::default()
+                .with_error_code(
+                    kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code(),
+                )
+                .into();
+        }
         heartbeat(ctx, call.version, request).into()
     }
 }

@@ -129,6 +129,15 @@ impl Api for JoinGroup {
         call: &Call,
         request: JoinGroupRequest,
     ) -> Handled<JoinGroupResponse> {
+        if !ctx.authorized::<Self>(call, &request.group_id) {
+            return JoinGroupResponse::default()
+                .with_error_code(
+                    kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code(),
+                )
+                .with_generation_id(-1)
+                .with_protocol_name((call.version < 7).then(Default::default))
+                .into();
+        }
         Handled::Later(join_group(ctx, call.version, request, ClientInfo::of(call)))
     }
 }

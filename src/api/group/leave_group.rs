@@ -75,6 +75,13 @@ impl Api for LeaveGroup {
         call: &Call,
         request: LeaveGroupRequest,
     ) -> Handled<LeaveGroupResponse> {
+        if !ctx.authorized::<Self>(call, &request.group_id) {
+            return LeaveGroupResponse::default()
+                .with_error_code(
+                    kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code(),
+                )
+                .into();
+        }
         leave_group(ctx, call.version, request).into()
     }
 }

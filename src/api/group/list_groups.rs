@@ -11,8 +11,11 @@ use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;
 
-/// ListGroups: states filter from v4, types filter from v5.
-pub fn list(ctx: &ApiContext, version: i16, req: ListGroupsRequest) -> ListGroupsResponse {
+/// ListGroups: states filter from v4, types filter from v5. As Kafka, a caller with DESCRIBE
+/// on the cluster sees every group, another only the groups it may DESCRIBE.
+pub fn list(ctx: &ApiContext, call: &Call, req: ListGroupsRequest) -> ListGroupsResponse {
+    let version = call.version;
+    let all = ctx.authorize_cluster(call, AclOperation::Describe);
     let states: Vec<String> = if version >= 4 {
         req.states_filter.iter().map(string).collect()
     } else {
@@ -27,6 +30,7 @@ pub fn list(ctx: &ApiContext, version: i16, req: ListGroupsRequest) -> ListGroup
         .groups
         .list_groups(&states, &types)
         .into_iter()
+        .filter(|g| all || ctx.authorized::<ListGroups>(call, &g.group_id))
         .map(|g| {
             let mut listed = ListedGroup::default()
                 .with_group_id(group_id(g.group_id))
@@ -60,6 +64,6 @@ impl Api for ListGroups {
         call: &Call,
         request: ListGroupsRequest,
     ) -> Handled<ListGroupsResponse> {
-        list(ctx, call.version, request).into()
+        list(ctx, call, request).into()
     }
 }

@@ -15,8 +15,10 @@ use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;
 
-/// OffsetCommit v2–v9.
-pub fn commit(ctx: &ApiContext, version: i16, req: OffsetCommitRequest) -> OffsetCommitResponse {
+/// OffsetCommit v2–v9. Without READ on the group every partition is
+/// GROUP_AUTHORIZATION_FAILED; a topic the caller may not READ is TOPIC_AUTHORIZATION_FAILED.
+pub fn commit(ctx: &ApiContext, call: &Call, req: OffsetCommitRequest) -> OffsetCommitResponse {
+    let version = call.version;
     let request: Vec<(String, Vec<i32>)> = req
         .topics
         .iter()
@@ -27,7 +29,15 @@ pub fn commit(ctx: &ApiContext, version: i16, req: OffsetCommitRequest) -> Offse
             )
         })
         .collect();
-    let known = split_known(ctx, &request);
+    if !ctx.authorized::<OffsetCommit>(call, &req.group_id) {
+        let denied = kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code();
+        return response(all_failed(&request, denied));
+    }
+    let denied = denied_topics(&request, |t| {
+        ctx.authorize(call, AclOperation::Read, ResourceType::Topic, t)
+    });
+    let mut known = split_known(ctx, &request);
+    drop_denied(&mut known, &denied);
     let commit_topics: Vec<group::CommitTopic> = known
         .iter()
         .filter_map(|(ti, idx)| {
@@ -72,6 +82,7 @@ pub fn commit(ctx: &ApiContext, version: i16, req: OffsetCommitRequest) -> Offse
         })
     };
     let mut results = results_in_order(&request, &known, answers);
+    deny_topics(&mut results, &denied);
     // Before v9 a commit carries a generation, not a member epoch: Kafka answers a wrong
     // epoch on a KIP-848 group with ILLEGAL_GENERATION.
     if version < 9 {
@@ -104,6 +115,10 @@ pub fn commit(ctx: &ApiContext, version: i16, req: OffsetCommitRequest) -> Offse
             }
         }
     }
+    response(results)
+}
+
+fn response(results: Vec<(String, Vec<(i32, i16)>)>) -> OffsetCommitResponse {
     OffsetCommitResponse::default().with_topics(
         results
             .into_iter()
@@ -142,6 +157,6 @@ impl Api for OffsetCommit {
         call: &Call,
         request: OffsetCommitRequest,
     ) -> Handled<OffsetCommitResponse> {
-        commit(ctx, call.version, request).into()
+        commit(ctx, call, request).into()
     }
 }

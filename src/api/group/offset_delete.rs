@@ -15,8 +15,14 @@ use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;
 
-/// OffsetDelete v0.
-pub fn delete(ctx: &ApiContext, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
+/// OffsetDelete v0. Without DELETE on the group, GROUP_AUTHORIZATION_FAILED; a topic the
+/// caller may not READ is TOPIC_AUTHORIZATION_FAILED.
+pub fn delete(ctx: &ApiContext, call: &Call, req: OffsetDeleteRequest) -> OffsetDeleteResponse {
+    if !ctx.authorized::<OffsetDelete>(call, &req.group_id) {
+        return OffsetDeleteResponse::default().with_error_code(
+            kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code(),
+        );
+    }
     let request: Vec<(String, Vec<i32>)> = req
         .topics
         .iter()
@@ -27,7 +33,11 @@ pub fn delete(ctx: &ApiContext, req: OffsetDeleteRequest) -> OffsetDeleteRespons
             )
         })
         .collect();
-    let known = split_known(ctx, &request);
+    let denied = denied_topics(&request, |t| {
+        ctx.authorize(call, AclOperation::Read, ResourceType::Topic, t)
+    });
+    let mut known = split_known(ctx, &request);
+    drop_denied(&mut known, &denied);
     let delete_topics: Vec<group::TopicPartitionsRequest> = known_topics(&request, &known)
         .into_iter()
         .map(|(name, partitions)| group::TopicPartitionsRequest { name, partitions })
@@ -39,7 +49,8 @@ pub fn delete(ctx: &ApiContext, req: OffsetDeleteRequest) -> OffsetDeleteRespons
             return OffsetDeleteResponse::default().with_error_code(e.code());
         }
     };
-    let results = results_in_order(&request, &known, answers);
+    let mut results = results_in_order(&request, &known, answers);
+    deny_topics(&mut results, &denied);
     OffsetDeleteResponse::default().with_topics(
         results
             .into_iter()
@@ -75,9 +86,9 @@ impl Api for OffsetDelete {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: OffsetDeleteRequest,
     ) -> Handled<OffsetDeleteResponse> {
-        delete(ctx, request).into()
+        delete(ctx, call, request).into()
     }
 }

@@ -15,8 +15,65 @@ use crate::api::{Call, Handled};
 use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;
 
-/// One group's OffsetFetch through the coordinator.
+/// One group's OffsetFetch through the coordinator, as Kafka authorizes it: without
+/// DESCRIBE on the group, GROUP_AUTHORIZATION_FAILED; a named topic without DESCRIBE is
+/// TOPIC_AUTHORIZATION_FAILED per partition (after the others), and a fetch of all topics
+/// leaves such topics out.
 fn fetch_one(
+    ctx: &ApiContext,
+    call: &Call,
+    group_id: String,
+    topics: Option<Vec<(String, Vec<i32>)>>,
+    require_stable: bool,
+    member_id: Option<String>,
+    member_epoch: i32,
+) -> group::OffsetFetchResponse {
+    if !ctx.authorized::<OffsetFetch>(call, &group_id) {
+        return group::OffsetFetchResponse {
+            error: Some(group::GroupError::GroupAuthorizationFailed),
+            topics: Vec::new(),
+        };
+    }
+    let describable = |t: &str| ctx.authorize(call, AclOperation::Describe, ResourceType::Topic, t);
+    let all_topics = topics.is_none();
+    let (topics, denied): (Option<Vec<_>>, Vec<_>) = match topics {
+        None => (None, Vec::new()),
+        Some(ts) => {
+            let (allowed, denied) = ts.into_iter().partition(|(t, _)| describable(t));
+            (Some(allowed), denied)
+        }
+    };
+    let mut response = fetch_authorized(
+        ctx,
+        group_id,
+        topics,
+        require_stable,
+        member_id,
+        member_epoch,
+    );
+    if all_topics {
+        response.topics.retain(|t| describable(&t.name));
+    }
+    for (name, partitions) in denied {
+        response.topics.push(group::FetchedTopic {
+            name,
+            partitions: partitions
+                .into_iter()
+                .map(|partition| group::FetchedPartition {
+                    partition,
+                    offset: -1,
+                    leader_epoch: -1,
+                    metadata: String::new(),
+                    error: Some(group::GroupError::TopicAuthorizationFailed),
+                })
+                .collect(),
+        });
+    }
+    response
+}
+
+/// One group's OffsetFetch through the coordinator, of topics the caller may describe.
+fn fetch_authorized(
     ctx: &ApiContext,
     group_id: String,
     topics: Option<Vec<(String, Vec<i32>)>>,
@@ -56,7 +113,8 @@ fn fetch_one(
 }
 
 /// OffsetFetch v1–v9. Metadata is never null (an empty string when none was committed).
-pub fn fetch(ctx: &ApiContext, version: i16, req: OffsetFetchRequest) -> OffsetFetchResponse {
+pub fn fetch(ctx: &ApiContext, call: &Call, req: OffsetFetchRequest) -> OffsetFetchResponse {
+    let version = call.version;
     let require_stable = version >= 7 && req.require_stable;
     if version >= 8 {
         let groups = req
@@ -75,6 +133,7 @@ pub fn fetch(ctx: &ApiContext, version: i16, req: OffsetFetchRequest) -> OffsetF
                 };
                 let r = fetch_one(
                     ctx,
+                    call,
                     string(&g.group_id),
                     topics,
                     require_stable,
@@ -118,6 +177,7 @@ pub fn fetch(ctx: &ApiContext, version: i16, req: OffsetFetchRequest) -> OffsetF
     });
     let r = fetch_one(
         ctx,
+        call,
         string(&req.group_id),
         requested.clone(),
         require_stable,
@@ -193,6 +253,6 @@ impl Api for OffsetFetch {
         call: &Call,
         request: OffsetFetchRequest,
     ) -> Handled<OffsetFetchResponse> {
-        fetch(ctx, call.version, request).into()
+        fetch(ctx, call, request).into()
     }
 }

@@ -71,6 +71,46 @@ pub(crate) fn results_in_order(
     out
 }
 
+/// The topics of `request` the caller may not access (`allowed` says which it may), by
+/// position: left out of `known` (the coordinator never sees them) and answered
+/// TOPIC_AUTHORIZATION_FAILED by [`deny_topics`].
+pub(crate) fn denied_topics(
+    request: &[(String, Vec<i32>)],
+    allowed: impl Fn(&str) -> bool,
+) -> Vec<bool> {
+    request.iter().map(|(t, _)| !allowed(t)).collect()
+}
+
+/// Leaves the `denied` topics out of `known`.
+pub(crate) fn drop_denied(known: &mut Known, denied: &[bool]) {
+    known.retain(|(ti, _)| !denied.get(*ti).copied().unwrap_or(false));
+}
+
+/// Answers every partition of the `denied` topics with TOPIC_AUTHORIZATION_FAILED.
+pub(crate) fn deny_topics(results: &mut [(String, Vec<(i32, i16)>)], denied: &[bool]) {
+    let error = kafka_protocol::error::ResponseError::TopicAuthorizationFailed.code();
+    for ((_, parts), _) in results
+        .iter_mut()
+        .zip(denied)
+        .filter(|(_, denied)| **denied)
+    {
+        for p in parts.iter_mut() {
+            p.1 = error;
+        }
+    }
+}
+
+/// Every partition of `request` answered with `error` (a group the caller may not use).
+pub(crate) fn all_failed(
+    request: &[(String, Vec<i32>)],
+    error: i16,
+) -> Vec<(String, Vec<(i32, i16)>)> {
+    request
+        .iter()
+        .map(|(t, ps)| (t.clone(), ps.iter().map(|&p| (p, error)).collect()))
+        .collect()
+}
+
 /// The partitions of `request` listed in `known`, by topic.
 pub(crate) fn known_topics(
     request: &[(String, Vec<i32>)],

@@ -78,6 +78,13 @@ impl Api for SyncGroup {
         call: &Call,
         request: SyncGroupRequest,
     ) -> Handled<SyncGroupResponse> {
+        if !ctx.authorized::<Self>(call, &request.group_id) {
+            return SyncGroupResponse::default()
+                .with_error_code(
+                    kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code(),
+                )
+                .into();
+        }
         Handled::Later(sync_group(ctx, call.version, request))
     }
 }

@@ -14,7 +14,7 @@ use kafka_protocol::messages::{
 };
 
 use super::{not_allowed, now_ms, token_error_code, token_requests_allowed};
-use crate::api::spec::{Api, Authorization};
+use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{text, ApiContext, Call, Handled, Reply};
 use crate::broker::security::principal::USER_TYPE;
 use crate::broker::security::KafkaPrincipal;
@@ -63,6 +63,19 @@ impl Api for CreateDelegationToken {
         if owner.principal_type != USER_TYPE {
             return response
                 .with_error_code(ResponseError::InvalidPrincipalType.code())
+                .into();
+        }
+        // A token for someone else needs CREATE_TOKENS on that user.
+        if owner != requester
+            && !ctx.authorize(
+                call,
+                AclOperation::CreateTokens,
+                ResourceType::User,
+                &owner.to_string(),
+            )
+        {
+            return response
+                .with_error_code(ResponseError::DelegationTokenAuthorizationFailed.code())
                 .into();
         }
         let renewers: Vec<KafkaPrincipal> = request

@@ -1,5 +1,6 @@
 //! DescribeDelegationToken (v1–v3): the tokens of the owners named (all owners when the
-//! list is null, none when it is empty) that the caller owns, requested or may renew.
+//! list is null, none when it is empty) that the caller owns, requested or may renew, or
+//! may describe by ACL (DESCRIBE on the token, DESCRIBE_TOKENS on its owner).
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use kafka_protocol::messages::{
 };
 
 use super::{not_allowed, now_ms, token_error_code, token_requests_allowed};
-use crate::api::spec::{Api, Authorization};
+use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{text, ApiContext, Call, Handled};
 use crate::broker::security::delegation::TokenError;
 use crate::broker::security::KafkaPrincipal;
@@ -54,9 +55,24 @@ impl Api for DescribeDelegationToken {
         });
         let caller = &call.principal;
         let now = now_ms();
+        // As Kafka: a token is shown to its owner, requester and renewers, and to whoever
+        // may DESCRIBE it or DESCRIBE_TOKENS of its owner (everyone, without an authorizer).
         let tokens = ctx.tokens.tokens(|t| {
             let owner_named = owners.as_ref().is_none_or(|o| o.contains(&t.owner));
-            owner_named && t.owner_or_renewer(caller) && t.max_ms >= now && t.expiry_ms >= now
+            let visible = t.owner_or_renewer(caller)
+                || ctx.authorize(
+                    call,
+                    AclOperation::Describe,
+                    ResourceType::DelegationToken,
+                    &t.token_id,
+                )
+                || ctx.authorize(
+                    call,
+                    AclOperation::DescribeTokens,
+                    ResourceType::User,
+                    &t.owner.to_string(),
+                );
+            owner_named && visible && t.max_ms >= now && t.expiry_ms >= now
         });
         let described = tokens
             .into_iter()

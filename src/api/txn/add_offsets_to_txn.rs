@@ -55,6 +55,24 @@ impl Api for AddOffsetsToTxn {
         call: &Call,
         request: AddOffsetsToTxnRequest,
     ) -> Handled<AddOffsetsToTxnResponse> {
+        // As Kafka: WRITE on the transactional id, then READ on the group.
+        let denied = if !ctx.authorized::<Self>(call, &request.transactional_id) {
+            Some(kafka_protocol::error::ResponseError::TransactionalIdAuthorizationFailed)
+        } else if !ctx.authorize(
+            call,
+            AclOperation::Read,
+            ResourceType::Group,
+            &request.group_id,
+        ) {
+            Some(kafka_protocol::error::ResponseError::GroupAuthorizationFailed)
+        } else {
+            None
+        };
+        if let Some(error) = denied {
+            return AddOffsetsToTxnResponse::default()
+                .with_error_code(error.code())
+                .into();
+        }
         add_offsets_to_txn(ctx, call.version, request)
     }
 }

@@ -55,6 +55,59 @@ fn topic_results(
     out
 }
 
+/// Every partition answered with the code `code_of` gives its topic.
+fn answered(
+    partitions: &[(String, i32)],
+    code_of: impl Fn(&str) -> i16,
+) -> Vec<AddPartitionsToTxnTopicResult> {
+    let mut out: Vec<AddPartitionsToTxnTopicResult> = Vec::new();
+    for (topic, index) in partitions {
+        let partition = AddPartitionsToTxnPartitionResult::default()
+            .with_partition_index(*index)
+            .with_partition_error_code(code_of(topic));
+        match out.iter_mut().find(|t| t.name.0.as_str() == topic) {
+            Some(t) => t.results_by_partition.push(partition),
+            None => out.push(
+                AddPartitionsToTxnTopicResult::default()
+                    .with_name(TopicName(StrBytes::from_string(topic.clone())))
+                    .with_results_by_partition(vec![partition]),
+            ),
+        }
+    }
+    out
+}
+
+/// What Kafka answers a client's (v0–v3) request the caller is not authorized for: every
+/// partition TRANSACTIONAL_ID_AUTHORIZATION_FAILED without WRITE on the transactional id;
+/// else, when some topic lacks WRITE, TOPIC_AUTHORIZATION_FAILED for its partitions and
+/// OPERATION_NOT_ATTEMPTED for the others. `None` when it is authorized.
+fn denied(
+    ctx: &ApiContext,
+    call: &Call,
+    req: &AddPartitionsToTxnRequest,
+) -> Option<Vec<AddPartitionsToTxnTopicResult>> {
+    let partitions = partitions_of(&req.v3_and_below_topics);
+    if !ctx.authorized::<AddPartitionsToTxn>(call, &req.v3_and_below_transactional_id) {
+        let error = kafka_protocol::error::ResponseError::TransactionalIdAuthorizationFailed.code();
+        return Some(answered(&partitions, |_| error));
+    }
+    let denied: Vec<&str> = partitions
+        .iter()
+        .map(|(t, _)| t.as_str())
+        .filter(|t| !ctx.authorize(call, AclOperation::Write, ResourceType::Topic, t))
+        .collect();
+    if denied.is_empty() {
+        return None;
+    }
+    Some(answered(&partitions, |t| {
+        if denied.contains(&t) {
+            kafka_protocol::error::ResponseError::TopicAuthorizationFailed.code()
+        } else {
+            kafka_protocol::error::ResponseError::OperationNotAttempted.code()
+        }
+    }))
+}
+
 /// AddPartitionsToTxn v0–v5. Up to v3 the request is one transaction from its top-level
 /// fields; from v4 (KIP-890) it is a batch of transactions, each possibly `verify_only`.
 pub fn add_partitions_to_txn(
@@ -143,6 +196,20 @@ impl Api for AddPartitionsToTxn {
         call: &Call,
         request: AddPartitionsToTxnRequest,
     ) -> Handled<AddPartitionsToTxnResponse> {
+        if call.version < 4 {
+            if let Some(results) = denied(ctx, call, &request) {
+                return AddPartitionsToTxnResponse::default()
+                    .with_results_by_topic_v3_and_below(results)
+                    .into();
+            }
+        } else if !ctx.authorize_cluster(call, AclOperation::ClusterAction) {
+            // From v4 only brokers send it (KIP-890), with CLUSTER_ACTION.
+            return AddPartitionsToTxnResponse::default()
+                .with_error_code(
+                    kafka_protocol::error::ResponseError::ClusterAuthorizationFailed.code(),
+                )
+                .into();
+        }
         add_partitions_to_txn(ctx, call.version, request)
     }
 }

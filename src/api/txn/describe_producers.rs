@@ -14,9 +14,11 @@ use kafka_protocol::messages::ApiKey;
 use std::sync::Arc;
 
 /// DescribeProducers v0: the active producers of each partition, from its log's producer
-/// state; UNKNOWN_TOPIC_OR_PARTITION for partitions the broker lacks.
+/// state; UNKNOWN_TOPIC_OR_PARTITION for partitions the broker lacks,
+/// TOPIC_AUTHORIZATION_FAILED for topics the caller may not READ.
 pub fn handle_describe_producers(
     ctx: &ApiContext,
+    call: &Call,
     req: DescribeProducersRequest,
 ) -> DescribeProducersResponse {
     let storage = ctx.replicas.storage();
@@ -25,11 +27,17 @@ pub fn handle_describe_producers(
         .into_iter()
         .map(|t| {
             let name = t.name.0.to_string();
+            let authorized = ctx.authorized::<DescribeProducers>(call, &name);
             let partitions = t
                 .partition_indexes
                 .iter()
                 .map(|&index| {
                     let response = PartitionResponse::default().with_partition_index(index);
+                    if !authorized {
+                        return response.with_error_code(
+                            kafka_protocol::error::ResponseError::TopicAuthorizationFailed.code(),
+                        );
+                    }
                     match describe_producers(storage, &name, index) {
                         Ok(producers) => response.with_active_producers(
                             producers
@@ -71,9 +79,9 @@ impl Api for DescribeProducers {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: DescribeProducersRequest,
     ) -> Handled<DescribeProducersResponse> {
-        handle_describe_producers(ctx, request).into()
+        handle_describe_producers(ctx, call, request).into()
     }
 }

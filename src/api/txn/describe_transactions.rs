@@ -18,9 +18,11 @@ use std::sync::Arc;
 
 /// DescribeTransactions v0: each transactional id's state, timeout, start time, producer
 /// and partitions (group offsets as the group's `__consumer_offsets` partition), or
-/// TRANSACTIONAL_ID_NOT_FOUND.
+/// TRANSACTIONAL_ID_NOT_FOUND; TRANSACTIONAL_ID_AUTHORIZATION_FAILED without DESCRIBE on the
+/// id, and, as Kafka, only the topics the caller may DESCRIBE.
 pub fn handle_describe_transactions(
     ctx: &ApiContext,
+    call: &Call,
     req: DescribeTransactionsRequest,
 ) -> DescribeTransactionsResponse {
     let ids: Vec<String> = req
@@ -44,10 +46,25 @@ pub fn handle_describe_transactions(
                 .with_producer_id(ProducerId(-1))
                 .with_producer_epoch(-1)
                 .with_transaction_start_time_ms(-1);
+            if !ctx.authorized::<DescribeTransactions>(call, state.transactional_id.as_str()) {
+                return state.with_error_code(
+                    kafka_protocol::error::ResponseError::TransactionalIdAuthorizationFailed.code(),
+                );
+            }
             match d.result {
                 Ok(m) => {
                     let mut topics: Vec<TopicData> = Vec::new();
                     for p in &m.partitions {
+                        if let TxnPartition::Data { topic, .. } = p {
+                            if !ctx.authorize(
+                                call,
+                                AclOperation::Describe,
+                                ResourceType::Topic,
+                                topic,
+                            ) {
+                                continue;
+                            }
+                        }
                         let (topic, partition) = match p {
                             TxnPartition::Data { topic, partition } => (topic.clone(), *partition),
                             TxnPartition::GroupOffsets(group) => (
@@ -97,9 +114,9 @@ impl Api for DescribeTransactions {
 
     fn handle(
         ctx: &Arc<ApiContext>,
-        _call: &Call,
+        call: &Call,
         request: DescribeTransactionsRequest,
     ) -> Handled<DescribeTransactionsResponse> {
-        handle_describe_transactions(ctx, request).into()
+        handle_describe_transactions(ctx, call, request).into()
     }
 }

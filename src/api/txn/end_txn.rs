@@ -63,6 +63,13 @@ impl Api for EndTxn {
         call: &Call,
         request: EndTxnRequest,
     ) -> Handled<EndTxnResponse> {
+        if !ctx.authorized::<Self>(call, &request.transactional_id) {
+            return EndTxnResponse::default()
+                .with_error_code(
+                    kafka_protocol::error::ResponseError::TransactionalIdAuthorizationFailed.code(),
+                )
+                .into();
+        }
         end_txn(ctx, call.version, request)
     }
 }

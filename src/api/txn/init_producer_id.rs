@@ -61,6 +61,27 @@ impl Api for InitProducerId {
         call: &Call,
         request: InitProducerIdRequest,
     ) -> Handled<InitProducerIdResponse> {
+        // As Kafka 4: a transactional id needs WRITE on it; an idempotent producer needs
+        // IDEMPOTENT_WRITE on the cluster or WRITE on some topic.
+        let denied = match &request.transactional_id {
+            Some(id) => (!ctx.authorize(
+                call,
+                AclOperation::Write,
+                ResourceType::TransactionalId,
+                id.as_str(),
+            ))
+            .then_some(kafka_protocol::error::ResponseError::TransactionalIdAuthorizationFailed),
+            None => (!ctx.authorized_on_cluster::<Self>(call)
+                && !ctx.authorize_any(call, AclOperation::Write, ResourceType::Topic))
+            .then_some(kafka_protocol::error::ResponseError::ClusterAuthorizationFailed),
+        };
+        if let Some(error) = denied {
+            return InitProducerIdResponse::default()
+                .with_error_code(error.code())
+                .with_producer_id(ProducerId(-1))
+                .with_producer_epoch(-1)
+                .into();
+        }
         init_producer_id(ctx, call.version, request)
     }
 }

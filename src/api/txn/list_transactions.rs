@@ -22,9 +22,10 @@ use std::sync::Arc;
 /// null pattern keeps all, and one that does not compile is INVALID_REGULAR_EXPRESSION.
 pub fn handle_list_transactions(
     ctx: &ApiContext,
-    version: i16,
+    call: &Call,
     req: ListTransactionsRequest,
 ) -> ListTransactionsResponse {
+    let version = call.version;
     let pattern = match req.transactional_id_pattern.as_deref() {
         Some(p) if version >= 2 && !p.is_empty() => {
             match regex::Regex::new(&format!("^(?:{p})$")) {
@@ -64,6 +65,8 @@ pub fn handle_list_transactions(
                         .as_ref()
                         .is_none_or(|re| re.is_match(&t.transactional_id))
                 })
+                // As Kafka: only the ids the caller may DESCRIBE.
+                .filter(|t| ctx.authorized::<ListTransactions>(call, &t.transactional_id))
                 .map(|t| {
                     ListedTransaction::default()
                         .with_transactional_id(TransactionalId(StrBytes::from_string(
@@ -93,6 +96,6 @@ impl Api for ListTransactions {
         call: &Call,
         request: ListTransactionsRequest,
     ) -> Handled<ListTransactionsResponse> {
-        handle_list_transactions(ctx, call.version, request).into()
+        handle_list_transactions(ctx, call, request).into()
     }
 }

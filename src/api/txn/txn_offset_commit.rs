@@ -47,9 +47,52 @@ pub fn txn_offset_commit(
     version: i16,
     req: TxnOffsetCommitRequest,
 ) -> Handled<TxnOffsetCommitResponse> {
+    txn_offset_commit_authorized(ctx, version, req, Vec::new())
+}
+
+/// Every partition of the request answered `error`.
+fn all_failed(req: &TxnOffsetCommitRequest, error: i16) -> TxnOffsetCommitResponse {
+    TxnOffsetCommitResponse::default().with_topics(
+        req.topics
+            .iter()
+            .map(|t| {
+                TxnOffsetCommitResponseTopic::default()
+                    .with_name(t.name.clone())
+                    .with_partitions(
+                        t.partitions
+                            .iter()
+                            .map(|p| {
+                                TxnOffsetCommitResponsePartition::default()
+                                    .with_partition_index(p.partition_index)
+                                    .with_error_code(error)
+                            })
+                            .collect(),
+                    )
+            })
+            .collect(),
+    )
+}
+
+/// TxnOffsetCommit of the topics not in `denied` (those the caller may not READ), which
+/// are answered TOPIC_AUTHORIZATION_FAILED.
+fn txn_offset_commit_authorized(
+    ctx: &Arc<ApiContext>,
+    version: i16,
+    req: TxnOffsetCommitRequest,
+    denied: Vec<String>,
+) -> Handled<TxnOffsetCommitResponse> {
+    let mut denied_answer = req.clone();
+    denied_answer
+        .topics
+        .retain(|t| denied.iter().any(|d| d == t.name.0.as_str()));
+    let denied_answer = all_failed(
+        &denied_answer,
+        kafka_protocol::error::ResponseError::TopicAuthorizationFailed.code(),
+    );
     let offsets: Vec<TxnOffsetCommitPartition> = req
         .topics
         .iter()
+        .filter(|t| !denied.iter().any(|d| d == t.name.0.as_str()))
         .flat_map(|t| {
             t.partitions.iter().map(|p| TxnOffsetCommitPartition {
                 topic: t.name.0.to_string(),
@@ -92,12 +135,19 @@ pub fn txn_offset_commit(
             result: Err(TxnError::UnknownServerError),
         })
         .collect();
-    let on_panic = txn_offset_commit_response(&failed, version);
+    let mut on_panic = txn_offset_commit_response(&failed, version);
+    on_panic.topics.extend(denied_answer.topics.iter().cloned());
     blocking(
         ctx,
         move |txns| {
-            let results = txns.txn_offset_commit(&input);
-            txn_offset_commit_response(&results, version)
+            let results = if input.offsets.is_empty() {
+                Vec::new()
+            } else {
+                txns.txn_offset_commit(&input)
+            };
+            let mut response = txn_offset_commit_response(&results, version);
+            response.topics.extend(denied_answer.topics);
+            response
         },
         on_panic,
     )
@@ -120,6 +170,27 @@ impl Api for TxnOffsetCommit {
         call: &Call,
         request: TxnOffsetCommitRequest,
     ) -> Handled<TxnOffsetCommitResponse> {
-        txn_offset_commit(ctx, call.version, request)
+        // As Kafka: WRITE on the transactional id, READ on the group, READ on each topic.
+        if !ctx.authorize(
+            call,
+            AclOperation::Write,
+            ResourceType::TransactionalId,
+            &request.transactional_id,
+        ) {
+            let error =
+                kafka_protocol::error::ResponseError::TransactionalIdAuthorizationFailed.code();
+            return all_failed(&request, error).into();
+        }
+        if !ctx.authorized::<Self>(call, &request.group_id) {
+            let error = kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code();
+            return all_failed(&request, error).into();
+        }
+        let denied: Vec<String> = request
+            .topics
+            .iter()
+            .map(|t| t.name.0.to_string())
+            .filter(|t| !ctx.authorize(call, AclOperation::Read, ResourceType::Topic, t))
+            .collect();
+        txn_offset_commit_authorized(ctx, call.version, request, denied)
     }
 }

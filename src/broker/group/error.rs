@@ -61,6 +61,12 @@ pub enum GroupError {
     /// KIP-848: the requested server assignor does not exist.
     #[error("unsupported assignor")]
     UnsupportedAssignor,
+    /// The caller may not use the group (set by the API layer from the authorizer's answer).
+    #[error("group authorization failed")]
+    GroupAuthorizationFailed,
+    /// The caller may not use the topic (set by the API layer from the authorizer's answer).
+    #[error("topic authorization failed")]
+    TopicAuthorizationFailed,
     /// KIP-848: the subscribed regular expression does not compile.
     #[error("invalid regular expression")]
     InvalidRegularExpression,
@@ -98,6 +104,8 @@ impl GroupError {
             GroupError::UnsupportedAssignor => 112,
             GroupError::StaleMemberEpoch => 113,
             GroupError::InvalidRegularExpression => 128,
+            GroupError::GroupAuthorizationFailed => 30,
+            GroupError::TopicAuthorizationFailed => 29,
             GroupError::UnstableOffsetCommit => 88,
         }
     }

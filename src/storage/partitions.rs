@@ -150,6 +150,14 @@ impl Storage {
                 Err(StorageError::Io(_) | StorageError::LogDirOffline(_)) => {
                     offline.insert(tp, Arc::clone(dir));
                 }
+                // A damaged log (say, a flipped bit in a segment a clean shutdown vouched
+                // for) is this partition's problem: it is held offline and answers
+                // KAFKA_STORAGE_ERROR, while the broker starts and serves the others.
+                Err(e @ StorageError::LogCorrupted(_)) => {
+                    tracing::error!(log = %path.display(), error = %e,
+                        "partition log is corrupted: holding it offline");
+                    offline.insert(tp, Arc::clone(dir));
+                }
                 Err(e) => return Err(e),
             }
         }

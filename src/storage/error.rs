@@ -130,3 +130,13 @@ pub struct RecordError {
 
 /// Result alias of the storage layer.
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Whether `e` says the process ran out of a resource (open files, here or system-wide)
+/// rather than that the disk failed: such an error fails the operation only, and never
+/// takes a log directory offline (the descriptors come back as files are closed).
+pub fn is_resource_exhaustion(e: &io::Error) -> bool {
+    let code = e.raw_os_error();
+    code.is_some()
+        && (code == Some(rustix::io::Errno::MFILE.raw_os_error())
+            || code == Some(rustix::io::Errno::NFILE.raw_os_error()))
+}

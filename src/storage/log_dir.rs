@@ -118,10 +118,16 @@ impl DirHealth {
         }
     }
 
-    /// Passes `result` on, taking the directory offline first if it is an I/O error.
+    /// Passes `result` on, taking the directory offline first if it is an I/O error of
+    /// the disk (running out of file descriptors is not one: only the operation fails).
     pub fn watch<T>(&self, result: Result<T>) -> Result<T> {
         if let Err(StorageError::Io(e)) = &result {
-            self.fail(e);
+            if crate::storage::error::is_resource_exhaustion(e) {
+                tracing::warn!(log_dir = %self.path.display(), error = %e,
+                    "out of file descriptors: the operation failed, the directory stays online");
+            } else {
+                self.fail(e);
+            }
         }
         result
     }

@@ -392,6 +392,30 @@ impl Storage {
         result
     }
 
+    /// Deletes the directory of partition `partition` of `topic` from every online log
+    /// directory when the partition has no log here (neither open nor offline): what a
+    /// [`Storage::get_or_create`] that failed part way (out of descriptors, say) left
+    /// behind. A partition this storage holds is left alone.
+    pub fn discard_unopened(&self, topic: &str, partition: i32) -> Result<()> {
+        if topic.is_empty() || topic.contains('/') || topic == "." || topic == ".." || partition < 0
+        {
+            return Ok(());
+        }
+        let key = (topic.to_string(), partition);
+        let _guard = self.create_lock.lock();
+        if self.logs.contains_key(&key) || self.offline.contains_key(&key) {
+            return Ok(());
+        }
+        for dir in self.log_dirs.iter().filter(|d| d.is_online()) {
+            let path = dir.path().join(partition_dir_name(topic, partition));
+            match fs::remove_dir_all(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
     /// Every topic-partition held (those of failed directories too).
     pub fn partitions(&self) -> Vec<TopicPartition> {
         let mut v: Vec<TopicPartition> = self.logs.iter().map(|e| e.key().clone()).collect();

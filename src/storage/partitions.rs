@@ -147,7 +147,11 @@ impl Storage {
                 Ok(log) => {
                     logs.insert(tp, Arc::new(LogSlot::new(Arc::new(log))));
                 }
-                Err(StorageError::Io(_) | StorageError::LogDirOffline(_)) => {
+                Err(
+                    StorageError::Io(_)
+                    | StorageError::SyncFailed(_)
+                    | StorageError::LogDirOffline(_),
+                ) => {
                     offline.insert(tp, Arc::clone(dir));
                 }
                 // A damaged log (say, a flipped bit in a segment a clean shutdown vouched

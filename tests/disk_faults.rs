@@ -23,7 +23,6 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use bytes::Bytes;
 use common::wire::Wire;
 use common::*;
 use kafka_protocol::messages::fetch_request::{FetchPartition, FetchTopic};
@@ -109,7 +108,7 @@ async fn fetch_all(w: &mut Wire, topic: &str) -> (i16, Vec<(i64, i32)>) {
         if p.error_code != 0 {
             return (p.error_code, batches);
         }
-        let records = p.records.clone().unwrap_or_else(Bytes::new);
+        let records = p.records.clone().unwrap_or_default();
         let before = batches.len();
         for item in split_batches(&records) {
             let (h, _) = item.unwrap();

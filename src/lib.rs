@@ -195,6 +195,7 @@ impl Broker {
             authorizer,
         });
         let limit = Arc::new(Semaphore::new(config.max_connections));
+        let first_listener = runtimes.first().cloned();
         let mut accept = Vec::with_capacity(bound.len());
         let mut listeners = Vec::with_capacity(bound.len());
         for ((socket, addr), runtime) in bound.into_iter().zip(runtimes) {
@@ -217,9 +218,18 @@ impl Broker {
                 reason: "no listener".into(),
             })
         })?;
+        let first_listener = first_listener.ok_or_else(|| {
+            StartError::Listeners(config::ConfigError::InvalidValue {
+                name: "listeners".into(),
+                value: String::new(),
+                reason: "no listener".into(),
+            })
+        })?;
         tracing::info!(%local_addr, data_dir = %config.data_dir.display(), "skiff broker serving");
         Ok(BrokerHandle {
             local_addr,
+            ctx,
+            first_listener,
             listeners,
             shutdown: shutdown_tx,
             accept,
@@ -442,6 +452,8 @@ pub const SHUTDOWN_DRAIN: Duration = Duration::from_secs(30);
 /// A running broker.
 pub struct BrokerHandle {
     local_addr: SocketAddr,
+    ctx: Arc<ApiContext>,
+    first_listener: Arc<ListenerRuntime>,
     listeners: Vec<(String, SocketAddr)>,
     shutdown: watch::Sender<bool>,
     accept: Vec<JoinHandle<()>>,
@@ -478,6 +490,25 @@ impl BrokerHandle {
     /// Every listener's name and bound address, in the configured order.
     pub fn listeners(&self) -> &[(String, SocketAddr)] {
         &self.listeners
+    }
+
+    /// Serves one connection over an in-memory pipe, as if a client at `peer` had connected
+    /// to the first listener (without its TLS, but with its SASL exchange): the whole
+    /// connection path (framing, decoding, dispatch, in-order responses) without a socket.
+    /// Returns the client's end; the connection ends when that end is dropped or shut down
+    /// for writing, like a TCP connection. Fuzzers and tests drive the broker with it.
+    pub fn connect_in_memory(&self, peer: SocketAddr) -> tokio::io::DuplexStream {
+        let (client, server) = tokio::io::duplex(64 * 1024);
+        let (read_half, write_half) = tokio::io::split(server);
+        tokio::spawn(server::connection::serve(
+            read_half,
+            write_half,
+            peer,
+            Arc::clone(&self.ctx),
+            Arc::clone(&self.first_listener),
+            broker::security::KafkaPrincipal::anonymous(),
+        ));
+        client
     }
 
     /// The replica manager (topics, partitions and their logs).

@@ -118,6 +118,25 @@ async fn wait_for_signal() -> std::io::Result<&'static str> {
     })
 }
 
+/// Raises the soft open-file limit to the hard one, as the JVM does for Kafka (and Go's
+/// runtime for its servers): each partition holds descriptors, and the soft default (often
+/// 1024) is far below what a broker with many partitions needs. Returns the limit in force.
+fn raise_open_file_limit() -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
+    let limit = getrlimit(Resource::Nofile);
+    if limit.current == limit.maximum {
+        return limit.current;
+    }
+    let raised = Rlimit {
+        current: limit.maximum,
+        maximum: limit.maximum,
+    };
+    match setrlimit(Resource::Nofile, raised) {
+        Ok(()) => limit.maximum,
+        Err(_) => limit.current,
+    }
+}
+
 async fn serve(config: Config) -> Result<(), String> {
     let broker = Broker::start(config).await.map_err(|e| e.to_string())?;
     let signal = wait_for_signal().await.map_err(|e| e.to_string())?;
@@ -150,6 +169,10 @@ fn main() -> ExitCode {
         .or_else(|_| EnvFilter::try_new(&config.log_level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt().with_env_filter(filter).init();
+    match raise_open_file_limit() {
+        Some(n) => tracing::info!(open_files = n, "open-file limit"),
+        None => tracing::info!("open-file limit: unlimited"),
+    }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(r) => r,
         Err(e) => {

@@ -731,11 +731,13 @@ impl Drop for Tmpfs {
     }
 }
 
-/// The same failure on a real file system: log dir b is a 1 MiB tmpfs that fills up; its
-/// partition goes offline with the write that fails (ENOSPC), dir a serves on.
+/// Log dir b is a 1 MiB tmpfs that fills up: produce to its partition answers
+/// KAFKA_STORAGE_ERROR (ENOSPC), but a full disk is not a failed one, so the directory stays
+/// online and its partition still serves reads (issue 17; Kafka would take it offline, see
+/// tests/disk_faults.rs); dir a serves on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "mounts a tmpfs: needs root (run with --ignored)"]
-async fn a_log_dir_on_a_full_tmpfs_goes_offline_while_the_other_keeps_serving() {
+async fn a_full_log_dir_refuses_writes_but_keeps_serving_reads() {
     let dirs = Dirs::new();
     let _tmpfs = Tmpfs::mount(&dirs.b, "1m");
     let broker = dirs.start(&["num.partitions=2"]).await;
@@ -768,14 +770,19 @@ async fn a_log_dir_on_a_full_tmpfs_goes_offline_while_the_other_keeps_serving() 
             break;
         }
     }
-    assert_eq!(produce_code(&mut w, "full", 1).await, KAFKA_STORAGE_ERROR);
+    // (A smaller batch may still fit in what the failed one left free: no more writes
+    // are asserted here; tests/disk_faults.rs follows a full disk further.)
     assert_eq!(codes.last(), Some(&KAFKA_STORAGE_ERROR), "{codes:?}");
     assert!(
         codes.iter().all(|c| *c == 0 || *c == KAFKA_STORAGE_ERROR),
         "{codes:?}"
     );
-    assert_eq!(fetch_code(&mut w, "full", 1).await.0, KAFKA_STORAGE_ERROR);
+    let (code, bytes) = fetch_code(&mut w, "full", 1).await;
+    assert_eq!(code, 0, "reads of a full log dir go on");
+    assert!(bytes > 0);
     produce_records(&broker.bootstrap(), "full", 0, 0, 100).await;
     assert_records(&read_back(&broker.bootstrap(), "full", 0, 100).await, 0);
-    broker.shutdown().await.unwrap();
+    // Closing the full dir's log cannot write its clean-shutdown marker (ENOSPC): shutdown
+    // reports it, and the next start recovers that log.
+    let _ = broker.shutdown().await;
 }

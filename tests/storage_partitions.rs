@@ -147,3 +147,40 @@ fn old_timestamps_do_not_roll_a_segment_per_batch() {
     }
     assert_eq!(log.segment_infos().len(), 1);
 }
+
+/// Found by the storage_recovery fuzz target: a segment whose batch no longer matches its
+/// CRC, behind a clean-shutdown marker but without its index, made `Storage::open` fail, so
+/// one damaged partition kept the whole broker from starting. It is held offline instead
+/// and the other partitions open.
+#[test]
+fn a_corrupted_partition_is_held_offline_and_the_others_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let storage = Storage::open(dir.path(), config()).unwrap();
+    for p in 0..2 {
+        let log = storage.get_or_create("t", p, config()).unwrap();
+        log.append(batch(p as u64, 5, 1_000), 0, TimestampType::CreateTime)
+            .unwrap();
+    }
+    storage.close().unwrap();
+    drop(storage);
+    let damaged = dir.path().join("t-0");
+    let segment = damaged.join("00000000000000000000.log");
+    let mut bytes = std::fs::read(&segment).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0xff;
+    std::fs::write(&segment, bytes).unwrap();
+    std::fs::remove_file(damaged.join("00000000000000000000.index")).unwrap();
+
+    let storage = Storage::open(dir.path(), config()).unwrap();
+    assert!(
+        storage.get("t", 0).is_none(),
+        "the damaged log is not served"
+    );
+    assert!(
+        storage.offline_dir_of("t", 0).is_some(),
+        "it is held offline"
+    );
+    let intact = storage.get("t", 1).expect("the other partition opens");
+    assert_eq!(intact.log_end_offset(), 5);
+    storage.close().unwrap();
+}

@@ -32,7 +32,8 @@ pub fn storage_error_code(e: &StorageError) -> i16 {
         | StorageError::InvalidStateRequest(_)
         | StorageError::LogDirOffline(_)
         | StorageError::LogDirMismatch(_)
-        | StorageError::Io(_) => ResponseError::KafkaStorageError,
+        | StorageError::Io(_)
+        | StorageError::SyncFailed(_) => ResponseError::KafkaStorageError,
         StorageError::UnknownLogDir(_) => ResponseError::LogDirNotFound,
         StorageError::CleaningAborted(_) => ResponseError::UnknownServerError,
     };

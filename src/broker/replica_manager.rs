@@ -274,7 +274,9 @@ impl ReplicaManager {
         configs: BTreeMap<String, String>,
     ) -> Result<(Arc<TopicMetadata>, bool)> {
         let settings = self.settings_for(&configs);
-        self.topics
+        let logs_created = std::cell::Cell::new(false);
+        let created = self
+            .topics
             .create_with_configs(name, partitions, configs, |t| {
                 // Leftovers of an earlier topic of this name (deleted while the broker
                 // crashed) must not become the new topic's data.
@@ -285,13 +287,43 @@ impl ReplicaManager {
                     }
                 }
                 for p in 0..t.partitions {
-                    let log = self
-                        .storage
-                        .get_or_create(&t.name, p, settings.log.clone())?;
-                    log.set_config(settings.log.clone());
+                    let opened = self.storage.get_or_create(&t.name, p, settings.log.clone());
+                    match opened {
+                        Ok(log) => log.set_config(settings.log.clone()),
+                        Err(e) => {
+                            tracing::warn!(topic = %t.name, partition = p, error = %e,
+                                "creating a partition failed: removing the topic's logs");
+                            self.discard_partial_topic(&t.name, p + 1);
+                            return Err(e.into());
+                        }
+                    }
                 }
+                logs_created.set(true);
                 Ok(())
-            })
+            });
+        if created.is_err() && logs_created.get() && self.topics.get(name).is_none() {
+            // The logs were made but the registry could not record the topic.
+            self.discard_partial_topic(name, partitions);
+        }
+        created
+    }
+
+    /// Removes what a failed creation made of topic `name`'s first `partitions` partitions
+    /// (their logs, closed and deleted, and any directory a failed open left behind), so a
+    /// CreateTopics that fails part way leaves nothing behind. Logs go first: closing them
+    /// gives back the descriptors that removing a directory needs when they ran out.
+    fn discard_partial_topic(&self, name: &str, partitions: i32) {
+        for p in (0..partitions).rev() {
+            match self.storage.remove(name, p) {
+                Ok(()) | Err(StorageError::UnknownPartition(_)) => {}
+                Err(e) => tracing::error!(topic = name, partition = p, error = %e,
+                    "cannot remove the log of a topic whose creation failed"),
+            }
+            if let Err(e) = self.storage.discard_unopened(name, p) {
+                tracing::error!(topic = name, partition = p, error = %e,
+                    "cannot remove what a failed partition creation left behind");
+            }
+        }
     }
 
     /// Deletes a topic: gone from the registry first, then its logs and their files.

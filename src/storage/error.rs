@@ -116,6 +116,10 @@ pub enum StorageError {
     /// An operating-system I/O error.
     #[error("i/o error: {0}")]
     Io(#[from] io::Error),
+    /// Forcing data to disk failed: what the page cache held may be lost, whatever the
+    /// error says, so the log directory always goes offline (fsyncgate).
+    #[error("fsync failed: {0}")]
+    SyncFailed(io::Error),
 }
 
 /// One record refused by validation: its index within its batch and why (Kafka's
@@ -130,3 +134,27 @@ pub struct RecordError {
 
 /// Result alias of the storage layer.
 pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+/// Whether `e` says the process ran out of a resource (open files, here or system-wide)
+/// rather than that the disk failed: such an error fails the operation only, and never
+/// takes a log directory offline (the descriptors come back as files are closed).
+pub fn is_resource_exhaustion(e: &io::Error) -> bool {
+    let code = e.raw_os_error();
+    code.is_some()
+        && (code == Some(rustix::io::Errno::MFILE.raw_os_error())
+            || code == Some(rustix::io::Errno::NFILE.raw_os_error()))
+}
+
+/// Whether `e` is a write the file system refused while the disk is sound: no space left
+/// (`ENOSPC`), over a quota (`EDQUOT`), or a file system (re)mounted read-only (`EROFS`).
+/// The write fails (produce answers KAFKA_STORAGE_ERROR) and the appends cut back what
+/// part of it landed; reads go on, and writes succeed again once there is room or the file
+/// system is writable again. (Kafka takes the log dir offline here; Skiff keeps serving
+/// reads, as issue 17 asks.)
+pub fn is_write_refused(e: &io::Error) -> bool {
+    let code = e.raw_os_error();
+    code.is_some()
+        && (code == Some(rustix::io::Errno::NOSPC.raw_os_error())
+            || code == Some(rustix::io::Errno::DQUOT.raw_os_error())
+            || code == Some(rustix::io::Errno::ROFS.raw_os_error()))
+}

@@ -1,5 +1,5 @@
 //! A fault-injection seam for the storage engine: I/O on files under an armed path prefix
-//! fails with `EIO`, as a failing disk's would. Tests arm it to fail a log directory, or a
+//! fails with `EIO`, as a failing disk's would (or another error: `EROFS`, `ENOSPC`). Tests arm it to fail a log directory, or a
 //! partition move part-way, without a real failing device.
 //!
 //! Unarmed (always, outside tests) a check is one relaxed atomic load.
@@ -21,11 +21,12 @@ pub enum FaultOp {
     Sync,
 }
 
-/// One armed fault: I/O of these kinds on paths under `prefix` fails.
+/// One armed fault: I/O of these kinds on paths under `prefix` fails with OS error `code`.
 #[derive(Debug, Clone)]
 struct Fault {
     prefix: PathBuf,
     ops: Vec<FaultOp>,
+    code: i32,
 }
 
 static ARMED: AtomicBool = AtomicBool::new(false);
@@ -34,11 +35,18 @@ static FAULTS: RwLock<Vec<Fault>> = RwLock::new(Vec::new());
 /// Makes every later I/O of the kinds `ops` on a file under `prefix` fail with `EIO`,
 /// until [`disarm`] is called for the same prefix.
 pub fn arm(prefix: &Path, ops: &[FaultOp]) {
+    arm_with(prefix, ops, rustix::io::Errno::IO.raw_os_error());
+}
+
+/// Like [`arm`], failing with OS error `code` instead of `EIO` (`EROFS` for a file system
+/// that went read-only, `ENOSPC` for a full one).
+pub fn arm_with(prefix: &Path, ops: &[FaultOp], code: i32) {
     let mut faults = FAULTS.write();
     faults.retain(|f| f.prefix != prefix);
     faults.push(Fault {
         prefix: prefix.to_path_buf(),
         ops: ops.to_vec(),
+        code,
     });
     ARMED.store(true, Ordering::Release);
 }
@@ -59,11 +67,11 @@ pub fn check(path: &Path, op: FaultOp) -> io::Result<()> {
     let hit = FAULTS
         .read()
         .iter()
-        .any(|f| f.ops.contains(&op) && path.starts_with(&f.prefix));
-    if hit {
-        Err(io::Error::from_raw_os_error(5))
-    } else {
-        Ok(())
+        .find(|f| f.ops.contains(&op) && path.starts_with(&f.prefix))
+        .map(|f| f.code);
+    match hit {
+        Some(code) => Err(io::Error::from_raw_os_error(code)),
+        None => Ok(()),
     }
 }
 

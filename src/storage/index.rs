@@ -6,7 +6,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::storage::error::Result;
+use crate::storage::error::{Result, StorageError};
 
 /// One fixed-size entry of an index file.
 pub trait IndexEntry: Copy {
@@ -145,7 +145,11 @@ impl<E: IndexEntry> IndexFile<E> {
     pub fn append(&mut self, entry: E) -> Result<()> {
         let mut buf = Vec::with_capacity(E::SIZE);
         entry.encode(&mut buf);
-        self.file.write_all(&buf)?;
+        if let Err(e) = self.file.write_all(&buf) {
+            // A partial entry (a full disk) would shift every later one: cut it off.
+            let _ = self.file.set_len((self.entries.len() * E::SIZE) as u64);
+            return Err(e.into());
+        }
         self.entries.push(entry);
         self.dirty = true;
         Ok(())
@@ -187,7 +191,7 @@ impl<E: IndexEntry> IndexFile<E> {
     /// Forces the index file to disk if it changed.
     pub fn sync(&mut self) -> Result<()> {
         if self.dirty {
-            self.file.sync_data()?;
+            self.file.sync_data().map_err(StorageError::SyncFailed)?;
             self.dirty = false;
         }
         Ok(())

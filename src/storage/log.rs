@@ -655,7 +655,7 @@ impl Log {
                 Ok(Ok(())) => guard.finish(Some(target)),
                 Ok(Err(e)) => {
                     guard.finish(None);
-                    return Err(e.into());
+                    return Err(StorageError::SyncFailed(e));
                 }
                 Err(e) => {
                     guard.finish(None);
@@ -671,8 +671,8 @@ impl Log {
             let inner = self.inner.read();
             (inner.active().file_handle(), inner.next_offset())
         };
-        fault::check(&self.dir, FaultOp::Sync)?;
-        file.sync_data()?;
+        fault::check(&self.dir, FaultOp::Sync).map_err(StorageError::SyncFailed)?;
+        file.sync_data().map_err(StorageError::SyncFailed)?;
         Ok(target)
     }
 

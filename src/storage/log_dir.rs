@@ -118,10 +118,23 @@ impl DirHealth {
         }
     }
 
-    /// Passes `result` on, taking the directory offline first if it is an I/O error.
+    /// Passes `result` on, taking the directory offline first if it is an I/O error of
+    /// the disk. Running out of file descriptors is not one, nor is a write the file system
+    /// refused (full, over quota, read-only): only the operation fails. A failed fsync
+    /// always is.
     pub fn watch<T>(&self, result: Result<T>) -> Result<T> {
-        if let Err(StorageError::Io(e)) = &result {
-            self.fail(e);
+        match &result {
+            Err(StorageError::SyncFailed(e)) => self.fail(e),
+            Err(StorageError::Io(e)) if crate::storage::error::is_resource_exhaustion(e) => {
+                tracing::warn!(log_dir = %self.path.display(), error = %e,
+                    "out of file descriptors: the operation failed, the directory stays online");
+            }
+            Err(StorageError::Io(e)) if crate::storage::error::is_write_refused(e) => {
+                tracing::warn!(log_dir = %self.path.display(), error = %e,
+                    "write refused: the operation failed, the directory stays online");
+            }
+            Err(StorageError::Io(e)) => self.fail(e),
+            _ => {}
         }
         result
     }

@@ -147,7 +147,19 @@ impl Storage {
                 Ok(log) => {
                     logs.insert(tp, Arc::new(LogSlot::new(Arc::new(log))));
                 }
-                Err(StorageError::Io(_) | StorageError::LogDirOffline(_)) => {
+                Err(
+                    StorageError::Io(_)
+                    | StorageError::SyncFailed(_)
+                    | StorageError::LogDirOffline(_),
+                ) => {
+                    offline.insert(tp, Arc::clone(dir));
+                }
+                // A damaged log (say, a flipped bit in a segment a clean shutdown vouched
+                // for) is this partition's problem: it is held offline and answers
+                // KAFKA_STORAGE_ERROR, while the broker starts and serves the others.
+                Err(e @ StorageError::LogCorrupted(_)) => {
+                    tracing::error!(log = %path.display(), error = %e,
+                        "partition log is corrupted: holding it offline");
                     offline.insert(tp, Arc::clone(dir));
                 }
                 Err(e) => return Err(e),
@@ -382,6 +394,30 @@ impl Storage {
         self.retention
             .unregister_log(&partition_dir_name(topic, partition));
         result
+    }
+
+    /// Deletes the directory of partition `partition` of `topic` from every online log
+    /// directory when the partition has no log here (neither open nor offline): what a
+    /// [`Storage::get_or_create`] that failed part way (out of descriptors, say) left
+    /// behind. A partition this storage holds is left alone.
+    pub fn discard_unopened(&self, topic: &str, partition: i32) -> Result<()> {
+        if topic.is_empty() || topic.contains('/') || topic == "." || topic == ".." || partition < 0
+        {
+            return Ok(());
+        }
+        let key = (topic.to_string(), partition);
+        let _guard = self.create_lock.lock();
+        if self.logs.contains_key(&key) || self.offline.contains_key(&key) {
+            return Ok(());
+        }
+        for dir in self.log_dirs.iter().filter(|d| d.is_online()) {
+            let path = dir.path().join(partition_dir_name(topic, partition));
+            match fs::remove_dir_all(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e.into()),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     /// Every topic-partition held (those of failed directories too).

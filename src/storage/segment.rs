@@ -423,11 +423,28 @@ impl Segment {
         BatchHeader::parse(&buf)
     }
 
-    /// Appends one validated batch (base offset already assigned).
+    /// Appends one validated batch (base offset already assigned). A failed append (a full
+    /// disk, say) changes nothing: what part of the batch reached the file is cut off again,
+    /// so the segment still ends with its last whole batch and a later append goes on from
+    /// there.
     pub fn append(&mut self, batch: &[u8], h: &BatchHeader, index_interval: usize) -> Result<()> {
         crate::storage::fault::check(&self.path, crate::storage::fault::FaultOp::Write)?;
         let pos = self.size;
-        self.file.write_all_at(batch, pos)?;
+        if let Err(e) = self.file.write_all_at(batch, pos) {
+            self.cut_back(pos);
+            return Err(e.into());
+        }
+        let index_due = self.index.last().is_none() || self.bytes_since_index >= index_interval;
+        if index_due {
+            let indexed = self.index.append(OffsetPosition {
+                offset: h.base_offset,
+                position: pos,
+            });
+            if let Err(e) = indexed {
+                self.cut_back(pos);
+                return Err(e);
+            }
+        }
         self.size += batch.len() as u64;
         self.next_offset = h.next_offset();
         if h.max_timestamp > self.max_timestamp || pos == 0 {
@@ -435,19 +452,30 @@ impl Segment {
             self.offset_of_max_timestamp = h.base_offset;
             self.position_of_max_timestamp = pos;
         }
-        if self.index.last().is_none() || self.bytes_since_index >= index_interval {
-            self.index.append(OffsetPosition {
-                offset: h.base_offset,
-                position: pos,
-            })?;
+        if index_due {
             self.bytes_since_index = 0;
-            self.maybe_append_time_entry()?;
+            // The time index is sparse: an entry that cannot be written is only missed (a
+            // lookup starts from an earlier entry), never wrong.
+            if let Err(e) = self.maybe_append_time_entry() {
+                tracing::warn!(segment = %self.path.display(), error = %e,
+                    "time index entry not written");
+            }
         }
         self.bytes_since_index += batch.len();
         if self.first_timestamp.is_none() {
             self.first_timestamp = Some(h.max_timestamp);
         }
         Ok(())
+    }
+
+    /// Cuts the log file back to `len` bytes after a failed append (best effort: shrinking a
+    /// file needs no space; if it fails too, recovery truncates the torn tail on the next
+    /// start, and the next append overwrites it meanwhile).
+    fn cut_back(&mut self, len: u64) {
+        if let Err(e) = self.file.set_len(len) {
+            tracing::warn!(segment = %self.path.display(), error = %e,
+                "cannot cut a failed append off the segment");
+        }
     }
 
     /// Records the segment's max timestamp in the time index if it grew since the last entry.
@@ -562,9 +590,10 @@ impl Segment {
 
     /// Forces the log file and both indexes to disk.
     pub fn sync(&mut self) -> Result<()> {
-        crate::storage::fault::check(&self.path, crate::storage::fault::FaultOp::Sync)?;
         self.maybe_append_time_entry()?;
-        self.file.sync_data()?;
+        crate::storage::fault::check(&self.path, crate::storage::fault::FaultOp::Sync)
+            .map_err(StorageError::SyncFailed)?;
+        self.file.sync_data().map_err(StorageError::SyncFailed)?;
         self.index.sync()?;
         self.time_index.sync()?;
         Ok(())

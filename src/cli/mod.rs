@@ -8,8 +8,10 @@ pub mod cluster;
 pub mod cluster_view;
 pub mod config;
 pub mod consume;
+pub mod error;
 pub mod group;
 pub mod output;
+pub mod parse;
 pub mod produce;
 pub mod timestamp;
 pub mod topic;
@@ -20,7 +22,9 @@ use std::time::Duration;
 use clap::{Args, Subcommand};
 
 use crate::client::{Client, ClientConfig, ClientError, Security};
+pub use error::CliError;
 use output::Output;
+pub use parse::key_value;
 
 /// The default bootstrap broker.
 pub const DEFAULT_BROKERS: &str = "127.0.0.1:9092";
@@ -44,7 +48,7 @@ pub struct ConnectArgs {
     /// Seconds a connection attempt or a request may take.
     #[arg(long, value_name = "SECONDS", default_value_t = 30, global = true)]
     pub timeout: u64,
-    /// Security protocol: PLAINTEXT.
+    /// Security protocol: PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL.
     #[arg(
         long,
         value_name = "PROTOCOL",
@@ -52,6 +56,24 @@ pub struct ConnectArgs {
         global = true
     )]
     pub security_protocol: String,
+    /// SASL mechanism: PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512 (SASL protocols).
+    #[arg(long, value_name = "MECHANISM", default_value = "PLAIN", global = true)]
+    pub sasl_mechanism: String,
+    /// SASL user name.
+    #[arg(long, value_name = "USER", env = "SKIFF_USER", global = true)]
+    pub user: Option<String>,
+    /// SASL password.
+    #[arg(
+        long,
+        value_name = "PASSWORD",
+        env = "SKIFF_PASSWORD",
+        global = true,
+        hide_env_values = true
+    )]
+    pub password: Option<String>,
+    /// PEM file of the CA certificates that sign the brokers' certificates (SSL protocols).
+    #[arg(long, value_name = "FILE", global = true)]
+    pub tls_ca: Option<std::path::PathBuf>,
 }
 
 impl ConnectArgs {
@@ -59,6 +81,10 @@ impl ConnectArgs {
     pub fn client_config(&self) -> Result<ClientConfig, CliError> {
         let protocol = self
             .security_protocol
+            .parse()
+            .map_err(|e: ClientError| CliError::Usage(e.to_string()))?;
+        let mechanism = self
+            .sasl_mechanism
             .parse()
             .map_err(|e: ClientError| CliError::Usage(e.to_string()))?;
         Ok(ClientConfig {
@@ -70,7 +96,13 @@ impl ConnectArgs {
                 .collect(),
             client_id: "skiff-cli".into(),
             timeout: Duration::from_secs(self.timeout.max(1)),
-            security: Security { protocol },
+            security: Security {
+                protocol,
+                mechanism: Some(mechanism),
+                user: self.user.clone(),
+                password: self.password.clone(),
+                tls_ca: self.tls_ca.clone(),
+            },
         })
     }
 
@@ -104,35 +136,6 @@ pub enum ClientCommand {
     User(user::UserCommand),
 }
 
-/// Why a verb failed; each maps to an exit code.
-#[derive(Debug, thiserror::Error)]
-pub enum CliError {
-    /// Bad arguments or input (exit 2).
-    #[error("{0}")]
-    Usage(String),
-    /// The broker's answer or the connection (exit 1 or 3).
-    #[error(transparent)]
-    Client(#[from] ClientError),
-    /// The cluster answered but is not healthy (exit 1).
-    #[error("{0}")]
-    Unhealthy(String),
-    /// Reading input or writing output failed (exit 1).
-    #[error("{0}")]
-    Io(#[from] std::io::Error),
-}
-
-impl CliError {
-    /// The process exit code: 1 a Kafka error, 2 usage, 3 connection failure.
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            CliError::Usage(_) => 2,
-            CliError::Client(e) if e.is_connection() => 3,
-            CliError::Client(ClientError::Security(_)) => 2,
-            _ => 1,
-        }
-    }
-}
-
 /// Runs a client verb to the end.
 pub async fn run(command: ClientCommand, connect: &ConnectArgs) -> Result<(), CliError> {
     let config = connect.client_config()?;
@@ -160,12 +163,4 @@ pub async fn run(command: ClientCommand, connect: &ConnectArgs) -> Result<(), Cl
         ClientCommand::Config(c) => config::run(c, &mut client, out).await,
         ClientCommand::User(c) => user::run(c, &mut client, out).await,
     }
-}
-
-/// Splits `KEY=VALUE`.
-pub fn key_value(s: &str) -> Result<(String, String), CliError> {
-    s.split_once('=')
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .filter(|(k, _)| !k.is_empty())
-        .ok_or_else(|| CliError::Usage(format!("expected KEY=VALUE, got {s:?}")))
 }

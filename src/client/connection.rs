@@ -9,15 +9,11 @@ use kafka_protocol::messages::{
     ApiKey, ApiVersionsRequest, ApiVersionsResponse, RequestHeader, ResponseHeader,
 };
 use kafka_protocol::protocol::{Decodable, Encodable, Message, Request, StrBytes};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use super::error::{ClientError, Result};
-use super::security::Security;
-
-/// A byte stream to a broker: plain TCP or TLS.
-pub trait Stream: AsyncRead + AsyncWrite + Unpin + Send {}
-impl<T: AsyncRead + AsyncWrite + Unpin + Send> Stream for T {}
+use super::security::{Security, Stream};
 
 /// The largest response this client accepts (a fetch is bounded far below it).
 const MAX_RESPONSE: usize = 256 * 1024 * 1024;
@@ -54,8 +50,8 @@ fn api_name(key: i16) -> String {
 }
 
 impl Connection {
-    /// Connects to `addr` (`HOST:PORT`), sets up TLS and SASL as `security` says, and
-    /// negotiates API versions.
+    /// Connects to `addr` (`HOST:PORT`), sets up TLS as `security` says, and negotiates API
+    /// versions (SASL comes next, in `sasl::authenticate`).
     pub async fn open(
         addr: &str,
         client_id: &str,
@@ -82,7 +78,6 @@ impl Connection {
             api_versions: ApiVersionsResponse::default(),
         };
         conn.negotiate().await?;
-        security.authenticate(&mut conn).await?;
         Ok(conn)
     }
 

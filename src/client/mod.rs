@@ -5,6 +5,7 @@
 
 pub mod connection;
 pub mod error;
+pub mod sasl;
 pub mod security;
 
 use std::collections::HashMap;
@@ -17,7 +18,7 @@ use kafka_protocol::protocol::{Request, StrBytes};
 
 pub use connection::Connection;
 pub use error::{kafka_error_name, ClientError, Result};
-pub use security::{Security, SecurityProtocol};
+pub use security::{SaslMechanism, Security, SecurityProtocol};
 
 /// Where and how to connect.
 #[derive(Debug, Clone)]
@@ -65,6 +66,14 @@ pub struct Client {
     connections: HashMap<i32, Connection>,
 }
 
+/// Opens a connection to `addr`: TCP (and TLS), ApiVersions, then SASL.
+async fn open(addr: &str, config: &ClientConfig) -> Result<Connection> {
+    let mut conn =
+        Connection::open(addr, &config.client_id, config.timeout, &config.security).await?;
+    sasl::authenticate(&config.security, &mut conn).await?;
+    Ok(conn)
+}
+
 /// FindCoordinator's key type for consumer groups.
 const GROUP_KEY: i8 = 0;
 
@@ -73,8 +82,7 @@ impl Client {
     pub async fn connect(config: ClientConfig) -> Result<Client> {
         let mut last = None;
         for addr in &config.bootstrap {
-            match Connection::open(addr, &config.client_id, config.timeout, &config.security).await
-            {
+            match open(addr, &config).await {
                 Ok(bootstrap) => {
                     let mut client = Client {
                         config,
@@ -127,13 +135,7 @@ impl Client {
                 .get(&node)
                 .ok_or(ClientError::UnknownNode(node))?;
             let addr = format!("{}:{}", n.host, n.port);
-            let conn = Connection::open(
-                &addr,
-                &self.config.client_id,
-                self.config.timeout,
-                &self.config.security,
-            )
-            .await?;
+            let conn = open(&addr, &self.config).await?;
             self.connections.insert(node, conn);
         }
         self.connections

@@ -22,6 +22,9 @@
 #                 not part of "all"; compat/librdkafka/run.sh, which takes more options):
 #                 two broker passes, the suite's "default" and "noautocreate" scenarios
 #                 (one pass, the default scenario, with --bootstrap)
+#                 cli: every `skiff` client verb (compat/cli/cli_suite.py), its --json
+#                 output checked against confluent-kafka's AdminClient (on demand, not in
+#                 all; builds target/release/skiff unless SKIFF_BIN is set)
 #                 diff: the differential observers (compat/diff/: offsets, error codes,
 #                 configs, group states seen by the Java client, confluent-kafka and
 #                 kafka-python), each
@@ -168,6 +171,11 @@ security=(
   "kafka-python-security|$PY $COMPAT_DIR/python/kafka_python_security.py"
   "java-tokens|$COMPAT_DIR/java/scenario.sh JavaTokens.java"
 )
+# The `skiff` CLI's verbs (compat/cli/), their JSON checked against confluent-kafka's
+# AdminClient; on demand (not part of `all`).
+cli=(
+  "cli|$PY $COMPAT_DIR/cli/cli_suite.py"
+)
 SECURITY_START_ARGS=(--sasl-ssl --add-scram "SCRAM-SHA-512=[name=alice,password=alice-secret]"
   --plain-user carol=carol-secret)
 # Scenarios under Kafka's StandardAuthorizer: the security suite's broker with the authorizer
@@ -200,16 +208,17 @@ for one in "${suite_names[@]}"; do
     diff) scenarios+=("${diff[@]}") ;;
     security) scenarios+=("${security[@]}") ;;
     acl) scenarios+=("${acl[@]}") ;;
+    cli) scenarios+=("${cli[@]}") ;;
     franz-go)
       scenarios+=("${franz_go[@]}")
       # franz-go's own suite compiles and runs for minutes: a longer per-scenario timeout.
       export COMPAT_SCENARIO_TIMEOUT="${COMPAT_SCENARIO_TIMEOUT:-900}"
       ;;
-    *) die "unknown suite: $one (known: smoke, wire, extended, java-newest, all, franz-go, diff, security, acl, librdkafka, full)" ;;
+    *) die "unknown suite: $one (known: smoke, wire, extended, java-newest, all, franz-go, diff, security, acl, cli, librdkafka, full)" ;;
   esac
 done
-# `--only security` (or another security scenario) brings in the security suite.
-for entry in "${security[@]}"; do
+# `--only security` (or another security scenario, or cli) brings in its suite.
+for entry in "${security[@]}" "${cli[@]}"; do
   if [[ " ${only[*]} " == *" ${entry%%|*} "* ]] && [[ ! " ${scenarios[*]} " == *"$entry"* ]]; then
     scenarios+=("$entry")
   fi
@@ -248,6 +257,10 @@ for entry in "${scenarios[@]}"; do
     "$COMPAT_DIR/go/scenario.sh"*) "$COMPAT_DIR/go/scenario.sh" --prepare || die "compat/go: go build failed" ;;
     # shellcheck disable=SC2086
     "$COMPAT_DIR/java/scenario.sh --client "*) $cmd --prepare || die "compat/java: mvn failed" ;;
+    # The CLI under test: $SKIFF_BIN, or target/release/skiff built now (also for --kafka).
+    "$PY $COMPAT_DIR/cli/"*)
+      [ -n "${SKIFF_BIN:-}" ] || (cd "$REPO_ROOT" && env -u CARGO_TARGET_DIR cargo build --release --bin skiff >&2) ||
+        die "cargo build --release --bin skiff failed" ;;
   esac
 done
 

@@ -8,15 +8,24 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use skiff::broker::security::credentials::parse_add_scram;
+use skiff::cli::{
+    cluster::ClusterCommand, config::ConfigCommand, consume::ConsumeArgs, group::GroupCommand,
+    produce::ProduceArgs, topic::TopicCommand, user::UserCommand, ClientCommand, ConnectArgs,
+};
 use skiff::config::Config;
 use skiff::Broker;
 use tracing_subscriber::EnvFilter;
 
-/// Skiff: a Kafka-wire-compatible broker.
+/// Skiff: a Kafka-wire-compatible broker, and a client for any Kafka cluster.
+///
+/// `skiff serve` runs the broker. The other commands talk Kafka's protocol to any broker
+/// (Skiff or Apache Kafka) at `-b/--brokers` (default 127.0.0.1:9092, or SKIFF_BROKERS):
+/// human tables by default, `--json` for scripts. Exit codes: 0 ok, 1 an error from Kafka
+/// (or an unhealthy cluster), 2 bad usage, 3 no connection.
 #[derive(Parser, Debug)]
-#[command(name = "skiff", version, about)]
+#[command(name = "skiff", version, about, long_about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -29,6 +38,99 @@ enum Command {
     /// Prepare a data directory before the first start, as `kafka-storage format` does:
     /// SCRAM users with `--add-scram 'SCRAM-SHA-512=[name=alice,password=secret]'`.
     Format(FormatArgs),
+    /// Create, list, describe, alter and delete topics.
+    Topic {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[command(subcommand)]
+        command: TopicCommand,
+    },
+    /// Produce records read from stdin (or --file), one per line.
+    Produce {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[command(flatten)]
+        args: ProduceArgs,
+    },
+    /// Consume records and print them; follows new records unless -e or -n stops it.
+    Consume {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[command(flatten)]
+        args: ConsumeArgs,
+    },
+    /// List, describe, reset the offsets of, and delete consumer groups.
+    Group {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[command(subcommand)]
+        command: GroupCommand,
+    },
+    /// Cluster id, controller, brokers, features, API versions; health check.
+    Cluster {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[command(subcommand)]
+        command: ClusterCommand,
+    },
+    /// Read and change broker and topic configs.
+    Config {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// SCRAM users: list, create (or change a password), delete.
+    User {
+        #[command(flatten)]
+        connect: ConnectArgs,
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout.
+    Completion {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+}
+
+/// A client verb's command and connection options, or (as the error) the broker's own
+/// commands.
+fn client_command(command: Command) -> Result<(ClientCommand, ConnectArgs), Box<Command>> {
+    Ok(match command {
+        Command::Topic { connect, command } => (ClientCommand::Topic(command), connect),
+        Command::Produce { connect, args } => (ClientCommand::Produce(args), connect),
+        Command::Consume { connect, args } => (ClientCommand::Consume(args), connect),
+        Command::Group { connect, command } => (ClientCommand::Group(command), connect),
+        Command::Cluster { connect, command } => (ClientCommand::Cluster(command), connect),
+        Command::Config { connect, command } => (ClientCommand::Config(command), connect),
+        Command::User { connect, command } => (ClientCommand::User(command), connect),
+        other => return Err(Box::new(other)),
+    })
+}
+
+/// Runs a client verb and turns its outcome into the process exit code.
+fn run_client(command: ClientCommand, connect: &ConnectArgs) -> ExitCode {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("skiff: cannot start runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(skiff::cli::run(command, connect)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(skiff::cli::CliError::Io(e)) if e.kind() == std::io::ErrorKind::BrokenPipe => {
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("skiff: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
 }
 
 #[derive(clap::Args, Debug)]
@@ -146,8 +248,21 @@ async fn serve(config: Config) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let args = match cli.command {
+    let command = match client_command(cli.command) {
+        Ok((command, connect)) => return run_client(command, &connect),
+        Err(command) => *command,
+    };
+    let args = match command {
         Command::Serve(args) => args,
+        Command::Completion { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut Cli::command(),
+                "skiff",
+                &mut std::io::stdout().lock(),
+            );
+            return ExitCode::SUCCESS;
+        }
         Command::Format(args) => {
             return match format(&args) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -156,6 +271,10 @@ fn main() -> ExitCode {
                     ExitCode::FAILURE
                 }
             };
+        }
+        other => {
+            eprintln!("skiff: unexpected command {other:?}");
+            return ExitCode::from(2);
         }
     };
     let config = match build_config(&args) {

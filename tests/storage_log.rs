@@ -531,3 +531,29 @@ fn offset_by_timestamp_is_record_exact_within_a_compressed_batch() {
     assert_eq!(log.find_offset_by_timestamp(51).unwrap(), None);
     assert_eq!(log.max_timestamp().unwrap(), Some((4, 50)));
 }
+
+/// Found by the storage_recovery fuzz target: a log-start-offset checkpoint past the end of
+/// the segments. The log starts over at its log start (as Kafka's), so an append is never
+/// given an offset below the log start (acknowledged, then unreadable).
+#[test]
+fn a_log_start_past_the_end_restarts_the_log_there() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t-0");
+    {
+        let log = Log::open(&path, cfg(1 << 20)).unwrap();
+        append(&log, 1, 3);
+        log.close().unwrap();
+    }
+    // The checkpoint says everything below 10 is gone; the segments end at 3.
+    fs::write(path.join("log-start-offset"), "10").unwrap();
+    let log = Log::open(&path, cfg(1 << 20)).unwrap();
+    assert_eq!(log.log_start_offset(), 10);
+    assert_eq!(log.log_end_offset(), 10);
+    let info = append(&log, 2, 2);
+    assert_eq!(info.base_offset, 10);
+    assert_eq!(bases(&log.read(10, 1 << 20).unwrap()), vec![10]);
+    log.close().unwrap();
+    let log = Log::open(&path, cfg(1 << 20)).unwrap();
+    assert_eq!((log.log_start_offset(), log.log_end_offset()), (10, 12));
+    assert_eq!(bases(&log.read(10, 1 << 20).unwrap()), vec![10]);
+}

@@ -327,6 +327,28 @@ impl Log {
                 }
             }
         };
+        // A log start past the log's end (records below it were deleted, and what followed
+        // was lost): as Kafka does, the log starts over, empty, at its log start, so the
+        // next append gets an offset at or above it (never one below the log start, which
+        // would be acknowledged and then unreadable).
+        let segments = match start_checkpoint {
+            Some(start) if start > segments.active.next_offset() => {
+                tracing::warn!(log = %dir.display(), log_start = start,
+                    log_end = segments.active.next_offset(),
+                    "log start offset past the end of the log: starting the log over at it");
+                let Segments { closed, active } = segments;
+                for seg in closed.into_iter().chain(std::iter::once(active)) {
+                    seg.delete()?;
+                }
+                let fresh = Segment::create(dir, start)?;
+                sync_dir(dir)?;
+                Segments {
+                    closed: Vec::new(),
+                    active: fresh,
+                }
+            }
+            _ => segments,
+        };
         let first_base = segments.first().base_offset();
         let next = segments.active.next_offset();
         let log_start_offset = start_checkpoint

@@ -7,8 +7,6 @@ pub mod describe_delegation_token;
 pub mod expire_delegation_token;
 pub mod renew_delegation_token;
 
-use std::time::{SystemTime, UNIX_EPOCH};
-
 use kafka_protocol::error::ResponseError;
 
 use super::error::storage_error_code;
@@ -45,10 +43,4 @@ pub fn token_error_code(e: &TokenError) -> i16 {
     err.code()
 }
 
-/// Now, in milliseconds since the epoch.
-pub fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
-}
+pub use crate::broker::security::now_epoch_ms as now_ms;

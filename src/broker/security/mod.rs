@@ -16,3 +16,11 @@ pub mod scram;
 
 pub use error::SaslError;
 pub use principal::KafkaPrincipal;
+
+/// Now, in milliseconds since the epoch (token expiries are wall-clock times).
+pub fn now_epoch_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}

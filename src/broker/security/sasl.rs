@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use parking_lot::Mutex;
 
@@ -99,13 +99,6 @@ pub struct SaslReply {
     /// On completion, how long the authentication holds in milliseconds (0: no limit); the
     /// client re-authenticates before it ends (SaslAuthenticate's `session_lifetime_ms`).
     pub session_lifetime_ms: i64,
-}
-
-fn now_epoch_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
-        .unwrap_or(0)
 }
 
 /// The SASL state of one connection.
@@ -239,26 +232,25 @@ impl SaslSession {
             token_authenticated: false,
             expires_at_ms: None,
         };
-        let result = match &mut state.mechanism {
-            Some((_, Mechanism::Plain)) => plain::authenticate(token, &self.config.plain_users)
-                .map(|user| (Vec::new(), Some(plain_identity(user)))),
-            Some((name, Mechanism::Scram(server))) => {
-                let mechanism = ScramMechanism::from_name(name);
-                let config = &self.config;
-                server
-                    .step(token, |user, token_auth| {
-                        scram_lookup(config, user, token_auth, mechanism?)
-                    })
-                    .map(|step| match step {
-                        ScramStep::Continue(reply) => (reply, None),
-                        ScramStep::Complete { message, identity } => (message, Some(identity)),
-                    })
-            }
-            Some((_, Mechanism::OAuthBearer(server))) => match &self.config.oauthbearer {
-                Some(validator) => {
+        let result =
+            match &mut state.mechanism {
+                Some((_, Mechanism::Plain)) => plain::authenticate(token, &self.config.plain_users)
+                    .map(|user| (Vec::new(), Some(plain_identity(user)))),
+                Some((name, Mechanism::Scram(server))) => {
+                    let mechanism = ScramMechanism::from_name(name);
+                    let config = &self.config;
                     server
-                        .step(token, validator, now_epoch_ms())
+                        .step(token, |user, token_auth| {
+                            scram_lookup(config, user, token_auth, mechanism?)
+                        })
                         .map(|step| match step {
+                            ScramStep::Continue(reply) => (reply, None),
+                            ScramStep::Complete { message, identity } => (message, Some(identity)),
+                        })
+                }
+                Some((_, Mechanism::OAuthBearer(server))) => match &self.config.oauthbearer {
+                    Some(validator) => server.step(token, validator, super::now_epoch_ms()).map(
+                        |step| match step {
                             OAuthStep::Challenge(reply) => (reply, None),
                             OAuthStep::Complete(t) => (
                                 Vec::new(),
@@ -268,17 +260,17 @@ impl SaslSession {
                                     expires_at_ms: Some(t.expires_at_ms),
                                 }),
                             ),
-                        })
+                        },
+                    ),
+                    None => Err(SaslError::IllegalState(
+                        "OAUTHBEARER is not configured".into(),
+                    )),
+                },
+                Some((_, Mechanism::Refused(message))) => {
+                    Err(SaslError::AuthenticationFailed(message.clone()))
                 }
-                None => Err(SaslError::IllegalState(
-                    "OAUTHBEARER is not configured".into(),
-                )),
-            },
-            Some((_, Mechanism::Refused(message))) => {
-                Err(SaslError::AuthenticationFailed(message.clone()))
-            }
-            None => Err(SaslError::IllegalState("no SASL mechanism chosen".into())),
-        };
+                None => Err(SaslError::IllegalState("no SASL mechanism chosen".into())),
+            };
         let result = match result {
             Ok((reply, Some(identity))) => {
                 let principal = Arc::new(KafkaPrincipal::user(identity.user.clone()));
@@ -352,7 +344,7 @@ impl SaslSession {
             .copied()
             .unwrap_or(0);
         let max = i64::try_from(max).unwrap_or(i64::MAX);
-        let left = credential_expiry_ms.map(|exp| (exp - now_epoch_ms()).max(0));
+        let left = credential_expiry_ms.map(|exp| (exp - super::now_epoch_ms()).max(0));
         match (left, max > 0) {
             (None, false) => 0,
             (None, true) => max,
@@ -381,7 +373,7 @@ fn scram_lookup(
         let token = config
             .tokens
             .as_ref()?
-            .credential(user, mechanism, now_epoch_ms())?;
+            .credential(user, mechanism, super::now_epoch_ms())?;
         return Some(ScramLookup {
             credential: token.credential,
             identity: ScramIdentity {

@@ -170,6 +170,17 @@ impl Broker {
             broker::authorizer::Authorizer::open(&config, Some(Arc::clone(&state)))
                 .map_err(|e| StartError::Coordinator(e.to_string()))?,
         );
+        let group_configs = Arc::new(
+            broker::share::GroupConfigs::open(Arc::clone(&state), Arc::clone(&config))
+                .map_err(|e| StartError::Coordinator(e.to_string()))?,
+        );
+        let share = broker::share::ShareCoordinator::open(
+            Arc::clone(&state),
+            Arc::clone(&replicas),
+            group_configs,
+            Arc::clone(&config),
+        )
+        .map_err(|e| StartError::Coordinator(e.to_string()))?;
         let mut runtimes = Vec::with_capacity(listener_configs.len());
         for (l, (_, addr)) in listener_configs.iter().zip(&bound) {
             runtimes.push(Arc::new(listener_runtime(
@@ -181,6 +192,7 @@ impl Broker {
             apis: api::registry::REGISTRY,
             replicas: replicas.clone(),
             groups: groups.clone(),
+            share,
             txns: Arc::clone(&txns),
             features,
             config: config.clone(),

@@ -27,6 +27,8 @@ pub const RESOURCE_BROKER: i8 = 4;
 pub const RESOURCE_BROKER_LOGGER: i8 = 8;
 /// Kafka's resource type of a client-metrics subscription (KIP-714).
 pub const RESOURCE_CLIENT_METRICS: i8 = 16;
+/// Kafka's resource type of a group's configs (KIP-848, KIP-932).
+pub const RESOURCE_GROUP: i8 = 32;
 
 /// IncrementalAlterConfigs operations.
 pub(crate) const OP_SET: i8 = 0;
@@ -59,6 +61,11 @@ pub(crate) fn authorize_resource<A: super::Api>(
             ctx.authorize(call, operation, super::spec::ResourceType::Topic, name),
             ResponseError::TopicAuthorizationFailed,
             "Topic authorization failed.",
+        ),
+        RESOURCE_GROUP => (
+            ctx.authorize(call, operation, super::spec::ResourceType::Group, name),
+            ResponseError::GroupAuthorizationFailed,
+            "Group authorization failed.",
         ),
         RESOURCE_BROKER | RESOURCE_BROKER_LOGGER | RESOURCE_CLIENT_METRICS => (
             ctx.authorize_cluster(call, operation),
@@ -144,6 +151,32 @@ pub(crate) fn broker_configs<'a>(
     Ok(out)
 }
 
+/// Applies (or, with `validate_only`, checks) new configs of a group: every name must be a
+/// group config Skiff knows and every value within the broker's bounds (INVALID_CONFIG).
+fn apply_group(
+    ctx: &ApiContext,
+    name: &str,
+    validate_only: bool,
+    change: impl FnOnce(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ResourceError>,
+) -> Result<(), ResourceError> {
+    if name.is_empty() {
+        return Err((code(ResponseError::InvalidGroupId), "Group id must not be empty".into()));
+    }
+    let configs = ctx.share.configs();
+    let new = change(&configs.overrides(name))?;
+    for (k, v) in &new {
+        configs
+            .check(k, v)
+            .map_err(|m| (code(ResponseError::InvalidConfig), m))?;
+    }
+    if validate_only {
+        return Ok(());
+    }
+    configs
+        .replace(name, new)
+        .map_err(|e| (crate::api::error::share_error_code(&e), e.to_string()))
+}
+
 /// Applies (or, with `validate_only`, checks) new overrides of a resource.
 pub(crate) fn apply(
     ctx: &ApiContext,
@@ -163,6 +196,7 @@ pub(crate) fn apply(
                 })
                 .map_err(|e: AlterFailure| e.0)
         }
+        RESOURCE_GROUP => return apply_group(ctx, name, validate_only, change),
         t => {
             return Err((
                 code(ResponseError::InvalidRequest),

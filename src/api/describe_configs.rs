@@ -140,6 +140,51 @@ fn describe_client_metrics(
     Ok(encode(entries, keys, synonyms, docs))
 }
 
+/// The configs of group `name`: each group config Skiff knows, with the value the group
+/// sets (DYNAMIC_GROUP_CONFIG) or the broker's (DEFAULT_CONFIG), whether or not the group
+/// exists.
+fn describe_group(
+    ctx: &ApiContext,
+    name: &str,
+    keys: &Option<Vec<StrBytes>>,
+    synonyms: bool,
+    docs: bool,
+) -> Result<Vec<DescribeConfigsResourceResult>, ResourceError> {
+    if name.is_empty() {
+        return Err((
+            code(ResponseError::InvalidGroupId),
+            "Group id must not be empty".into(),
+        ));
+    }
+    let entries = ctx
+        .share
+        .configs()
+        .describe(name)
+        .into_iter()
+        .map(|(n, kind, value, set)| {
+            let (source, synonyms) = if set {
+                (
+                    ConfigSource::DynamicGroup,
+                    vec![(n, Some(value.clone()), ConfigSource::DynamicGroup)],
+                )
+            } else {
+                (ConfigSource::Default, Vec::new())
+            };
+            ConfigEntry {
+                name: n,
+                value: Some(value),
+                source,
+                read_only: false,
+                sensitive: false,
+                kind,
+                doc: "",
+                synonyms,
+            }
+        })
+        .collect();
+    Ok(encode(entries, keys, synonyms, docs))
+}
+
 /// Answers DescribeConfigs v1–v4.
 pub fn describe_configs(
     ctx: &ApiContext,
@@ -162,6 +207,7 @@ pub fn describe_configs(
                     RESOURCE_CLIENT_METRICS => {
                         describe_client_metrics(ctx, name, keys, synonyms, docs)
                     }
+                    RESOURCE_GROUP => describe_group(ctx, name, keys, synonyms, docs),
                     t => Err((
                         code(ResponseError::InvalidRequest),
                         format!("resource type {t} is not supported"),

@@ -172,6 +172,28 @@ pub fn leader_epoch_check(requested: i32, current: i32) -> i16 {
     }
 }
 
+/// The Kafka error code for a share-group error.
+pub fn share_error_code(e: &crate::broker::share::ShareError) -> i16 {
+    use crate::broker::share::ShareError;
+    let err = match e {
+        ShareError::InvalidRequest(_) => ResponseError::InvalidRequest,
+        ShareError::InvalidRecordState(_) => ResponseError::InvalidRecordState,
+        ShareError::InvalidShareSessionEpoch => ResponseError::InvalidShareSessionEpoch,
+        ShareError::ShareSessionNotFound => ResponseError::ShareSessionNotFound,
+        ShareError::ShareSessionLimitReached => ResponseError::ShareSessionLimitReached,
+        ShareError::UnknownMemberId => ResponseError::UnknownMemberId,
+        ShareError::FencedMemberEpoch => ResponseError::FencedMemberEpoch,
+        ShareError::GroupIdNotFound(_) => ResponseError::GroupIdNotFound,
+        ShareError::NonEmptyGroup => ResponseError::NonEmptyGroup,
+        ShareError::GroupMaxSizeReached => ResponseError::GroupMaxSizeReached,
+        ShareError::InvalidGroupId => ResponseError::InvalidGroupId,
+        ShareError::UnknownTopicOrPartition => ResponseError::UnknownTopicOrPartition,
+        ShareError::UnknownTopicId => ResponseError::UnknownTopicId,
+        ShareError::Storage(_) | ShareError::Corrupt(_) => ResponseError::KafkaStorageError,
+    };
+    err.code()
+}
+
 /// Shorthand for a Kafka error's code.
 pub fn code(e: ResponseError) -> i16 {
     e.code()

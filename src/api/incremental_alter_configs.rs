@@ -52,7 +52,8 @@ fn incremental(
         let def = match resource_type {
             // A broker resource may hold names Kafka does not know (custom configs); a
             // client-metrics resource's names are checked with the whole subscription.
-            RESOURCE_BROKER | RESOURCE_CLIENT_METRICS => None,
+            // A group's names are checked with the whole group (apply_group).
+            RESOURCE_BROKER | RESOURCE_CLIENT_METRICS | RESOURCE_GROUP => None,
             _ => Some(
                 topic_config::definition(name)
                     .ok_or_else(|| invalid(format!("unknown topic config `{name}`")))?,

@@ -49,6 +49,7 @@ pub mod push_telemetry;
 pub mod registry;
 pub mod sasl_authenticate;
 pub mod sasl_handshake;
+pub mod share;
 pub mod spec;
 pub mod throttle;
 pub mod token;

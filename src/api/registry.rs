@@ -17,6 +17,10 @@ use super::group::{
     offset_commit::OffsetCommit, offset_delete::OffsetDelete, offset_fetch::OffsetFetch,
     sync_group::SyncGroup,
 };
+use super::share::{
+    share_acknowledge::ShareAcknowledge, share_fetch::ShareFetch,
+    share_group_describe::ShareGroupDescribe, share_group_heartbeat::ShareGroupHeartbeat,
+};
 #[cfg(doc)]
 use super::spec::Api;
 use super::spec::{entry, ApiEntry};
@@ -111,6 +115,10 @@ pub const REGISTRY: &[ApiEntry] = &[
     entry::<PushTelemetry>(),
     entry::<ListConfigResources>(),
     entry::<DescribeTopicPartitions>(),
+    entry::<ShareGroupHeartbeat>(),
+    entry::<ShareGroupDescribe>(),
+    entry::<ShareFetch>(),
+    entry::<ShareAcknowledge>(),
 ];
 
 /// The registry row of `key`, if Skiff serves it.

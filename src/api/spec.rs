@@ -303,6 +303,8 @@ pub struct ApiContext {
     pub replicas: Arc<ReplicaManager>,
     /// The consumer-group coordinator.
     pub groups: crate::broker::group::GroupCoordinator,
+    /// The share-group coordinator and its share-partitions (KIP-932).
+    pub share: Arc<crate::broker::share::ShareCoordinator>,
     /// The transaction coordinator.
     pub txns: Arc<crate::broker::txn::TxnCoordinator>,
     /// The finalized feature levels (ApiVersions, UpdateFeatures).

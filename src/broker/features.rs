@@ -26,6 +26,8 @@ use crate::storage::StorageError;
 pub const TRANSACTION_VERSION: &str = "transaction.version";
 /// `group.version`: 1 enables KIP-848 consumer groups.
 pub const GROUP_VERSION: &str = "group.version";
+/// `share.version`: 1 enables share groups (KIP-932).
+pub const SHARE_VERSION: &str = "share.version";
 /// `metadata.version`.
 pub const METADATA_VERSION: &str = "metadata.version";
 
@@ -50,8 +52,9 @@ pub struct SupportedFeature {
 }
 
 /// The features Skiff implements, by name. Kafka 4.1.1 also supports `kraft.version` 1
-/// (dynamic quorums) and `share.version` 1 (share groups), which Skiff does not implement:
-/// `kraft.version` is listed at 0 only, `share.version` not at all.
+/// (dynamic quorums), which Skiff does not implement: it is listed at 0 only.
+/// `share.version` is finalized at 1 on a new data dir, as Kafka 4.2 and later do (Kafka
+/// 4.1.1 leaves it at 0).
 pub const SUPPORTED: &[SupportedFeature] = &[
     SupportedFeature {
         name: "eligible.leader.replicas.version",
@@ -76,6 +79,12 @@ pub const SUPPORTED: &[SupportedFeature] = &[
         min_version: 7,
         max_version: 27,
         default_level: 27,
+    },
+    SupportedFeature {
+        name: SHARE_VERSION,
+        min_version: 0,
+        max_version: 1,
+        default_level: 1,
     },
     SupportedFeature {
         name: TRANSACTION_VERSION,

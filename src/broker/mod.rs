@@ -17,6 +17,7 @@ pub mod partition;
 pub mod quota;
 pub mod replica_manager;
 pub mod security;
+pub mod share;
 pub mod topic_config;
 pub mod topics;
 pub mod txn;

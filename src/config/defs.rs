@@ -41,6 +41,8 @@ pub enum ConfigSource {
     Default = 5,
     /// Set on a client-metrics subscription (Kafka's CLIENT_METRICS_CONFIG).
     ClientMetrics = 7,
+    /// Set on a group (Kafka's DYNAMIC_GROUP_CONFIG).
+    DynamicGroup = 8,
 }
 
 /// Whether and how a broker config can change while the broker runs (the "update mode"
@@ -567,6 +569,44 @@ broker_options! {
     group_consumer_assignors: String = "group.consumer.assignors", List, "uniform,range", ReadOnly,
         Check::ListOf(ASSIGNORS),
         "KIP-848 server assignors (uniform, range); the first serves members that name none.";
+    group_share_session_timeout_ms: u64 = "group.share.session.timeout.ms", Int, "45000", ReadOnly,
+        POSITIVE,
+        "Session timeout of share group members (KIP-932).";
+    group_share_min_session_timeout_ms: u64 = "group.share.min.session.timeout.ms", Int, "45000",
+        ReadOnly, POSITIVE,
+        "Smallest share.session.timeout.ms a share group may set.";
+    group_share_max_session_timeout_ms: u64 = "group.share.max.session.timeout.ms", Int, "60000",
+        ReadOnly, POSITIVE,
+        "Largest share.session.timeout.ms a share group may set.";
+    group_share_heartbeat_interval_ms: u64 = "group.share.heartbeat.interval.ms", Int, "5000",
+        ReadOnly, POSITIVE,
+        "Heartbeat interval given to share group members.";
+    group_share_min_heartbeat_interval_ms: u64 = "group.share.min.heartbeat.interval.ms", Int,
+        "5000", ReadOnly, POSITIVE,
+        "Smallest share.heartbeat.interval.ms a share group may set.";
+    group_share_max_heartbeat_interval_ms: u64 = "group.share.max.heartbeat.interval.ms", Int,
+        "15000", ReadOnly, POSITIVE,
+        "Largest share.heartbeat.interval.ms a share group may set.";
+    group_share_record_lock_duration_ms: u64 = "group.share.record.lock.duration.ms", Int, "30000",
+        ReadOnly, Check::Range(1000, 3_600_000),
+        "How long a share group member holds the records it acquired before they are released.";
+    group_share_min_record_lock_duration_ms: u64 = "group.share.min.record.lock.duration.ms", Int,
+        "15000", ReadOnly, Check::Range(1000, 30_000),
+        "Smallest share.record.lock.duration.ms a share group may set.";
+    group_share_max_record_lock_duration_ms: u64 = "group.share.max.record.lock.duration.ms", Int,
+        "60000", ReadOnly, Check::Range(30_000, 3_600_000),
+        "Largest share.record.lock.duration.ms a share group may set.";
+    group_share_delivery_count_limit: u32 = "group.share.delivery.count.limit", Int, "5", ReadOnly,
+        Check::Range(2, 10),
+        "Deliveries of a record to share group members after which it is archived.";
+    group_share_partition_max_record_locks: u32 = "group.share.partition.max.record.locks", Int,
+        "2000", ReadOnly, Check::Range(100, 10_000),
+        "Records of one share-partition that may be in flight at once.";
+    group_share_max_size: u32 = "group.share.max.size", Int, "200", ReadOnly, Check::Range(1, 1000),
+        "Members a share group may hold.";
+    group_share_max_share_sessions: u32 = "group.share.max.share.sessions", Int, "2000", ReadOnly,
+        POSITIVE,
+        "Share sessions the broker keeps at once.";
     max_incremental_fetch_session_cache_slots: usize = "max.incremental.fetch.session.cache.slots",
         Int, "1000", ReadOnly, NOT_NEGATIVE,
         "Incremental fetch sessions (KIP-227) the broker keeps at once (0: none are created).";

@@ -19,11 +19,23 @@ pub fn delete(ctx: &ApiContext, call: &Call, req: DeleteGroupsRequest) -> Delete
         .into_iter()
         .partition(|id| ctx.authorized::<DeleteGroups>(call, id));
     let denied_code = kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code();
+    // Share groups are deleted by their own coordinator, with their share-partitions.
+    let (share, others): (Vec<String>, Vec<String>) =
+        allowed.into_iter().partition(|id| ctx.share.contains_group(id));
+    let share_results = share.into_iter().map(|id| {
+        let error = ctx
+            .share
+            .delete_group(&id)
+            .err()
+            .map_or(0, |e| crate::api::error::share_error_code(&e));
+        (id, error)
+    });
     let results = ctx
         .groups
-        .delete_groups(&allowed)
+        .delete_groups(&others)
         .into_iter()
         .map(|(id, error)| (id, code(&error)))
+        .chain(share_results)
         .chain(denied.into_iter().map(|id| (id, denied_code)))
         .map(|(id, error)| {
             DeletableGroupResult::default()

@@ -26,20 +26,33 @@ pub fn list(ctx: &ApiContext, call: &Call, req: ListGroupsRequest) -> ListGroups
     } else {
         Vec::new()
     };
+    // Share groups (KIP-932) are kept by their own coordinator: protocol type and group
+    // type "share".
+    let wanted = |filter: &[String], value: &str| {
+        filter.is_empty() || filter.iter().any(|f| f.eq_ignore_ascii_case(value))
+    };
+    let share_groups = ctx
+        .share
+        .list_groups()
+        .into_iter()
+        .filter(|(_, state)| wanted(&states, state.name()) && wanted(&types, "share"))
+        .map(|(id, state)| (id, "share".to_string(), state.name().to_string(), "share"));
     let groups = ctx
         .groups
         .list_groups(&states, &types)
         .into_iter()
-        .filter(|g| all || ctx.authorized::<ListGroups>(call, &g.group_id))
-        .map(|g| {
+        .map(|g| (g.group_id, g.protocol_type, g.group_state, g.group_type.name()))
+        .chain(share_groups)
+        .filter(|(id, ..)| all || ctx.authorized::<ListGroups>(call, id))
+        .map(|(id, protocol_type, state, group_type)| {
             let mut listed = ListedGroup::default()
-                .with_group_id(group_id(g.group_id))
-                .with_protocol_type(str_bytes(g.protocol_type));
+                .with_group_id(group_id(id))
+                .with_protocol_type(str_bytes(protocol_type));
             if version >= 4 {
-                listed.group_state = str_bytes(g.group_state);
+                listed.group_state = str_bytes(state);
             }
             if version >= 5 {
-                listed.group_type = str_bytes(g.group_type.name());
+                listed.group_type = str_bytes(group_type);
             }
             listed
         })

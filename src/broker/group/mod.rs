@@ -301,6 +301,12 @@ impl GroupCoordinator {
         self.inner.list_groups(states_filter, types_filter)
     }
 
+    /// Whether a classic or consumer group `group_id` exists (share groups are kept apart,
+    /// in [`crate::broker::share`], and must not reuse its id).
+    pub fn contains_group(&self, group_id: &str) -> bool {
+        self.inner.state.lock().groups.contains_key(group_id)
+    }
+
     /// DescribeGroups.
     pub fn describe_groups(&self, group_ids: &[String]) -> Vec<DescribedGroup> {
         self.inner.describe_groups(group_ids)

@@ -160,7 +160,10 @@ fn apply_group(
     change: impl FnOnce(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ResourceError>,
 ) -> Result<(), ResourceError> {
     if name.is_empty() {
-        return Err((code(ResponseError::InvalidGroupId), "Group id must not be empty".into()));
+        return Err((
+            code(ResponseError::InvalidGroupId),
+            "Group id must not be empty".into(),
+        ));
     }
     let configs = ctx.share.configs();
     let new = change(&configs.overrides(name))?;

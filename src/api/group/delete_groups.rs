@@ -20,8 +20,9 @@ pub fn delete(ctx: &ApiContext, call: &Call, req: DeleteGroupsRequest) -> Delete
         .partition(|id| ctx.authorized::<DeleteGroups>(call, id));
     let denied_code = kafka_protocol::error::ResponseError::GroupAuthorizationFailed.code();
     // Share groups are deleted by their own coordinator, with their share-partitions.
-    let (share, others): (Vec<String>, Vec<String>) =
-        allowed.into_iter().partition(|id| ctx.share.contains_group(id));
+    let (share, others): (Vec<String>, Vec<String>) = allowed
+        .into_iter()
+        .partition(|id| ctx.share.contains_group(id));
     let share_results = share.into_iter().map(|id| {
         let error = ctx
             .share

@@ -41,7 +41,14 @@ pub fn list(ctx: &ApiContext, call: &Call, req: ListGroupsRequest) -> ListGroups
         .groups
         .list_groups(&states, &types)
         .into_iter()
-        .map(|g| (g.group_id, g.protocol_type, g.group_state, g.group_type.name()))
+        .map(|g| {
+            (
+                g.group_id,
+                g.protocol_type,
+                g.group_state,
+                g.group_type.name(),
+            )
+        })
         .chain(share_groups)
         .filter(|(id, ..)| all || ctx.authorized::<ListGroups>(call, id))
         .map(|(id, protocol_type, state, group_type)| {

@@ -40,8 +40,16 @@ impl Api for ShareAcknowledge {
         call: &Call,
         request: ShareAcknowledgeRequest,
     ) -> Handled<ShareAcknowledgeResponse> {
-        let group_id = request.group_id.as_ref().map(|g| g.to_string()).unwrap_or_default();
-        let member_id = request.member_id.as_ref().map(|m| m.to_string()).unwrap_or_default();
+        let group_id = request
+            .group_id
+            .as_ref()
+            .map(|g| g.to_string())
+            .unwrap_or_default();
+        let member_id = request
+            .member_id
+            .as_ref()
+            .map(|m| m.to_string())
+            .unwrap_or_default();
         if group_id.is_empty() || member_id.is_empty() {
             return top_level(
                 ResponseError::InvalidRequest.code(),

@@ -39,7 +39,10 @@ fn partition_data(p: &FetchedPartition, node_id: i32) -> r::PartitionData {
         .map(failure_code)
         .map_or((0, None), |(c, m)| (c, Some(StrBytes::from_string(m))));
     let (ack_code, ack_message) = p.acknowledge_error.as_ref().map_or((0, None), |e| {
-        (share_error_code(e), Some(StrBytes::from_string(e.to_string())))
+        (
+            share_error_code(e),
+            Some(StrBytes::from_string(e.to_string())),
+        )
     });
     r::PartitionData::default()
         .with_partition_index(p.partition)
@@ -84,8 +87,16 @@ impl Api for ShareFetch {
         call: &Call,
         request: ShareFetchRequest,
     ) -> Handled<ShareFetchResponse> {
-        let group_id = request.group_id.as_ref().map(|g| g.to_string()).unwrap_or_default();
-        let member_id = request.member_id.as_ref().map(|m| m.to_string()).unwrap_or_default();
+        let group_id = request
+            .group_id
+            .as_ref()
+            .map(|g| g.to_string())
+            .unwrap_or_default();
+        let member_id = request
+            .member_id
+            .as_ref()
+            .map(|m| m.to_string())
+            .unwrap_or_default();
         if group_id.is_empty() || member_id.is_empty() {
             return top_level(
                 ResponseError::InvalidRequest.code(),
@@ -110,7 +121,10 @@ impl Api for ShareFetch {
             };
             for p in &t.partitions {
                 if !allowed {
-                    denied.entry(t.topic_id).or_default().push(p.partition_index);
+                    denied
+                        .entry(t.topic_id)
+                        .or_default()
+                        .push(p.partition_index);
                     continue;
                 }
                 partitions.push(FetchPartition {

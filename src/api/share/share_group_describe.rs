@@ -46,9 +46,7 @@ impl Api for ShareGroupDescribe {
                 .with_group_id(GroupId(text(id.clone())))
                 .with_authorized_operations(acl_operations::OMITTED);
             if !ctx.authorized::<Self>(call, &id) {
-                groups.push(
-                    base.with_error_code(ResponseError::GroupAuthorizationFailed.code()),
-                );
+                groups.push(base.with_error_code(ResponseError::GroupAuthorizationFailed.code()));
                 continue;
             }
             let g = match described {
@@ -112,6 +110,8 @@ impl Api for ShareGroupDescribe {
                     )),
             );
         }
-        ShareGroupDescribeResponse::default().with_groups(groups).into()
+        ShareGroupDescribeResponse::default()
+            .with_groups(groups)
+            .into()
     }
 }

@@ -130,8 +130,12 @@ impl StateRecord {
         if *version != 0 {
             return Err(corrupt("version"));
         }
-        let (epoch, head) = head.split_first_chunk::<4>().ok_or_else(|| corrupt("short"))?;
-        let (start, head) = head.split_first_chunk::<8>().ok_or_else(|| corrupt("short"))?;
+        let (epoch, head) = head
+            .split_first_chunk::<4>()
+            .ok_or_else(|| corrupt("short"))?;
+        let (start, head) = head
+            .split_first_chunk::<8>()
+            .ok_or_else(|| corrupt("short"))?;
         let n = head
             .first_chunk::<4>()
             .map(|b| u32::from_be_bytes(*b) as usize)
@@ -175,7 +179,10 @@ mod tests {
         let key = state_key("g/1", topic, 7);
         assert!(key.starts_with(&state_prefix("g/1")));
         assert!(!key.starts_with(&state_prefix("g/")));
-        assert_eq!(parse_state_key(&key).unwrap(), ("g/1".to_string(), topic, 7));
+        assert_eq!(
+            parse_state_key(&key).unwrap(),
+            ("g/1".to_string(), topic, 7)
+        );
         let rec = StateRecord {
             state_epoch: 2,
             start_offset: 10,

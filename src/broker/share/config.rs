@@ -1,7 +1,7 @@
 //! Group-level configs (the GROUP config resource of DescribeConfigs and
 //! IncrementalAlterConfigs) and the settings a share group works under.
 //!
-//! A group's overrides are kept in the state store (`group/config/<id>` → JSON object);
+//! A group's overrides are kept in the state store (`group-config/<id>` → JSON object; not under `group/`, which the group coordinator owns);
 //! whatever a group does not set comes from the broker's `group.share.*` options.
 
 use std::collections::{BTreeMap, HashMap};
@@ -15,7 +15,7 @@ use super::partition::Limits;
 use crate::config::{Config, ConfigType};
 use crate::storage::kv::StateStore;
 
-const KEY_PREFIX: &[u8] = b"group/config/";
+const KEY_PREFIX: &[u8] = b"group-config/";
 
 /// Where a share group starts reading a partition it has no state for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -279,9 +279,7 @@ impl GroupConfigs {
                     "share.record.lock.duration.ms",
                     c.group_share_record_lock_duration_ms,
                 ),
-                delivery_count_limit: value("share.delivery.count.limit")
-                    .parse()
-                    .unwrap_or(5),
+                delivery_count_limit: value("share.delivery.count.limit").parse().unwrap_or(5),
                 max_in_flight: value("share.partition.max.record.locks")
                     .parse()
                     .unwrap_or(2000),
@@ -296,7 +294,10 @@ mod tests {
 
     #[test]
     fn auto_offset_reset_values() {
-        assert_eq!(parse_auto_offset_reset("latest"), Ok(AutoOffsetReset::Latest));
+        assert_eq!(
+            parse_auto_offset_reset("latest"),
+            Ok(AutoOffsetReset::Latest)
+        );
         assert_eq!(
             parse_auto_offset_reset("by_duration:P1DT1H30M0.5S"),
             Ok(AutoOffsetReset::ByDuration(Duration::from_secs_f64(

@@ -271,12 +271,12 @@ impl ShareCoordinator {
             return Err(ShareError::InvalidRequest("GroupId can't be empty.".into()));
         }
         if request.member_id.is_empty() {
-            return Err(ShareError::InvalidRequest("MemberId can't be empty.".into()));
+            return Err(ShareError::InvalidRequest(
+                "MemberId can't be empty.".into(),
+            ));
         }
         if request.member_epoch < -1 {
-            return Err(ShareError::InvalidRequest(
-                "MemberEpoch is invalid.".into(),
-            ));
+            return Err(ShareError::InvalidRequest("MemberEpoch is invalid.".into()));
         }
         if request.member_epoch == 0
             && request
@@ -422,9 +422,7 @@ impl ShareCoordinator {
                         assignment_epoch: g.assignment_epoch,
                         members: g.members.values().cloned().collect(),
                     })
-                    .ok_or_else(|| {
-                        ShareError::GroupIdNotFound(format!("Group {id} not found."))
-                    });
+                    .ok_or_else(|| ShareError::GroupIdNotFound(format!("Group {id} not found.")));
                 (id.clone(), described)
             })
             .collect()
@@ -432,7 +430,10 @@ impl ShareCoordinator {
 
     /// The name of a topic id, if it exists.
     pub fn topic_name(&self, topic_id: &Uuid) -> Option<String> {
-        self.replicas.topics().get_by_id(topic_id).map(|t| t.name.clone())
+        self.replicas
+            .topics()
+            .get_by_id(topic_id)
+            .map(|t| t.name.clone())
     }
 
     /// DeleteGroups of a share group: it must be empty; its state goes too.
@@ -445,7 +446,7 @@ impl ShareCoordinator {
         }
         let mut batch = WriteBatch::new();
         batch.delete(codec::group_key(group_id));
-        for item in self.store.scan_prefix(&codec::state_prefix(group_id))? {
+        for item in self.store.scan_prefix(codec::state_prefix(group_id))? {
             let (key, _) = item?;
             batch.delete(key);
         }
@@ -513,21 +514,32 @@ impl ShareCoordinator {
     }
 
     /// Writes share-partitions' states in one batch.
-    fn persist(&self, group_id: &str, touched: &[(Uuid, i32, Arc<Mutex<SharePartition>>)]) -> Result<()> {
+    fn persist(
+        &self,
+        group_id: &str,
+        touched: &[(Uuid, i32, Arc<Mutex<SharePartition>>)],
+    ) -> Result<()> {
         if touched.is_empty() {
             return Ok(());
         }
         let mut batch = WriteBatch::new();
         for (topic_id, partition, sp) in touched {
             let rec = state_record(&sp.lock());
-            batch.put(codec::state_key(group_id, *topic_id, *partition), rec.encode());
+            batch.put(
+                codec::state_key(group_id, *topic_id, *partition),
+                rec.encode(),
+            );
         }
         self.store.write(&batch)?;
         Ok(())
     }
 
     /// The partition of a topic id, or why there is none.
-    fn log_partition(&self, topic_id: &Uuid, partition: i32) -> Result<Arc<Partition>, PartitionFailure> {
+    fn log_partition(
+        &self,
+        topic_id: &Uuid,
+        partition: i32,
+    ) -> Result<Arc<Partition>, PartitionFailure> {
         let name = self
             .topic_name(topic_id)
             .ok_or(PartitionFailure::Share(ShareError::UnknownTopicId))?;
@@ -669,7 +681,10 @@ impl ShareCoordinator {
         for (topic_id, index) in &step.forgotten {
             let key = (request.group_id.clone(), *topic_id, *index);
             if let Some(sp) = self.partitions.lock().get(&key).cloned() {
-                if sp.lock().release_member(&request.member_id, &settings.limits) {
+                if sp
+                    .lock()
+                    .release_member(&request.member_id, &settings.limits)
+                {
                     self.released.notify_waiters();
                 }
             }
@@ -686,15 +701,17 @@ impl ShareCoordinator {
             let mut budget_records = i64::from(request.max_records.max(1));
             let mut budget_bytes = usize::try_from(request.max_bytes.max(1)).unwrap_or(usize::MAX);
             for (topic_id, index) in &step.partitions {
-                let entry = out.entry((*topic_id, *index)).or_insert_with(|| FetchedPartition {
-                    topic_id: *topic_id,
-                    partition: *index,
-                    error: None,
-                    acknowledge_error: None,
-                    records: Bytes::new(),
-                    acquired: Vec::new(),
-                    leader_epoch: -1,
-                });
+                let entry = out
+                    .entry((*topic_id, *index))
+                    .or_insert_with(|| FetchedPartition {
+                        topic_id: *topic_id,
+                        partition: *index,
+                        error: None,
+                        acknowledge_error: None,
+                        records: Bytes::new(),
+                        acquired: Vec::new(),
+                        leader_epoch: -1,
+                    });
                 if entry.error.is_some() || budget_records <= 0 || budget_bytes == 0 {
                     continue;
                 }
@@ -708,7 +725,14 @@ impl ShareCoordinator {
                 entry.leader_epoch = partition.leader_epoch();
                 watches.push(partition.subscribe());
                 match self
-                    .acquire_from(&request, &settings, topic_id, &partition, budget_records, budget_bytes)
+                    .acquire_from(
+                        &request,
+                        &settings,
+                        topic_id,
+                        &partition,
+                        budget_records,
+                        budget_bytes,
+                    )
                     .await
                 {
                     Ok(Some((records, ranges))) => {
@@ -730,7 +754,9 @@ impl ShareCoordinator {
             if acquired_any || step.closed || now >= deadline || *shutdown.borrow() {
                 break;
             }
-            let wake = self.next_lock_expiry(&request.group_id).map_or(deadline, |t| t.min(deadline));
+            let wake = self
+                .next_lock_expiry(&request.group_id)
+                .map_or(deadline, |t| t.min(deadline));
             let any_append = async {
                 if watches.is_empty() {
                     std::future::pending::<()>().await;
@@ -749,7 +775,10 @@ impl ShareCoordinator {
         let partitions = out
             .into_values()
             .map(|mut p| {
-                p.acknowledge_error = ack_results.get(&(p.topic_id, p.partition)).cloned().flatten();
+                p.acknowledge_error = ack_results
+                    .get(&(p.topic_id, p.partition))
+                    .cloned()
+                    .flatten();
                 p
             })
             .filter(|p| {
@@ -773,7 +802,9 @@ impl ShareCoordinator {
             .filter(|((g, _, _), _)| g == group_id)
             .map(|(_, sp)| Arc::clone(sp))
             .collect();
-        sps.iter().filter_map(|sp| sp.lock().next_lock_expiry()).min()
+        sps.iter()
+            .filter_map(|sp| sp.lock().next_lock_expiry())
+            .min()
     }
 
     /// Acquires records of one partition for the member: the batches read and the ranges

@@ -473,7 +473,9 @@ impl SharePartition {
         for (offset, t) in planned {
             if let Some(r) = self.records.get_mut(&offset) {
                 match t {
-                    AcknowledgeType::Accept => *r = InFlight::settled(RecordState::Acknowledged, r.delivery_count),
+                    AcknowledgeType::Accept => {
+                        *r = InFlight::settled(RecordState::Acknowledged, r.delivery_count)
+                    }
                     AcknowledgeType::Gap | AcknowledgeType::Reject => {
                         *r = InFlight::settled(RecordState::Archived, r.delivery_count)
                     }
@@ -668,7 +670,14 @@ mod tests {
             control: true,
             ..data(2, 2)
         };
-        let got = sp.acquire("a", &[data(0, 1), marker, data(3, 3)], 4, 10, now, &limits());
+        let got = sp.acquire(
+            "a",
+            &[data(0, 1), marker, data(3, 3)],
+            4,
+            10,
+            now,
+            &limits(),
+        );
         assert_eq!(got.len(), 2);
         assert_eq!(sp.record(2), Some((RecordState::Archived, 0)));
     }
@@ -679,7 +688,8 @@ mod tests {
         let l = limits();
         let mut sp = SharePartition::new(0);
         sp.acquire("a", &[data(0, 5)], 6, 10, now, &l);
-        sp.acknowledge("a", &[ack(1, 1, 1), ack(3, 3, 3)], &l).unwrap();
+        sp.acknowledge("a", &[ack(1, 1, 1), ack(3, 3, 3)], &l)
+            .unwrap();
         let back = SharePartition::restore(sp.start_offset(), 0, &sp.runs());
         assert_eq!(back.start_offset(), 0);
         assert_eq!(back.end_offset(), 6);

@@ -1,0 +1,470 @@
+//! Share groups (KIP-932) on the wire: members join with ShareGroupHeartbeat, acquire
+//! records with ShareFetch and acknowledge them (piggy-backed or with ShareAcknowledge);
+//! every record produced by a real client (rdkafka) is accepted exactly once across the
+//! members; released records come back with a higher delivery count and are archived at
+//! the delivery limit; an expired lock hands records to another member; acknowledgements
+//! survive a restart; bad acknowledgements, epochs and sessions get Kafka's error codes.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed unwrap, expect, panic or index is a failed test"
+)]
+
+mod common;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use common::wire::Wire;
+use kafka_protocol::messages::incremental_alter_configs_request::{
+    AlterConfigsResource, AlterableConfig,
+};
+use kafka_protocol::messages::{
+    share_acknowledge_request as ack_req, share_fetch_request as fetch_req, ApiKey, GroupId,
+    IncrementalAlterConfigsRequest, IncrementalAlterConfigsResponse, ListGroupsRequest,
+    ListGroupsResponse, MetadataRequest, MetadataResponse, ShareAcknowledgeRequest,
+    ShareAcknowledgeResponse, ShareFetchRequest, ShareFetchResponse, ShareGroupDescribeRequest,
+    ShareGroupDescribeResponse, ShareGroupHeartbeatRequest, ShareGroupHeartbeatResponse, TopicName,
+};
+use kafka_protocol::protocol::StrBytes;
+use skiff::BrokerHandle;
+use uuid::Uuid;
+
+const INVALID_REQUEST: i16 = 42;
+const UNKNOWN_MEMBER_ID: i16 = 25;
+const FENCED_MEMBER_EPOCH: i16 = 110;
+const INVALID_RECORD_STATE: i16 = 121;
+const SHARE_SESSION_NOT_FOUND: i16 = 122;
+const INVALID_SHARE_SESSION_EPOCH: i16 = 123;
+const NON_EMPTY_GROUP: i16 = 68;
+
+fn s(v: &str) -> StrBytes {
+    StrBytes::from_string(v.to_string())
+}
+
+async fn start(dir: &Path) -> BrokerHandle {
+    common::start_broker(
+        dir,
+        &[
+            "num.partitions=1",
+            "group.share.min.record.lock.duration.ms=1000",
+        ],
+    )
+    .await
+}
+
+/// Produces `n` records to partition `partition` of `topic` with rdkafka, flushing every
+/// ten so that batches hold at most ten records (acquisition goes by whole batches).
+fn produce(broker: &BrokerHandle, topic: &str, partition: i32, n: usize) {
+    let p = common::producer(&broker.bootstrap(), "none", "all");
+    for i in 0..n {
+        common::send(&p, topic, partition, &common::test_record(i));
+        if i % 10 == 9 {
+            common::flush(&p);
+        }
+    }
+    common::flush(&p);
+}
+
+async fn topic_id(wire: &mut Wire, topic: &str) -> Uuid {
+    let req = MetadataRequest::default().with_topics(Some(vec![
+        kafka_protocol::messages::metadata_request::MetadataRequestTopic::default()
+            .with_name(Some(TopicName(s(topic)))),
+    ]));
+    let r: MetadataResponse = wire.call(ApiKey::Metadata, 12, &req).await;
+    r.topics[0].topic_id
+}
+
+async fn set_group_configs(wire: &mut Wire, group: &str, configs: &[(&str, &str)]) {
+    let req = IncrementalAlterConfigsRequest::default().with_resources(vec![
+        AlterConfigsResource::default()
+            .with_resource_type(32)
+            .with_resource_name(s(group))
+            .with_configs(
+                configs
+                    .iter()
+                    .map(|(k, v)| {
+                        AlterableConfig::default()
+                            .with_name(s(k))
+                            .with_config_operation(0)
+                            .with_value(Some(s(v)))
+                    })
+                    .collect(),
+            ),
+    ]);
+    let r: IncrementalAlterConfigsResponse =
+        wire.call(ApiKey::IncrementalAlterConfigs, 1, &req).await;
+    assert_eq!(r.responses[0].error_code, 0, "{:?}", r.responses[0]);
+}
+
+/// One share group member driven over its own connection.
+struct Member {
+    wire: Wire,
+    group: String,
+    id: String,
+    epoch: i32,
+    session_epoch: i32,
+}
+
+/// What one ShareFetch gave: (offset, delivery count) of each acquired record.
+type Acquired = Vec<(i64, i16)>;
+
+impl Member {
+    async fn join(broker: &BrokerHandle, group: &str, topic: &str) -> Member {
+        let mut m = Member {
+            wire: Wire::connect(broker).await,
+            group: group.to_string(),
+            id: Uuid::new_v4().to_string(),
+            epoch: 0,
+            session_epoch: 0,
+        };
+        let r = m.heartbeat(Some(vec![topic])).await;
+        assert_eq!(r.error_code, 0, "{r:?}");
+        assert!(
+            r.assignment.is_some(),
+            "a joining member gets its assignment"
+        );
+        m
+    }
+
+    async fn heartbeat(&mut self, topics: Option<Vec<&str>>) -> ShareGroupHeartbeatResponse {
+        let req = ShareGroupHeartbeatRequest::default()
+            .with_group_id(GroupId(s(&self.group)))
+            .with_member_id(s(&self.id))
+            .with_member_epoch(self.epoch)
+            .with_subscribed_topic_names(
+                topics.map(|ts| ts.into_iter().map(|t| TopicName(s(t))).collect()),
+            );
+        let r: ShareGroupHeartbeatResponse =
+            self.wire.call(ApiKey::ShareGroupHeartbeat, 1, &req).await;
+        if r.error_code == 0 {
+            self.epoch = r.member_epoch;
+        }
+        r
+    }
+
+    /// One ShareFetch on `topic`/0, acknowledging `acks` (first, last, type) first.
+    async fn fetch(
+        &mut self,
+        topic: Uuid,
+        acks: &[(i64, i64, i8)],
+        max_records: i32,
+        max_wait_ms: i32,
+    ) -> (ShareFetchResponse, Acquired) {
+        let req = ShareFetchRequest::default()
+            .with_group_id(Some(GroupId(s(&self.group))))
+            .with_member_id(Some(s(&self.id)))
+            .with_share_session_epoch(self.session_epoch)
+            .with_max_wait_ms(max_wait_ms)
+            .with_min_bytes(1)
+            .with_max_bytes(1 << 20)
+            .with_max_records(max_records)
+            .with_batch_size(max_records)
+            .with_topics(vec![fetch_req::FetchTopic::default()
+                .with_topic_id(topic)
+                .with_partitions(vec![fetch_req::FetchPartition::default()
+                    .with_partition_index(0)
+                    .with_acknowledgement_batches(
+                        acks.iter()
+                            .map(|(f, l, t)| {
+                                fetch_req::AcknowledgementBatch::default()
+                                    .with_first_offset(*f)
+                                    .with_last_offset(*l)
+                                    .with_acknowledge_types(vec![*t])
+                            })
+                            .collect(),
+                    )])]);
+        let r: ShareFetchResponse = self.wire.call(ApiKey::ShareFetch, 1, &req).await;
+        if r.error_code == 0 {
+            self.session_epoch = if self.session_epoch == i32::MAX {
+                1
+            } else {
+                self.session_epoch + 1
+            };
+        }
+        let acquired = r
+            .responses
+            .iter()
+            .flat_map(|t| t.partitions.iter())
+            .flat_map(|p| p.acquired_records.iter())
+            .flat_map(|a| (a.first_offset..=a.last_offset).map(move |o| (o, a.delivery_count)))
+            .collect();
+        (r, acquired)
+    }
+
+    async fn acknowledge(
+        &mut self,
+        topic: Uuid,
+        acks: &[(i64, i64, i8)],
+    ) -> ShareAcknowledgeResponse {
+        let req = ShareAcknowledgeRequest::default()
+            .with_group_id(Some(GroupId(s(&self.group))))
+            .with_member_id(Some(s(&self.id)))
+            .with_share_session_epoch(self.session_epoch)
+            .with_topics(vec![ack_req::AcknowledgeTopic::default()
+                .with_topic_id(topic)
+                .with_partitions(vec![ack_req::AcknowledgePartition::default()
+                    .with_partition_index(0)
+                    .with_acknowledgement_batches(
+                        acks.iter()
+                            .map(|(f, l, t)| {
+                                ack_req::AcknowledgementBatch::default()
+                                    .with_first_offset(*f)
+                                    .with_last_offset(*l)
+                                    .with_acknowledge_types(vec![*t])
+                            })
+                            .collect(),
+                    )])]);
+        let r: ShareAcknowledgeResponse = self.wire.call(ApiKey::ShareAcknowledge, 1, &req).await;
+        if r.error_code == 0 {
+            self.session_epoch += 1;
+        }
+        r
+    }
+}
+
+fn ack_code(r: &ShareFetchResponse) -> i16 {
+    r.responses[0].partitions[0].acknowledge_error_code
+}
+
+/// The acquired offsets as (first, last, accept) batches, one per offset.
+fn accept_all(acquired: &Acquired) -> Vec<(i64, i64, i8)> {
+    acquired.iter().map(|(o, _)| (*o, *o, 1)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn members_share_a_partition_and_every_record_is_accepted_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut admin = Wire::connect(&broker).await;
+    admin.create_topic("queue").await;
+    set_group_configs(
+        &mut admin,
+        "workers",
+        &[("share.auto.offset.reset", "earliest")],
+    )
+    .await;
+    produce(&broker, "queue", 0, 300);
+    let topic = topic_id(&mut admin, "queue").await;
+    let mut members = [
+        Member::join(&broker, "workers", "queue").await,
+        Member::join(&broker, "workers", "queue").await,
+    ];
+    let mut seen: Vec<i64> = Vec::new();
+    let mut per_member = [0usize; 2];
+    let mut pending: [Vec<(i64, i64, i8)>; 2] = [Vec::new(), Vec::new()];
+    // Members take turns, each accepting what it got on its next fetch.
+    while seen.len() < 300 {
+        let before = seen.len();
+        for (i, m) in members.iter_mut().enumerate() {
+            let (r, got) = m.fetch(topic, &pending[i], 40, 200).await;
+            assert_eq!(r.error_code, 0, "{r:?}");
+            assert_eq!(ack_code(&r), 0, "{r:?}");
+            per_member[i] += got.len();
+            assert!(got.iter().all(|(_, count)| *count == 1));
+            seen.extend(got.iter().map(|(o, _)| *o));
+            pending[i] = accept_all(&got);
+        }
+        assert!(seen.len() > before, "no progress at {}", seen.len());
+    }
+    for (i, m) in members.iter_mut().enumerate() {
+        let (r, got) = m.fetch(topic, &pending[i], 40, 0).await;
+        assert_eq!(ack_code(&r), 0);
+        assert!(got.is_empty(), "nothing is left to deliver");
+    }
+    let unique: BTreeSet<i64> = seen.iter().copied().collect();
+    assert_eq!(unique.len(), seen.len(), "a record was delivered twice");
+    assert_eq!(unique, (0..300).collect());
+    assert!(per_member.iter().all(|n| *n > 0), "{per_member:?}");
+
+    // Both members are in the group, with partition 0 each; ListGroups shows a share group.
+    let d: ShareGroupDescribeResponse = admin
+        .call(
+            ApiKey::ShareGroupDescribe,
+            1,
+            &ShareGroupDescribeRequest::default().with_group_ids(vec![GroupId(s("workers"))]),
+        )
+        .await;
+    let g = &d.groups[0];
+    assert_eq!((g.error_code, g.group_state.as_str()), (0, "Stable"));
+    assert_eq!(g.members.len(), 2);
+    for m in &g.members {
+        assert_eq!(m.assignment.topic_partitions[0].partitions, vec![0]);
+        assert_eq!(
+            m.assignment.topic_partitions[0].topic_name.as_str(),
+            "queue"
+        );
+    }
+    let l: ListGroupsResponse = admin
+        .call(
+            ApiKey::ListGroups,
+            5,
+            &ListGroupsRequest::default().with_types_filter(vec![s("share")]),
+        )
+        .await;
+    assert_eq!(l.groups.len(), 1);
+    assert_eq!(l.groups[0].group_type.as_str(), "share");
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn released_records_come_back_until_the_delivery_limit_archives_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut admin = Wire::connect(&broker).await;
+    admin.create_topic("poison").await;
+    set_group_configs(
+        &mut admin,
+        "g",
+        &[
+            ("share.auto.offset.reset", "earliest"),
+            ("share.delivery.count.limit", "3"),
+        ],
+    )
+    .await;
+    produce(&broker, "poison", 0, 2);
+    let topic = topic_id(&mut admin, "poison").await;
+    let mut m = Member::join(&broker, "g", "poison").await;
+    let (_, got) = m.fetch(topic, &[], 10, 1000).await;
+    assert_eq!(got, vec![(0, 1), (1, 1)]);
+    // Offset 1 rejected: never again. Offset 0 released: back with count 2, then 3.
+    let (r, got) = m.fetch(topic, &[(0, 0, 2), (1, 1, 3)], 10, 1000).await;
+    assert_eq!(ack_code(&r), 0);
+    assert_eq!(got, vec![(0, 2)]);
+    let (_, got) = m.fetch(topic, &[(0, 0, 2)], 10, 1000).await;
+    assert_eq!(got, vec![(0, 3)]);
+    // Released at the limit: archived.
+    let (r, got) = m.fetch(topic, &[(0, 0, 2)], 10, 0).await;
+    assert_eq!(ack_code(&r), 0);
+    assert!(got.is_empty(), "{got:?}");
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_lock_hands_the_records_to_another_member() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut admin = Wire::connect(&broker).await;
+    admin.create_topic("locks").await;
+    set_group_configs(
+        &mut admin,
+        "g",
+        &[
+            ("share.auto.offset.reset", "earliest"),
+            ("share.record.lock.duration.ms", "1000"),
+        ],
+    )
+    .await;
+    produce(&broker, "locks", 0, 5);
+    let topic = topic_id(&mut admin, "locks").await;
+    let mut a = Member::join(&broker, "g", "locks").await;
+    let mut b = Member::join(&broker, "g", "locks").await;
+    let (r, got) = a.fetch(topic, &[], 100, 1000).await;
+    assert_eq!(r.acquisition_lock_timeout_ms, 1000);
+    assert_eq!(got.len(), 5);
+    // b's long poll is answered once a's lock runs out.
+    let (_, got) = b.fetch(topic, &[], 100, 30_000).await;
+    assert_eq!(got, (0..5).map(|o| (o, 2)).collect::<Vec<_>>());
+    // a no longer holds them.
+    let (r, _) = a.fetch(topic, &[(0, 4, 1)], 100, 0).await;
+    assert_eq!(ack_code(&r), INVALID_RECORD_STATE);
+    let (r, _) = b.fetch(topic, &[(0, 4, 1)], 100, 0).await;
+    assert_eq!(ack_code(&r), 0);
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn accepted_records_are_not_delivered_again_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let topic;
+    {
+        let broker = start(dir.path()).await;
+        let mut admin = Wire::connect(&broker).await;
+        admin.create_topic("durable").await;
+        set_group_configs(&mut admin, "g", &[("share.auto.offset.reset", "earliest")]).await;
+        produce(&broker, "durable", 0, 10);
+        topic = topic_id(&mut admin, "durable").await;
+        let mut m = Member::join(&broker, "g", "durable").await;
+        let (_, got) = m.fetch(topic, &[], 100, 1000).await;
+        assert_eq!(got.len(), 10);
+        // Accept 0–5, leave 6–9 acquired.
+        let r = m.acknowledge(topic, &[(0, 5, 1)]).await;
+        assert_eq!(r.error_code, 0);
+        assert_eq!(r.responses[0].partitions[0].error_code, 0);
+        broker.shutdown().await.unwrap();
+    }
+    let broker = start(dir.path()).await;
+    let mut m = Member::join(&broker, "g", "durable").await;
+    let (_, got) = m.fetch(topic, &[], 100, 1000).await;
+    let offsets: Vec<i64> = got.iter().map(|(o, _)| *o).collect();
+    assert_eq!(offsets, (6..10).collect::<Vec<_>>());
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_acknowledgements_epochs_and_sessions_get_kafka_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut admin = Wire::connect(&broker).await;
+    admin.create_topic("bad").await;
+    set_group_configs(&mut admin, "g", &[("share.auto.offset.reset", "earliest")]).await;
+    produce(&broker, "bad", 0, 3);
+    let topic = topic_id(&mut admin, "bad").await;
+    let mut a = Member::join(&broker, "g", "bad").await;
+    let mut b = Member::join(&broker, "g", "bad").await;
+    let (_, got) = a.fetch(topic, &[], 10, 1000).await;
+    assert_eq!(got.len(), 3);
+    b.fetch(topic, &[], 10, 0).await;
+    // Never acquired, held by another member, overlapping batches.
+    let r = a.acknowledge(topic, &[(7, 7, 1)]).await;
+    assert_eq!(
+        r.responses[0].partitions[0].error_code,
+        INVALID_RECORD_STATE
+    );
+    let r = b.acknowledge(topic, &[(0, 0, 1)]).await;
+    assert_eq!(
+        r.responses[0].partitions[0].error_code,
+        INVALID_RECORD_STATE
+    );
+    let r = a.acknowledge(topic, &[(0, 1, 1), (1, 2, 1)]).await;
+    assert_eq!(r.responses[0].partitions[0].error_code, INVALID_REQUEST);
+    // The state stayed as it was: a still holds all three and accepts them.
+    let r = a.acknowledge(topic, &[(0, 2, 1)]).await;
+    assert_eq!(r.responses[0].partitions[0].error_code, 0);
+    // A wrong share session epoch, an acknowledgement opening a session, no session.
+    a.session_epoch += 5;
+    let (r, _) = a.fetch(topic, &[], 10, 0).await;
+    assert_eq!(r.error_code, INVALID_SHARE_SESSION_EPOCH);
+    let mut c = Member {
+        wire: Wire::connect(&broker).await,
+        group: "g".into(),
+        id: "never-joined".into(),
+        epoch: 0,
+        session_epoch: 3,
+    };
+    let (r, _) = c.fetch(topic, &[], 10, 0).await;
+    assert_eq!(r.error_code, SHARE_SESSION_NOT_FOUND);
+    c.session_epoch = 0;
+    let r = c.acknowledge(topic, &[(0, 0, 1)]).await;
+    assert_eq!(r.error_code, INVALID_SHARE_SESSION_EPOCH);
+    // Heartbeats: an unknown member, a stale epoch, a join without topics.
+    c.epoch = 4;
+    assert_eq!(c.heartbeat(None).await.error_code, UNKNOWN_MEMBER_ID);
+    b.epoch -= 1;
+    assert_eq!(b.heartbeat(None).await.error_code, FENCED_MEMBER_EPOCH);
+    c.epoch = 0;
+    assert_eq!(c.heartbeat(None).await.error_code, INVALID_REQUEST);
+    // A group with members cannot be deleted.
+    let del: kafka_protocol::messages::DeleteGroupsResponse = admin
+        .call(
+            ApiKey::DeleteGroups,
+            2,
+            &kafka_protocol::messages::DeleteGroupsRequest::default()
+                .with_groups_names(vec![GroupId(s("g"))]),
+        )
+        .await;
+    assert_eq!(del.results[0].error_code, NON_EMPTY_GROUP);
+    broker.shutdown().await.unwrap();
+}

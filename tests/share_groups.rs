@@ -466,5 +466,166 @@ async fn bad_acknowledgements_epochs_and_sessions_get_kafka_errors() {
         )
         .await;
     assert_eq!(del.results[0].error_code, NON_EMPTY_GROUP);
+    // The id is a share group's: a KIP-848 consumer cannot use it.
+    let hb: kafka_protocol::messages::ConsumerGroupHeartbeatResponse = admin
+        .call(
+            ApiKey::ConsumerGroupHeartbeat,
+            0,
+            &kafka_protocol::messages::ConsumerGroupHeartbeatRequest::default()
+                .with_group_id(GroupId(s("g")))
+                .with_member_epoch(0)
+                .with_rebalance_timeout_ms(30_000)
+                .with_subscribed_topic_names(Some(vec![TopicName(s("bad"))])),
+        )
+        .await;
+    assert_eq!(hb.error_code, 69, "GROUP_ID_NOT_FOUND");
+    broker.shutdown().await.unwrap();
+}
+
+async fn describe_offsets(
+    admin: &mut Wire,
+) -> kafka_protocol::messages::DescribeShareGroupOffsetsResponse {
+    use kafka_protocol::messages::describe_share_group_offsets_request as desc;
+    let req =
+        kafka_protocol::messages::DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+            desc::DescribeShareGroupOffsetsRequestGroup::default()
+                .with_group_id(GroupId(s("g")))
+                .with_topics(None),
+        ]);
+    admin.call(ApiKey::DescribeShareGroupOffsets, 0, &req).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_offsets_are_described_altered_and_deleted() {
+    use kafka_protocol::messages::{
+        alter_share_group_offsets_request as alter, delete_share_group_offsets_request as del,
+        AlterShareGroupOffsetsRequest, AlterShareGroupOffsetsResponse,
+        DeleteShareGroupOffsetsRequest, DeleteShareGroupOffsetsResponse,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut admin = Wire::connect(&broker).await;
+    admin.create_topic("offsets").await;
+    set_group_configs(&mut admin, "g", &[("share.auto.offset.reset", "earliest")]).await;
+    produce(&broker, "offsets", 0, 20);
+    let topic = topic_id(&mut admin, "offsets").await;
+    let mut m = Member::join(&broker, "g", "offsets").await;
+    let (_, got) = m.fetch(topic, &[], 10, 1000).await;
+    assert_eq!(got.len(), 10);
+    let (r, _) = m.fetch(topic, &accept_all(&got), 1, 0).await;
+    assert_eq!(ack_code(&r), 0);
+    let r = describe_offsets(&mut admin).await;
+    let t = &r.groups[0].topics[0];
+    assert_eq!((t.topic_name.as_str(), t.topic_id), ("offsets", topic));
+    assert_eq!(t.partitions[0].start_offset, 10);
+
+    // Altering or deleting needs an empty group.
+    let alter_req = AlterShareGroupOffsetsRequest::default()
+        .with_group_id(GroupId(s("g")))
+        .with_topics(vec![alter::AlterShareGroupOffsetsRequestTopic::default()
+            .with_topic_name(TopicName(s("offsets")))
+            .with_partitions(vec![
+                alter::AlterShareGroupOffsetsRequestPartition::default()
+                    .with_partition_index(0)
+                    .with_start_offset(3),
+            ])]);
+    let r: AlterShareGroupOffsetsResponse = admin
+        .call(ApiKey::AlterShareGroupOffsets, 0, &alter_req)
+        .await;
+    assert_eq!(r.error_code, NON_EMPTY_GROUP);
+    m.epoch = -1;
+    assert_eq!(m.heartbeat(None).await.error_code, 0);
+    let r: AlterShareGroupOffsetsResponse = admin
+        .call(ApiKey::AlterShareGroupOffsets, 0, &alter_req)
+        .await;
+    assert_eq!(r.error_code, 0);
+    assert_eq!(r.responses[0].partitions[0].error_code, 0);
+    assert_eq!(
+        describe_offsets(&mut admin).await.groups[0].topics[0].partitions[0].start_offset,
+        3
+    );
+    // A new member starts at 3: offsets 3–9 come again.
+    let mut again = Member::join(&broker, "g", "offsets").await;
+    let (_, got) = again.fetch(topic, &[], 100, 1000).await;
+    assert_eq!(got.first().map(|(o, c)| (*o, *c)), Some((3, 1)));
+    again.epoch = -1;
+    again.heartbeat(None).await;
+
+    let r: DeleteShareGroupOffsetsResponse = admin
+        .call(
+            ApiKey::DeleteShareGroupOffsets,
+            0,
+            &DeleteShareGroupOffsetsRequest::default()
+                .with_group_id(GroupId(s("g")))
+                .with_topics(vec![
+                    del::DeleteShareGroupOffsetsRequestTopic::default()
+                        .with_topic_name(TopicName(s("offsets"))),
+                    del::DeleteShareGroupOffsetsRequestTopic::default()
+                        .with_topic_name(TopicName(s("missing"))),
+                ]),
+        )
+        .await;
+    assert_eq!(r.error_code, 0);
+    assert_eq!(r.responses[0].error_code, 0);
+    assert_eq!(r.responses[1].error_code, 3, "unknown topic");
+    assert!(describe_offsets(&mut admin).await.groups[0]
+        .topics
+        .is_empty());
+    broker.shutdown().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_committed_share_groups_never_see_aborted_records_or_markers() {
+    use rdkafka::config::ClientConfig;
+    use rdkafka::producer::{BaseProducer, Producer};
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut admin = Wire::connect(&broker).await;
+    admin.create_topic("txns").await;
+    for (group, level) in [("rc", "read_committed"), ("ru", "read_uncommitted")] {
+        set_group_configs(
+            &mut admin,
+            group,
+            &[
+                ("share.auto.offset.reset", "earliest"),
+                ("share.isolation.level", level),
+            ],
+        )
+        .await;
+    }
+    let bootstrap = broker.bootstrap();
+    tokio::task::spawn_blocking(move || {
+        let p: BaseProducer = ClientConfig::new()
+            .set("bootstrap.servers", &bootstrap)
+            .set("transactional.id", "share-txn")
+            .create()
+            .unwrap();
+        p.init_transactions(Duration::from_secs(30)).unwrap();
+        for commit in [false, true] {
+            p.begin_transaction().unwrap();
+            for i in 0..5 {
+                common::send(&p, "txns", 0, &common::test_record(i));
+            }
+            p.flush(Duration::from_secs(30)).unwrap();
+            if commit {
+                p.commit_transaction(Duration::from_secs(30)).unwrap();
+            } else {
+                p.abort_transaction(Duration::from_secs(30)).unwrap();
+            }
+        }
+    })
+    .await
+    .unwrap();
+    let topic = topic_id(&mut admin, "txns").await;
+    // Offsets: 0–4 aborted, 5 its marker, 6–10 committed, 11 their marker.
+    let mut rc = Member::join(&broker, "rc", "txns").await;
+    let (_, got) = rc.fetch(topic, &[], 100, 1000).await;
+    let offsets: Vec<i64> = got.iter().map(|(o, _)| *o).collect();
+    assert_eq!(offsets, (6..=10).collect::<Vec<_>>());
+    let mut ru = Member::join(&broker, "ru", "txns").await;
+    let (_, got) = ru.fetch(topic, &[], 100, 1000).await;
+    let offsets: Vec<i64> = got.iter().map(|(o, _)| *o).collect();
+    assert_eq!(offsets, (0..=4).chain(6..=10).collect::<Vec<_>>());
     broker.shutdown().await.unwrap();
 }

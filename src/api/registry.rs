@@ -18,8 +18,11 @@ use super::group::{
     sync_group::SyncGroup,
 };
 use super::share::{
-    share_acknowledge::ShareAcknowledge, share_fetch::ShareFetch,
-    share_group_describe::ShareGroupDescribe, share_group_heartbeat::ShareGroupHeartbeat,
+    alter_share_group_offsets::AlterShareGroupOffsets,
+    delete_share_group_offsets::DeleteShareGroupOffsets,
+    describe_share_group_offsets::DescribeShareGroupOffsets, share_acknowledge::ShareAcknowledge,
+    share_fetch::ShareFetch, share_group_describe::ShareGroupDescribe,
+    share_group_heartbeat::ShareGroupHeartbeat,
 };
 #[cfg(doc)]
 use super::spec::Api;
@@ -119,6 +122,9 @@ pub const REGISTRY: &[ApiEntry] = &[
     entry::<ShareGroupDescribe>(),
     entry::<ShareFetch>(),
     entry::<ShareAcknowledge>(),
+    entry::<DescribeShareGroupOffsets>(),
+    entry::<AlterShareGroupOffsets>(),
+    entry::<DeleteShareGroupOffsets>(),
 ];
 
 /// The registry row of `key`, if Skiff serves it.

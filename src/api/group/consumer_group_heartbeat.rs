@@ -113,6 +113,16 @@ impl Api for ConsumerGroupHeartbeat {
                 ))))
                 .into();
         }
+        // A share group's id is taken: Kafka answers GROUP_ID_NOT_FOUND.
+        if ctx.share.contains_group(&request.group_id) {
+            return ConsumerGroupHeartbeatResponse::default()
+                .with_error_code(kafka_protocol::ResponseError::GroupIdNotFound.code())
+                .with_error_message(Some(str_bytes(format!(
+                    "Group {} is not a consumer group.",
+                    request.group_id.as_str()
+                ))))
+                .into();
+        }
         heartbeat(ctx, request, ClientInfo::of(call)).into()
     }
 }

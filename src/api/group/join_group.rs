@@ -138,6 +138,16 @@ impl Api for JoinGroup {
                 .with_protocol_name((call.version < 7).then(Default::default))
                 .into();
         }
+        // A share group's id is taken: a classic member cannot join it.
+        if ctx.share.contains_group(&request.group_id) {
+            return JoinGroupResponse::default()
+                .with_error_code(
+                    kafka_protocol::error::ResponseError::InconsistentGroupProtocol.code(),
+                )
+                .with_generation_id(-1)
+                .with_protocol_name((call.version < 7).then(Default::default))
+                .into();
+        }
         Handled::Later(join_group(ctx, call.version, request, ClientInfo::of(call)))
     }
 }

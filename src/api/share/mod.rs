@@ -1,11 +1,15 @@
-//! The share-group APIs (KIP-932): ShareGroupHeartbeat, ShareGroupDescribe, ShareFetch and
-//! ShareAcknowledge. Each converts kafka-protocol's message into the share coordinator's
+//! The share-group APIs (KIP-932): ShareGroupHeartbeat, ShareGroupDescribe, ShareFetch,
+//! ShareAcknowledge, and DescribeShareGroupOffsets, AlterShareGroupOffsets and
+//! DeleteShareGroupOffsets. Each converts kafka-protocol's message into the share coordinator's
 //! plain request ([`crate::broker::share`]) and its answer back; error codes come from
 //! [`crate::api::error::share_error_code`].
 //!
 //! They are served (and advertised) while the `share.version` feature is finalized at 1 or
 //! above, as Kafka does.
 
+pub mod alter_share_group_offsets;
+pub mod delete_share_group_offsets;
+pub mod describe_share_group_offsets;
 pub mod share_acknowledge;
 pub mod share_fetch;
 pub mod share_group_describe;

@@ -5,6 +5,7 @@
 //! - [`partition`]: one share-partition's in-flight window, a state machine with no I/O.
 //! - [`session`]: share sessions (ShareFetch's and ShareAcknowledge's epochs).
 //! - [`config`]: the GROUP config resource and the settings a group works under.
+//! - [`offsets`]: the start offsets' administration (Describe/Alter/DeleteShareGroupOffsets).
 //! - [`codec`]: how groups and share-partitions are kept in the state store.
 //!
 //! # Durability
@@ -26,6 +27,7 @@ pub mod codec;
 pub mod config;
 pub mod error;
 pub mod group;
+pub mod offsets;
 pub mod partition;
 pub mod session;
 

@@ -1,0 +1,224 @@
+//! The share-group offset administration (DescribeShareGroupOffsets,
+//! AlterShareGroupOffsets, DeleteShareGroupOffsets): a share-partition's start offset, read,
+//! moved, or forgotten.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use uuid::Uuid;
+
+use super::partition::SharePartition;
+use super::{codec, state_record, Result, ShareCoordinator, ShareError};
+use crate::storage::kv::WriteBatch;
+
+/// The start offset of one share-partition, or why there is none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartitionStart {
+    /// The partition.
+    pub partition: i32,
+    /// The share-partition start offset (-1: the group has no state for it).
+    pub start_offset: i64,
+    /// The partition's error.
+    pub error: Option<ShareError>,
+}
+
+/// The start offsets of one topic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicStarts {
+    /// The topic's name.
+    pub topic_name: String,
+    /// Its id (nil when it does not exist).
+    pub topic_id: Uuid,
+    /// Its partitions.
+    pub partitions: Vec<PartitionStart>,
+}
+
+impl ShareCoordinator {
+    fn require_group(&self, group_id: &str, empty: bool) -> Result<()> {
+        let groups = self.groups.lock();
+        match groups.get(group_id) {
+            None => Err(ShareError::GroupIdNotFound(format!(
+                "Group {group_id} not found."
+            ))),
+            Some(g) if empty && !g.members.is_empty() => Err(ShareError::NonEmptyGroup),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// The share-partition in memory, or as stored, if the group has one.
+    fn known_partition(
+        &self,
+        group_id: &str,
+        topic_id: Uuid,
+        partition: i32,
+    ) -> Result<Option<SharePartition>> {
+        let key = (group_id.to_string(), topic_id, partition);
+        if let Some(sp) = self.partitions.lock().get(&key) {
+            return Ok(Some(sp.lock().clone()));
+        }
+        match self
+            .store
+            .get(codec::state_key(group_id, topic_id, partition))?
+        {
+            None => Ok(None),
+            Some(value) => {
+                let rec = codec::StateRecord::decode(&value)?;
+                Ok(Some(SharePartition::restore(
+                    rec.start_offset,
+                    rec.state_epoch,
+                    &rec.runs,
+                )))
+            }
+        }
+    }
+
+    /// DescribeShareGroupOffsets for one group: the requested partitions' start offsets,
+    /// or (`topics` = `None`) those of every partition the group has state for.
+    pub fn describe_offsets(
+        &self,
+        group_id: &str,
+        topics: Option<Vec<(String, Vec<i32>)>>,
+    ) -> Result<Vec<TopicStarts>> {
+        self.require_group(group_id, false)?;
+        let wanted: Vec<(String, Vec<i32>)> = match topics {
+            Some(t) => t,
+            None => {
+                let mut by_topic: std::collections::BTreeMap<String, Vec<i32>> =
+                    std::collections::BTreeMap::new();
+                for item in self.store.scan_prefix(codec::state_prefix(group_id))? {
+                    let (key, _) = item?;
+                    let (_, topic_id, partition) = codec::parse_state_key(&key)?;
+                    if let Some(name) = self.topic_name(&topic_id) {
+                        by_topic.entry(name).or_default().push(partition);
+                    }
+                }
+                by_topic.into_iter().collect()
+            }
+        };
+        let mut out = Vec::with_capacity(wanted.len());
+        for (name, partitions) in wanted {
+            let topic = self.replicas.topics().get(&name);
+            let topic_id = topic.as_ref().map_or(Uuid::nil(), |t| t.id);
+            let partitions = partitions
+                .into_iter()
+                .map(|p| {
+                    let known = match &topic {
+                        None => Err(ShareError::UnknownTopicOrPartition),
+                        Some(t) if p < 0 || p >= t.partitions => {
+                            Err(ShareError::UnknownTopicOrPartition)
+                        }
+                        Some(t) => self.known_partition(group_id, t.id, p),
+                    };
+                    match known {
+                        Ok(sp) => PartitionStart {
+                            partition: p,
+                            start_offset: sp.map_or(-1, |sp| sp.start_offset()),
+                            error: None,
+                        },
+                        Err(e) => PartitionStart {
+                            partition: p,
+                            start_offset: -1,
+                            error: Some(e),
+                        },
+                    }
+                })
+                .collect();
+            out.push(TopicStarts {
+                topic_name: name,
+                topic_id,
+                partitions,
+            });
+        }
+        Ok(out)
+    }
+
+    /// AlterShareGroupOffsets: the group must have no members; each partition's window
+    /// starts over at the given offset.
+    pub fn alter_offsets(
+        &self,
+        group_id: &str,
+        topics: Vec<(String, Vec<(i32, i64)>)>,
+    ) -> Result<Vec<TopicStarts>> {
+        self.require_group(group_id, true)?;
+        let mut out = Vec::with_capacity(topics.len());
+        let mut batch = WriteBatch::new();
+        let mut staged: Vec<((String, Uuid, i32), SharePartition)> = Vec::new();
+        for (name, partitions) in topics {
+            let topic = self.replicas.topics().get(&name);
+            let topic_id = topic.as_ref().map_or(Uuid::nil(), |t| t.id);
+            let mut results = Vec::with_capacity(partitions.len());
+            for (p, offset) in partitions {
+                let error = match &topic {
+                    None => Some(ShareError::UnknownTopicOrPartition),
+                    Some(t) if p < 0 || p >= t.partitions => {
+                        Some(ShareError::UnknownTopicOrPartition)
+                    }
+                    Some(_) if offset < 0 => Some(ShareError::InvalidRequest(format!(
+                        "invalid start offset {offset}"
+                    ))),
+                    Some(t) => match self.known_partition(group_id, t.id, p) {
+                        Err(e) => Some(e),
+                        Ok(known) => {
+                            let mut sp = known.unwrap_or_else(|| SharePartition::new(offset));
+                            sp.reset(offset);
+                            batch.put(
+                                codec::state_key(group_id, t.id, p),
+                                state_record(&sp).encode(),
+                            );
+                            staged.push(((group_id.to_string(), t.id, p), sp));
+                            None
+                        }
+                    },
+                };
+                results.push(PartitionStart {
+                    partition: p,
+                    start_offset: offset,
+                    error,
+                });
+            }
+            out.push(TopicStarts {
+                topic_name: name,
+                topic_id,
+                partitions: results,
+            });
+        }
+        self.store.write(&batch)?;
+        let mut map = self.partitions.lock();
+        for (key, sp) in staged {
+            map.insert(key, Arc::new(Mutex::new(sp)));
+        }
+        drop(map);
+        self.released.notify_waiters();
+        Ok(out)
+    }
+
+    /// DeleteShareGroupOffsets: the group must have no members; its state for each topic
+    /// is forgotten (the next member starts where `share.auto.offset.reset` says). Answers
+    /// each topic's id and error.
+    pub fn delete_offsets(
+        &self,
+        group_id: &str,
+        topics: Vec<String>,
+    ) -> Result<Vec<(String, Uuid, Option<ShareError>)>> {
+        self.require_group(group_id, true)?;
+        let mut batch = WriteBatch::new();
+        let mut out = Vec::with_capacity(topics.len());
+        let mut forgotten: Vec<Uuid> = Vec::new();
+        for name in topics {
+            let Some(topic) = self.replicas.topics().get(&name) else {
+                out.push((name, Uuid::nil(), Some(ShareError::UnknownTopicOrPartition)));
+                continue;
+            };
+            for p in 0..topic.partitions {
+                batch.delete(codec::state_key(group_id, topic.id, p));
+            }
+            forgotten.push(topic.id);
+            out.push((name, topic.id, None));
+        }
+        self.store.write(&batch)?;
+        self.partitions
+            .lock()
+            .retain(|(g, t, _), _| g != group_id || !forgotten.contains(t));
+        Ok(out)
+    }
+}

@@ -171,6 +171,9 @@ public class JavaShareGroups {
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, "skiff-compat-java-share-producer");
     p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
+    // Small batches: a share consumer acquires whole batches, so one batch of thousands of
+    // records would go to one member of a 1-partition topic.
+    p.put(ProducerConfig.BATCH_SIZE_CONFIG, 1024);
     Set<String> keys = new HashSet<>();
     try (KafkaProducer<String, String> producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer())) {
       List<Future<RecordMetadata>> fs = new ArrayList<>();

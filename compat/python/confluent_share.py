@@ -78,7 +78,9 @@ def earliest(admin: AdminClient, group: str) -> None:
 
 def produce(bootstrap: str, topic: str, partitions: int, n: int, first: int = 0) -> set:
     """n records round-robin over the partitions; returns their (partition, offset) pairs."""
-    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "client.id": "skiff-compat-share-producer"})
+    # Small batches: a share consumer acquires whole batches, so one batch of thousands of
+    # records would go to one member of a 1-partition topic.
+    p = Producer({"bootstrap.servers": bootstrap, "linger.ms": 5, "batch.size": 1024, "client.id": "skiff-compat-share-producer"})
     got, errors = set(), []
 
     def report(err, msg):

@@ -417,7 +417,11 @@ public class JavaShareGroups {
           ready = true;
         }
       }
-      check(ready, "the --hold member exited before it held records (exit " + (child.isAlive() ? "?" : child.exitValue()) + ")");
+      if (!ready) {
+        boolean exited = child.waitFor(30, TimeUnit.SECONDS);
+        throw new Mismatch("the --hold member closed its output before it held records ("
+            + (exited ? "exit " + child.exitValue() : "still running") + ")");
+      }
       check(!held.isEmpty(), "the --hold member held no record");
       // SIGKILL: no acknowledgement, no leave-group; only the acquisition lock frees its records.
       child.destroyForcibly();

@@ -140,21 +140,38 @@ ensure_venv() {
 }
 
 # ensure_kafka_libs: Apache Kafka's jars (broker, Java client and Kafka Streams, see
-# compat/kafka/pom.xml) in $KAFKA_LIBS = target/kafka-libs/, fetched with Maven on first use
-# or when the pom changed (the stamp is a copy of the pom the jars were fetched with).
-KAFKA_LIBS="$REPO_ROOT/target/kafka-libs"
-export KAFKA_LIBS
+# compat/kafka/pom.xml) in $KAFKA_LIBS, fetched with Maven on first use or when the pom or
+# the version changed (the stamp is a copy of the pom the jars were fetched with, and the
+# version). The version is $COMPAT_KAFKA_VERSION: the pom's own (KAFKA_DEFAULT_VERSION, the
+# reference for every suite, in target/kafka-libs/) unless select_kafka_version picked another
+# (the share suite's 4.4.0, in target/kafka-libs-VERSION/).
+KAFKA_DEFAULT_VERSION=4.1.1
+# select_kafka_version VERSION: the reference Kafka the harness starts and whose jars
+# ensure_kafka_libs fetches (exported, so the scripts run.sh starts see it too).
+select_kafka_version() {
+  local version="$1"
+  [[ "$version" =~ ^[0-9]+(\.[0-9]+)*(-[A-Za-z0-9.]+)?$ ]] || die "not a Kafka version: $version"
+  COMPAT_KAFKA_VERSION="$version"
+  if [ "$version" = "$KAFKA_DEFAULT_VERSION" ]; then
+    KAFKA_LIBS="$REPO_ROOT/target/kafka-libs"
+  else
+    KAFKA_LIBS="$REPO_ROOT/target/kafka-libs-$version"
+  fi
+  export COMPAT_KAFKA_VERSION KAFKA_LIBS
+}
+select_kafka_version "${COMPAT_KAFKA_VERSION:-$KAFKA_DEFAULT_VERSION}"
 ensure_kafka_libs() {
   local pom="$COMPAT_DIR/kafka/pom.xml" stamp="$KAFKA_LIBS/.pom.xml"
-  if ! cmp -s "$pom" "$stamp" || ! ls "$KAFKA_LIBS"/kafka_2.13-*.jar >/dev/null 2>&1 ||
+  local version="$COMPAT_KAFKA_VERSION" mvn_log="$KAFKA_LIBS-mvn.log"
+  if ! cmp -s "$pom" "$stamp" || ! ls "$KAFKA_LIBS/kafka_2.13-$version.jar" >/dev/null 2>&1 ||
     ! ls "$KAFKA_LIBS"/kafka-streams-*.jar >/dev/null 2>&1; then
-    log "fetching Apache Kafka jars into $KAFKA_LIBS"
+    log "fetching Apache Kafka $version jars into $KAFKA_LIBS"
     rm -rf "$KAFKA_LIBS"
     mkdir -p "$REPO_ROOT/target"
-    if ! mvn -q -B -f "$pom" -Dkafka.libs.dir="$KAFKA_LIBS" dependency:copy-dependencies \
-      >"$REPO_ROOT/target/kafka-libs-mvn.log" 2>&1; then
-      cat "$REPO_ROOT/target/kafka-libs-mvn.log" >&2
-      die "mvn could not fetch Kafka's jars (compat/kafka/pom.xml)"
+    if ! mvn -q -B -f "$pom" -Dkafka.version="$version" -Dkafka.libs.dir="$KAFKA_LIBS" \
+      dependency:copy-dependencies >"$mvn_log" 2>&1; then
+      cat "$mvn_log" >&2
+      die "mvn could not fetch Kafka $version's jars (compat/kafka/pom.xml)"
     fi
     cp "$pom" "$stamp"
   fi
@@ -252,4 +269,43 @@ listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=$scram
 ssl.keystore.type=PEM
 ssl.keystore.location=$2/server.pem
 EOF2
+}
+
+# save_broker_cmd WORKDIR PID CMD...: remember how the broker in WORKDIR was started (its
+# command line, NUL-separated, in WORKDIR/broker.cmd) and its pid (WORKDIR/broker.pid), for
+# restart_broker. start-kafka.sh and start-skiff.sh call it.
+save_broker_cmd() {
+  local workdir="$1" pid="$2"
+  shift 2
+  printf '%s\0' "$@" >"$workdir/broker.cmd"
+  echo "$pid" >"$workdir/broker.pid"
+}
+
+# restart_broker WORKDIR LOG_NAME TIMEOUT_S: start the broker of an earlier start in WORKDIR
+# again (after it stopped or was killed) with the same command line, so the same ports and
+# data; its output is appended to WORKDIR/LOG_NAME. Waits until it answers, updates
+# WORKDIR/broker.pid and prints the start script's shell-evaluable lines with the new PID.
+restart_broker() {
+  local workdir="$1" log_name="$2" timeout="$3" old_pid pid bootstrap
+  [ -f "$workdir/broker.cmd" ] && [ -f "$workdir/broker.env" ] ||
+    die "no broker was started in $workdir (no broker.cmd / broker.env)"
+  old_pid="$(cat "$workdir/broker.pid")"
+  ! kill -0 "$old_pid" 2>/dev/null || die "the broker of $workdir still runs (pid $old_pid)"
+  local cmd=()
+  mapfile -d '' cmd <"$workdir/broker.cmd"
+  bootstrap="$(sed -n 's/^BOOTSTRAP=//p' "$workdir/broker.env")"
+  log "restarting the broker of $workdir on $bootstrap"
+  echo "--- restart $(date -u +%Y-%m-%dT%H:%M:%SZ) ---" >>"$workdir/$log_name"
+  local started=$SECONDS
+  setsid "${cmd[@]}" >>"$workdir/$log_name" 2>&1 </dev/null &
+  pid=$!
+  echo "$pid" >"$workdir/broker.pid"
+  if ! wait_for_broker "$bootstrap" "$pid" "$timeout"; then
+    tail -n 40 "$workdir/$log_name" >&2 || true
+    stop_pid "$pid" 10
+    die "the broker of $workdir did not come back"
+  fi
+  log "broker answered after $((SECONDS - started))s (pid $pid)"
+  echo "PID=$pid"
+  cat "$workdir/broker.env"
 }

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Run the compatibility scenarios against one broker.
 #
-# Usage: compat/run.sh [--skiff | --kafka | --bootstrap HOST:PORT] [--suite smoke]
-#                      [--only SCENARIO]... [--keep-logs]
+# Usage: compat/run.sh [--skiff | --kafka [--kafka-version V] | --bootstrap HOST:PORT]
+#                      [--suite smoke] [--only SCENARIO]... [--keep-logs]
 #        compat/run.sh --diff [--only SCENARIO]...   (live differential mode, see below)
 #   --skiff       start target/release/skiff (built if missing)   [default]
 #   --kafka       start the reference Apache Kafka (KRaft, fetched into target/kafka-libs)
+#   --kafka-version  which Apache Kafka --kafka starts: 4.1.1 (the default, the reference of
+#                 every suite but share) or another, fetched into target/kafka-libs-VERSION
+#                 (the share suite's reference is 4.4.0: --kafka --kafka-version 4.4.0)
 #   --bootstrap   use a broker that is already running; nothing is started or stopped
 #   --suite       which scenarios (several: comma-separated, e.g. all,franz-go); full runs
 #                 every suite below (all, franz-go, then librdkafka's); the others:
@@ -31,6 +34,11 @@
 #                 compared with the recorded reference Kafka 4.1.1 observation through
 #                 compat/diff/accepted.json (part of "all")
 #                 security: clients over SASL_SSL (on demand, not part of "all")
+#                 share: share groups (KIP-932) with kafka-clients 4.4.0's KafkaShareConsumer
+#                 and Admin and confluent-kafka's ShareConsumer (compat/java/JavaShareGroups.java,
+#                 compat/python/confluent_share.py, compat/share/broker-restart.sh); on demand,
+#                 not part of "all"; its reference is Kafka 4.4.0 (--kafka-version 4.4.0); the
+#                 broker (either) starts with SHARE_START_ARGS below
 #                 acl: clients under Kafka's StandardAuthorizer (on demand, alone: the
 #                 security suite's broker with the authorizer on and User:ANONYMOUS, the
 #                 PLAINTEXT listener, a super user)
@@ -47,7 +55,10 @@
 #                 diff-confluent-offsets, diff-confluent-errors, diff-confluent-configs,
 #                 diff-confluent-groups, diff-kafka-python-admin, diff-java-features,
 #                 diff-kafka-python-features, diff-java-cluster, diff-kafka-python-cluster,
-#                 diff-java-telemetry, diff-java-quotas, diff-compare-selftest
+#                 diff-java-telemetry, diff-java-quotas, diff-compare-selftest,
+#                 java-share-basic, python-share-basic, java-share-explicit,
+#                 python-share-explicit, java-share-member-kill, java-share-admin,
+#                 share-broker-restart (the share suite)
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #   --diff        live differential mode: start the reference Kafka, run the diff observers,
 #                 stop it, start Skiff, run them again, compare (compat/diff/run.sh, which
@@ -68,6 +79,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --skiff) broker=skiff; shift ;;
     --kafka) broker=kafka; shift ;;
+    --kafka-version) select_kafka_version "$2"; shift 2 ;;
     --bootstrap) broker=external; bootstrap="$2"; shift 2 ;;
     --suite) suite="$2"; shift 2 ;;
     --only) only+=("$2"); shift 2 ;;
@@ -176,6 +188,24 @@ security=(
 cli=(
   "cli|$PY $COMPAT_DIR/cli/cli_suite.py"
 )
+# Share groups (KIP-932): on demand, not part of `all`; the reference is Kafka 4.4.0 (the Java
+# client too, whichever broker). The broker (Kafka or Skiff) starts with SHARE_START_ARGS.
+SHARE_JAVA_CLIENT=4.4.0
+share_java="$COMPAT_DIR/java/scenario.sh --client $SHARE_JAVA_CLIENT JavaShareGroups.java"
+share=(
+  "java-share-basic|$share_java --basic"
+  "python-share-basic|$PY $COMPAT_DIR/python/confluent_share.py --basic"
+  "java-share-explicit|$share_java --explicit"
+  "python-share-explicit|$PY $COMPAT_DIR/python/confluent_share.py --explicit"
+  "java-share-member-kill|$share_java --member-kill"
+  "java-share-admin|$share_java --admin"
+  "share-broker-restart|$COMPAT_DIR/share/broker-restart.sh $share_java"
+)
+# A 5 s acquisition lock (Kafka's minimum lowered to 1 s) so an unacknowledged record comes
+# back quickly, and records archived after their 3rd delivery (the minimum limit is 2).
+SHARE_START_ARGS=(--set group.share.record.lock.duration.ms=5000
+  --set group.share.min.record.lock.duration.ms=1000
+  --set group.share.delivery.count.limit=3)
 SECURITY_START_ARGS=(--sasl-ssl --add-scram "SCRAM-SHA-512=[name=alice,password=alice-secret]"
   --plain-user carol=carol-secret)
 # Scenarios under Kafka's StandardAuthorizer: the security suite's broker with the authorizer
@@ -209,16 +239,17 @@ for one in "${suite_names[@]}"; do
     security) scenarios+=("${security[@]}") ;;
     acl) scenarios+=("${acl[@]}") ;;
     cli) scenarios+=("${cli[@]}") ;;
+    share) scenarios+=("${share[@]}") ;;
     franz-go)
       scenarios+=("${franz_go[@]}")
       # franz-go's own suite compiles and runs for minutes: a longer per-scenario timeout.
       export COMPAT_SCENARIO_TIMEOUT="${COMPAT_SCENARIO_TIMEOUT:-900}"
       ;;
-    *) die "unknown suite: $one (known: smoke, wire, extended, java-newest, all, franz-go, diff, security, acl, cli, librdkafka, full)" ;;
+    *) die "unknown suite: $one (known: smoke, wire, extended, java-newest, all, franz-go, diff, security, acl, cli, share, librdkafka, full)" ;;
   esac
 done
-# `--only security` (or another security scenario, or cli) brings in its suite.
-for entry in "${security[@]}" "${cli[@]}"; do
+# `--only security` (or another security scenario, or cli, or a share one) brings in its suite.
+for entry in "${security[@]}" "${cli[@]}" "${share[@]}"; do
   if [[ " ${only[*]} " == *" ${entry%%|*} "* ]] && [[ ! " ${scenarios[*]} " == *"$entry"* ]]; then
     scenarios+=("$entry")
   fi
@@ -243,6 +274,10 @@ for entry in "${acl[@]}"; do
   fi
 done
 
+for entry in "${share[@]}"; do
+  if [[ " ${scenarios[*]} " == *"$entry"* ]]; then start_args+=("${SHARE_START_ARGS[@]}"); break; fi
+done
+
 install_cleanup_trap
 ensure_venv
 command -v kcat >/dev/null || die "kcat is not installed (apt-get install kcat)"
@@ -265,8 +300,14 @@ for entry in "${scenarios[@]}"; do
 done
 
 broker_pid="" broker_dir="" broker_version="$broker" remove_broker_dir=0
+# The broker's pid: a scenario may have restarted it (share-broker-restart, through
+# start-kafka.sh/start-skiff.sh --restart, which record the new one in WORKDIR/broker.pid).
+current_broker_pid() {
+  if [ -n "$broker_dir" ] && [ -f "$broker_dir/broker.pid" ]; then cat "$broker_dir/broker.pid"; else echo "$broker_pid"; fi
+}
 # Stop the broker this script started, then drop its temp dir unless it is kept for logs.
 stop_broker() {
+  broker_pid="$(current_broker_pid)"
   [ -z "$broker_pid" ] || stop_pid "$broker_pid" 60
   [ "$remove_broker_dir" = 0 ] || [ -z "$broker_dir" ] || rm -rf "$broker_dir"
 }
@@ -280,6 +321,8 @@ if [ "$broker" != external ]; then
   # shellcheck disable=SC2153
   bootstrap="$BOOTSTRAP" broker_pid="$PID" broker_dir="$WORKDIR" broker_version="$BROKER_VERSION"
   on_exit stop_broker
+  # A scenario that restarts the broker (share-broker-restart) finds it here.
+  export COMPAT_BROKER_WORKDIR="$broker_dir"
   log "$broker_version up at $bootstrap (pid $broker_pid) in $((SECONDS - t0))s"
 fi
 
@@ -312,6 +355,7 @@ for entry in "${scenarios[@]}"; do
   fi
 done
 
+[ -z "$broker_pid" ] || broker_pid="$(current_broker_pid)"
 if [ -n "$broker_pid" ] && ! kill -0 "$broker_pid" 2>/dev/null; then
   failed=$((failed + 1)) failed_names+=("broker-alive")
   echo "FAIL  broker-alive          $broker_version exited during the suite (log in $broker_dir)"

@@ -5,6 +5,9 @@
 #                             [--set KEY=VALUE]... [--sasl-ssl] [--add-scram SPEC]...
 #                             [--plain-user NAME=PASSWORD]...
 #                             [-- EXTRA SKIFF ARGS...]
+#        compat/start-skiff.sh --restart WORKDIR
+# (--restart WORKDIR: start the skiff of an earlier start again, after it was stopped or
+# killed, with the same binary, command line, port and data dir)
 # (--log-dirs N: N log directories (JBOD, log.dirs), WORKDIR/logs-1 .. logs-N, as
 # compat/kafka/start-kafka.sh lays them out)
 # (--sasl-ssl, --add-scram, --plain-user: a SASL_SSL listener with test certificates, SCRAM
@@ -33,6 +36,9 @@ port="" workdir="" partitions=4 log_dirs=1
 extra=()
 while [ $# -gt 0 ]; do
   case "$1" in
+    --restart)
+      restart_broker "$2" skiff.log "${SKIFF_START_TIMEOUT:-60}"
+      exit 0 ;;
     --port) port="$2"; shift 2 ;;
     --workdir) workdir="$2"; shift 2 ;;
     --partitions) partitions="$2"; shift 2 ;;
@@ -89,9 +95,9 @@ fi
 
 log "starting $bin serve on 127.0.0.1:$port (data in $workdir/data)"
 started=$SECONDS
-setsid "$bin" serve "${listen_args[@]}" --data-dir "$workdir/data" \
-  --set "num.partitions=$partitions" --set group.initial.rebalance.delay.ms=0 --set offsets.topic.num.partitions=4 "${extra[@]}" \
-  >"$workdir/skiff.log" 2>&1 </dev/null &
+broker_cmd=("$bin" serve "${listen_args[@]}" --data-dir "$workdir/data"
+  --set "num.partitions=$partitions" --set group.initial.rebalance.delay.ms=0 --set offsets.topic.num.partitions=4 "${extra[@]}")
+setsid "${broker_cmd[@]}" >"$workdir/skiff.log" 2>&1 </dev/null &
 pid=$!
 
 if ! wait_for_broker "127.0.0.1:$port" "$pid" "${SKIFF_START_TIMEOUT:-60}"; then
@@ -105,11 +111,15 @@ if ! wait_for_broker "127.0.0.1:$port" "$pid" "${SKIFF_START_TIMEOUT:-60}"; then
 fi
 log "skiff answered after $((SECONDS - started))s"
 
-echo "BOOTSTRAP=127.0.0.1:$port"
+{
+  echo "BOOTSTRAP=127.0.0.1:$port"
+  echo "WORKDIR=$workdir"
+  echo "BROKER_VERSION=skiff-$("$bin" --version 2>/dev/null | awk '{print $NF}' || echo unknown)"
+  if [ "$SASL_SSL" = 1 ]; then
+    echo "SASL_SSL_BOOTSTRAP=127.0.0.1:$sport"
+    echo "SSL_CA=$workdir/pki/ca.pem"
+  fi
+} >"$workdir/broker.env"
+save_broker_cmd "$workdir" "$pid" "${broker_cmd[@]}"
 echo "PID=$pid"
-echo "WORKDIR=$workdir"
-echo "BROKER_VERSION=skiff-$("$bin" --version 2>/dev/null | awk '{print $NF}' || echo unknown)"
-if [ "$SASL_SSL" = 1 ]; then
-  echo "SASL_SSL_BOOTSTRAP=127.0.0.1:$sport"
-  echo "SSL_CA=$workdir/pki/ca.pem"
-fi
+cat "$workdir/broker.env"

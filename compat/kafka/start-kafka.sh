@@ -5,6 +5,8 @@
 # Usage: compat/kafka/start-kafka.sh [--port PORT] [--workdir DIR] [--partitions N]
 #                                    [--log-dirs N] [--set KEY=VALUE]... [--sasl-ssl]
 #                                    [--add-scram SPEC]... [--plain-user NAME=PASSWORD]...
+#                                    [--kafka-version VERSION]
+#        compat/kafka/start-kafka.sh --restart WORKDIR
 #   --log-dirs  N log directories (JBOD), WORKDIR/logs-1 .. logs-N, instead of WORKDIR/data
 #   --set  a server.properties entry, replacing the default one of that key (repeatable),
 #          e.g. --set auto.create.topics.enable=false
@@ -30,6 +32,10 @@ port="" workdir="" partitions=4 log_dirs=1
 overrides=()
 while [ $# -gt 0 ]; do
   case "$1" in
+    --kafka-version) select_kafka_version "$2"; shift 2 ;;
+    --restart)
+      restart_broker "$2" kafka.log "${KAFKA_START_TIMEOUT:-180}"
+      exit 0 ;;
     --port) port="$2"; shift 2 ;;
     --workdir) workdir="$2"; shift 2 ;;
     --partitions) partitions="$2"; shift 2 ;;
@@ -149,8 +155,8 @@ java "${JAVA_ARGS[@]}" kafka.tools.StorageTool format \
 
 log "starting Kafka $KAFKA_VERSION on 127.0.0.1:$port (controller on :$cport)"
 started=$SECONDS
-setsid java "${JAVA_ARGS[@]}" kafka.Kafka "$workdir/server.properties" \
-  >"$workdir/kafka.log" 2>&1 </dev/null &
+broker_cmd=(java "${JAVA_ARGS[@]}" kafka.Kafka "$workdir/server.properties")
+setsid "${broker_cmd[@]}" >"$workdir/kafka.log" 2>&1 </dev/null &
 pid=$!
 
 if ! wait_for_broker "127.0.0.1:$port" "$pid" "${KAFKA_START_TIMEOUT:-180}"; then
@@ -164,11 +170,15 @@ if ! wait_for_broker "127.0.0.1:$port" "$pid" "${KAFKA_START_TIMEOUT:-180}"; the
 fi
 log "Kafka answered after $((SECONDS - started))s"
 
-echo "BOOTSTRAP=127.0.0.1:$port"
+{
+  echo "BOOTSTRAP=127.0.0.1:$port"
+  echo "WORKDIR=$workdir"
+  echo "BROKER_VERSION=kafka-$KAFKA_VERSION"
+  if [ "$SASL_SSL" = 1 ]; then
+    echo "SASL_SSL_BOOTSTRAP=127.0.0.1:$sport"
+    echo "SSL_CA=$workdir/pki/ca.pem"
+  fi
+} >"$workdir/broker.env"
+save_broker_cmd "$workdir" "$pid" "${broker_cmd[@]}"
 echo "PID=$pid"
-echo "WORKDIR=$workdir"
-echo "BROKER_VERSION=kafka-$KAFKA_VERSION"
-if [ "$SASL_SSL" = 1 ]; then
-  echo "SASL_SSL_BOOTSTRAP=127.0.0.1:$sport"
-  echo "SSL_CA=$workdir/pki/ca.pem"
-fi
+cat "$workdir/broker.env"

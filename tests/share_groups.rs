@@ -629,3 +629,145 @@ async fn read_committed_share_groups_never_see_aborted_records_or_markers() {
     assert_eq!(offsets, (0..=4).chain(6..=10).collect::<Vec<_>>());
     broker.shutdown().await.unwrap();
 }
+
+/// ShareFetch v2 with `acquire_mode` and `is_renew_ack`, acknowledging `acks` on `topic`/0.
+async fn fetch_v2(
+    m: &mut Member,
+    topic: Uuid,
+    acks: &[(i64, i64, i8)],
+    max_records: i32,
+    acquire_mode: i8,
+) -> (ShareFetchResponse, Acquired) {
+    use skiff::api::share::messages::{ShareFetchRequestV2, ShareFetchResponseV2};
+    let req = ShareFetchRequestV2 {
+        inner: ShareFetchRequest::default()
+            .with_group_id(Some(GroupId(s(&m.group))))
+            .with_member_id(Some(s(&m.id)))
+            .with_share_session_epoch(m.session_epoch)
+            .with_max_wait_ms(1000)
+            .with_min_bytes(1)
+            .with_max_bytes(1 << 20)
+            .with_max_records(max_records)
+            .with_batch_size(max_records)
+            .with_topics(vec![fetch_req::FetchTopic::default()
+                .with_topic_id(topic)
+                .with_partitions(vec![fetch_req::FetchPartition::default()
+                    .with_partition_index(0)
+                    .with_acknowledgement_batches(
+                        acks.iter()
+                            .map(|(f, l, t)| {
+                                fetch_req::AcknowledgementBatch::default()
+                                    .with_first_offset(*f)
+                                    .with_last_offset(*l)
+                                    .with_acknowledge_types(vec![*t])
+                            })
+                            .collect(),
+                    )])]),
+        share_acquire_mode: acquire_mode,
+        is_renew_ack: false,
+    };
+    let r: ShareFetchResponseV2 = m.wire.call(ApiKey::ShareFetch, 2, &req).await;
+    let r = r.0;
+    if r.error_code == 0 {
+        m.session_epoch += 1;
+    }
+    let acquired = r
+        .responses
+        .iter()
+        .flat_map(|t| t.partitions.iter())
+        .flat_map(|p| p.acquired_records.iter())
+        .flat_map(|a| (a.first_offset..=a.last_offset).map(move |o| (o, a.delivery_count)))
+        .collect();
+    (r, acquired)
+}
+
+/// (start offset, lag) of the group "g"'s only share-partition (DescribeShareGroupOffsets v1).
+async fn describe_v1(w: &mut Wire) -> (i64, i64) {
+    use kafka_protocol::messages::describe_share_group_offsets_request as desc;
+    use skiff::api::share::messages::{
+        DescribeShareGroupOffsetsRequestV1, DescribeShareGroupOffsetsResponseV1,
+    };
+    let req = DescribeShareGroupOffsetsRequestV1(
+        kafka_protocol::messages::DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+            desc::DescribeShareGroupOffsetsRequestGroup::default()
+                .with_group_id(GroupId(s("g")))
+                .with_topics(None),
+        ]),
+    );
+    let r: DescribeShareGroupOffsetsResponseV1 =
+        w.call(ApiKey::DescribeShareGroupOffsets, 1, &req).await;
+    let p = &r.groups[0].topics[0].partitions[0];
+    (p.start_offset, p.lag)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_2_acquires_by_record_limit_renews_locks_and_describes_the_lag() {
+    use skiff::api::share::messages::{ShareAcknowledgeRequestV2, ShareAcknowledgeResponseV2};
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut admin = Wire::connect(&broker).await;
+    admin.create_topic("v2").await;
+    set_group_configs(
+        &mut admin,
+        "g",
+        &[
+            ("share.auto.offset.reset", "earliest"),
+            ("share.record.lock.duration.ms", "15000"),
+        ],
+    )
+    .await;
+    produce(&broker, "v2", 0, 10);
+    let topic = topic_id(&mut admin, "v2").await;
+    let mut a = Member::join(&broker, "g", "v2").await;
+    let mut b = Member::join(&broker, "g", "v2").await;
+
+    // An unknown acquire mode is refused.
+    let (r, got) = fetch_v2(&mut a, topic, &[], 3, 7).await;
+    assert_eq!(r.error_code, INVALID_REQUEST, "{r:?}");
+    assert!(got.is_empty());
+    // Record-limit mode splits the 10-record batch: exactly 3 records.
+    let (r, got) = fetch_v2(&mut a, topic, &[], 3, 1).await;
+    assert_eq!(r.error_code, 0, "{r:?}");
+    assert_eq!(got, vec![(0, 1), (1, 1), (2, 1)]);
+
+    // RENEW (ShareAcknowledge v2) keeps them acquired by a: the answer carries the lock.
+    let renew = ShareAcknowledgeRequestV2 {
+        inner: ShareAcknowledgeRequest::default()
+            .with_group_id(Some(GroupId(s("g"))))
+            .with_member_id(Some(s(&a.id)))
+            .with_share_session_epoch(a.session_epoch)
+            .with_topics(vec![ack_req::AcknowledgeTopic::default()
+                .with_topic_id(topic)
+                .with_partitions(vec![ack_req::AcknowledgePartition::default()
+                    .with_partition_index(0)
+                    .with_acknowledgement_batches(vec![
+                        ack_req::AcknowledgementBatch::default()
+                            .with_first_offset(0)
+                            .with_last_offset(2)
+                            .with_acknowledge_types(vec![4]),
+                    ])])]),
+        is_renew_ack: true,
+    };
+    let r: ShareAcknowledgeResponseV2 = a.wire.call(ApiKey::ShareAcknowledge, 2, &renew).await;
+    assert_eq!(r.inner.error_code, 0, "{r:?}");
+    assert_eq!(r.inner.responses[0].partitions[0].error_code, 0, "{r:?}");
+    assert_eq!(r.acquisition_lock_timeout_ms, 15000);
+    a.session_epoch += 1;
+
+    // Batch-optimized mode (v2's default) gives b the rest of the batch, not a's three.
+    let (r, got) = fetch_v2(&mut b, topic, &[], 3, 0).await;
+    assert_eq!(r.error_code, 0, "{r:?}");
+    assert_eq!(got, (3..10).map(|o| (o, 1)).collect::<Vec<_>>());
+
+    // Lag (DescribeShareGroupOffsets v1): nothing delivered to completion yet.
+    assert_eq!(describe_v1(&mut admin).await, (0, 10));
+    // b accepts 3..9 (the window's start stays at 0: a still holds 0..2).
+    let (r, _) = fetch_v2(&mut b, topic, &[(3, 9, 1)], 1, 0).await;
+    assert_eq!(ack_code(&r), 0, "{r:?}");
+    assert_eq!(describe_v1(&mut admin).await, (0, 3));
+    // a, still holding 0..2 after the renewal, accepts them: no lag left.
+    let (r, _) = fetch_v2(&mut a, topic, &[(0, 2, 1)], 1, 0).await;
+    assert_eq!(ack_code(&r), 0, "{r:?}");
+    assert_eq!(describe_v1(&mut admin).await, (10, 0));
+    broker.shutdown().await.unwrap();
+}

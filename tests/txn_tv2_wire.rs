@@ -290,11 +290,13 @@ async fn features_are_advertised_changed_by_update_features_and_kept_across_a_re
     let broker = start_broker(dir.path(), &[]).await;
     let mut w = Wire::connect(&broker).await;
     let (supported, finalized, epoch) = features(&mut w, 4).await;
-    // What Kafka 4.1.1 finalizes on a fresh KRaft node (kraft.version 0 is not listed).
+    // What Kafka 4.1.1 finalizes on a fresh KRaft node (kraft.version 0 is not listed), and
+    // share.version 1, which Kafka 4.2 and later finalize too (share groups on by default).
     let expected: Vec<(String, i16)> = [
         ("eligible.leader.replicas.version", 1),
         ("group.version", 1),
         ("metadata.version", 27),
+        ("share.version", 1),
         ("transaction.version", 2),
     ]
     .iter()

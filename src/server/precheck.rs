@@ -209,12 +209,52 @@ mod generated {
     use kafka_protocol::messages::ApiKey;
 
     include!(concat!(env!("OUT_DIR"), "/request_walkers.rs"));
+
+    /// The walker of a version Skiff serves past kafka-protocol's (`api::share::messages`):
+    /// the previous version's walk with the top-level fields the version adds.
+    pub(super) fn extended_walker(key: ApiKey, version: i16) -> Option<Walker> {
+        match (key, version) {
+            (ApiKey::ShareFetch, 2) => Some(walk_share_fetch_request_v2),
+            (ApiKey::ShareAcknowledge, 2) => Some(walk_share_acknowledge_request_v2),
+            _ => None,
+        }
+    }
+
+    /// ShareFetchRequest v2: v1 with `ShareAcquireMode` and `IsRenewAck` after `BatchSize`.
+    fn walk_share_fetch_request_v2(r: &mut Reader<'_>, _version: i16) -> Result<(), Malformed> {
+        r.compact_string()?;
+        r.compact_string()?;
+        for _ in 0..6 {
+            r.int32()?;
+        }
+        r.int8()?;
+        r.int8()?;
+        r.array(true, |r| walk_share_fetch_request_FetchTopic(r, 1))?;
+        r.array(true, |r| walk_share_fetch_request_ForgottenTopic(r, 1))?;
+        r.tagged_fields(|_, _| Ok(()))
+    }
+
+    /// ShareAcknowledgeRequest v2: v1 with `IsRenewAck` after `ShareSessionEpoch`.
+    fn walk_share_acknowledge_request_v2(
+        r: &mut Reader<'_>,
+        _version: i16,
+    ) -> Result<(), Malformed> {
+        r.compact_string()?;
+        r.compact_string()?;
+        r.int32()?;
+        r.int8()?;
+        r.array(true, |r| {
+            walk_share_acknowledge_request_AcknowledgeTopic(r, 1)
+        })?;
+        r.tagged_fields(|_, _| Ok(()))
+    }
 }
 
 /// Checks that a request body of `key` at `version` is structurally sound: every count and
 /// length fits in the bytes present. An API kafka-protocol does not decode is refused.
 pub fn check_body(key: ApiKey, version: i16, body: &[u8]) -> Result<(), Malformed> {
-    let Some(walk) = generated::walker(key) else {
+    let walk = generated::extended_walker(key, version).or_else(|| generated::walker(key));
+    let Some(walk) = walk else {
         return Err(Malformed {
             at: 0,
             what: "no pre-check walker for this API",

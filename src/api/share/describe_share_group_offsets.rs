@@ -1,15 +1,17 @@
-//! DescribeShareGroupOffsets (v0): the start offset of each share-partition of a group.
+//! DescribeShareGroupOffsets (v0-1): the start offset of each share-partition of a group
+//! (v1: and its lag).
 
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
-use kafka_protocol::messages::describe_share_group_offsets_response as r;
-use kafka_protocol::messages::{
-    ApiKey, DescribeShareGroupOffsetsRequest, DescribeShareGroupOffsetsResponse, TopicName,
-};
+use kafka_protocol::messages::{ApiKey, TopicName};
 use kafka_protocol::protocol::StrBytes;
 
 use crate::api::error::share_error_code;
+use crate::api::share::messages::{
+    DescribeShareGroupOffsetsRequestV1, DescribeShareGroupOffsetsResponseV1, OffsetsGroup,
+    OffsetsPartition, OffsetsTopic,
+};
 use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{ApiContext, Call, Handled};
 
@@ -21,11 +23,11 @@ fn text(s: impl Into<String>) -> StrBytes {
 }
 
 impl Api for DescribeShareGroupOffsets {
-    type Request = DescribeShareGroupOffsetsRequest;
-    type Response = DescribeShareGroupOffsetsResponse;
+    type Request = DescribeShareGroupOffsetsRequestV1;
+    type Response = DescribeShareGroupOffsetsResponseV1;
     const KEY: ApiKey = ApiKey::DescribeShareGroupOffsets;
     const MIN_VERSION: i16 = 0;
-    const MAX_VERSION: i16 = 0;
+    const MAX_VERSION: i16 = 1;
     const AUTHORIZATION: Authorization =
         Authorization::Requires(AclOperation::Describe, ResourceType::Group);
 
@@ -36,17 +38,23 @@ impl Api for DescribeShareGroupOffsets {
     fn handle(
         ctx: &Arc<ApiContext>,
         call: &Call,
-        request: DescribeShareGroupOffsetsRequest,
-    ) -> Handled<DescribeShareGroupOffsetsResponse> {
+        request: DescribeShareGroupOffsetsRequestV1,
+    ) -> Handled<DescribeShareGroupOffsetsResponseV1> {
+        let request = request.0;
         let groups = request
             .groups
             .iter()
             .map(|g| {
                 let group_id = g.group_id.to_string();
-                let base = r::DescribeShareGroupOffsetsResponseGroup::default()
-                    .with_group_id(g.group_id.clone());
+                let base = OffsetsGroup {
+                    group_id: g.group_id.0.clone(),
+                    ..Default::default()
+                };
                 if !ctx.authorized::<Self>(call, &group_id) {
-                    return base.with_error_code(ResponseError::GroupAuthorizationFailed.code());
+                    return OffsetsGroup {
+                        error_code: ResponseError::GroupAuthorizationFailed.code(),
+                        ..base
+                    };
                 }
                 // Topics the caller may not DESCRIBE are left out, as Kafka does.
                 let topics = g.topics.as_ref().map(|ts| {
@@ -55,11 +63,13 @@ impl Api for DescribeShareGroupOffsets {
                         .collect()
                 });
                 match ctx.share.describe_offsets(&group_id, topics) {
-                    Err(e) => base
-                        .with_error_code(share_error_code(&e))
-                        .with_error_message(Some(text(e.to_string()))),
-                    Ok(starts) => base.with_topics(
-                        starts
+                    Err(e) => OffsetsGroup {
+                        error_code: share_error_code(&e),
+                        error_message: Some(text(e.to_string())),
+                        ..base
+                    },
+                    Ok(starts) => OffsetsGroup {
+                        topics: starts
                             .into_iter()
                             .filter(|t| {
                                 ctx.authorize(
@@ -69,39 +79,36 @@ impl Api for DescribeShareGroupOffsets {
                                     &t.topic_name,
                                 )
                             })
-                            .map(|t| {
-                                r::DescribeShareGroupOffsetsResponseTopic::default()
-                                    .with_topic_name(TopicName(text(t.topic_name)))
-                                    .with_topic_id(t.topic_id)
-                                    .with_partitions(
-                                        t.partitions
-                                            .into_iter()
-                                            .map(|p| {
-                                                r::DescribeShareGroupOffsetsResponsePartition::default()
-                                                    .with_partition_index(p.partition)
-                                                    .with_start_offset(p.start_offset)
-                                                    .with_leader_epoch(if p.start_offset >= 0 {
-                                                        ctx.replicas.leader_epoch()
-                                                    } else {
-                                                        -1
-                                                    })
-                                                    .with_error_code(
-                                                        p.error.as_ref().map_or(0, share_error_code),
-                                                    )
-                                                    .with_error_message(
-                                                        p.error.map(|e| text(e.to_string())),
-                                                    )
-                                            })
-                                            .collect(),
-                                    )
+                            .map(|t| OffsetsTopic {
+                                topic_name: TopicName(text(t.topic_name)),
+                                topic_id: t.topic_id,
+                                partitions: t
+                                    .partitions
+                                    .into_iter()
+                                    .map(|p| OffsetsPartition {
+                                        partition_index: p.partition,
+                                        start_offset: p.start_offset,
+                                        leader_epoch: if p.start_offset >= 0 {
+                                            ctx.replicas.leader_epoch()
+                                        } else {
+                                            -1
+                                        },
+                                        lag: p.lag,
+                                        error_code: p.error.as_ref().map_or(0, share_error_code),
+                                        error_message: p.error.map(|e| text(e.to_string())),
+                                    })
+                                    .collect(),
                             })
                             .collect(),
-                    ),
+                        ..base
+                    },
                 }
             })
             .collect();
-        DescribeShareGroupOffsetsResponse::default()
-            .with_groups(groups)
-            .into()
+        DescribeShareGroupOffsetsResponseV1 {
+            throttle_time_ms: 0,
+            groups,
+        }
+        .into()
     }
 }

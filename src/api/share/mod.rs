@@ -10,6 +10,7 @@
 pub mod alter_share_group_offsets;
 pub mod delete_share_group_offsets;
 pub mod describe_share_group_offsets;
+pub mod messages;
 pub mod share_acknowledge;
 pub mod share_fetch;
 pub mod share_group_describe;

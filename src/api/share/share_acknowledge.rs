@@ -1,33 +1,38 @@
-//! ShareAcknowledge (v1): a member's acknowledgements outside a ShareFetch.
+//! ShareAcknowledge (v1-2): a member's acknowledgements outside a ShareFetch (v2 answers the
+//! group's acquisition lock duration, which a RENEW acknowledgement restarts).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::share_acknowledge_response as r;
-use kafka_protocol::messages::{ApiKey, ShareAcknowledgeRequest, ShareAcknowledgeResponse};
+use kafka_protocol::messages::{ApiKey, ShareAcknowledgeResponse};
 use kafka_protocol::protocol::StrBytes;
 use uuid::Uuid;
 
 use crate::api::error::share_error_code;
+use crate::api::share::messages::{ShareAcknowledgeRequestV2, ShareAcknowledgeResponseV2};
 use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{ApiContext, Call, Handled};
 
 /// ShareAcknowledge: accept, release or reject acquired records.
 pub struct ShareAcknowledge;
 
-fn top_level(error: i16, message: String) -> ShareAcknowledgeResponse {
-    ShareAcknowledgeResponse::default()
-        .with_error_code(error)
-        .with_error_message(Some(StrBytes::from_string(message)))
+fn top_level(error: i16, message: String) -> ShareAcknowledgeResponseV2 {
+    ShareAcknowledgeResponseV2 {
+        inner: ShareAcknowledgeResponse::default()
+            .with_error_code(error)
+            .with_error_message(Some(StrBytes::from_string(message))),
+        acquisition_lock_timeout_ms: 0,
+    }
 }
 
 impl Api for ShareAcknowledge {
-    type Request = ShareAcknowledgeRequest;
-    type Response = ShareAcknowledgeResponse;
+    type Request = ShareAcknowledgeRequestV2;
+    type Response = ShareAcknowledgeResponseV2;
     const KEY: ApiKey = ApiKey::ShareAcknowledge;
     const MIN_VERSION: i16 = 1;
-    const MAX_VERSION: i16 = 1;
+    const MAX_VERSION: i16 = 2;
     const AUTHORIZATION: Authorization =
         Authorization::Requires(AclOperation::Read, ResourceType::Group);
 
@@ -38,8 +43,9 @@ impl Api for ShareAcknowledge {
     fn handle(
         ctx: &Arc<ApiContext>,
         call: &Call,
-        request: ShareAcknowledgeRequest,
-    ) -> Handled<ShareAcknowledgeResponse> {
+        request: ShareAcknowledgeRequestV2,
+    ) -> Handled<ShareAcknowledgeResponseV2> {
+        let request = request.inner;
         let group_id = request
             .group_id
             .as_ref()
@@ -119,17 +125,26 @@ impl Api for ShareAcknowledge {
                     ),
             );
         }
-        ShareAcknowledgeResponse::default()
-            .with_responses(
-                answers
-                    .into_iter()
-                    .map(|(topic_id, partitions)| {
-                        r::ShareAcknowledgeTopicResponse::default()
-                            .with_topic_id(topic_id)
-                            .with_partitions(partitions)
-                    })
-                    .collect(),
-            )
-            .into()
+        let lock = ctx
+            .share
+            .configs()
+            .share_settings(&group_id)
+            .limits
+            .lock_duration;
+        let inner = ShareAcknowledgeResponse::default().with_responses(
+            answers
+                .into_iter()
+                .map(|(topic_id, partitions)| {
+                    r::ShareAcknowledgeTopicResponse::default()
+                        .with_topic_id(topic_id)
+                        .with_partitions(partitions)
+                })
+                .collect(),
+        );
+        ShareAcknowledgeResponseV2 {
+            inner,
+            acquisition_lock_timeout_ms: i32::try_from(lock.as_millis()).unwrap_or(i32::MAX),
+        }
+        .into()
     }
 }

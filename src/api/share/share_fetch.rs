@@ -1,16 +1,21 @@
-//! ShareFetch (v1): piggy-backed acknowledgements, then records acquired for the member.
+//! ShareFetch (v1-2): piggy-backed acknowledgements, then records acquired for the member
+//! (v2: in record-limit mode at most `MaxRecords`; a renew-only fetch acquires nothing).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use kafka_protocol::error::ResponseError;
 use kafka_protocol::messages::share_fetch_response as r;
-use kafka_protocol::messages::{ApiKey, ShareFetchRequest, ShareFetchResponse};
+use kafka_protocol::messages::{ApiKey, ShareFetchResponse};
 use kafka_protocol::protocol::StrBytes;
 use tokio::time::Duration;
 use uuid::Uuid;
 
 use crate::api::error::{partition_error_code, share_error_code};
+use crate::api::share::messages::{
+    ShareFetchRequestV2, ShareFetchResponseV2, ACQUIRE_MODE_BATCH_OPTIMIZED,
+    ACQUIRE_MODE_RECORD_LIMIT,
+};
 use crate::api::spec::{AclOperation, Api, Authorization, ResourceType};
 use crate::api::{ApiContext, Call, Handled};
 use crate::broker::share::{FetchPartition, FetchRequest, FetchedPartition, PartitionFailure};
@@ -18,10 +23,12 @@ use crate::broker::share::{FetchPartition, FetchRequest, FetchedPartition, Parti
 /// ShareFetch: records for a share group member.
 pub struct ShareFetch;
 
-fn top_level(error: i16, message: String) -> ShareFetchResponse {
-    ShareFetchResponse::default()
-        .with_error_code(error)
-        .with_error_message(Some(StrBytes::from_string(message)))
+fn top_level(error: i16, message: String) -> ShareFetchResponseV2 {
+    ShareFetchResponseV2(
+        ShareFetchResponse::default()
+            .with_error_code(error)
+            .with_error_message(Some(StrBytes::from_string(message))),
+    )
 }
 
 /// The error code and message of a partition's failure.
@@ -70,11 +77,11 @@ fn partition_data(p: &FetchedPartition, node_id: i32) -> r::PartitionData {
 }
 
 impl Api for ShareFetch {
-    type Request = ShareFetchRequest;
-    type Response = ShareFetchResponse;
+    type Request = ShareFetchRequestV2;
+    type Response = ShareFetchResponseV2;
     const KEY: ApiKey = ApiKey::ShareFetch;
     const MIN_VERSION: i16 = 1;
-    const MAX_VERSION: i16 = 1;
+    const MAX_VERSION: i16 = 2;
     const AUTHORIZATION: Authorization =
         Authorization::Requires(AclOperation::Read, ResourceType::Group);
 
@@ -85,8 +92,24 @@ impl Api for ShareFetch {
     fn handle(
         ctx: &Arc<ApiContext>,
         call: &Call,
-        request: ShareFetchRequest,
-    ) -> Handled<ShareFetchResponse> {
+        request: ShareFetchRequestV2,
+    ) -> Handled<ShareFetchResponseV2> {
+        let ShareFetchRequestV2 {
+            inner: request,
+            share_acquire_mode,
+            is_renew_ack,
+        } = request;
+        let record_limit = match share_acquire_mode {
+            ACQUIRE_MODE_BATCH_OPTIMIZED => false,
+            ACQUIRE_MODE_RECORD_LIMIT => true,
+            other => {
+                return top_level(
+                    ResponseError::InvalidRequest.code(),
+                    format!("Unknown ShareAcquireMode {other}."),
+                )
+                .into()
+            }
+        };
         let group_id = request
             .group_id
             .as_ref()
@@ -151,6 +174,8 @@ impl Api for ShareFetch {
             min_bytes: request.min_bytes,
             max_bytes: request.max_bytes,
             max_records: request.max_records,
+            record_limit,
+            renew_only: is_renew_ack,
             partitions,
             forgotten,
         };
@@ -180,18 +205,20 @@ impl Api for ShareFetch {
                             );
                         }
                     }
-                    ShareFetchResponse::default()
-                        .with_acquisition_lock_timeout_ms(fetched.acquisition_lock_timeout_ms)
-                        .with_responses(
-                            topics
-                                .into_iter()
-                                .map(|(topic_id, partitions)| {
-                                    r::ShareFetchableTopicResponse::default()
-                                        .with_topic_id(topic_id)
-                                        .with_partitions(partitions)
-                                })
-                                .collect(),
-                        )
+                    ShareFetchResponseV2(
+                        ShareFetchResponse::default()
+                            .with_acquisition_lock_timeout_ms(fetched.acquisition_lock_timeout_ms)
+                            .with_responses(
+                                topics
+                                    .into_iter()
+                                    .map(|(topic_id, partitions)| {
+                                        r::ShareFetchableTopicResponse::default()
+                                            .with_topic_id(topic_id)
+                                            .with_partitions(partitions)
+                                    })
+                                    .collect(),
+                            ),
+                    )
                 }
             };
             crate::api::Reply::Send(response)

@@ -143,6 +143,10 @@ pub struct FetchRequest {
     pub max_bytes: i32,
     /// Records to acquire at least (whole batches may bring more).
     pub max_records: i32,
+    /// Record-limit mode (ShareFetch v2): at most `max_records`, splitting batches.
+    pub record_limit: bool,
+    /// Only renew acknowledgements (ShareFetch v2 `IsRenewAck`): acquire nothing.
+    pub renew_only: bool,
     /// Partitions added to the session (with their acknowledgements).
     pub partitions: Vec<FetchPartition>,
     /// Partitions dropped from the session.
@@ -175,6 +179,21 @@ pub struct FetchedPartition {
     pub acquired: Vec<AcquiredRange>,
     /// The partition's leader epoch.
     pub leader_epoch: i32,
+}
+
+impl FetchedPartition {
+    /// A partition with nothing acquired and no error (leader epoch unknown).
+    fn empty(topic_id: Uuid, partition: i32) -> FetchedPartition {
+        FetchedPartition {
+            topic_id,
+            partition,
+            error: None,
+            acknowledge_error: None,
+            records: Bytes::new(),
+            acquired: Vec::new(),
+            leader_epoch: -1,
+        }
+    }
 }
 
 /// A ShareFetch's answer.
@@ -579,6 +598,9 @@ impl ShareCoordinator {
                     r
                 }
             };
+            if let Err(e) = &outcome {
+                tracing::debug!(group_id, member_id, partition = *index, ?batches, error = %e, "share acknowledgement refused");
+            }
             results.insert((*topic_id, *index), outcome.err());
         }
         if let Err(e) = self.persist(group_id, &touched) {
@@ -594,6 +616,7 @@ impl ShareCoordinator {
 
     /// Releases what `member_id` holds in every share-partition of `group_id`.
     fn release_member_everywhere(&self, group_id: &str, member_id: &str) {
+        tracing::debug!(group_id, member_id, "share member's records released");
         let settings = self.configs.share_settings(group_id);
         let held: Vec<(Uuid, i32, Arc<Mutex<SharePartition>>)> = self
             .partitions
@@ -679,18 +702,9 @@ impl ShareCoordinator {
         if step.closed {
             self.release_member_everywhere(&request.group_id, &request.member_id);
         }
-        // Records the member held in partitions it dropped go back to the others.
-        for (topic_id, index) in &step.forgotten {
-            let key = (request.group_id.clone(), *topic_id, *index);
-            if let Some(sp) = self.partitions.lock().get(&key).cloned() {
-                if sp
-                    .lock()
-                    .release_member(&request.member_id, &settings.limits)
-                {
-                    self.released.notify_waiters();
-                }
-            }
-        }
+        // Records the member holds in partitions it dropped stay acquired: the client may
+        // still acknowledge what it delivered (the Java consumer does, after a
+        // reassignment); its lock releases the rest.
         let deadline = Instant::now() + request.max_wait;
         let mut out: BTreeMap<(Uuid, i32), FetchedPartition> = BTreeMap::new();
         loop {
@@ -705,16 +719,12 @@ impl ShareCoordinator {
             for (topic_id, index) in &step.partitions {
                 let entry = out
                     .entry((*topic_id, *index))
-                    .or_insert_with(|| FetchedPartition {
-                        topic_id: *topic_id,
-                        partition: *index,
-                        error: None,
-                        acknowledge_error: None,
-                        records: Bytes::new(),
-                        acquired: Vec::new(),
-                        leader_epoch: -1,
-                    });
-                if entry.error.is_some() || budget_records <= 0 || budget_bytes == 0 {
+                    .or_insert_with(|| FetchedPartition::empty(*topic_id, *index));
+                if entry.error.is_some()
+                    || budget_records <= 0
+                    || budget_bytes == 0
+                    || request.renew_only
+                {
                     continue;
                 }
                 let partition = match self.log_partition(topic_id, *index) {
@@ -753,7 +763,12 @@ impl ShareCoordinator {
                 }
             }
             let now = Instant::now();
-            if acquired_any || step.closed || now >= deadline || *shutdown.borrow() {
+            if acquired_any
+                || step.closed
+                || request.renew_only
+                || now >= deadline
+                || *shutdown.borrow()
+            {
                 break;
             }
             let wake = self
@@ -774,6 +789,17 @@ impl ShareCoordinator {
             }
         }
         let requested: BTreeSet<(Uuid, i32)> = added.iter().copied().collect();
+        // A partition acknowledged but no longer fetched (dropped from the session by this
+        // request) still answers for its acknowledgements: the client waits for each.
+        for (topic_id, index) in ack_results.keys() {
+            out.entry((*topic_id, *index)).or_insert_with(|| {
+                let mut p = FetchedPartition::empty(*topic_id, *index);
+                if let Ok(partition) = self.log_partition(topic_id, *index) {
+                    p.leader_epoch = partition.leader_epoch();
+                }
+                p
+            });
+        }
         let partitions = out
             .into_values()
             .map(|mut p| {
@@ -786,6 +812,7 @@ impl ShareCoordinator {
             .filter(|p| {
                 request.session_epoch == session::INITIAL_EPOCH
                     || requested.contains(&(p.topic_id, p.partition))
+                    || ack_results.contains_key(&(p.topic_id, p.partition))
                     || !p.acquired.is_empty()
                     || p.error.is_some()
             })
@@ -851,12 +878,20 @@ impl ShareCoordinator {
             &spans,
             read_limit,
             max_records,
+            request.record_limit,
             Instant::now(),
             &settings.limits,
         );
         if ranges.is_empty() {
             return Ok(None);
         }
+        tracing::debug!(
+            group_id = request.group_id.as_str(),
+            member_id = request.member_id.as_str(),
+            partition = partition.index(),
+            ?ranges,
+            "share records acquired"
+        );
         Ok(Some((read.records, ranges)))
     }
 

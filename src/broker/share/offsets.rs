@@ -18,6 +18,9 @@ pub struct PartitionStart {
     pub partition: i32,
     /// The share-partition start offset (-1: the group has no state for it).
     pub start_offset: i64,
+    /// Records from the start offset to the high watermark not yet delivered to completion
+    /// (acknowledged or archived); -1 when the group has no state for the partition.
+    pub lag: i64,
     /// The partition's error.
     pub error: Option<ShareError>,
 }
@@ -72,6 +75,22 @@ impl ShareCoordinator {
         }
     }
 
+    /// A share-partition's lag: the records between its start offset and the end the group
+    /// reads to (the high watermark, or the last stable offset under read_committed) that
+    /// are not yet acknowledged or archived.
+    fn lag(&self, topic: &str, partition: i32, sp: &SharePartition, group_id: &str) -> i64 {
+        let Some(log) = self.replicas.partition(topic, partition) else {
+            return -1;
+        };
+        let offsets = log.offsets();
+        let end = if self.configs.share_settings(group_id).read_committed {
+            offsets.last_stable_offset
+        } else {
+            offsets.high_watermark
+        };
+        (end - sp.start_offset() - sp.completed_in_window()).max(0)
+    }
+
     /// DescribeShareGroupOffsets for one group: the requested partitions' start offsets,
     /// or (`topics` = `None`) those of every partition the group has state for.
     pub fn describe_offsets(
@@ -112,12 +131,14 @@ impl ShareCoordinator {
                     match known {
                         Ok(sp) => PartitionStart {
                             partition: p,
-                            start_offset: sp.map_or(-1, |sp| sp.start_offset()),
+                            start_offset: sp.as_ref().map_or(-1, |sp| sp.start_offset()),
+                            lag: sp.map_or(-1, |sp| self.lag(&name, p, &sp, group_id)),
                             error: None,
                         },
                         Err(e) => PartitionStart {
                             partition: p,
                             start_offset: -1,
+                            lag: -1,
                             error: Some(e),
                         },
                     }
@@ -173,6 +194,7 @@ impl ShareCoordinator {
                 results.push(PartitionStart {
                     partition: p,
                     start_offset: offset,
+                    lag: -1,
                     error,
                 });
             }

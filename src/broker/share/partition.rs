@@ -73,16 +73,19 @@ pub enum AcknowledgeType {
     Release,
     /// Unprocessable: archive it.
     Reject,
+    /// Still being processed: keep it acquired and restart its lock (KIP-1222, v2).
+    Renew,
 }
 
 impl AcknowledgeType {
-    /// The type of a wire code (0 gap, 1 accept, 2 release, 3 reject).
+    /// The type of a wire code (0 gap, 1 accept, 2 release, 3 reject, 4 renew).
     pub fn from_code(code: i8) -> Option<AcknowledgeType> {
         match code {
             0 => Some(AcknowledgeType::Gap),
             1 => Some(AcknowledgeType::Accept),
             2 => Some(AcknowledgeType::Release),
             3 => Some(AcknowledgeType::Reject),
+            4 => Some(AcknowledgeType::Renew),
             _ => None,
         }
     }
@@ -343,13 +346,19 @@ impl SharePartition {
     /// Acquires for `member` what `batches` (read from the log, in order, below
     /// `read_limit`: the high watermark or last stable offset) offer: the available records
     /// of the window and new records past its end, whole batches at a time until at least
-    /// `max_records` are acquired or the window is full.
+    /// `max_records` are acquired or the window is full (`record_limit`: exactly up to
+    /// `max_records`, splitting a batch).
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the log's batches, its read limit and the fetch's limits and mode, each needed"
+    )]
     pub fn acquire(
         &mut self,
         member: &str,
         batches: &[BatchSpan],
         read_limit: i64,
         max_records: i64,
+        record_limit: bool,
         now: Instant,
         limits: &Limits,
     ) -> Vec<AcquiredRange> {
@@ -377,6 +386,9 @@ impl SharePartition {
             }
             let undeliverable = batch.control || batch.aborted;
             for offset in batch.base_offset.max(self.start)..=last {
+                if record_limit && acquired.len() as i64 >= max_records.max(1) {
+                    break;
+                }
                 if offset < self.end {
                     if undeliverable {
                         continue;
@@ -459,13 +471,22 @@ impl SharePartition {
                 let Some(&t) = t else {
                     return Err(ShareError::InvalidRequest("acknowledge types".into()));
                 };
-                let held = self.records.get(&offset).is_some_and(|r| {
-                    r.state == RecordState::Acquired && r.member.as_deref() == Some(member)
-                });
-                if !held {
-                    return Err(ShareError::InvalidRecordState(format!(
-                        "offset {offset} is not acquired by this member"
-                    )));
+                match self.records.get(&offset) {
+                    Some(r)
+                        if r.state == RecordState::Acquired
+                            && r.member.as_deref() == Some(member) => {}
+                    Some(r) => {
+                        return Err(ShareError::InvalidRecordState(format!(
+                            "offset {offset} is not acquired by this member (it is {:?})",
+                            r.state
+                        )))
+                    }
+                    None => {
+                        return Err(ShareError::InvalidRecordState(format!(
+                            "offset {offset} is outside the in-flight window {}..{}",
+                            self.start, self.end
+                        )))
+                    }
                 }
                 planned.push((offset, t));
             }
@@ -480,6 +501,9 @@ impl SharePartition {
                         *r = InFlight::settled(RecordState::Archived, r.delivery_count)
                     }
                     AcknowledgeType::Release => release(r, limits),
+                    AcknowledgeType::Renew => {
+                        r.lock_until = Some(Instant::now() + limits.lock_duration)
+                    }
                 }
             }
         }
@@ -519,6 +543,14 @@ impl SharePartition {
         } else if let Some((&first, _)) = self.records.first_key_value() {
             self.start = first;
         }
+    }
+
+    /// Records of the window delivered to completion (acknowledged or archived).
+    pub fn completed_in_window(&self) -> i64 {
+        self.records
+            .values()
+            .filter(|r| r.state.is_terminal())
+            .count() as i64
     }
 
     /// Members holding records now.
@@ -590,7 +622,7 @@ mod tests {
     fn acquire_accept_and_the_start_moves() {
         let now = Instant::now();
         let mut sp = SharePartition::new(0);
-        let got = sp.acquire("a", &[data(0, 4), data(5, 9)], 10, 3, now, &limits());
+        let got = sp.acquire("a", &[data(0, 4), data(5, 9)], 10, 3, false, now, &limits());
         // Whole batches: the first batch already holds 5 records ≥ 3.
         assert_eq!(
             got,
@@ -614,20 +646,23 @@ mod tests {
         for round in 1..=3 {
             let from = sp.next_fetch_offset(&l).unwrap();
             assert_eq!(from, 0);
-            let got = sp.acquire("a", &[data(0, 0)], 1, 10, now, &l);
+            let got = sp.acquire("a", &[data(0, 0)], 1, 10, false, now, &l);
             assert_eq!(got.first().map(|r| r.delivery_count), Some(round));
             sp.acknowledge("a", &[ack(0, 0, 2)], &l).unwrap();
         }
         // Released at the limit: archived, the start passed it.
         assert_eq!(sp.start_offset(), 1);
-        assert_eq!(sp.acquire("a", &[data(0, 0)], 1, 10, now, &l), vec![]);
+        assert_eq!(
+            sp.acquire("a", &[data(0, 0)], 1, 10, false, now, &l),
+            vec![]
+        );
     }
 
     #[test]
     fn only_the_holder_may_acknowledge() {
         let now = Instant::now();
         let mut sp = SharePartition::new(0);
-        sp.acquire("a", &[data(0, 1)], 2, 10, now, &limits());
+        sp.acquire("a", &[data(0, 1)], 2, 10, false, now, &limits());
         assert!(matches!(
             sp.acknowledge("b", &[ack(0, 0, 1)], &limits()),
             Err(ShareError::InvalidRecordState(_))
@@ -652,11 +687,11 @@ mod tests {
         let now = Instant::now();
         let l = limits();
         let mut sp = SharePartition::new(0);
-        sp.acquire("a", &[data(0, 1)], 2, 10, now, &l);
+        sp.acquire("a", &[data(0, 1)], 2, 10, false, now, &l);
         assert!(!sp.release_expired(now + Duration::from_secs(29), &l));
         assert!(sp.release_expired(now + Duration::from_secs(30), &l));
         let later = now + Duration::from_secs(31);
-        let got = sp.acquire("b", &[data(0, 1)], 2, 10, later, &l);
+        let got = sp.acquire("b", &[data(0, 1)], 2, 10, false, later, &l);
         assert_eq!(got.first().map(|r| r.delivery_count), Some(2));
         assert!(sp.acknowledge("a", &[ack(0, 1, 1)], &l).is_err());
         sp.acknowledge("b", &[ack(0, 1, 1)], &l).unwrap();
@@ -675,6 +710,7 @@ mod tests {
             &[data(0, 1), marker, data(3, 3)],
             4,
             10,
+            false,
             now,
             &limits(),
         );
@@ -687,7 +723,7 @@ mod tests {
         let now = Instant::now();
         let l = limits();
         let mut sp = SharePartition::new(0);
-        sp.acquire("a", &[data(0, 5)], 6, 10, now, &l);
+        sp.acquire("a", &[data(0, 5)], 6, 10, false, now, &l);
         sp.acknowledge("a", &[ack(1, 1, 1), ack(3, 3, 3)], &l)
             .unwrap();
         let back = SharePartition::restore(sp.start_offset(), 0, &sp.runs());
@@ -706,7 +742,7 @@ mod tests {
             ..limits()
         };
         let mut sp = SharePartition::new(0);
-        let got = sp.acquire("a", &[data(0, 9)], 10, 100, now, &l);
+        let got = sp.acquire("a", &[data(0, 9)], 10, 100, false, now, &l);
         assert_eq!(got.first().map(|r| r.last_offset), Some(3));
         assert_eq!(sp.next_fetch_offset(&l), None);
     }

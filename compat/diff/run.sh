@@ -135,7 +135,8 @@ compare_dirs() {
     else
       failed=$((failed + 1))
       printf 'FAIL  %-20s %s  (%s)\n' "$s" "$label" "$obs/$s.compare.txt"
-      grep -E '^(DIFF|STALE)' "$obs/$s.compare.txt" | head -n 60 | sed 's/^/    | /'
+      # grep -m, not head: head closing the pipe early would end this script (pipefail).
+      { grep -m 60 -E '^(DIFF|STALE)' "$obs/$s.compare.txt" || true; } | sed 's/^/    | /'
       tail -n1 "$obs/$s.compare.txt" | sed 's/^/    | /'
     fi
   done

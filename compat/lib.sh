@@ -184,6 +184,18 @@ ensure_kafka_libs() {
 JAVA_NEWEST_CLIENT=4.4.0
 export JAVA_NEWEST_CLIENT
 
+# Share groups (KIP-932): their reference Kafka and Java client, and the settings both brokers
+# start with for them (compat/run.sh's share suite, compat/diff's java-share observer). A 5 s
+# acquisition lock (Kafka's minimum lowered to 1 s) so an unacknowledged record comes back
+# quickly, and records archived after their 3rd delivery (the minimum limit is 2).
+SHARE_KAFKA_VERSION=4.4.0
+SHARE_JAVA_CLIENT=4.4.0
+# shellcheck disable=SC2034 # used by the scripts that source this file
+SHARE_START_ARGS=(--set group.share.record.lock.duration.ms=5000
+  --set group.share.min.record.lock.duration.ms=1000
+  --set group.share.delivery.count.limit=3)
+export SHARE_KAFKA_VERSION SHARE_JAVA_CLIENT
+
 # ensure_kafka_client_libs VERSION: kafka-clients and kafka-streams VERSION alone (see
 # compat/java/client-pom.xml) in target/kafka-client-libs-VERSION/, fetched with Maven on first
 # use or when the pom changed (the stamp is a copy of the pom the jars were fetched with).

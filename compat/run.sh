@@ -38,7 +38,9 @@
 #                 and Admin and confluent-kafka's ShareConsumer (compat/java/JavaShareGroups.java,
 #                 compat/python/confluent_share.py, compat/share/broker-restart.sh); on demand,
 #                 not part of "all"; its reference is Kafka 4.4.0 (--kafka-version 4.4.0); the
-#                 broker (either) starts with SHARE_START_ARGS below
+#                 broker (either) starts with SHARE_START_ARGS (lib.sh); with the
+#                 diff-java-share observer (compat/diff/JavaShareObserve.java) compared
+#                 with its recording against Kafka 4.4.0
 #                 acl: clients under Kafka's StandardAuthorizer (on demand, alone: the
 #                 security suite's broker with the authorizer on and User:ANONYMOUS, the
 #                 PLAINTEXT listener, a super user)
@@ -58,7 +60,7 @@
 #                 diff-java-telemetry, diff-java-quotas, diff-compare-selftest,
 #                 java-share-basic, python-share-basic, java-share-explicit,
 #                 python-share-explicit, java-share-member-kill, java-share-admin,
-#                 share-broker-restart (the share suite)
+#                 share-broker-restart, diff-java-share (the share suite)
 #   --keep-logs   keep the broker's temp dir even when everything passed
 #   --diff        live differential mode: start the reference Kafka, run the diff observers,
 #                 stop it, start Skiff, run them again, compare (compat/diff/run.sh, which
@@ -189,8 +191,9 @@ cli=(
   "cli|$PY $COMPAT_DIR/cli/cli_suite.py"
 )
 # Share groups (KIP-932): on demand, not part of `all`; the reference is Kafka 4.4.0 (the Java
-# client too, whichever broker). The broker (Kafka or Skiff) starts with SHARE_START_ARGS.
-SHARE_JAVA_CLIENT=4.4.0
+# client too, whichever broker: SHARE_JAVA_CLIENT in lib.sh). The broker (Kafka or Skiff)
+# starts with lib.sh's SHARE_START_ARGS. The diff observers of share groups (observe.sh
+# --suite NAME says share) run here too, compared with their recording against Kafka 4.4.0.
 share_java="$COMPAT_DIR/java/scenario.sh --client $SHARE_JAVA_CLIENT JavaShareGroups.java"
 share=(
   "java-share-basic|$share_java --basic"
@@ -201,11 +204,6 @@ share=(
   "java-share-admin|$share_java --admin"
   "share-broker-restart|$COMPAT_DIR/share/broker-restart.sh $share_java"
 )
-# A 5 s acquisition lock (Kafka's minimum lowered to 1 s) so an unacknowledged record comes
-# back quickly, and records archived after their 3rd delivery (the minimum limit is 2).
-SHARE_START_ARGS=(--set group.share.record.lock.duration.ms=5000
-  --set group.share.min.record.lock.duration.ms=1000
-  --set group.share.delivery.count.limit=3)
 SECURITY_START_ARGS=(--sasl-ssl --add-scram "SCRAM-SHA-512=[name=alice,password=alice-secret]"
   --plain-user carol=carol-secret)
 # Scenarios under Kafka's StandardAuthorizer: the security suite's broker with the authorizer
@@ -219,12 +217,15 @@ ACL_START_ARGS=("${SECURITY_START_ARGS[@]}"
   --set authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
   --set super.users=User:ANONYMOUS)
 # The differential observers, compared with the recorded reference Kafka (compat/diff/).
+# observe.sh --suite names each one's suite here: diff (this suite's plain broker), share (the
+# share suite's broker and Kafka 4.4.0), or none (its broker needs two log dirs: only
+# compat/diff/run.sh, which starts its brokers so, runs it).
 diff=("diff-compare-selftest|python3 $COMPAT_DIR/diff/test_compare.py")
 while read -r name; do
-  # A scenario whose broker needs two log dirs runs in compat/diff/run.sh, which starts
-  # its brokers so; this suite's broker has one.
-  [ "$("$COMPAT_DIR/diff/observe.sh" --log-dirs "$name")" = 1 ] || continue
-  diff+=("diff-$name|$COMPAT_DIR/diff/check.sh $name")
+  case "$("$COMPAT_DIR/diff/observe.sh" --suite "$name")" in
+    diff) diff+=("diff-$name|$COMPAT_DIR/diff/check.sh $name") ;;
+    share) share+=("diff-$name|$COMPAT_DIR/diff/check.sh $name") ;;
+  esac
 done < <("$COMPAT_DIR/diff/observe.sh" --list)
 scenarios=()
 IFS=, read -r -a suite_names <<<"$suite"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Observe one differential scenario against a running broker and compare the observation
-# with the recorded reference Kafka's (compat/diff/reference-kafka-4.1.1/SCENARIO.json),
-# honouring compat/diff/accepted.json. This is what compat/run.sh's `diff` suite runs.
+# with the recorded reference Kafka's (compat/diff/reference-kafka-VERSION/SCENARIO.json, the
+# version observe.sh --kafka-version names: 4.1.1, or 4.4.0 for java-share), honouring
+# compat/diff/accepted.json. This is what compat/run.sh's `diff` suite runs (and its share
+# suite for java-share, whose broker starts with the settings observe.sh --start-args names).
 #
 # Usage: compat/diff/check.sh SCENARIO HOST:PORT
 # The observation is kept as target/compat-diff/last/SCENARIO.json. With COMPAT_BROKER=kafka
@@ -12,7 +14,7 @@ set -euo pipefail
 . "$(dirname "$0")/../lib.sh"
 if [ $# -ne 2 ]; then echo "usage: $0 SCENARIO HOST:PORT" >&2; exit 2; fi
 scenario="$1" bootstrap="$2"
-reference="$COMPAT_DIR/diff/reference-kafka-4.1.1/$scenario.json"
+reference="$COMPAT_DIR/diff/reference-kafka-$("$COMPAT_DIR/diff/observe.sh" --kafka-version "$scenario")/$scenario.json"
 [ -f "$reference" ] || die "no recorded reference $reference (record it: compat/diff/run.sh --record)"
 outdir="$REPO_ROOT/target/compat-diff/last"
 mkdir -p "$outdir"

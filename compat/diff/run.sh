@@ -7,12 +7,16 @@
 #   --only        just these scenarios (compat/diff/observe.sh --list); default: all
 #   --runs N      observe the reference Kafka N times (a fresh broker each time) and require
 #                 identical observations (the stability check); default 1
-#   --record      copy the (stable) Kafka observations to compat/diff/reference-kafka-4.1.1/
+#   --record      copy the (stable) Kafka observations to compat/diff/reference-kafka-VERSION/
+#                 (each scenario's reference Kafka: observe.sh --kafka-version, 4.1.1 but for
+#                 java-share's 4.4.0)
 #   --kafka-only  stop after the Kafka runs (with --runs and/or --record)
 #   --skiff-only  no live Kafka: compare Skiff with the recorded reference (like the diff
 #                 suite of compat/run.sh)
 # Observations go to target/compat-diff/<time>/{kafka-1,..,skiff}/SCENARIO.json. Kafka is
 # compared with Kafka with nothing accepted; Skiff with Kafka through compat/diff/accepted.json.
+# Scenarios that need the same broker (observe.sh --log-dirs, --kafka-version, --start-args)
+# share one: a fresh broker per such group, Kafka and Skiff alike.
 # Prints one PASS/FAIL line per comparison and exits non-zero if any failed.
 # Env: SKIFF_BIN (the skiff binary, see compat/start-skiff.sh), COMPAT_SCENARIO_TIMEOUT.
 set -euo pipefail
@@ -51,29 +55,49 @@ stop_broker() {
 }
 on_exit stop_broker
 
-# observe_all BROKER-START-SCRIPT DIR: for each number of log dirs the scenarios need
-# (observe.sh --log-dirs), start a broker with that many, run those scenarios into DIR, stop it.
+# broker_profile SCENARIO: what its broker needs, one line: log dirs, Kafka version, start
+# arguments (observe.sh --log-dirs, --kafka-version, --start-args), space-separated.
+broker_profile() {
+  local -a args
+  mapfile -t args < <("$COMPAT_DIR/diff/observe.sh" --start-args "$1")
+  echo "$("$COMPAT_DIR/diff/observe.sh" --log-dirs "$1") $("$COMPAT_DIR/diff/observe.sh" --kafka-version "$1") ${args[*]}"
+}
+
+# observe_all BROKER-START-SCRIPT DIR: for each broker profile the scenarios need (in the order
+# of their first scenario), start a broker so, run those scenarios into DIR, stop it.
 observe_all() {
-  local start="$1" dir="$2" n s
-  local -a group
-  for n in 1 2; do
+  local start="$1" dir="$2" profile s p seen
+  local -a profiles=() group
+  for s in "${scenarios[@]}"; do
+    profile="$(broker_profile "$s")" seen=0
+    for p in "${profiles[@]}"; do [ "$p" != "$profile" ] || seen=1; done
+    [ "$seen" = 1 ] || profiles+=("$profile")
+  done
+  for profile in "${profiles[@]}"; do
     group=()
     for s in "${scenarios[@]}"; do
-      [ "$("$COMPAT_DIR/diff/observe.sh" --log-dirs "$s")" = "$n" ] && group+=("$s")
+      [ "$(broker_profile "$s")" = "$profile" ] && group+=("$s")
     done
-    [ ${#group[@]} = 0 ] || observe_group "$start" "$dir" "$n" "${group[@]}"
+    # The profile's words: log dirs, Kafka version, start arguments (no spaces inside).
+    # shellcheck disable=SC2086
+    observe_group "$start" "$dir" $profile -- "${group[@]}"
   done
 }
 
-# observe_group BROKER-START-SCRIPT DIR LOG-DIRS SCENARIO...: one broker, these scenarios.
+# observe_group BROKER-START-SCRIPT DIR LOG-DIRS KAFKA-VERSION [START-ARG]... -- SCENARIO...:
+# one broker (Kafka in that version, or Skiff), these scenarios.
 observe_group() {
-  local start="$1" dir="$2" log_dirs="$3" env_out s t0 rc
-  shift 3
+  local start="$1" dir="$2" log_dirs="$3" version="$4" env_out s t0 rc
+  local -a start_args=(--log-dirs "$log_dirs")
+  shift 4
+  while [ "$1" != -- ]; do start_args+=("$1"); shift; done
+  shift
+  [ "$start" != "$COMPAT_DIR/kafka/start-kafka.sh" ] || start_args+=(--kafka-version "$version")
   mkdir -p "$dir"
-  env_out="$("$start" --log-dirs "$log_dirs")" || die "could not start a broker with $start"
+  env_out="$("$start" "${start_args[@]}")" || die "could not start a broker with $start ${start_args[*]}"
   eval "$env_out"
   broker_pid="$PID" broker_dir="$WORKDIR"
-  log "$BROKER_VERSION up at $BOOTSTRAP ($log_dirs log dirs); observations into $dir"
+  log "$BROKER_VERSION up at $BOOTSTRAP (${start_args[*]}); observations into $dir"
   for s in "$@"; do
     t0=$SECONDS
     set +e
@@ -89,17 +113,20 @@ observe_group() {
     fi
   done
   if ! kill -0 "$broker_pid" 2>/dev/null; then log "$BROKER_VERSION died during the observations"; fi
-  for s in "$broker_dir"/*.log; do if [ -e "$s" ]; then cp "$s" "$dir/$log_dirs-dirs-$(basename "$s")"; fi; done
+  for s in "$broker_dir"/*.log; do if [ -e "$s" ]; then cp "$s" "$dir/$log_dirs-dirs-$version-$(basename "$s")"; fi; done
   stop_broker
 }
 
-# compare_dirs LABEL REF-DIR OBS-DIR [compare.py options]: one PASS/FAIL per scenario.
+# compare_dirs LABEL REF-DIR OBS-DIR [compare.py options]: one PASS/FAIL per scenario. REF-DIR
+# "recorded" stands for each scenario's recording (reference-kafka-VERSION/).
 compare_dirs() {
-  local label="$1" ref="$2" obs="$3" s rc
+  local label="$1" ref="$2" obs="$3" s rc ref_file
   shift 3
   for s in "${scenarios[@]}"; do
+    ref_file="$ref/$s.json"
+    [ "$ref" != recorded ] || ref_file="$(recorded "$s")"
     set +e
-    python3 "$COMPAT_DIR/diff/compare.py" "$@" "$ref/$s.json" "$obs/$s.json" >"$obs/$s.compare.txt" 2>&1
+    python3 "$COMPAT_DIR/diff/compare.py" "$@" "$ref_file" "$obs/$s.json" >"$obs/$s.compare.txt" 2>&1
     rc=$?
     set -e
     if [ $rc = 0 ]; then
@@ -108,13 +135,18 @@ compare_dirs() {
     else
       failed=$((failed + 1))
       printf 'FAIL  %-20s %s  (%s)\n' "$s" "$label" "$obs/$s.compare.txt"
-      grep -E '^(DIFF|STALE)' "$obs/$s.compare.txt" | head -n 60 | sed 's/^/    | /'
+      # grep -m, not head: head closing the pipe early would end this script (pipefail).
+      { grep -m 60 -E '^(DIFF|STALE)' "$obs/$s.compare.txt" || true; } | sed 's/^/    | /'
       tail -n1 "$obs/$s.compare.txt" | sed 's/^/    | /'
     fi
   done
 }
 
-reference_dir="$COMPAT_DIR/diff/reference-kafka-4.1.1"
+# recorded SCENARIO: its recorded reference observation.
+recorded() {
+  echo "$COMPAT_DIR/diff/reference-kafka-$("$COMPAT_DIR/diff/observe.sh" --kafka-version "$1")/$1.json"
+}
+reference_dir=recorded
 if [ "$skiff_only" = 0 ]; then
   for ((i = 1; i <= runs; i++)); do
     observe_all "$COMPAT_DIR/kafka/start-kafka.sh" "$base/kafka-$i"
@@ -124,9 +156,11 @@ if [ "$skiff_only" = 0 ]; then
   done
   if [ "$record" = 1 ]; then
     if [ "$failed" = 0 ]; then
-      mkdir -p "$reference_dir"
-      for s in "${scenarios[@]}"; do cp "$base/kafka-1/$s.json" "$reference_dir/$s.json"; done
-      log "recorded ${#scenarios[@]} observations into $reference_dir"
+      for s in "${scenarios[@]}"; do
+        mkdir -p "$(dirname "$(recorded "$s")")"
+        cp "$base/kafka-1/$s.json" "$(recorded "$s")"
+      done
+      log "recorded ${#scenarios[@]} observations into $COMPAT_DIR/diff/reference-kafka-*/"
     else
       log "not recording: the Kafka observations differ between runs"
     fi

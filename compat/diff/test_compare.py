@@ -108,22 +108,39 @@ class CommandLine(unittest.TestCase):
         self.assertEqual(self.run_compare({"a": 1}, {"a": 1}, [{"scenario": "s", "path": "a"}])[0], 2)
 
 
+def reference_dirs():
+    """The recordings' folders: reference-kafka-VERSION/ (4.1.1, and 4.4.0 for share groups)."""
+    return sorted(os.path.join(HERE, d) for d in os.listdir(HERE) if d.startswith("reference-kafka-"))
+
+
 class TheCommittedFiles(unittest.TestCase):
     def test_accepted_json_entries_are_well_formed(self):
         with open(os.path.join(HERE, "accepted.json"), encoding="utf-8") as f:
             entries = json.load(f)
-        names = set(os.listdir(os.path.join(HERE, "reference-kafka-4.1.1")))
+        names = set()
+        for d in reference_dirs():
+            names |= set(os.listdir(d))
         for e in entries:
             self.assertTrue(e.get("reason"), e)
             self.assertIn(f"{e['scenario']}.json", names, e)
 
     def test_every_reference_compares_equal_to_itself(self):
-        ref_dir = os.path.join(HERE, "reference-kafka-4.1.1")
-        for name in os.listdir(ref_dir):
-            with open(os.path.join(ref_dir, name), encoding="utf-8") as f:
-                doc = json.load(f)
-            self.assertEqual(doc["scenario"] + ".json", name)
-            self.assertEqual(compare.differences(doc["observation"], doc["observation"]), [])
+        self.assertIn(os.path.join(HERE, "reference-kafka-4.1.1"), reference_dirs())
+        for ref_dir in reference_dirs():
+            for name in os.listdir(ref_dir):
+                with open(os.path.join(ref_dir, name), encoding="utf-8") as f:
+                    doc = json.load(f)
+                self.assertEqual(doc["scenario"] + ".json", name)
+                self.assertEqual(compare.differences(doc["observation"], doc["observation"]), [])
+
+    def test_every_scenario_has_a_recording_of_its_kafka_version(self):
+        observe = os.path.join(HERE, "observe.sh")
+        names = subprocess.run([observe, "--list"], capture_output=True, text=True, check=True).stdout.split()
+        self.assertIn("java-share", names)
+        for name in names:
+            version = subprocess.run([observe, "--kafka-version", name], capture_output=True, text=True, check=True).stdout.strip()
+            path = os.path.join(HERE, f"reference-kafka-{version}", f"{name}.json")
+            self.assertTrue(os.path.isfile(path), path)
 
 
 if __name__ == "__main__":

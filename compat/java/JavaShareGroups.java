@@ -1,7 +1,7 @@
 // Share groups (KIP-932) through kafka-clients' KafkaShareConsumer and Admin: the "share" suite.
 //
 // Usage: java -cp 'target/kafka-client-libs-4.4.0/*' compat/java/JavaShareGroups.java HOST:PORT MODE
-//        (compat/run.sh --suite share runs every mode; the broker starts with run.sh's
+//        (compat/run.sh --suite share runs every mode; the broker starts with lib.sh's
 //        SHARE_START_ARGS: a 5 s acquisition lock, delivery count limit 3)
 // Modes:
 //   --basic        3 share consumers (implicit acknowledgement) in one group share 10,000
@@ -87,7 +87,7 @@ public class JavaShareGroups {
   static final String NAME = "java share";
   static final int RECORDS = 10_000;
   static final int MEMBERS = 3;
-  /** The broker's group.share.delivery.count.limit (compat/run.sh SHARE_START_ARGS). */
+  /** The broker's group.share.delivery.count.limit (compat/lib.sh SHARE_START_ARGS). */
   static final int DELIVERY_COUNT_LIMIT = 3;
   static final long TIMEOUT_MS = 60_000;
   static final Duration POLL = Duration.ofMillis(200);

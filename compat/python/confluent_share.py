@@ -38,7 +38,7 @@ from common import Mismatch, check, run_main, step, unique_topic
 NAME = "confluent-kafka share"
 RECORDS = 10_000
 MEMBERS = 3
-# The broker's group.share.delivery.count.limit (compat/run.sh SHARE_START_ARGS).
+# The broker's group.share.delivery.count.limit (compat/lib.sh SHARE_START_ARGS).
 DELIVERY_COUNT_LIMIT = 3
 TIMEOUT = 60.0
 

@@ -571,6 +571,40 @@ async fn start_offsets_are_described_altered_and_deleted() {
     assert!(describe_offsets(&mut admin).await.groups[0]
         .topics
         .is_empty());
+
+    // A group id no group has: described with no offsets and no error; altering its
+    // offsets creates it as an empty share group holding them (as Kafka 4.4.0 does).
+    let fresh = alter_req.clone().with_group_id(GroupId(s("fresh")));
+    let describe_fresh = || {
+        use kafka_protocol::messages::describe_share_group_offsets_request as desc;
+        kafka_protocol::messages::DescribeShareGroupOffsetsRequest::default().with_groups(vec![
+            desc::DescribeShareGroupOffsetsRequestGroup::default()
+                .with_group_id(GroupId(s("fresh")))
+                .with_topics(None),
+        ])
+    };
+    let r: kafka_protocol::messages::DescribeShareGroupOffsetsResponse = admin
+        .call(ApiKey::DescribeShareGroupOffsets, 0, &describe_fresh())
+        .await;
+    assert_eq!(r.groups[0].error_code, 0, "{r:?}");
+    assert!(r.groups[0].topics.is_empty(), "{r:?}");
+    let r: AlterShareGroupOffsetsResponse =
+        admin.call(ApiKey::AlterShareGroupOffsets, 0, &fresh).await;
+    assert_eq!(r.error_code, 0, "{r:?}");
+    assert_eq!(r.responses[0].partitions[0].error_code, 0, "{r:?}");
+    let r: kafka_protocol::messages::DescribeShareGroupOffsetsResponse = admin
+        .call(ApiKey::DescribeShareGroupOffsets, 0, &describe_fresh())
+        .await;
+    assert_eq!(r.groups[0].topics[0].partitions[0].start_offset, 3, "{r:?}");
+    let groups: ListGroupsResponse = admin
+        .call(ApiKey::ListGroups, 5, &ListGroupsRequest::default())
+        .await;
+    assert!(
+        groups.groups.iter().any(|g| g.group_id.as_str() == "fresh"
+            && g.group_type.as_str() == "share"
+            && g.group_state.as_str() == "Empty"),
+        "{groups:?}"
+    );
     broker.shutdown().await.unwrap();
 }
 

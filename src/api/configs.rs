@@ -159,9 +159,11 @@ fn apply_group(
     validate_only: bool,
     change: impl FnOnce(&BTreeMap<String, String>) -> Result<BTreeMap<String, String>, ResourceError>,
 ) -> Result<(), ResourceError> {
+    // Kafka refuses an empty group name here as a bad request (its DescribeConfigs says
+    // INVALID_GROUP_ID).
     if name.is_empty() {
         return Err((
-            code(ResponseError::InvalidGroupId),
+            code(ResponseError::InvalidRequest),
             "Group id must not be empty".into(),
         ));
     }

@@ -67,7 +67,8 @@ impl Api for AlterShareGroupOffsets {
                 )
             })
             .collect();
-        let altered = match ctx.share.alter_offsets(&group_id, wanted) {
+        let other = ctx.groups.contains_group(&group_id);
+        let altered = match ctx.share.alter_offsets(&group_id, wanted, other) {
             Ok(a) => a,
             Err(e) => return top_level(share_error_code(&e), e.to_string()).into(),
         };

@@ -92,13 +92,16 @@ impl ShareCoordinator {
     }
 
     /// DescribeShareGroupOffsets for one group: the requested partitions' start offsets,
-    /// or (`topics` = `None`) those of every partition the group has state for.
+    /// or (`topics` = `None`) those of every partition the group has state for. A group
+    /// that is not a share group has none (no error), as in Kafka.
     pub fn describe_offsets(
         &self,
         group_id: &str,
         topics: Option<Vec<(String, Vec<i32>)>>,
     ) -> Result<Vec<TopicStarts>> {
-        self.require_group(group_id, false)?;
+        if !self.groups.lock().contains_key(group_id) {
+            return Ok(Vec::new());
+        }
         let wanted: Vec<(String, Vec<i32>)> = match topics {
             Some(t) => t,
             None => {
@@ -154,12 +157,24 @@ impl ShareCoordinator {
     }
 
     /// AlterShareGroupOffsets: the group must have no members; each partition's window
-    /// starts over at the given offset.
+    /// starts over at the given offset. A group id no group has becomes an empty share group
+    /// (as in Kafka); one of another kind of group (`is_other_group`) is not found.
     pub fn alter_offsets(
         &self,
         group_id: &str,
         topics: Vec<(String, Vec<(i32, i64)>)>,
+        is_other_group: bool,
     ) -> Result<Vec<TopicStarts>> {
+        {
+            let mut groups = self.groups.lock();
+            if !groups.contains_key(group_id) && !is_other_group {
+                // Created by this change, at epoch 1 (Kafka's first group epoch).
+                let group = groups.entry(group_id.to_string()).or_default();
+                group.group_epoch = 1;
+                group.assignment_epoch = 1;
+                self.store_group(group_id, group);
+            }
+        }
         self.require_group(group_id, true)?;
         let mut out = Vec::with_capacity(topics.len());
         let mut batch = WriteBatch::new();

@@ -183,6 +183,17 @@ impl Api for ShareFetch {
         Handled::Later(Box::pin(async move {
             let node_id = ctx.config.node_id;
             let outcome = ctx.share.fetch(fetch, ctx.shutdown.clone()).await;
+            match &outcome {
+                Err(e) => tracing::debug!(error = %e, "share fetch refused"),
+                Ok(f) => tracing::debug!(
+                    answered = ?f
+                        .partitions
+                        .iter()
+                        .map(|p| (p.partition, p.acquired.len(), p.error.is_some(), p.acknowledge_error.as_ref().map(|e| e.to_string())))
+                        .collect::<Vec<_>>(),
+                    "share fetch answered"
+                ),
+            }
             let response = match outcome {
                 Err(e) => top_level(share_error_code(&e), e.to_string()),
                 Ok(fetched) => {

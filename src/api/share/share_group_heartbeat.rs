@@ -78,6 +78,12 @@ impl Api for ShareGroupHeartbeat {
             },
             other,
         );
+        match &outcome {
+            Ok(r) => {
+                tracing::debug!(member_id = r.member_id.as_str(), epoch = r.member_epoch, assignment = ?r.assignment, "share heartbeat answered")
+            }
+            Err(e) => tracing::debug!(error = %e, "share heartbeat refused"),
+        }
         match outcome {
             Ok(r) => ShareGroupHeartbeatResponse::default()
                 .with_member_id(Some(StrBytes::from_string(r.member_id)))

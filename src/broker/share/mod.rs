@@ -677,6 +677,18 @@ impl ShareCoordinator {
                 "ShareFetch needs a group id and a member id".into(),
             ));
         }
+        tracing::debug!(
+            group_id = request.group_id.as_str(),
+            member_id = request.member_id.as_str(),
+            epoch = request.session_epoch,
+            partitions = ?request.partitions.iter().map(|p| (p.partition, p.acknowledgements.len())).collect::<Vec<_>>(),
+            forgotten = request.forgotten.len(),
+            max_wait_ms = request.max_wait.as_millis() as u64,
+            max_records = request.max_records,
+            record_limit = request.record_limit,
+            renew_only = request.renew_only,
+            "share fetch"
+        );
         let added: Vec<TopicIdPartition> = request
             .partitions
             .iter()

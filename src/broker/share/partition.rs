@@ -364,7 +364,7 @@ impl SharePartition {
     ) -> Vec<AcquiredRange> {
         let lock_until = now + limits.lock_duration;
         let mut acquired: Vec<(i64, i16)> = Vec::new();
-        for batch in batches {
+        'batches: for batch in batches {
             if acquired.len() as i64 >= max_records.max(1) {
                 break;
             }
@@ -404,8 +404,10 @@ impl SharePartition {
                     }
                     continue;
                 }
+                // A full window stops the whole read: a later batch would start past the
+                // window's end and be taken for offsets the log no longer holds.
                 if offset != self.end || self.end - self.start >= limits.max_in_flight {
-                    break;
+                    break 'batches;
                 }
                 let r = if undeliverable {
                     InFlight::settled(RecordState::Archived, 0)
@@ -745,5 +747,61 @@ mod tests {
         let got = sp.acquire("a", &[data(0, 9)], 10, 100, false, now, &l);
         assert_eq!(got.first().map(|r| r.last_offset), Some(3));
         assert_eq!(sp.next_fetch_offset(&l), None);
+    }
+
+    #[test]
+    fn a_full_window_stops_the_read_and_archives_nothing_past_it() {
+        let now = Instant::now();
+        let l = Limits {
+            max_in_flight: 10,
+            ..limits()
+        };
+        let mut sp = SharePartition::new(0);
+        let got = sp.acquire(
+            "a",
+            &[data(0, 4), data(5, 9), data(10, 14), data(15, 19)],
+            20,
+            100,
+            false,
+            now,
+            &l,
+        );
+        assert_eq!(
+            got.iter()
+                .map(|r| (r.first_offset, r.last_offset))
+                .collect::<Vec<_>>(),
+            vec![(0, 9)]
+        );
+        assert_eq!(sp.end_offset(), 10);
+        assert_eq!(sp.record(10), None, "nothing past the window is archived");
+        // Once the first five are accepted the rest is acquired, never archived.
+        sp.acknowledge("a", &[ack(0, 4, 1)], &l).unwrap();
+        let got = sp.acquire("b", &[data(10, 14), data(15, 19)], 20, 100, false, now, &l);
+        assert_eq!(
+            got.iter()
+                .map(|r| (r.first_offset, r.last_offset))
+                .collect::<Vec<_>>(),
+            vec![(10, 14)]
+        );
+    }
+
+    #[test]
+    fn record_limit_mode_splits_a_batch() {
+        let now = Instant::now();
+        let mut sp = SharePartition::new(0);
+        let got = sp.acquire("a", &[data(0, 9)], 10, 3, true, now, &limits());
+        assert_eq!(
+            got.iter()
+                .map(|r| (r.first_offset, r.last_offset))
+                .collect::<Vec<_>>(),
+            vec![(0, 2)]
+        );
+        let got = sp.acquire("b", &[data(0, 9)], 10, 3, false, now, &limits());
+        assert_eq!(
+            got.iter()
+                .map(|r| (r.first_offset, r.last_offset))
+                .collect::<Vec<_>>(),
+            vec![(3, 9)]
+        );
     }
 }

@@ -4,7 +4,7 @@
 # launched from source with Kafka 4.4.0's jars as compat/java/scenario.sh does). Not part of CI.
 #
 # Usage: benches/share-consume.sh [--both | --kafka | --skiff] [--rounds N] [--scale F]
-#                                 [--members LIST] [--out FILE]
+#                                 [--members LIST] [--out FILE] [--timeout-s S]
 #   --both           Kafka and Skiff, alternating K, S, K, S, ... (the default)
 #   --kafka, --skiff only that broker
 #   --rounds N       rounds per broker (default 3); the table shows medians
@@ -53,6 +53,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || die "--rounds takes a positive integer, got: $rounds"
+[[ "$scale" =~ ^[0-9]*\.?[0-9]+$ ]] || die "--scale takes a positive number, got: $scale"
 [[ "$timeout_s" =~ ^[1-9][0-9]*$ ]] || die "--timeout-s takes a positive integer, got: $timeout_s"
 [[ "$members" =~ ^[1-9][0-9]*(,[1-9][0-9]*)*$ ]] || die "--members takes a list like 1,4,16, got: $members"
 records="$(awk -v n="$RECORDS" -v s="$scale" 'BEGIN { r = int(n * s + 0.5); print (r < 1000 ? 1000 : r) }')"

@@ -52,6 +52,7 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.ListShareGroupOffsetsSpec;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.ShareGroupDescription;
@@ -322,11 +323,23 @@ public class ShareConsumeBench {
     double client1 = clientCpu();
     String describe = "";
     if (!finished || !row.problems.isEmpty()) {
+      // Where the broker's share-partitions start (every offset below is delivered to completion
+      // as far as the broker knows), and the group.
+      try {
+        Map<Integer, Long> starts = new java.util.TreeMap<>();
+        admin.listShareGroupOffsets(Map.of(group, new ListShareGroupOffsetsSpec())).partitionsToOffsetInfo(group)
+            .get(10, TimeUnit.SECONDS).forEach((tp, info) -> {
+              if (tp.topic().equals(topic) && info != null) starts.put(tp.partition(), info.startOffset());
+            });
+        describe = "; share-group start offsets: " + starts;
+      } catch (Exception e) {
+        describe = "; listShareGroupOffsets: " + e;
+      }
       try {
         ShareGroupDescription d = admin.describeShareGroups(List.of(group)).describedGroups().get(group).get(10, TimeUnit.SECONDS);
-        describe = "; group: " + d;
+        describe += "; group: " + d;
       } catch (Exception e) {
-        describe = "; describeShareGroups: " + e;
+        describe += "; describeShareGroups: " + e;
       }
     }
     row.stop.set(true);

@@ -599,6 +599,20 @@ async fn start_offsets_are_described_altered_and_deleted() {
     let groups: ListGroupsResponse = admin
         .call(ApiKey::ListGroups, 5, &ListGroupsRequest::default())
         .await;
+    // A negative start offset leaves the partition uninitialized (no start offset).
+    let mut negative = fresh.clone();
+    negative.topics[0].partitions[0].start_offset = -5;
+    let r: AlterShareGroupOffsetsResponse = admin
+        .call(ApiKey::AlterShareGroupOffsets, 0, &negative)
+        .await;
+    assert_eq!(r.responses[0].partitions[0].error_code, 0, "{r:?}");
+    let r: kafka_protocol::messages::DescribeShareGroupOffsetsResponse = admin
+        .call(ApiKey::DescribeShareGroupOffsets, 0, &describe_fresh())
+        .await;
+    assert_eq!(
+        r.groups[0].topics[0].partitions[0].start_offset, -1,
+        "{r:?}"
+    );
     assert!(
         groups.groups.iter().any(|g| g.group_id.as_str() == "fresh"
             && g.group_type.as_str() == "share"

@@ -156,20 +156,34 @@ fn describe_group(
             "Group id must not be empty".into(),
         ));
     }
+    let layers = ctx.replicas.dynamic_config().layers();
     let entries = ctx
         .share
         .configs()
         .describe(name)
         .into_iter()
         .map(|(n, kind, value, set)| {
-            let (source, synonyms) = if set {
-                (
-                    ConfigSource::DynamicGroup,
-                    vec![(n, Some(value.clone()), ConfigSource::DynamicGroup)],
-                )
-            } else {
-                (ConfigSource::Default, Vec::new())
-            };
+            // Under the group's own value (when set) come what it falls back to, as Kafka
+            // lists them: the broker's `group.<name>` layers, or, for a config with no
+            // broker counterpart, its default under its own name.
+            let mut synonyms: Vec<(&'static str, Option<String>, ConfigSource)> = Vec::new();
+            if set {
+                synonyms.push((n, Some(value.clone()), ConfigSource::DynamicGroup));
+            }
+            match crate::config::broker_option(&format!("group.{n}")) {
+                Some(def) => synonyms.extend(
+                    layers
+                        .values(def.name)
+                        .into_iter()
+                        .map(|(v, s)| (def.name, Some(v), s)),
+                ),
+                None => synonyms.push((
+                    n,
+                    ctx.share.configs().default_value(n),
+                    ConfigSource::Default,
+                )),
+            }
+            let source = synonyms.first().map_or(ConfigSource::Default, |s| s.2);
             ConfigEntry {
                 name: n,
                 value: Some(value),

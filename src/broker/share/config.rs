@@ -222,6 +222,14 @@ impl GroupConfigs {
             .unwrap_or_default()
     }
 
+    /// The value of group config `name` when a group sets none (from the broker's options).
+    pub fn default_value(&self, name: &str) -> Option<String> {
+        GROUP_CONFIGS
+            .iter()
+            .find(|d| d.name == name)
+            .map(|d| (d.default)(&self.broker))
+    }
+
     /// Every known config of `group_id`: its name, type, value and whether the group sets it.
     pub fn describe(&self, group_id: &str) -> Vec<(&'static str, ConfigType, String, bool)> {
         let set = self.overrides(group_id);

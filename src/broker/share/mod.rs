@@ -491,12 +491,15 @@ impl ShareCoordinator {
             return Ok(Arc::clone(sp));
         }
         let store_key = codec::state_key(group_id, topic_id, partition.index());
-        let sp = match self.store.get(&store_key)? {
-            Some(value) => {
-                let rec = codec::StateRecord::decode(&value)?;
+        let stored = match self.store.get(&store_key)? {
+            Some(value) => Some(codec::StateRecord::decode(&value)?),
+            None => None,
+        };
+        let sp = match stored {
+            Some(rec) if rec.start_offset != offsets::UNINITIALIZED => {
                 SharePartition::restore(rec.start_offset, rec.state_epoch, &rec.runs)
             }
-            None => {
+            _ => {
                 let start = self.initial_offset(partition, settings)?;
                 let sp = SharePartition::new(start);
                 self.store.put(&store_key, state_record(&sp).encode())?;

@@ -8,6 +8,10 @@ use parking_lot::Mutex;
 use uuid::Uuid;
 
 use super::partition::SharePartition;
+
+/// The stored start offset of a share-partition left uninitialized by an
+/// AlterShareGroupOffsets with a negative offset.
+pub(super) const UNINITIALIZED: i64 = -1;
 use super::{codec, state_record, Result, ShareCoordinator, ShareError};
 use crate::storage::kv::WriteBatch;
 
@@ -79,6 +83,9 @@ impl ShareCoordinator {
     /// reads to (the high watermark, or the last stable offset under read_committed) that
     /// are not yet acknowledged or archived.
     fn lag(&self, topic: &str, partition: i32, sp: &SharePartition, group_id: &str) -> i64 {
+        if sp.start_offset() < 0 {
+            return -1;
+        }
         let Some(log) = self.replicas.partition(topic, partition) else {
             return -1;
         };
@@ -179,6 +186,7 @@ impl ShareCoordinator {
         let mut out = Vec::with_capacity(topics.len());
         let mut batch = WriteBatch::new();
         let mut staged: Vec<((String, Uuid, i32), SharePartition)> = Vec::new();
+        let mut uninitialized: Vec<(String, Uuid, i32)> = Vec::new();
         for (name, partitions) in topics {
             let topic = self.replicas.topics().get(&name);
             let topic_id = topic.as_ref().map_or(Uuid::nil(), |t| t.id);
@@ -189,9 +197,19 @@ impl ShareCoordinator {
                     Some(t) if p < 0 || p >= t.partitions => {
                         Some(ShareError::UnknownTopicOrPartition)
                     }
-                    Some(_) if offset < 0 => Some(ShareError::InvalidRequest(format!(
-                        "invalid start offset {offset}"
-                    ))),
+                    // A negative start offset leaves the share-partition uninitialized: it
+                    // is described without a start offset, and the next member starts where
+                    // share.auto.offset.reset says (as Kafka 4.4.0 does).
+                    Some(t) if offset < 0 => {
+                        let mut sp = SharePartition::new(UNINITIALIZED);
+                        sp.reset(UNINITIALIZED);
+                        batch.put(
+                            codec::state_key(group_id, t.id, p),
+                            state_record(&sp).encode(),
+                        );
+                        uninitialized.push((group_id.to_string(), t.id, p));
+                        None
+                    }
                     Some(t) => match self.known_partition(group_id, t.id, p) {
                         Err(e) => Some(e),
                         Ok(known) => {
@@ -223,6 +241,9 @@ impl ShareCoordinator {
         let mut map = self.partitions.lock();
         for (key, sp) in staged {
             map.insert(key, Arc::new(Mutex::new(sp)));
+        }
+        for key in &uninitialized {
+            map.remove(key);
         }
         drop(map);
         self.released.notify_waiters();

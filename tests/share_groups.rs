@@ -146,14 +146,16 @@ impl Member {
     }
 
     /// One ShareFetch on `topic`/0, acknowledging `acks` (first, last, type) first.
-    async fn fetch(
-        &mut self,
+    /// A ShareFetch (v1 fields) on `topic`/0 in this member's session, acknowledging `acks`
+    /// (first, last, type) first.
+    fn fetch_request(
+        &self,
         topic: Uuid,
         acks: &[(i64, i64, i8)],
         max_records: i32,
         max_wait_ms: i32,
-    ) -> (ShareFetchResponse, Acquired) {
-        let req = ShareFetchRequest::default()
+    ) -> ShareFetchRequest {
+        ShareFetchRequest::default()
             .with_group_id(Some(GroupId(s(&self.group))))
             .with_member_id(Some(s(&self.id)))
             .with_share_session_epoch(self.session_epoch)
@@ -175,8 +177,11 @@ impl Member {
                                     .with_acknowledge_types(vec![*t])
                             })
                             .collect(),
-                    )])]);
-        let r: ShareFetchResponse = self.wire.call(ApiKey::ShareFetch, 1, &req).await;
+                    )])])
+    }
+
+    /// Moves the session on after an answered ShareFetch; the records it acquired.
+    fn fetched(&mut self, r: &ShareFetchResponse) -> Acquired {
         if r.error_code == 0 {
             self.session_epoch = if self.session_epoch == i32::MAX {
                 1
@@ -184,13 +189,25 @@ impl Member {
                 self.session_epoch + 1
             };
         }
-        let acquired = r
-            .responses
+        r.responses
             .iter()
             .flat_map(|t| t.partitions.iter())
             .flat_map(|p| p.acquired_records.iter())
             .flat_map(|a| (a.first_offset..=a.last_offset).map(move |o| (o, a.delivery_count)))
-            .collect();
+            .collect()
+    }
+
+    /// One ShareFetch (v1) on `topic`/0, acknowledging `acks` (first, last, type) first.
+    async fn fetch(
+        &mut self,
+        topic: Uuid,
+        acks: &[(i64, i64, i8)],
+        max_records: i32,
+        max_wait_ms: i32,
+    ) -> (ShareFetchResponse, Acquired) {
+        let req = self.fetch_request(topic, acks, max_records, max_wait_ms);
+        let r: ShareFetchResponse = self.wire.call(ApiKey::ShareFetch, 1, &req).await;
+        let acquired = self.fetched(&r);
         (r, acquired)
     }
 
@@ -678,7 +695,7 @@ async fn read_committed_share_groups_never_see_aborted_records_or_markers() {
     broker.shutdown().await.unwrap();
 }
 
-/// ShareFetch v2 with `acquire_mode` and `is_renew_ack`, acknowledging `acks` on `topic`/0.
+/// ShareFetch v2 in `acquire_mode` on `topic`/0, acknowledging `acks` first.
 async fn fetch_v2(
     m: &mut Member,
     topic: Uuid,
@@ -688,45 +705,13 @@ async fn fetch_v2(
 ) -> (ShareFetchResponse, Acquired) {
     use skiff::api::share::messages::{ShareFetchRequestV2, ShareFetchResponseV2};
     let req = ShareFetchRequestV2 {
-        inner: ShareFetchRequest::default()
-            .with_group_id(Some(GroupId(s(&m.group))))
-            .with_member_id(Some(s(&m.id)))
-            .with_share_session_epoch(m.session_epoch)
-            .with_max_wait_ms(1000)
-            .with_min_bytes(1)
-            .with_max_bytes(1 << 20)
-            .with_max_records(max_records)
-            .with_batch_size(max_records)
-            .with_topics(vec![fetch_req::FetchTopic::default()
-                .with_topic_id(topic)
-                .with_partitions(vec![fetch_req::FetchPartition::default()
-                    .with_partition_index(0)
-                    .with_acknowledgement_batches(
-                        acks.iter()
-                            .map(|(f, l, t)| {
-                                fetch_req::AcknowledgementBatch::default()
-                                    .with_first_offset(*f)
-                                    .with_last_offset(*l)
-                                    .with_acknowledge_types(vec![*t])
-                            })
-                            .collect(),
-                    )])]),
+        inner: m.fetch_request(topic, acks, max_records, 1000),
         share_acquire_mode: acquire_mode,
         is_renew_ack: false,
     };
     let r: ShareFetchResponseV2 = m.wire.call(ApiKey::ShareFetch, 2, &req).await;
-    let r = r.0;
-    if r.error_code == 0 {
-        m.session_epoch += 1;
-    }
-    let acquired = r
-        .responses
-        .iter()
-        .flat_map(|t| t.partitions.iter())
-        .flat_map(|p| p.acquired_records.iter())
-        .flat_map(|a| (a.first_offset..=a.last_offset).map(move |o| (o, a.delivery_count)))
-        .collect();
-    (r, acquired)
+    let acquired = m.fetched(&r.0);
+    (r.0, acquired)
 }
 
 /// (start offset, lag) of the group "g"'s only share-partition (DescribeShareGroupOffsets v1).

@@ -804,3 +804,28 @@ async fn version_2_acquires_by_record_limit_renews_locks_and_describes_the_lag()
     assert_eq!(describe_v1(&mut admin).await, (10, 0));
     broker.shutdown().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_answer_carries_only_the_batches_up_to_the_last_acquired_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let broker = start(dir.path()).await;
+    let mut admin = Wire::connect(&broker).await;
+    admin.create_topic("trim").await;
+    set_group_configs(&mut admin, "g", &[("share.auto.offset.reset", "earliest")]).await;
+    produce(&broker, "trim", 0, 50);
+    let topic = topic_id(&mut admin, "trim").await;
+    let mut m = Member::join(&broker, "g", "trim").await;
+    let (r, got) = m.fetch(topic, &[], 10, 1000).await;
+    assert_eq!(got, (0..10).map(|o| (o, 1)).collect::<Vec<_>>());
+    // One batch of ten records: its length field (bytes 8..12) plus the 12 bytes before it
+    // is the whole answer, not the five batches the log holds.
+    let records = r.responses[0].partitions[0].records.clone().unwrap();
+    let batch_len = i32::from_be_bytes(records[8..12].try_into().unwrap());
+    assert_eq!(
+        records.len(),
+        batch_len as usize + 12,
+        "{} bytes",
+        records.len()
+    );
+    broker.shutdown().await.unwrap();
+}

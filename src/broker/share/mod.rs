@@ -884,7 +884,10 @@ impl ShareCoordinator {
             .read(from, max_bytes, settings.read_committed)
             .await
             .map_err(PartitionFailure::Partition)?;
-        let spans = batch_spans(&read.records, &read.aborted_transactions);
+        let (spans, ends): (Vec<BatchSpan>, Vec<usize>) =
+            batch_spans(&read.records, &read.aborted_transactions)
+                .into_iter()
+                .unzip();
         if spans.is_empty() {
             return Ok(None);
         }
@@ -907,7 +910,16 @@ impl ShareCoordinator {
             ?ranges,
             "share records acquired"
         );
-        Ok(Some((read.records, ranges)))
+        // The answer ends with the last batch holding an acquired record: a client reads
+        // every record it is sent (acquired or not), and a read may hold far more batches
+        // than the records acquired from them.
+        let last_acquired = ranges.iter().map(|r| r.last_offset).max().unwrap_or(-1);
+        let cut = spans
+            .iter()
+            .zip(&ends)
+            .find(|(s, _)| s.last_offset >= last_acquired)
+            .map_or(read.records.len(), |(_, end)| *end);
+        Ok(Some((read.records.slice(..cut), ranges)))
     }
 
     /// One tick of the lock and session task: releases expired locks, removes members
@@ -992,18 +1004,21 @@ fn state_record(sp: &SharePartition) -> codec::StateRecord {
 }
 
 /// The batches of `records` with what decides their delivery: control batches, and the
-/// batches of the aborted transactions listed (read_committed).
+/// batches of the aborted transactions listed (read_committed); with each, where it ends in
+/// `records`.
 fn batch_spans(
     records: &[u8],
     aborted: &[crate::broker::partition::AbortedTransaction],
-) -> Vec<BatchSpan> {
+) -> Vec<(BatchSpan, usize)> {
     let mut aborted: Vec<_> = aborted.to_vec();
     aborted.sort_by_key(|a| a.first_offset);
     let mut pending = aborted.into_iter().peekable();
     let mut aborting: BTreeSet<i64> = BTreeSet::new();
     let mut spans = Vec::new();
+    let mut end = 0usize;
     for item in split_batches(records) {
-        let Ok((h, _)) = item else { break };
+        let Ok((h, bytes)) = item else { break };
+        end += bytes.len();
         while let Some(a) = pending.next_if(|a| a.first_offset <= h.last_offset()) {
             aborting.insert(a.producer_id);
         }
@@ -1012,12 +1027,15 @@ fn batch_spans(
         if control {
             aborting.remove(&h.producer_id);
         }
-        spans.push(BatchSpan {
-            base_offset: h.base_offset,
-            last_offset: h.last_offset(),
-            control,
-            aborted,
-        });
+        spans.push((
+            BatchSpan {
+                base_offset: h.base_offset,
+                last_offset: h.last_offset(),
+                control,
+                aborted,
+            },
+            end,
+        ));
     }
     spans
 }

@@ -12,6 +12,10 @@ use uuid::Uuid;
 use super::error::{Result, ShareError};
 use super::partition::{RecordState, StateRun};
 
+/// The stored start offset of a share-partition left uninitialized (AlterShareGroupOffsets
+/// with a negative offset): the next member starts where `share.auto.offset.reset` says.
+pub const UNINITIALIZED: i64 = -1;
+
 /// Prefix of the share groups' keys.
 pub const GROUP_PREFIX: &[u8] = b"share/group/";
 /// Prefix of the share-partitions' keys.

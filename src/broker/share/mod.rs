@@ -496,7 +496,7 @@ impl ShareCoordinator {
             None => None,
         };
         let sp = match stored {
-            Some(rec) if rec.start_offset != offsets::UNINITIALIZED => {
+            Some(rec) if rec.start_offset != codec::UNINITIALIZED => {
                 SharePartition::restore(rec.start_offset, rec.state_epoch, &rec.runs)
             }
             _ => {

@@ -8,10 +8,6 @@ use parking_lot::Mutex;
 use uuid::Uuid;
 
 use super::partition::SharePartition;
-
-/// The stored start offset of a share-partition left uninitialized by an
-/// AlterShareGroupOffsets with a negative offset.
-pub(super) const UNINITIALIZED: i64 = -1;
 use super::{codec, state_record, Result, ShareCoordinator, ShareError};
 use crate::storage::kv::WriteBatch;
 
@@ -201,8 +197,8 @@ impl ShareCoordinator {
                     // is described without a start offset, and the next member starts where
                     // share.auto.offset.reset says (as Kafka 4.4.0 does).
                     Some(t) if offset < 0 => {
-                        let mut sp = SharePartition::new(UNINITIALIZED);
-                        sp.reset(UNINITIALIZED);
+                        let mut sp = SharePartition::new(codec::UNINITIALIZED);
+                        sp.reset(codec::UNINITIALIZED);
                         batch.put(
                             codec::state_key(group_id, t.id, p),
                             state_record(&sp).encode(),

@@ -984,7 +984,10 @@ async fn futures_select_all<F: std::future::Future + Unpin>(futures: impl Iterat
 }
 
 async fn tick(weak: Weak<ShareCoordinator>) {
-    let mut interval = tokio::time::interval(TICK);
+    // The first tick one period from now, not at once: a broker whose start fails after the
+    // coordinator opened must not find it (and the state store it holds) kept alive by a tick
+    // running just then (a start right after on the same data dir found the store open).
+    let mut interval = tokio::time::interval_at(Instant::now() + TICK, TICK);
     interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         interval.tick().await;
